@@ -1,0 +1,39 @@
+"""Runs the benchmark groups and collects one JSON object of metrics."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from rich.console import Console
+
+from batterytrace.bench.ledger_bench import ledger_benchmarks
+
+__all__ = ["GROUPS", "run_all"]
+
+GROUPS = ("ledger", "zk", "anchoring")
+# Optional groups live beside the code they measure; absent modules are reported, not faked.
+_OPTIONAL = {"zk": "batterytrace.crypto.zk.bench", "anchoring": "batterytrace.anchoring.bench"}
+
+
+def run_all(
+    quick: bool, groups: list[str] | None, pg_url: str | None, console: Console
+) -> dict[str, dict[str, Any]]:
+    chosen = groups or list(GROUPS)
+    results: dict[str, dict[str, Any]] = {}
+    say = console.log
+    if "ledger" in chosen:
+        url = pg_url or os.environ.get("BATTERYTRACE_TEST_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+        results.update(ledger_benchmarks(quick, url, say))
+    for group, module_name in _OPTIONAL.items():
+        if group not in chosen:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            say(f"benchmark group {group!r} is not available in this build")
+            continue
+        say(f"running the {group} benchmarks")
+        results.update(module.run_benchmarks(quick))
+    return results

@@ -1,0 +1,135 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS).
+
+``canonical_json`` serialises a JSON value (dict with str keys, list, str, int, float, bool, None)
+to its canonical UTF-8 bytes: object members sorted by the UTF-16 code units of their names, no
+whitespace, minimal string escaping, numbers in the ECMAScript ``Number.prototype.toString`` form.
+Integers outside the IEEE-754 exact range (|n| > 2^53) are refused, as are NaN and infinities,
+because they cannot be represented by an I-JSON number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from batterytrace.errors import EncodingError
+
+__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "format_number", "parse_json"]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def format_number(value: float | int) -> str:
+    """Serialise a number the way ECMAScript's ``Number.prototype.toString`` does."""
+    if isinstance(value, bool):
+        raise EncodingError("booleans are not numbers")
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise EncodingError(f"integer {value} is outside the I-JSON safe range")
+        return str(value)
+    if not math.isfinite(value):
+        raise EncodingError("NaN and infinities have no JSON representation")
+    if value == 0.0:
+        return "0"
+    if value < 0:
+        return "-" + format_number(-value)
+    # repr gives the shortest round-tripping digits; re-lay them out per ECMA-262 Number::toString.
+    coeff, _, exp_text = repr(value).lower().partition("e")
+    exponent = int(exp_text) if exp_text else 0
+    int_part, _, frac_part = coeff.partition(".")
+    joined = int_part + frac_part
+    stripped = joined.lstrip("0")
+    # n: decimal exponent such that value = 0.s * 10^n
+    n = len(int_part) - (len(joined) - len(stripped)) + exponent
+    s = stripped.rstrip("0")
+    k = len(s)
+    if k <= n <= 21:
+        return s + "0" * (n - k)
+    if 0 < n <= 21:
+        return s[:n] + "." + s[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + s
+    e_out = n - 1
+    sign = "+" if e_out >= 0 else "-"
+    if k == 1:
+        return f"{s}e{sign}{abs(e_out)}"
+    return f"{s[0]}.{s[1:]}e{sign}{abs(e_out)}"
+
+
+def _utf16_key(name: str) -> bytes:
+    return name.encode("utf-16-be")
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_encode_str(value))
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif value is None:
+        out.append("null")
+    elif isinstance(value, int | float):
+        out.append(format_number(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        first = True
+        try:
+            keys = sorted(value, key=_utf16_key)
+        except AttributeError as exc:
+            raise EncodingError("object member names must be strings") from exc
+        for key in keys:
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_str(key))
+            out.append(":")
+            _write(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise EncodingError(f"{type(value).__name__} is not a JSON value")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 encoding of ``value``."""
+    out: list[str] = []
+    _write(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError("strings must not contain lone surrogates") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise EncodingError(f"{name} is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, val in pairs:
+        if key in result:
+            raise EncodingError(f"duplicate object member {key!r}")
+        result[key] = val
+    return result
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse strict I-JSON: no duplicate names, no NaN/Infinity."""
+    try:
+        return json.loads(
+            data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, EncodingError):
+            raise
+        raise EncodingError(f"malformed JSON: {exc}") from exc

@@ -1,0 +1,35 @@
+"""The ``batterytrace`` command line: thin wrappers that open library objects and call one
+method each; errors are printed as the library words them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from batterytrace.errors import BatterytraceError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="batterytrace",
+    help="Trace battery minerals from mine to car to recycler and issue verifiable passports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DB_HELP = "Ledger database: a SQLite file path (default) or a postgresql:// URL."
+
+
+def main() -> None:
+    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd  # noqa: F401  (register commands)
+
+    try:
+        app()
+    except BatterytraceError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

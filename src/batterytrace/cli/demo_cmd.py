@@ -1,0 +1,100 @@
+"""``batterytrace demo``: build the fictional supply chain, ingest it, verify, trace, summarise."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from batterytrace.cli import DB_HELP, app, console
+from batterytrace.cli.ledger_cmd import progress_bar, shares_table
+from batterytrace.demo.attempts import bad_events
+from batterytrace.demo.scenario import build_scenario
+from batterytrace.errors import RuleViolationError
+from batterytrace.keys import default_key_path, save_key
+from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.ingest import ingest_wire
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.trace import trace_backward, trace_forward
+from batterytrace.model.buckets import element_totals
+from batterytrace.storage.base import destroy_store, open_store
+
+
+@app.command()
+def demo(
+    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
+    fresh: bool = typer.Option(False, help="Delete an existing ledger at --db first (SQLite files or PostgreSQL schema)."),
+    packs: int = typer.Option(20, min=1, max=500, help="Packs in the series production run."),
+    legacy_packs: int = typer.Option(4, min=1, max=100, help="Earlier packs that reach end of life and are recycled."),
+) -> None:
+    """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
+    if fresh:
+        destroy_store(db)
+    with console.status("building the supply chain (signing events)…"):
+        s = build_scenario(packs, legacy_packs)
+    operator = s.actors["operator"]
+    save_key(operator.signing_key, default_key_path(db))
+    ledger = Ledger(open_store(db), operator.did)
+    if ledger.size():
+        console.print("[yellow]the database already holds a ledger; use --fresh to rebuild it[/]")
+        raise typer.Exit(1)
+    wire = [ev.wire_bytes() for ev in s.events]
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("ingesting signed events", total=len(wire))
+        result = ingest_wire(ledger, wire, chunk_size=100, progress=lambda n: bar.advance(task, n))
+    elapsed = time.perf_counter() - started
+    for r in result.rejected[:5]:
+        console.print(f"[red]rejected[/] event {r.index}: {escape(r.message)}")
+    if result.rejected:
+        raise typer.Exit(1)
+    cp = ledger.sign_tree_head(operator.signing_key)
+    console.print(f"accepted {len(result.accepted)} events in {elapsed:.2f} s; signed tree head #{cp.tree_size} root {cp.root_hash.hex()[:16]}…")
+
+    console.rule("the ledger refuses bad events")
+    for description, ev in bad_events(s):
+        try:
+            ledger.submit(ev)
+            console.print(f"[red]ACCEPTED (unexpected)[/] {description}")
+            raise typer.Exit(1)
+        except RuleViolationError as exc:
+            console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {exc.detail[:110]}")
+
+    report = verify_log(ledger.store)
+    console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")
+    _summary(ledger, s.packs, Counter(ev.kind for ev in s.events))
+
+    pack = s.packs[-1]
+    tr = trace_backward(ledger.store, pack)
+    lot = tr.lot
+    console.print(shares_table(tr.shares(), f"pack {lot.gtin}/{lot.serial} traced to its origins ({len(tr.lots)} contributing lots)"))
+    flagged = trace_forward(ledger.store, site="mine:tujenge", start_us=0, end_us=2**62)
+    console.print(
+        f"incident at mine:tujenge → forward trace flags {len(flagged.lots)} downstream lots and "
+        f"{len(flagged.pack_ids)} packs"
+    )
+    console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+
+
+def _summary(ledger: Ledger, packs: list[str], kinds: Counter[str]) -> None:
+    table = Table(title="supply chain summary")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    parts = ledger.store.list_participants()
+    for role, n in sorted(Counter(p.role for p in parts).items()):
+        table.add_row(f"participants: {role}", str(n))
+    for kind, n in sorted(kinds.items()):
+        table.add_row(f"events: {kind}", str(n))
+    lots = ledger.store.get_lots(packs)
+    kwh = sum(float(lot.extra.get("capacity_kwh", 0)) for lot in lots.values())
+    co = sum(element_totals(lot.buckets).get("Co", 0) for lot in lots.values())
+    rec = sum(g for lot in lots.values() for k, g in lot.buckets.items() if k.startswith("Co/recycled"))
+    cert = sum(g for lot in lots.values() for k, g in lot.buckets.items() if k.startswith("Co/certified"))
+    table.add_row("packs (series)", f"{len(lots)} × {kwh / max(1, len(lots)):.1f} kWh")
+    table.add_row("cobalt per kWh", f"{co / 1000 / kwh:.3f} kg")
+    table.add_row("recycled cobalt share", f"{100 * rec / co:.1f} %")
+    table.add_row("certified cobalt share", f"{100 * cert / co:.1f} %")
+    console.print(table)

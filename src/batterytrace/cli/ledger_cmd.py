@@ -1,0 +1,158 @@
+"""Ledger commands: init, submit, log (head / verify / prove), trace."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from batterytrace.canonical import canonical_json
+from batterytrace.cli import DB_HELP, app, console, err_console
+from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
+from batterytrace.crypto.signing import SigningKey
+from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.keys import default_key_path, load_key, save_key
+from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.ingest import ingest_wire
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.trace import trace_backward, trace_forward
+from batterytrace.storage.base import open_store
+from batterytrace.timeutil import parse_time
+
+log_app = typer.Typer(help="Transparency log: signed tree heads, proofs, full verification.", no_args_is_help=True)
+trace_app = typer.Typer(help="Trace material backward to mines or forward to packs.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+app.add_typer(trace_app, name="trace")
+
+DB = typer.Option("./batterytrace.db", "--db", help=DB_HELP)
+KEY = typer.Option(None, "--operator-key", help="Operator key file (default: <db>.operator.key).")
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    )
+
+
+@app.command()
+def init(db: str = DB, operator_key: Path | None = KEY) -> None:
+    """Create a ledger operated by a new (or the given) operator key."""
+    path = operator_key or default_key_path(db)
+    key = load_key(path) if path.exists() else SigningKey.generate()
+    if not path.exists():
+        save_key(key, path)
+    ledger = Ledger(open_store(db), key.did)
+    console.print(f"ledger [bold]{db}[/] operated by {ledger.operator_did}\nkey file: {path}")
+
+
+@app.command()
+def submit(
+    file: Path = typer.Argument(..., help="Signed events, one JSON object per line ('-' for stdin)."),
+    db: str = DB,
+    workers: int = typer.Option(0, help="Signature-checking processes (0 = one per core)."),
+) -> None:
+    """Submit signed events (JSON lines); prints each rejection with the rule it broke."""
+    lines = sys.stdin.buffer.read().splitlines() if str(file) == "-" else file.read_bytes().splitlines()
+    lines = [line for line in lines if line.strip()]
+    ledger = Ledger(open_store(db))
+    with progress_bar() as bar:
+        task = bar.add_task("ingesting", total=len(lines))
+        result = ingest_wire(ledger, lines, workers=workers or None, progress=lambda n: bar.advance(task, n))
+    for r in result.rejected:
+        err_console.print(f"line {r.index + 1}: rejected {r.message}")
+    console.print(f"accepted {len(result.accepted)}, rejected {len(result.rejected)}; log size {ledger.size()}")
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@log_app.command("head")
+def log_head(db: str = DB, operator_key: Path | None = KEY) -> None:
+    """Sign and store the current tree head (operator only)."""
+    ledger = Ledger(open_store(db))
+    cp = ledger.sign_tree_head(load_key(operator_key or default_key_path(db)))
+    console.print_json(canonical_json(cp.to_dict()).decode())
+
+
+@log_app.command("verify")
+def log_verify(db: str = DB) -> None:
+    """Recompute everything from storage: hashes, signatures, rules, Merkle nodes, lots, heads."""
+    store = open_store(db)
+    with progress_bar() as bar:
+        task = bar.add_task("replaying the log", total=store.size())
+        try:
+            report = verify_log(store, lambda done, total: bar.update(task, completed=done))
+        except VerificationError as exc:
+            err_console.print(f"[bold red]log verification FAILED:[/] {exc}")
+            raise typer.Exit(1) from exc
+    console.print(
+        f"[green]log verified[/]: {report.events} events, {report.lots} lots, "
+        f"{report.tree_heads} signed tree heads, root {report.root_hash}"
+    )
+
+
+@log_app.command("prove")
+def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: str = DB) -> None:
+    """Print an inclusion proof of an event against the latest signed tree head, verified."""
+    ledger = Ledger(open_store(db))
+    found = ledger.event_by_hash(event)
+    if found is None:
+        raise BatterytraceError(f"no event {event} in the log")
+    seq, ev = found
+    cp = ledger.latest_checkpoint()
+    if cp is None or cp.tree_size <= seq:
+        raise BatterytraceError("no signed tree head covers this event yet; run 'batterytrace log head'")
+    path = ledger.inclusion_proof(seq, cp.tree_size)
+    cp.verify(ledger.operator_did)
+    verify_inclusion(leaf_hash(ev.leaf_data), seq, cp.tree_size, path, cp.root_hash)
+    console.print_json(canonical_json({"leaf_index": seq, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
+
+
+@trace_app.command("backward")
+def trace_back(lot: str = typer.Argument(..., help="Lot id (event hash:index) or GTIN/serial."), db: str = DB) -> None:
+    """Every contributing lot and mine of a lot, with element shares per bucket."""
+    store = open_store(db)
+    if "/" in lot:
+        gtin, serial = lot.split("/", 1)
+        ids = store.lots_by_serial(gtin, serial)
+        if not ids:
+            raise BatterytraceError(f"no lot with GTIN {gtin} serial {serial}")
+        lot = ids[-1]
+    result = trace_backward(store, lot)
+    console.print(shares_table(result.shares(), f"{result.lot.form} {lot[:16]}… — {len(result.lots)} contributing lots"))
+
+
+def shares_table(shares: dict[str, dict[str, float]], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("origin site")
+    table.add_column("bucket")
+    table.add_column("share of element", justify="right")
+    for site, buckets in sorted(shares.items()):
+        for key, pct in sorted(buckets.items()):
+            table.add_row(site, key, f"{pct:6.2f} %")
+    return table
+
+
+@trace_app.command("forward")
+def trace_fwd(
+    lot: list[str] = typer.Option(None, "--lot", help="Start lot id (repeatable)."),
+    site: str | None = typer.Option(None, help="Start from every lot created at this site..."),
+    start: str | None = typer.Option(None, "--from", help="...from this time (RFC 3339)"),
+    end: str | None = typer.Option(None, "--to", help="...until this time (RFC 3339)"),
+    db: str = DB,
+) -> None:
+    """Every downstream lot and pack of a lot, or of a site within a time window (recall)."""
+    store = open_store(db)
+    result = trace_forward(
+        store, lot or None, site,
+        parse_time(start) if start else None, parse_time(end) if end else None,
+    )
+    pack_ids = result.pack_ids
+    console.print(f"{len(result.lots)} downstream lots, {len(pack_ids)} packs")
+    for pack in store.get_lots(pack_ids[:200]).values():
+        console.print(f"  {pack.form} {pack.gtin}/{pack.serial}  {pack.lot_id}  ({pack.status})")
+    if len(pack_ids) > 200:
+        console.print(f"  … and {len(pack_ids) - 200} more")

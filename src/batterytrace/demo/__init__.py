@@ -1,0 +1,1 @@
+"""A realistic, fictional battery supply chain used by ``batterytrace demo`` and the benchmarks."""

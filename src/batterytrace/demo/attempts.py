@@ -1,0 +1,30 @@
+"""Bad events the demo tries after building the chain, to show the ledger refusing them."""
+
+from __future__ import annotations
+
+from batterytrace.demo.scenario import Scenario
+from batterytrace.model.events import SignedEvent, sign_event
+from batterytrace.timeutil import format_time
+
+__all__ = ["bad_events"]
+
+
+def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
+    """(description, event) pairs that the ledger must reject."""
+    t = format_time(s.clock)
+    mwelu, voltara, circulon = s.actors["mwelu"], s.actors["voltara"], s.actors["circulon"]
+    pack = s.packs[0]
+    out: list[tuple[str, SignedEvent]] = []
+    out.append((
+        "uncertified mine claims certified cobalt",
+        sign_event({"kind": "extract", "time": t, "site": "mine:mwelu", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}}]}, mwelu.signing_key),
+    ))
+    out.append((
+        "recycler ships a pack it does not hold",
+        sign_event({"kind": "ship", "time": t, "to": voltara.did, "lots": [pack]}, circulon.signing_key),
+    ))
+    spent = s.events[-1]  # the last event already consumed / touched lots
+    out.append(("replay of an accepted event", spent))
+    forged = SignedEvent({**s.events[-2].body, "time": t}, s.events[-2].signature)
+    out.append(("event altered after signing", forged))
+    return out

@@ -1,0 +1,35 @@
+"""Operator key files: 32-byte Ed25519 seeds stored as hex, readable by the owner only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from batterytrace.crypto.signing import SigningKey
+from batterytrace.encoding import hex_decode
+from batterytrace.errors import ConfigError, EncodingError
+
+__all__ = ["default_key_path", "load_key", "save_key"]
+
+
+def default_key_path(db: str) -> Path:
+    if db.startswith(("postgresql://", "postgres://")):
+        return Path("batterytrace-operator.key")
+    return Path(db + ".operator.key")
+
+
+def save_key(key: SigningKey, path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.seed.hex() + "\n")
+
+
+def load_key(path: Path) -> SigningKey:
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from exc
+    try:
+        return SigningKey(hex_decode(text, 32))
+    except EncodingError as exc:
+        raise ConfigError(f"key file {path} does not hold a 32-byte hex seed") from exc

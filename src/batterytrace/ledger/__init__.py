@@ -1,0 +1,1 @@
+"""Ledger layer: rules, ingest, transparency log, trace."""

@@ -1,0 +1,200 @@
+"""The ledger: accepts signed events under the rules, appends them to the transparency log and
+stores the derived state, one transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.crypto.merkle import (
+    CompactTree,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    subtree_hash,
+)
+from batterytrace.crypto.signing import SigningKey
+from batterytrace.errors import ConfigError, EncodingError, RuleViolationError
+from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
+from batterytrace.ledger.rules import check_event
+from batterytrace.ledger.state import BatchState
+from batterytrace.model.entities import Participant, Site
+from batterytrace.model.events import SignedEvent
+from batterytrace.model.policy import LedgerPolicy
+from batterytrace.storage.base import Store, StoredEvent, TreeHeadRecord, open_store
+from batterytrace.timeutil import now_us
+
+__all__ = ["BatchResult", "Ledger", "Receipt", "Rejection"]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    seq: int
+    event_hash: str
+    lots: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    event_hash: str | None
+    rule: str
+    message: str
+
+
+@dataclass
+class BatchResult:
+    accepted: list[Receipt] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _referenced_lots(events: Sequence[SignedEvent]) -> list[str]:
+    ids: set[str] = set()
+    for ev in events:
+        for name in ("inputs", "lots"):
+            value = ev.body.get(name)
+            if isinstance(value, list):
+                ids.update(v for v in value if isinstance(v, str))
+        lot = ev.body.get("lot")
+        if isinstance(lot, str):
+            ids.add(lot)
+    return sorted(ids)
+
+
+class Ledger:
+    """Library entry point. ``Ledger.open(url, operator_did=...)`` creates or opens a ledger."""
+
+    def __init__(self, store: Store, operator_did: str | None = None) -> None:
+        self.store = store
+        stored = store.get_meta("operator_did")
+        if stored is None:
+            if operator_did is None:
+                raise ConfigError("a new ledger needs its operator's did (ledger init)")
+            from batterytrace.storage.base import WriteBatch
+
+            with store.write_lock():
+                store.apply(WriteBatch(meta={"operator_did": operator_did}))
+            stored = operator_did
+        elif operator_did is not None and operator_did != stored:
+            raise ConfigError(f"this ledger is operated by {stored}, not {operator_did}")
+        self.operator_did: str = stored
+        self._tree: CompactTree | None = None
+        self._registry_cache: dict[str, Participant | Site] = {}
+
+    @classmethod
+    def open(cls, url: str, operator_did: str | None = None) -> Ledger:
+        return cls(open_store(url), operator_did)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------------- writing
+    def policy(self) -> LedgerPolicy | None:
+        text = self.store.get_meta("policy")
+        return None if text is None else LedgerPolicy.from_dict(parse_json(text))
+
+    def submit(self, event: SignedEvent) -> Receipt:
+        """Accept one event or raise ``RuleViolationError``."""
+        result = self.submit_batch([event])
+        if result.rejected:
+            r = result.rejected[0]
+            raise RuleViolationError(r.rule, r.message.removeprefix(f"[{r.rule}] "))
+        return result.accepted[0]
+
+    def submit_batch(
+        self,
+        events: Sequence[SignedEvent],
+        *,
+        signatures_checked: bool = False,
+        check_clock: bool = True,
+    ) -> BatchResult:
+        """Check each event in order; accepted ones are committed together, rejected ones are
+        reported with their rule and leave no trace."""
+        result = BatchResult()
+        now = now_us() if check_clock else None
+        with self.store.write_lock():
+            size = self.store.size()
+            tree = self._tree
+            if tree is None or tree.size != size:
+                tree = CompactTree.from_source(self.store.get_node, size)
+            st = BatchState(self.store, self.operator_did, self.policy(), self._registry_cache)
+            st.prefetch([ev.event_hash for ev in events], _referenced_lots(events))
+            batch = st.batch
+            for i, ev in enumerate(events):
+                try:
+                    t, effect = check_event(ev, st, now_us=now, signature_checked=signatures_checked)
+                except RuleViolationError as exc:
+                    result.rejected.append(Rejection(i, ev.hash_hex, exc.rule, str(exc)))
+                    continue
+                except EncodingError as exc:
+                    result.rejected.append(Rejection(i, ev.hash_hex, "schema", str(exc)))
+                    continue
+                seq = size + len(batch.events)
+                st.merge(ev.event_hash, ev.hash_hex, effect)
+                batch.events.append(
+                    StoredEvent(seq, ev.event_hash, ev.canonical, ev.signature, ev.kind, ev.actor, t)
+                )
+                batch.nodes.extend(tree.append(leaf_hash(ev.leaf_data)))
+                created = tuple(lid for lid, lot in effect.lots.items() if lot.event == ev.hash_hex)
+                result.accepted.append(Receipt(seq, ev.hash_hex, created))
+            if st.policy_changed:
+                batch.meta["policy"] = canonical_json(st.policy.to_dict()).decode()
+            self._tree = None
+            if batch:
+                self.store.apply(batch)
+        self._tree = tree
+        return result
+
+    # --------------------------------------------------------------------- the log
+    def size(self) -> int:
+        return self.store.size()
+
+    def root(self, size: int | None = None) -> bytes:
+        n = self.store.size() if size is None else size
+        return subtree_hash(self.store.get_node, 0, n)
+
+    def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[bytes]:
+        n = self.store.size() if tree_size is None else tree_size
+        return inclusion_proof(self.store.get_node, seq, n)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        n = self.store.size() if new_size is None else new_size
+        return consistency_proof(self.store.get_node, old_size, n)
+
+    def sign_tree_head(self, operator_key: SigningKey, timestamp: int | None = None) -> Checkpoint:
+        """Sign and store the current tree head (the operator's checkpoint)."""
+        if operator_key.did != self.operator_did:
+            raise ConfigError("only the ledger operator signs tree heads")
+        from batterytrace.storage.base import WriteBatch
+
+        with self.store.write_lock():
+            size = self.store.size()
+            cp = sign_checkpoint(operator_key, size, self.root(size), timestamp or now_us())
+            self.store.apply(
+                WriteBatch(
+                    tree_heads=[TreeHeadRecord(size, cp.root_hash, cp.timestamp, cp.signature, cp.log_id)]
+                )
+            )
+        return cp
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [
+            Checkpoint(h.log_id, h.tree_size, h.root_hash, h.timestamp, h.signature)
+            for h in self.store.tree_heads()
+        ]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        heads = self.checkpoints()
+        return heads[-1] if heads else None
+
+    def event_by_hash(self, event_hash_hex: str) -> tuple[int, SignedEvent] | None:
+        try:
+            raw = bytes.fromhex(event_hash_hex)
+        except ValueError:
+            return None
+        seq = self.store.event_seq(raw)
+        if seq is None:
+            return None
+        stored = self.store.get_event(seq)
+        return seq, SignedEvent.from_stored(stored.canonical, stored.signature)

@@ -1,0 +1,65 @@
+"""Ledger rules: the checks every event passes before it is accepted.
+
+``check_event`` verifies the signature (unless a worker already did), rejects replays, checks
+that the signer's role may perform the event kind and that its time is acceptable, then applies
+the kind's own rules (``rules_registry``, ``rules_material``). It returns the event's effect or
+raises ``RuleViolationError`` whose ``rule`` names the broken rule.
+"""
+
+from __future__ import annotations
+
+from batterytrace.errors import RuleViolationError, VerificationError
+from batterytrace.ledger.fields import req_time
+from batterytrace.ledger.rules_material import check_material_event
+from batterytrace.ledger.rules_registry import check_registry_event
+from batterytrace.ledger.state import BatchState, Effect
+from batterytrace.model.events import SignedEvent
+
+__all__ = ["ROLE_PERMISSIONS", "check_event"]
+
+_MATERIAL = frozenset({"mine", "refiner", "cathode_maker", "cell_maker", "oem", "recycler", "logistics"})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "register_participant": frozenset({"operator"}),
+    "register_site": frozenset({"operator"}),
+    "set_policy": frozenset({"operator"}),
+    "extract": frozenset({"mine"}),
+    "ship": _MATERIAL,
+    "receive": _MATERIAL,
+    "transform": frozenset({"refiner", "cathode_maker", "cell_maker", "oem", "recycler"}),
+    "aggregate": frozenset({"cell_maker", "oem"}),
+    "disaggregate": frozenset({"cell_maker", "oem", "recycler"}),
+    "attest": frozenset({"auditor"}),
+    "incident": frozenset({"auditor"}),
+    "lifecycle": frozenset({"oem", "recycler", "cell_maker"}),
+    "recycle": frozenset({"recycler"}),
+}
+
+
+def check_event(
+    ev: SignedEvent, st: BatchState, *, now_us: int | None, signature_checked: bool = False
+) -> tuple[int, Effect]:
+    """Return ``(event time µs, effect)`` or raise ``RuleViolationError``."""
+    if not signature_checked:
+        try:
+            ev.verify_signature()
+        except VerificationError as exc:
+            raise RuleViolationError("signature", str(exc)) from exc
+    if st.seen(ev.event_hash):
+        raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
+    role = st.role(ev.actor)
+    if role is None:
+        raise RuleViolationError("registration", f"signer {ev.actor} is not a registered participant")
+    allowed = ROLE_PERMISSIONS[ev.kind]
+    if role not in allowed:
+        raise RuleViolationError(
+            "authorisation", f"a {role} may not sign {ev.kind} events (allowed: {sorted(allowed)})"
+        )
+    t = req_time(ev.body, "time")
+    if now_us is not None and t > now_us + st.policy.max_clock_skew_s * 1_000_000:
+        raise RuleViolationError("time.future", "event time lies in the future")
+    effect = check_registry_event(ev, t, st)
+    if effect is None:
+        effect = check_material_event(ev, t, st)
+    assert effect is not None  # every kind in EVENT_KINDS has a handler
+    return t, effect

@@ -1,0 +1,523 @@
+"""Rules for material-flow events: extract, ship, receive, transform, aggregate, disaggregate,
+recycle. Every check raises ``RuleViolationError`` naming its rule (see docs/rules.md)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from batterytrace.errors import RuleViolationError
+from batterytrace.ledger.fields import (
+    opt_str,
+    req_buckets,
+    req_int,
+    req_list,
+    req_str,
+    schema_error,
+)
+from batterytrace.ledger.state import BatchState, Effect
+from batterytrace.model.buckets import (
+    NO_COUNTRY,
+    add_buckets,
+    element_totals,
+    parse_bucket_key,
+)
+from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
+from batterytrace.model.events import SignedEvent
+
+__all__ = ["check_material_event"]
+
+_HEX = frozenset("0123456789abcdef")
+_SCRAP_FORMS = frozenset({"production_scrap"})
+
+
+# ------------------------------------------------------------------------- shared pieces
+def _site_of_actor(ev: SignedEvent, st: BatchState, required: bool) -> str | None:
+    site_id = opt_str(ev.body, "site", 128)
+    if site_id is None:
+        if required:
+            raise schema_error("field 'site' is required")
+        return None
+    site = st.site(site_id)
+    if site is None:
+        raise RuleViolationError("site", f"site {site_id} is not registered")
+    if site.owner != ev.actor:
+        raise RuleViolationError("site", f"site {site_id} is not operated by the signer")
+    return site_id
+
+
+def _check_evidence(body: dict[str, Any]) -> None:
+    """Physical evidence: seals, sensor readings, assay certificate hashes, locations."""
+    seals = body.get("seals")
+    if seals is not None and (
+        not isinstance(seals, list)
+        or not all(isinstance(s, str) and 0 < len(s) <= 128 for s in seals)
+        or len(set(seals)) != len(seals)
+    ):
+        raise RuleViolationError("evidence.seals", "seals must be a list of distinct seal/tag ids")
+    sensors = body.get("sensors")
+    if sensors is not None:
+        if not isinstance(sensors, list):
+            raise RuleViolationError("evidence.sensor", "sensors must be a list of readings")
+        for r in sensors:
+            ok = (
+                isinstance(r, dict)
+                and isinstance(r.get("type"), str)
+                and isinstance(r.get("uom"), str)
+                and isinstance(r.get("value"), int | float)
+                and not isinstance(r.get("value"), bool)
+                and math.isfinite(r["value"])
+            )
+            if not ok:
+                raise RuleViolationError(
+                    "evidence.sensor", "a sensor reading needs type, numeric value and uom (EPCIS sensorReport)"
+                )
+    loc = body.get("location")
+    if loc is not None:
+        ok = isinstance(loc, dict) and all(
+            isinstance(loc.get(k), int | float) and not isinstance(loc.get(k), bool) for k in ("lat", "lon")
+        )
+        if not ok or not (-90 <= loc["lat"] <= 90 and -180 <= loc["lon"] <= 180):
+            raise RuleViolationError("evidence.location", "location must be {lat, lon} in degrees")
+
+
+def _cert_hash(spec: dict[str, Any]) -> None:
+    h = spec.get("assay_cert_sha256")
+    if h is not None and (not isinstance(h, str) or len(h) != 64 or not set(h) <= _HEX):
+        raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
+
+
+def _parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise schema_error(f"outputs[{i}] must be an object")
+    req_str(spec, "form", 64)
+    gross = req_int(spec, "gross_mass_g", 1, 2**48)
+    buckets = req_buckets(spec, "buckets", allow_empty=True)
+    coc = spec.get("coc_model", "mass_balance")
+    if coc not in COC_MODELS:
+        raise schema_error(f"outputs[{i}].coc_model must be one of {COC_MODELS}")
+    assay = spec.get("assay_ppm", {})
+    if not isinstance(assay, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1_000_000 for v in assay.values()
+    ):
+        raise schema_error(f"outputs[{i}].assay_ppm must map elements to integer ppm")
+    totals = element_totals(buckets)
+    if sum(totals.values()) > gross:
+        raise RuleViolationError("assay", f"outputs[{i}]: contained metal exceeds gross mass")
+    for el, ppm in assay.items():
+        expected = gross * ppm / 1_000_000
+        if abs(totals.get(el, 0) - expected) > expected * policy_assay_permille / 1000 + 1:
+            raise RuleViolationError(
+                "assay",
+                f"outputs[{i}]: {el} buckets hold {totals.get(el, 0)} g but the assay says {expected:.0f} g",
+            )
+    carbon = spec.get("carbon", [])
+    if not isinstance(carbon, list):
+        raise schema_error(f"outputs[{i}].carbon must be a list")
+    for c in carbon:
+        ok = (
+            isinstance(c, dict)
+            and c.get("stage") in CARBON_STAGES
+            and isinstance(c.get("kgco2e_per_kg"), int | float)
+            and not isinstance(c.get("kgco2e_per_kg"), bool)
+            and math.isfinite(c["kgco2e_per_kg"])
+            and c["kgco2e_per_kg"] >= 0
+            and isinstance(c.get("primary"), bool)
+        )
+        if not ok:
+            raise schema_error(
+                f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
+            )
+    _cert_hash(spec)
+    for name in ("gtin", "serial"):
+        if spec.get(name) is not None:
+            req_str(spec, name, 64)
+    return spec
+
+
+def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:
+    extra: dict[str, Any] = {}
+    if spec.get("assay_cert_sha256"):
+        extra["assay_cert_sha256"] = spec["assay_cert_sha256"]
+    for name in ("model", "capacity_kwh", "chemistry"):
+        if name in spec:
+            extra[name] = spec[name]
+    return Lot(
+        lot_id=lot_id(ev.hash_hex, i),
+        event=ev.hash_hex,
+        index=i,
+        custodian=ev.actor,
+        site=site,
+        form=spec["form"],
+        created_at=t,
+        gross_mass_g=spec["gross_mass_g"],
+        buckets=dict(spec["buckets"]),
+        coc_model=spec.get("coc_model", "mass_balance"),
+        assay_ppm=dict(spec.get("assay_ppm", {})),
+        carbon=list(spec.get("carbon", [])),
+        attestations=attestations,
+        gtin=spec.get("gtin"),
+        serial=spec.get("serial"),
+        last_event_at=t,
+        extra=extra,
+        made_by=ev.kind,
+    )
+
+
+def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any]) -> list[Lot]:
+    if len(set(map(str, ids))) != len(ids):
+        raise RuleViolationError("unspent", "an input lot is listed twice")
+    lots = []
+    for lid in ids:
+        if not isinstance(lid, str):
+            raise schema_error("input lot ids are strings")
+        lot = st.lot(lid)
+        if lot is None:
+            raise RuleViolationError("unknown-lot", f"lot {lid} does not exist")
+        if lot.status == "spent":
+            raise RuleViolationError("unspent", f"lot {lid} was already consumed by event {lot.spent_by}")
+        if lot.status == "in_transit":
+            raise RuleViolationError("in-transit", f"lot {lid} is in transit and must be received first")
+        if lot.custodian != ev.actor:
+            raise RuleViolationError("custody", f"signer is not the custodian of lot {lid}")
+        if t < lot.last_event_at:
+            raise RuleViolationError("time.order", f"event predates the latest event of lot {lid}")
+        lots.append(lot)
+    return lots
+
+
+def _spend(ev: SignedEvent, t: int, lots: list[Lot], effect: Effect) -> None:
+    for lot in lots:
+        lot.status, lot.spent_by, lot.last_event_at, lot.shipment = "spent", ev.hash_hex, t, None
+        effect.lots[lot.lot_id] = lot
+        effect.inputs.append(lot.lot_id)
+
+
+def _check_balance(
+    kind: str, inputs: dict[str, int], outputs: dict[str, int], loss: dict[str, int], tol_permille: int,
+    by_element: bool = False,
+) -> None:
+    """Σ in = Σ out + loss (per bucket, or per element for recycling); loss within tolerance."""
+    if by_element:
+        i_tot, o_tot, l_tot = element_totals(inputs), element_totals(outputs), element_totals(loss)
+    else:
+        i_tot, o_tot, l_tot = inputs, outputs, loss
+    for key in set(i_tot) | set(o_tot) | set(l_tot):
+        i, o, lo = i_tot.get(key, 0), o_tot.get(key, 0), l_tot.get(key, 0)
+        if i != o + lo:
+            what = "created" if o + lo > i else "unaccounted"
+            raise RuleViolationError(
+                "balance", f"{key}: inputs {i} g ≠ outputs {o} g + loss {lo} g (mass {what})"
+            )
+    in_el, loss_el = element_totals(inputs), element_totals(loss)
+    for el, lost in loss_el.items():
+        if lost * 1000 > tol_permille * in_el.get(el, 0):
+            raise RuleViolationError(
+                "loss.tolerance",
+                f"{el}: loss {lost} g exceeds {tol_permille}‰ of the input {in_el.get(el, 0)} g ({kind})",
+            )
+
+
+def _weakest_coc(lots: list[Lot]) -> int:
+    return max(COC_MODELS.index(lot.coc_model) for lot in lots)
+
+
+def _inherited_attestations(lots: list[Lot]) -> list[str]:
+    return sorted({a for lot in lots for a in lot.attestations})
+
+
+def _check_created_classes(inputs: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+    for spec in outputs:
+        for key in spec["buckets"]:
+            if key in inputs:
+                continue
+            origin = parse_bucket_key(key).origin
+            if origin in ("recycled-pre", "recycled-post"):
+                raise RuleViolationError(
+                    "recycled.origin", f"{key}: recycled buckets can only be created by a recycle event"
+                )
+            if origin == "certified":
+                raise RuleViolationError(
+                    "certified.origin", f"{key}: certified material can only originate at a certified mine"
+                )
+
+
+def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+    weakest = _weakest_coc(lots)
+    for i, spec in enumerate(outputs):
+        model = spec.get("coc_model", "mass_balance")
+        if COC_MODELS.index(model) < weakest:
+            raise RuleViolationError(
+                "coc.model", f"outputs[{i}] claims {model} but an input is only {COC_MODELS[weakest]}"
+            )
+        if model in ("identity_preserved", "segregated"):
+            seen: dict[str, set[str]] = {}
+            for key in spec["buckets"]:
+                k = parse_bucket_key(key)
+                seen.setdefault(k.element, set()).add(k.origin if model == "segregated" else key)
+            for el, kinds in seen.items():
+                if len(kinds) > 1:
+                    rule = "coc.segregated" if model == "segregated" else "coc.identity"
+                    raise RuleViolationError(rule, f"outputs[{i}] mixes {el} buckets {sorted(kinds)} under {model}")
+        if model == "identity_preserved" and len({lot.site for lot in lots}) > 1:
+            raise RuleViolationError("coc.identity", "identity-preserved output from inputs of several sites")
+        if model == "controlled_blending":
+            in_el = element_totals(in_buckets)
+            out_el = element_totals(spec["buckets"])
+            for key, grams in spec["buckets"].items():
+                el = parse_bucket_key(key).element
+                expected = in_buckets.get(key, 0) * out_el[el] / in_el[el] if in_el.get(el) else 0
+                if abs(grams - expected) > 1 + out_el[el] // 1000:
+                    raise RuleViolationError(
+                        "coc.blending", f"outputs[{i}] {key} is {grams} g; the blend ratio gives {expected:.0f} g"
+                    )
+
+
+# ------------------------------------------------------------------------------- events
+def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    site_id = _site_of_actor(ev, st, required=True)
+    assert site_id is not None
+    site = st.site(site_id)
+    assert site is not None
+    if site.kind != "mine":
+        raise RuleViolationError("site", f"extraction must happen at a mine site, not a {site.kind}")
+    if "inputs" in ev.body:
+        raise schema_error("extraction has no inputs")
+    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
+    valid = [a for a in st.attestations_for(site_id) + st.attestations_for(ev.actor) if a.valid_at(t)]
+    certified_ok = st.policy.sourcing.satisfied(valid, t)
+    for i, spec in enumerate(outputs):
+        for key in spec["buckets"]:
+            k = parse_bucket_key(key)
+            if k.recycled:
+                raise RuleViolationError("recycled.origin", f"outputs[{i}] {key}: a mine cannot extract recycled material")
+            if k.country != site.country:
+                raise RuleViolationError("origin.country", f"outputs[{i}] {key}: the mine is in {site.country}")
+            if k.origin == "certified" and not certified_ok:
+                raise RuleViolationError(
+                    "certified.origin",
+                    f"mine site {site_id} holds no valid attestation satisfying the sourcing policy at "
+                    f"event time ({st.policy.sourcing.describe()})",
+                )
+    _check_evidence(ev.body)
+    atts = sorted(a.attestation_id for a in valid)
+    effect = Effect()
+    for i, spec in enumerate(outputs):
+        lot = _new_lot(ev, i, spec, t, site_id, atts)
+        effect.lots[lot.lot_id] = lot
+    return effect
+
+
+def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    receiver = req_str(b, "to")
+    if st.participant(receiver) is None:
+        raise RuleViolationError("registration", f"receiver {receiver} is not registered")
+    if receiver == ev.actor:
+        raise schema_error("a shipment goes to another participant")
+    _check_evidence(b)
+    lots = _take_inputs(ev, t, st, req_list(b, "lots", 1, 10_000))
+    gross = req_int(b, "gross_mass_g", 1, 2**48) if b.get("gross_mass_g") is not None else None
+    shipment = {
+        "event": ev.hash_hex, "to": receiver, "seals": sorted(b.get("seals") or []),
+        "gross_mass_g": gross, "lots": len(lots), "time": t,
+    }
+    effect = Effect()
+    for lot in lots:
+        lot.status, lot.shipment, lot.last_event_at = "in_transit", shipment, t
+        effect.lots[lot.lot_id] = lot
+    return effect
+
+
+def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    ship_hash = req_str(b, "shipment", 64)
+    ids = req_list(b, "lots", 1, 10_000)
+    if len(set(map(str, ids))) != len(ids):
+        raise RuleViolationError("unspent", "a received lot is listed twice")
+    lots: list[Lot] = []
+    for lid in ids:
+        lot = st.lot(str(lid))
+        if lot is None:
+            raise RuleViolationError("unknown-lot", f"lot {lid} does not exist")
+        if lot.status == "spent":
+            raise RuleViolationError("unspent", f"lot {lid} was already consumed by event {lot.spent_by}")
+        if lot.status != "in_transit" or lot.shipment is None or lot.shipment["event"] != ship_hash:
+            raise RuleViolationError("custody", f"lot {lid} is not in transit under shipment {ship_hash[:12]}…")
+        if lot.shipment["to"] != ev.actor:
+            raise RuleViolationError("custody", f"lot {lid} was shipped to another participant")
+        if t < lot.last_event_at:
+            raise RuleViolationError("time.order", f"receipt predates the shipment of lot {lid}")
+        lots.append(lot)
+    shipment = lots[0].shipment
+    assert shipment is not None
+    if len(lots) != shipment["lots"]:
+        raise RuleViolationError("receipt.lots", f"shipment holds {shipment['lots']} lots; receipt lists {len(lots)}")
+    _check_evidence(b)
+    if sorted(b.get("seals") or []) != shipment["seals"]:
+        raise RuleViolationError(
+            "receipt.seals", f"seals presented {sorted(b.get('seals') or [])} differ from seals shipped {shipment['seals']}"
+        )
+    discrepancy = opt_str(b, "discrepancy", 1000)
+    shipped_gross = shipment["gross_mass_g"]
+    if shipped_gross is not None:
+        got = req_int(b, "gross_mass_g", 1, 2**48)
+        wb_tol = st.policy.weighbridge_tolerance_permille
+        if abs(shipped_gross - got) * 1000 > wb_tol * shipped_gross and discrepancy is None:
+            raise RuleViolationError(
+                "receipt.weighbridge",
+                f"weighbridge {got} g vs {shipped_gross} g shipped exceeds {wb_tol}‰; declare a discrepancy",
+            )
+    site = _site_of_actor(ev, st, required=False)
+    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 10_000))]
+    in_b = add_buckets(lot.buckets for lot in lots)
+    out_b = add_buckets(o["buckets"] for o in outputs)
+    loss = req_buckets(b, "loss", allow_empty=True)
+    if len(outputs) != len(lots):
+        raise RuleViolationError("receipt.lots", "a receipt yields one output per received lot, in order")
+    for i, (spec, src) in enumerate(zip(outputs, lots, strict=True)):
+        if spec["form"] != src.form:
+            raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
+        if COC_MODELS.index(spec.get("coc_model", "mass_balance")) < COC_MODELS.index(src.coc_model):
+            raise RuleViolationError("coc.model", f"outputs[{i}] claims a stronger chain-of-custody model than lot {src.lot_id}")
+        for key, grams in spec["buckets"].items():
+            if grams > src.buckets.get(key, 0):
+                raise RuleViolationError("balance", f"outputs[{i}] {key}: {grams} g received but lot {src.lot_id} held {src.buckets.get(key, 0)} g")
+    _check_created_classes(in_b, outputs)
+    tol = st.policy.tolerance("receive") if discrepancy is None else 1000
+    try:
+        _check_balance("receive", in_b, out_b, loss, tol)
+    except RuleViolationError as exc:
+        if exc.rule == "loss.tolerance":
+            raise RuleViolationError("receipt.tolerance", exc.detail + "; declare a discrepancy to record the loss") from exc
+        raise
+    effect = Effect()
+    atts = _inherited_attestations(lots)
+    _spend(ev, t, lots, effect)
+    for i, spec in enumerate(outputs):
+        src = lots[i]
+        lot = _new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
+        lot.extra = {**src.extra, **lot.extra}
+        if discrepancy is not None:
+            lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": loss}
+        effect.lots[lot.lot_id] = lot
+    return effect
+
+
+def _consume_and_produce(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], list[dict[str, Any]], dict[str, int], dict[str, int], dict[str, int]]:
+    b = ev.body
+    _check_evidence(b)
+    lots = _take_inputs(ev, t, st, req_list(b, "inputs", 1, 100_000))
+    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 100_000))]
+    in_b = add_buckets(lot.buckets for lot in lots)
+    out_b = add_buckets(o["buckets"] for o in outputs)
+    loss = req_buckets(b, "loss", allow_empty=True)
+    return lots, outputs, in_b, out_b, loss
+
+
+def _emit(ev: SignedEvent, t: int, st: BatchState, lots: list[Lot], outputs: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> Effect:
+    site = _site_of_actor(ev, st, required=False)
+    effect = Effect()
+    atts = _inherited_attestations(lots)
+    _spend(ev, t, lots, effect)
+    for i, spec in enumerate(outputs):
+        lot = _new_lot(ev, i, spec, t, site, atts)
+        if extra:
+            lot.extra.update(extra)
+        effect.lots[lot.lot_id] = lot
+    return effect
+
+
+def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+    if any(lot.level > 0 for lot in lots):
+        raise RuleViolationError("aggregation.hierarchy", "transform consumes bulk material; use recycle or disaggregate for products")
+    if any(FORM_LEVELS.get(o["form"], 0) > 1 for o in outputs):
+        raise RuleViolationError("aggregation.hierarchy", "transform produces bulk material or cells; modules and packs come from aggregate")
+    _check_created_classes(in_b, outputs)
+    _check_balance(
+        "transform", in_b, out_b, loss, st.policy.tolerance("transform", {lot.form for lot in lots})
+    )
+    _check_coc(lots, in_b, outputs)
+    return _emit(ev, t, st, lots, outputs)
+
+
+def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+    if len(outputs) != 1:
+        raise schema_error("aggregation produces exactly one parent")
+    parent = outputs[0]
+    level = FORM_LEVELS.get(parent["form"], 0)
+    child_max = max(lot.level for lot in lots)
+    if level < 2 or min(lot.level for lot in lots) < 1 or level <= child_max:
+        raise RuleViolationError(
+            "aggregation.hierarchy",
+            f"a {parent['form']} cannot contain {sorted({lot.form for lot in lots})} (cell → module → pack → vehicle)",
+        )
+    if loss:
+        raise RuleViolationError("balance", "aggregation loses no material")
+    _check_created_classes(in_b, outputs)
+    _check_balance("aggregate", in_b, out_b, {}, 0)
+    if parent["gross_mass_g"] < sum(lot.gross_mass_g for lot in lots):
+        raise RuleViolationError("aggregation.mass", "parent weighs less than its children")
+    if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < _weakest_coc(lots):
+        raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
+    effect = _emit(ev, t, st, lots, outputs)
+    if level >= 3:
+        for lot in effect.lots.values():
+            if lot.event == ev.hash_hex:
+                lot.extra["economic_operator"] = ev.actor
+                lot.extra["children"] = sorted(x.lot_id for x in lots)
+    return effect
+
+
+def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+    if len(lots) != 1 or lots[0].level < 2:
+        raise RuleViolationError("aggregation.hierarchy", "disaggregation takes one module, pack or vehicle")
+    if any(not 1 <= FORM_LEVELS.get(o["form"], 0) < lots[0].level for o in outputs):
+        raise RuleViolationError("aggregation.hierarchy", "parts must sit below the parent in the hierarchy")
+    if loss:
+        raise RuleViolationError("balance", "disaggregation loses no material")
+    _check_created_classes(in_b, outputs)
+    _check_balance("disaggregate", in_b, out_b, {}, 0)
+    return _emit(ev, t, st, lots, outputs, {"disaggregated_from": lots[0].lot_id})
+
+
+def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+    pre_consumer = all(lot.form in _SCRAP_FORMS for lot in lots)
+    allowed = "recycled-pre" if pre_consumer else "recycled-post"
+    for i, spec in enumerate(outputs):
+        for key in spec["buckets"]:
+            k = parse_bucket_key(key)
+            if k.origin != allowed or k.country != NO_COUNTRY:
+                raise RuleViolationError(
+                    "recycled.origin",
+                    f"outputs[{i}] {key}: recycling {'production scrap' if pre_consumer else 'end-of-life material'} yields {allowed} buckets only",
+                )
+    for key in loss:
+        if parse_bucket_key(key).origin != allowed:
+            raise schema_error(f"recycling losses are booked in {allowed} buckets")
+    _check_balance("recycle", in_b, out_b, loss, st.policy.tolerance("recycle"), by_element=True)
+    for lot in lots:
+        statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
+        if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
+            raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
+    return _emit(ev, t, st, lots, outputs, {"recycled_from": sorted(lot.lot_id for lot in lots)})
+
+
+_HANDLERS = {
+    "extract": _extract,
+    "ship": _ship,
+    "receive": _receive,
+    "transform": _transform,
+    "aggregate": _aggregate,
+    "disaggregate": _disaggregate,
+    "recycle": _recycle,
+}
+
+
+def check_material_event(ev: SignedEvent, t: int, st: BatchState) -> Effect | None:
+    handler = _HANDLERS.get(ev.kind)
+    return None if handler is None else handler(ev, t, st)

@@ -1,0 +1,175 @@
+"""Rules for registry and assurance events: participants, sites, policy, attestations,
+incidents and lifecycle updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batterytrace.crypto.signing import public_key_from_did
+from batterytrace.errors import EncodingError, RuleViolationError
+from batterytrace.ledger.fields import (
+    opt_str,
+    req_int,
+    req_number,
+    req_str,
+    req_time,
+    schema_error,
+)
+from batterytrace.ledger.state import BatchState, Effect
+from batterytrace.model.entities import ROLES, Attestation, Incident, Participant, Site
+from batterytrace.model.events import SignedEvent
+from batterytrace.model.policy import LedgerPolicy
+
+__all__ = ["LIFECYCLE_STATUSES", "check_registry_event"]
+
+LIFECYCLE_STATUSES = ("original", "repurposed", "reused", "remanufactured", "waste")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def _country(body: dict[str, Any]) -> str:
+    c = req_str(body, "country", 2)
+    if len(c) != 2 or not c.isascii() or not c.isupper():
+        raise schema_error("country must be an ISO 3166-1 alpha-2 code")
+    return c
+
+
+def _register_participant(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    did = req_str(b, "did")
+    try:
+        public_key_from_did(did)
+    except EncodingError as exc:
+        raise schema_error(f"did: {exc}") from exc
+    role = req_str(b, "role")
+    if role not in ROLES or role == "operator":
+        raise schema_error(f"role must be one of {sorted(ROLES - {'operator'})}")
+    if st.participant(did) is not None or did == st.operator_did:
+        raise RuleViolationError("registration.duplicate", f"{did} is already registered")
+    p = Participant(did, role, req_str(b, "legal_name"), _country(b), t, ev.hash_hex)
+    return Effect(participants=[p])
+
+
+def _register_site(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    site_id = req_str(b, "site_id", 128)
+    owner = req_str(b, "owner")
+    if st.participant(owner) is None:
+        raise RuleViolationError("registration", f"site owner {owner} is not registered")
+    if st.site(site_id) is not None:
+        raise RuleViolationError("registration.duplicate", f"site {site_id} is already registered")
+    lat = req_number(b, "lat", -90, 90) if "lat" in b else None
+    lon = req_number(b, "lon", -180, 180) if "lon" in b else None
+    site = Site(site_id, owner, req_str(b, "site_kind"), req_str(b, "name"), _country(b), lat, lon, t, ev.hash_hex)
+    return Effect(sites=[site])
+
+
+def _set_policy(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    try:
+        policy = LedgerPolicy.from_dict(ev.body.get("policy"))
+    except EncodingError as exc:
+        raise RuleViolationError("policy", str(exc)) from exc
+    return Effect(policy=policy)
+
+
+def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    subject = req_str(b, "subject")
+    if st.site(subject) is None and st.participant(subject) is None:
+        raise RuleViolationError("attestation.subject", f"{subject} is neither a site nor a participant")
+    valid_from, valid_until = req_time(b, "valid_from"), req_time(b, "valid_until")
+    if valid_until <= valid_from:
+        raise RuleViolationError("attestation.validity", "valid_until must be after valid_from")
+    score = req_int(b, "score", 0, 100) if b.get("score") is not None else None
+    answered = req_int(b, "questions_answered") if b.get("questions_answered") is not None else None
+    total = req_int(b, "questions_total", 1) if b.get("questions_total") is not None else None
+    if (answered is None) != (total is None) or (answered or 0) > (total or 0):
+        raise RuleViolationError("attestation.coverage", "questions answered must be ≤ questions total")
+    companies = req_int(b, "companies_covered", 1) if b.get("companies_covered") is not None else None
+    revokes = opt_str(b, "revokes")
+    effect = Effect()
+    if revokes is not None:
+        old = st.attestation(revokes)
+        if old is None or old.auditor != ev.actor:
+            raise RuleViolationError("attestation.revoke", "only the issuing auditor may revoke an attestation")
+        effect.attestations.append(
+            Attestation(**{**old.to_dict(), "valid_until": min(old.valid_until, t)})
+        )
+    effect.attestations.append(
+        Attestation(
+            attestation_id=ev.hash_hex,
+            scheme=req_str(b, "scheme", 64),
+            subject=subject,
+            auditor=ev.actor,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            level=opt_str(b, "level", 64),
+            score=score,
+            questions_answered=answered,
+            questions_total=total,
+            companies_covered=companies,
+            issued_at=t,
+            revokes=revokes,
+        )
+    )
+    return effect
+
+
+def _incident(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    site = req_str(b, "site")
+    if st.site(site) is None:
+        raise RuleViolationError("incident.site", f"site {site} is not registered")
+    start, end = req_time(b, "start"), req_time(b, "end")
+    if end <= start:
+        raise RuleViolationError("incident.window", "incident end must be after its start")
+    severity = req_str(b, "severity")
+    if severity not in SEVERITIES:
+        raise schema_error(f"severity must be one of {SEVERITIES}")
+    inc = Incident(ev.hash_hex, site, ev.actor, start, end, severity, req_str(b, "description", 4000), t)
+    return Effect(incidents=[inc])
+
+
+def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    lid = req_str(b, "lot")
+    lot = st.lot(lid)
+    if lot is None:
+        raise RuleViolationError("unknown-lot", f"lot {lid} does not exist")
+    if lot.level < 1:
+        raise RuleViolationError("lifecycle", "lifecycle data applies to serialised products (cell and up)")
+    operator = lot.extra.get("economic_operator")
+    if ev.actor not in (lot.custodian, operator):
+        raise RuleViolationError("custody", "only the custodian or the economic operator may update lifecycle data")
+    if lot.status == "spent":
+        raise RuleViolationError("unspent", f"lot {lid} no longer exists (spent by {lot.spent_by})")
+    if t < lot.last_event_at:
+        raise RuleViolationError("time.order", "event is older than the lot's latest event")
+    status = req_str(b, "status")
+    if status not in LIFECYCLE_STATUSES:
+        raise schema_error(f"status must be one of {LIFECYCLE_STATUSES}")
+    record: dict[str, Any] = {"event": ev.hash_hex, "time": t, "status": status}
+    if b.get("soh_percent") is not None:
+        record["soh_percent"] = req_number(b, "soh_percent", 0, 100)
+    for name in ("cycles", "energy_throughput_kwh", "deep_discharge_events"):
+        if b.get(name) is not None:
+            record[name] = req_int(b, name)
+    history = list(lot.extra.get("lifecycle", []))
+    history.append(record)
+    lot.extra = {**lot.extra, "lifecycle": history}
+    lot.last_event_at = t
+    return Effect(lots={lid: lot})
+
+
+_HANDLERS = {
+    "register_participant": _register_participant,
+    "register_site": _register_site,
+    "set_policy": _set_policy,
+    "attest": _attest,
+    "incident": _incident,
+    "lifecycle": _lifecycle,
+}
+
+
+def check_registry_event(ev: SignedEvent, t: int, st: BatchState) -> Effect | None:
+    handler = _HANDLERS.get(ev.kind)
+    return None if handler is None else handler(ev, t, st)

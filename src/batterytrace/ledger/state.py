@@ -1,0 +1,126 @@
+"""The rules' view of ledger state: the store plus the not-yet-committed effects of the batch.
+
+Rules read through ``BatchState`` and record their effects in it; the ledger turns the collected
+effects into one ``WriteBatch``. A rejected event leaves no trace because its effects are staged
+in an ``Effect`` first and merged only after every check passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
+from batterytrace.storage.base import Store, WriteBatch
+
+__all__ = ["BatchState", "Effect"]
+
+
+@dataclass
+class Effect:
+    """What one accepted event changes."""
+
+    lots: dict[str, Lot] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    participants: list[Participant] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    policy: LedgerPolicy | None = None
+
+
+class BatchState:
+    def __init__(
+        self,
+        store: Store,
+        operator_did: str,
+        policy: LedgerPolicy | None,
+        registry_cache: dict[str, Participant | Site] | None = None,
+    ) -> None:
+        self.store = store
+        # Participants and sites never change once registered, so they may be cached across
+        # batches by the ledger (keys: did / site id).
+        self._registry_cache = registry_cache if registry_cache is not None else {}
+        self.operator_did = operator_did
+        self.policy: LedgerPolicy = policy or DEFAULT_POLICY
+        self.policy_changed = False
+        self.batch = WriteBatch()
+        self._hashes: set[bytes] = set()
+        self._participants: dict[str, Participant] = {}
+        self._sites: dict[str, Site] = {}
+        self._attestations: dict[str, Attestation] = {}
+        self._by_subject: dict[str, list[str]] = {}
+        self._known_hashes: set[bytes] = set()
+        self._prefetched: dict[str, Lot] = {}
+
+    def prefetch(self, event_hashes: list[bytes], lot_ids: list[str]) -> None:
+        """Read in one query each what the batch's events will look up: which hashes the log
+        already holds (replays) and the lots they name."""
+        self._known_hashes = self.store.known_hashes(event_hashes)
+        self._prefetched = self.store.get_lots(lot_ids) if lot_ids else {}
+
+    # reads -------------------------------------------------------------------------------
+    def seen(self, event_hash: bytes) -> bool:
+        return event_hash in self._hashes or event_hash in self._known_hashes
+
+    def lot(self, lot_id: str) -> Lot | None:
+        staged = self.batch.lots.get(lot_id) or self._prefetched.get(lot_id)
+        if staged is not None:
+            return staged.copy()
+        return self.store.get_lot(lot_id)
+
+    def participant(self, did: str) -> Participant | None:
+        found = self._participants.get(did) or self._registry_cache.get(did)
+        if isinstance(found, Participant):
+            return found
+        p = self.store.get_participant(did)
+        if p is not None:
+            self._registry_cache[did] = p
+        return p
+
+    def site(self, site_id: str) -> Site | None:
+        found = self._sites.get(site_id) or self._registry_cache.get("site:" + site_id)
+        if isinstance(found, Site):
+            return found
+        s = self.store.get_site(site_id)
+        if s is not None:
+            self._registry_cache["site:" + site_id] = s
+        return s
+
+    def attestation(self, attestation_id: str) -> Attestation | None:
+        return self._attestations.get(attestation_id) or self.store.get_attestation(
+            attestation_id
+        )
+
+    def attestations_for(self, subject: str) -> list[Attestation]:
+        found = {a.attestation_id: a for a in self.store.attestations_for(subject)}
+        for aid in self._by_subject.get(subject, []):
+            found[aid] = self._attestations[aid]
+        return list(found.values())
+
+    def role(self, did: str) -> str | None:
+        if did == self.operator_did:
+            return "operator"
+        p = self.participant(did)
+        return p.role if p is not None else None
+
+    # writes ------------------------------------------------------------------------------
+    def merge(self, event_hash: bytes, event_hash_hex: str, effect: Effect) -> None:
+        self._hashes.add(event_hash)
+        self.batch.lots.update(effect.lots)
+        self.batch.inputs.extend((event_hash_hex, lid) for lid in effect.inputs)
+        for p in effect.participants:
+            self._participants[p.did] = p
+            self.batch.participants.append(p)
+        for s in effect.sites:
+            self._sites[s.site_id] = s
+            self.batch.sites.append(s)
+        for a in effect.attestations:
+            if a.attestation_id not in self._attestations:
+                self._by_subject.setdefault(a.subject, []).append(a.attestation_id)
+            self._attestations[a.attestation_id] = a
+            self.batch.attestations.append(a)
+        self.batch.incidents.extend(effect.incidents)
+        if effect.policy is not None:
+            self.policy = effect.policy
+            self.policy_changed = True

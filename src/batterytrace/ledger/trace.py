@@ -1,0 +1,138 @@
+"""Trace: backward (a lot → every contributing lot → mines, with element shares per bucket) and
+forward (a lot, or a site and time window → every downstream lot and pack).
+
+Both walk the lineage graph breadth-first with one batched store query per level. Backward
+attribution splits each lot's bucket grams across the lots its producing event consumed, in
+proportion to what each input held of that bucket (mass-balance allocation); for a recycling
+event the whole recycled bucket is attributed to the recycler and the end-of-life lots it cites.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from batterytrace.errors import BatterytraceError
+from batterytrace.model.buckets import element_totals, parse_bucket_key
+from batterytrace.model.entities import FORM_LEVELS, Lot
+from batterytrace.storage.base import LotLink, Store
+
+__all__ = ["BackwardTrace", "ForwardTrace", "trace_backward", "trace_forward"]
+
+
+@dataclass
+class BackwardTrace:
+    lot: Lot
+    lots: dict[str, Lot] = field(default_factory=dict)  # every contributing lot (incl. the start)
+    # origin site → bucket → grams attributed; recycled material is attributed to the recycler
+    origins: dict[str, dict[str, float]] = field(default_factory=dict)
+    recycled_from: dict[str, list[str]] = field(default_factory=dict)  # recycler site → EOL lots
+
+    def shares(self) -> dict[str, dict[str, float]]:
+        """origin site → bucket → percent of the traced lot's element total."""
+        totals = element_totals(self.lot.buckets)
+        out: dict[str, dict[str, float]] = {}
+        for site, buckets in self.origins.items():
+            out[site] = {
+                key: 100.0 * grams / totals[parse_bucket_key(key).element]
+                for key, grams in buckets.items()
+                if totals.get(parse_bucket_key(key).element)
+            }
+        return out
+
+
+@dataclass
+class ForwardTrace:
+    start: list[str]
+    lots: dict[str, LotLink] = field(default_factory=dict)  # every downstream lot (incl. start)
+
+    @property
+    def pack_ids(self) -> list[str]:
+        return sorted(lid for lid, link in self.lots.items() if FORM_LEVELS.get(link.form, 0) >= 3)
+
+
+def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
+    start = store.get_lot(lot_id)
+    if start is None:
+        raise BatterytraceError(f"lot {lot_id} does not exist")
+    result = BackwardTrace(start, {lot_id: start})
+    consumers: dict[str, list[str]] = defaultdict(list)  # input lot → lots made from it
+    inputs_by_lot: dict[str, list[str]] = {}
+    frontier = [start]
+    while frontier:
+        # recycled material is a new origin: the walk stops at the recycling event
+        frontier = [lot for lot in frontier if lot.made_by != "recycle"]
+        events = sorted({lot.event for lot in frontier})
+        inputs = store.inputs_of(events)
+        need = sorted({i for e in events for i in inputs[e]} - result.lots.keys())
+        fetched = store.get_lots(need) if need else {}
+        result.lots.update(fetched)
+        for lot in frontier:
+            ins = inputs[lot.event]
+            inputs_by_lot[lot.lot_id] = ins
+            for i in ins:
+                consumers[i].append(lot.lot_id)
+        frontier = list(fetched.values())
+
+    # Kahn's order: a lot is processed once every lot made from it has pushed its demand down.
+    pending = {lid: len(set(consumers[lid])) for lid in result.lots}
+    demand: dict[str, dict[str, float]] = {lot_id: {k: float(v) for k, v in start.buckets.items()}}
+    ready = [lid for lid, n in pending.items() if n == 0]
+    while ready:
+        lid = ready.pop()
+        lot = result.lots[lid]
+        d = demand.pop(lid, {})
+        kind = lot.made_by
+        ins = inputs_by_lot.get(lid, [])
+        if kind == "recycle" or not ins:
+            site = lot.site or f"participant:{lot.custodian}"
+            bucket_map = result.origins.setdefault(site, {})
+            for key, grams in d.items():
+                bucket_map[key] = bucket_map.get(key, 0.0) + grams
+            if kind == "recycle":
+                cited = set(lot.extra.get("recycled_from", []))
+                result.recycled_from[site] = sorted(set(result.recycled_from.get(site, [])) | cited)
+        else:
+            in_lots = [result.lots[i] for i in ins]
+            for key, grams in d.items():
+                total = sum(x.buckets.get(key, 0) for x in in_lots)
+                if not total:
+                    continue
+                for x in in_lots:
+                    part = x.buckets.get(key, 0)
+                    if part:
+                        dd = demand.setdefault(x.lot_id, {})
+                        dd[key] = dd.get(key, 0.0) + grams * part / total
+        targets = [] if kind == "recycle" else ins
+        for i in set(targets):
+            pending[i] -= 1
+            if pending[i] == 0:
+                ready.append(i)
+    return result
+
+
+def trace_forward(
+    store: Store,
+    lot_ids: list[str] | None = None,
+    site: str | None = None,
+    start_us: int | None = None,
+    end_us: int | None = None,
+) -> ForwardTrace:
+    """Every lot downstream of the start lots (following ``spent_by`` → created lots); only the
+    lineage columns are read, so recalls over hundreds of thousands of lots stay cheap."""
+    if lot_ids is None:
+        if site is None or start_us is None or end_us is None:
+            raise BatterytraceError("forward trace needs lot ids, or a site and a time window")
+        lot_ids = store.lots_at_site(site, start_us, end_us)
+    result = ForwardTrace(list(lot_ids))
+    frontier = store.lot_links(lot_ids)
+    result.lots.update((link.lot_id, link) for link in frontier)
+    seen_events: set[str] = set()
+    while frontier:
+        spenders = sorted({x.spent_by for x in frontier if x.spent_by} - seen_events)
+        if not spenders:
+            break
+        seen_events.update(spenders)
+        frontier = [x for x in store.links_created_by(spenders) if x.lot_id not in result.lots]
+        result.lots.update((link.lot_id, link) for link in frontier)
+    return result

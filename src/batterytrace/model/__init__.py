@@ -1,0 +1,1 @@
+"""Data model: participants, sites, lots with element buckets, attestations, signed events, policy."""

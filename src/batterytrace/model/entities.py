@@ -1,0 +1,141 @@
+"""Ledger state objects: participants, sites, lots, attestations, incidents and the policy."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CARBON_STAGES",
+    "COC_MODELS",
+    "FORM_LEVELS",
+    "ROLES",
+    "Attestation",
+    "Incident",
+    "Lot",
+    "Participant",
+    "Site",
+    "lot_id",
+]
+
+ROLES = frozenset(
+    {"operator", "mine", "refiner", "cathode_maker", "cell_maker", "oem", "recycler", "auditor", "authority", "logistics"}
+)
+# ISO 22095 chain-of-custody models.
+COC_MODELS = ("identity_preserved", "segregated", "controlled_blending", "mass_balance")
+# Lifecycle stages of the Commission's battery carbon-footprint method.
+CARBON_STAGES = ("raw_material", "production", "distribution", "end_of_life")
+# Aggregation hierarchy: bulk material 0, cell 1, module 2, pack 3, vehicle 4.
+FORM_LEVELS: dict[str, int] = {"cell": 1, "module": 2, "pack": 3, "vehicle": 4}
+
+
+def lot_id(event_hash_hex: str, index: int) -> str:
+    return f"{event_hash_hex}:{index}"
+
+
+@dataclass(frozen=True)
+class Participant:
+    did: str
+    role: str
+    legal_name: str
+    country: str
+    registered_at: int  # µs
+    event: str
+
+
+@dataclass(frozen=True)
+class Site:
+    site_id: str
+    owner: str
+    kind: str
+    name: str
+    country: str
+    lat: float | None
+    lon: float | None
+    registered_at: int
+    event: str
+
+
+@dataclass(frozen=True)
+class Attestation:
+    attestation_id: str  # hash of the attest event
+    scheme: str
+    subject: str  # a site id or a participant did
+    auditor: str
+    valid_from: int
+    valid_until: int
+    level: str | None
+    score: int | None
+    questions_answered: int | None
+    questions_total: int | None
+    companies_covered: int | None
+    issued_at: int
+    revokes: str | None = None
+
+    def valid_at(self, t: int) -> bool:
+        return self.valid_from <= t < self.valid_until
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: str
+    site: str
+    auditor: str
+    start: int
+    end: int
+    severity: str
+    description: str
+    recorded_at: int
+
+
+@dataclass
+class Lot:
+    """A quantity of material in one custodian's hands (UTXO-like: consumed whole)."""
+
+    lot_id: str
+    event: str  # hash of the creating event
+    index: int
+    custodian: str
+    site: str | None
+    form: str
+    created_at: int
+    gross_mass_g: int
+    buckets: dict[str, int]
+    coc_model: str
+    assay_ppm: dict[str, int] = field(default_factory=dict)
+    carbon: list[dict[str, Any]] = field(default_factory=list)
+    attestations: list[str] = field(default_factory=list)
+    gtin: str | None = None
+    serial: str | None = None
+    status: str = "held"  # held | in_transit | spent
+    spent_by: str | None = None
+    last_event_at: int = 0
+    shipment: dict[str, Any] | None = None  # while in transit: {"event","to","seals","gross_mass_g"}
+    extra: dict[str, Any] = field(default_factory=dict)  # lifecycle state, passport links...
+    made_by: str = ""  # kind of the event that created the lot
+
+    @property
+    def level(self) -> int:
+        return FORM_LEVELS.get(self.form, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def copy(self) -> Lot:
+        """A copy whose containers can be changed without touching this lot (rules replace
+        nested values instead of mutating them)."""
+        clone = copy.copy(self)
+        clone.buckets = dict(self.buckets)
+        clone.assay_ppm = dict(self.assay_ppm)
+        clone.carbon = list(self.carbon)
+        clone.attestations = list(self.attestations)
+        clone.extra = dict(self.extra)
+        return clone
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Lot:
+        return cls(**data)

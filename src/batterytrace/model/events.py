@@ -1,0 +1,146 @@
+"""Signed events: RFC 8785 canonical body, SHA-256 event hash, Ed25519 signature by the actor.
+
+Wire form: ``{"event": {...body...}, "signature": "<base64url>"}``. The signature covers
+``b"batterytrace/event/v1\\x00" || SHA-256(JCS(body))``. The log leaf for an accepted event is
+``event_hash || signature`` (96 bytes), so the Merkle tree commits to both.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_signature
+from batterytrace.encoding import b64u_decode, b64u_encode
+from batterytrace.errors import EncodingError, VerificationError
+
+__all__ = [
+    "EVENT_KINDS",
+    "SIGNING_DOMAIN",
+    "SignedEvent",
+    "new_nonce",
+    "sign_event",
+    "signing_input",
+]
+
+SIGNING_DOMAIN = b"batterytrace/event/v1\x00"
+
+EVENT_KINDS = frozenset(
+    {
+        "register_participant",
+        "register_site",
+        "set_policy",
+        "extract",
+        "ship",
+        "receive",
+        "transform",
+        "aggregate",
+        "disaggregate",
+        "attest",
+        "incident",
+        "lifecycle",
+        "recycle",
+    }
+)
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(12)
+
+
+def signing_input(event_hash: bytes) -> bytes:
+    return SIGNING_DOMAIN + event_hash
+
+
+@dataclass(frozen=True)
+class SignedEvent:
+    """An event body and its signature. Construction checks shape, not ledger rules."""
+
+    body: dict[str, Any]
+    signature: bytes
+    canonical: bytes = field(repr=False, default=b"")
+    event_hash: bytes = field(repr=False, default=b"")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.body, dict):
+            raise EncodingError("an event body is a JSON object")
+        for name in ("kind", "time", "actor", "nonce"):
+            if not isinstance(self.body.get(name), str):
+                raise EncodingError(f"event field {name!r} is required and must be a string")
+        if self.body["kind"] not in EVENT_KINDS:
+            raise EncodingError(f"unknown event kind {self.body['kind']!r}")
+        if len(self.signature) != 64:
+            raise EncodingError("an Ed25519 signature has 64 bytes")
+        if not self.canonical:
+            canonical = canonical_json(self.body)
+            object.__setattr__(self, "canonical", canonical)
+            object.__setattr__(self, "event_hash", hashlib.sha256(canonical).digest())
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def actor(self) -> str:
+        return str(self.body["actor"])
+
+    @functools.cached_property
+    def hash_hex(self) -> str:
+        return self.event_hash.hex()
+
+    @property
+    def leaf_data(self) -> bytes:
+        return self.event_hash + self.signature
+
+    def verify_signature(self) -> None:
+        """Raise ``VerificationError`` unless the actor's key signed this body."""
+        try:
+            key = public_key_from_did(self.actor)
+        except EncodingError as exc:
+            raise VerificationError(f"actor is not a valid did:key: {exc}") from exc
+        verify_signature(key, signing_input(self.event_hash), self.signature)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"event": self.body, "signature": b64u_encode(self.signature)}
+
+    def wire_bytes(self) -> bytes:
+        return canonical_json(self.to_wire())
+
+    @classmethod
+    def from_wire(cls, wire: Any) -> SignedEvent:
+        if not isinstance(wire, dict) or set(wire) != {"event", "signature"}:
+            raise EncodingError("a signed event is {'event': {...}, 'signature': '...'}")
+        sig = wire["signature"]
+        if not isinstance(sig, str):
+            raise EncodingError("signature must be base64url text")
+        return cls(wire["event"], b64u_decode(sig))
+
+    @classmethod
+    def from_wire_bytes(cls, data: bytes) -> SignedEvent:
+        return cls.from_wire(parse_json(data))
+
+    @classmethod
+    def from_stored(cls, canonical: bytes, signature: bytes) -> SignedEvent:
+        """Rebuild from stored canonical bytes; recomputes the hash (detects edited rows)."""
+        body = parse_json(canonical)
+        ev = cls(body, signature)
+        if ev.canonical != canonical:
+            raise EncodingError("stored event bytes are not canonical JSON")
+        return ev
+
+
+def sign_event(body: dict[str, Any], key: SigningKey) -> SignedEvent:
+    """Canonicalise, hash and sign ``body``; fills ``actor`` and ``nonce`` when absent."""
+    body = dict(body)
+    body.setdefault("actor", key.did)
+    body.setdefault("nonce", new_nonce())
+    body.setdefault("v", 1)
+    if body["actor"] != key.did:
+        raise EncodingError("the event actor must be the signing key's did")
+    canonical = canonical_json(body)
+    event_hash = hashlib.sha256(canonical).digest()
+    return SignedEvent(body, key.sign(signing_input(event_hash)), canonical, event_hash)

@@ -1,0 +1,192 @@
+"""The store protocol every backend implements, and the records it exchanges.
+
+A store holds the append-only event log (sequence number = Merkle leaf index), the perfect-subtree
+Merkle nodes, operator-signed tree heads, and the state derived from accepted events (lots,
+participants, sites, attestations, incidents). The ledger layer writes through ``apply`` inside
+``write_lock``; every batch is one transaction, so an acknowledged batch is durable as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+
+__all__ = [
+    "LotLink",
+    "Store",
+    "StoredEvent",
+    "TreeHeadRecord",
+    "WriteBatch",
+    "destroy_store",
+    "lot_from_json",
+    "lot_to_json",
+    "open_store",
+]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    event_hash: bytes
+    canonical: bytes
+    signature: bytes
+    kind: str
+    actor: str
+    time: int
+
+
+@dataclass(frozen=True)
+class TreeHeadRecord:
+    tree_size: int
+    root_hash: bytes
+    timestamp: int
+    signature: bytes
+    log_id: str
+
+
+class LotLink(NamedTuple):
+    """The lineage columns of a lot, read without decoding the whole lot (for traces)."""
+
+    lot_id: str
+    form: str
+    event: str
+    spent_by: str | None
+
+    @classmethod
+    def of(cls, lot: Lot) -> LotLink:
+        return cls(lot.lot_id, lot.form, lot.event, lot.spent_by)
+
+
+@dataclass
+class WriteBatch:
+    events: list[StoredEvent] = field(default_factory=list)
+    lots: dict[str, Lot] = field(default_factory=dict)  # inserted or replaced
+    inputs: list[tuple[str, str]] = field(default_factory=list)  # (event hash hex, lot id)
+    participants: list[Participant] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    tree_heads: list[TreeHeadRecord] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.tree_heads or self.meta)
+
+
+def lot_to_json(lot: Lot) -> str:
+    """Deterministic JSON for the state row (sorted keys; C encoder — state rows are derived data
+    re-checked by ``log verify``, not signed, so RFC 8785 is not needed here)."""
+    return _dumps(lot.to_dict())
+
+
+def lot_from_json(text: str | bytes) -> Lot:
+    data: dict[str, Any] = json.loads(text)
+    return Lot.from_dict(data)
+
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+class Store(Protocol):
+    """What the ledger needs from storage. Reads see committed data plus the open transaction."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    def write_lock(self) -> AbstractContextManager[None]:
+        """Exclusive writer section; everything applied inside commits atomically on exit."""
+        ...
+
+    def apply(self, batch: WriteBatch) -> None: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def size(self) -> int: ...
+
+    def event_seq(self, event_hash: bytes) -> int | None: ...
+
+    def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
+        """The subset of ``event_hashes`` already in the log."""
+        ...
+
+    def get_event(self, seq: int) -> StoredEvent: ...
+
+    def iter_events(self, start: int = 0, end: int | None = None) -> Iterator[StoredEvent]: ...
+
+    def get_node(self, level: int, index: int) -> bytes: ...
+
+    def get_lot(self, lot_id: str) -> Lot | None: ...
+
+    def get_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]: ...
+
+    def iter_lots(self) -> Iterator[Lot]: ...
+
+    def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]: ...
+
+    def links_created_by(self, event_hashes: Sequence[str]) -> list[LotLink]: ...
+
+    def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def lots_at_site(self, site: str, start: int, end: int) -> list[str]: ...
+
+    def lots_by_serial(self, gtin: str, serial: str) -> list[str]: ...
+
+    def get_participant(self, did: str) -> Participant | None: ...
+
+    def list_participants(self) -> list[Participant]: ...
+
+    def get_site(self, site_id: str) -> Site | None: ...
+
+    def list_sites(self) -> list[Site]: ...
+
+    def attestations_for(self, subject: str) -> list[Attestation]: ...
+
+    def get_attestation(self, attestation_id: str) -> Attestation | None: ...
+
+    def incidents(self) -> list[Incident]: ...
+
+    def tree_heads(self) -> list[TreeHeadRecord]: ...
+
+
+def open_store(url: str) -> Store:
+    """``postgresql://…`` selects PostgreSQL, ``:memory:`` the in-memory store, else a SQLite path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from batterytrace.storage.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url == ":memory:":
+        from batterytrace.storage.memory import MemoryStore
+
+        return MemoryStore()
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    return SQLiteStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+
+def destroy_store(url: str) -> None:
+    """Delete the ledger at ``url`` (SQLite files with WAL/SHM, or the PostgreSQL schema)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from batterytrace.storage.postgres import PostgresStore
+
+        store = PostgresStore(url)
+        try:
+            store.drop_schema()
+        finally:
+            store.close()
+        return
+    if url == ":memory:":
+        return
+    from pathlib import Path
+
+    path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)

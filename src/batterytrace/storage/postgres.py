@@ -1,0 +1,339 @@
+"""PostgreSQL store (psycopg 3): the same tables as SQLite, one transaction per batch.
+
+``postgresql://user@host:port/db?schema=name`` keeps the ledger in its own schema (created on
+first use); without ``schema`` the tables live in ``public``. Writers from several processes are
+serialised by a transaction-scoped advisory lock, so sequence numbers never interleave. A batch is
+acknowledged only after ``COMMIT`` returns, which with PostgreSQL's default ``synchronous_commit``
+means its WAL record is on disk.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+
+from batterytrace.errors import StorageError
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.storage.base import (
+    LotLink,
+    StoredEvent,
+    TreeHeadRecord,
+    WriteBatch,
+    lot_from_json,
+    lot_to_json,
+)
+from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
+
+__all__ = ["PostgresStore", "split_schema"]
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def split_schema(url: str) -> tuple[str, str]:
+    """Remove the ``schema`` query parameter from ``url``; return (conninfo URL, schema)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = "public"
+    kept = []
+    for key, value in query:
+        if key == "schema":
+            schema = value
+        else:
+            kept.append((key, value))
+    if not _SCHEMA_RE.match(schema):
+        raise StorageError(f"invalid PostgreSQL schema name {schema!r} (lower-case identifier)")
+    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conninfo, self.schema = split_schema(url)
+        self._lock_key = zlib.crc32(f"batterytrace:{self.schema}".encode())
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            for ddl in TABLES:
+                sql = ddl.format(blob="BYTEA", bigint="BIGINT")
+                if "CREATE TABLE IF NOT EXISTS incidents" in sql or "tree_heads" in sql:
+                    # keep insertion order without SQLite's rowid
+                    sql = sql.replace("(", "(pos BIGSERIAL, ", 1)
+                conn.execute(sql)
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            try:
+                conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+            except psycopg.Error as exc:
+                raise StorageError(f"cannot connect to PostgreSQL: {exc}") from exc
+            conn.execute(f'SET search_path TO "{self.schema}"')
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def drop_schema(self) -> None:
+        """Remove every table of this ledger (tests and ``--fresh``)."""
+        conn = self._conn()
+        conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+        if self.schema == "public":
+            conn.execute('CREATE SCHEMA "public"')
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        with self._lock:
+            conn = self._conn()
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    yield
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL transaction failed: {exc}") from exc
+
+    def apply(self, batch: WriteBatch) -> None:
+        conn = self._conn()
+        try:
+            with conn.cursor() as c:
+                if batch.events:
+                    with c.copy(
+                        "COPY events(seq, hash, body, signature, kind, actor, time) FROM STDIN"
+                    ) as cp:
+                        for e in batch.events:
+                            cp.write_row(
+                                (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                            )
+                if batch.lots:
+                    c.executemany(
+                        "INSERT INTO lots(lot_id, event, site, created_at, gtin, serial, form, "
+                        "spent_by, data) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (lot_id) DO UPDATE SET spent_by=EXCLUDED.spent_by, "
+                        "data=EXCLUDED.data, site=EXCLUDED.site, form=EXCLUDED.form",
+                        [
+                            (
+                                x.lot_id, x.event, x.site, x.created_at, x.gtin, x.serial, x.form,
+                                x.spent_by, lot_to_json(x),
+                            )
+                            for x in batch.lots.values()
+                        ],
+                    )
+                if batch.inputs:
+                    with c.copy("COPY inputs(event, lot_id) FROM STDIN") as cp:
+                        for row in batch.inputs:
+                            cp.write_row(row)
+                self._upsert(c, "participants", "did", [(p.did, entity_to_json(p)) for p in batch.participants])
+                self._upsert(c, "sites", "site_id", [(s.site_id, entity_to_json(s)) for s in batch.sites])
+                if batch.attestations:
+                    c.executemany(
+                        "INSERT INTO attestations(id, subject, data) VALUES (%s,%s,%s) "
+                        "ON CONFLICT (id) DO UPDATE SET subject=EXCLUDED.subject, data=EXCLUDED.data",
+                        [(a.attestation_id, a.subject, entity_to_json(a)) for a in batch.attestations],
+                    )
+                if batch.incidents:
+                    c.executemany(
+                        "INSERT INTO incidents(id, data) VALUES (%s,%s)",
+                        [(i.incident_id, entity_to_json(i)) for i in batch.incidents],
+                    )
+                if batch.nodes:
+                    with c.copy("COPY nodes(id, hash) FROM STDIN") as cp:
+                        for lv, ix, h in batch.nodes:
+                            cp.write_row((node_key(lv, ix), h))
+                self._upsert(c, "meta", "key", list(batch.meta.items()), value="value")
+                if batch.tree_heads:
+                    c.executemany(
+                        "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
+                        "VALUES (%s,%s,%s,%s,%s)",
+                        [
+                            (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id)
+                            for t in batch.tree_heads
+                        ],
+                    )
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+
+    @staticmethod
+    def _upsert(
+        c: psycopg.Cursor[Any], table: str, key: str, rows: list[tuple[str, str]], value: str = "data"
+    ) -> None:
+        if rows:
+            c.executemany(
+                f"INSERT INTO {table}({key}, {value}) VALUES (%s,%s) "
+                f"ON CONFLICT ({key}) DO UPDATE SET {value}=EXCLUDED.{value}",
+                rows,
+            )
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn().execute(sql, args).fetchall()
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL read failed: {exc}") from exc
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        rows = self._rows(sql, args)
+        return rows[0][0] if rows else None
+
+    def get_meta(self, key: str) -> str | None:
+        value: str | None = self._one("SELECT value FROM meta WHERE key=%s", (key,))
+        return value
+
+    def size(self) -> int:
+        value = self._one("SELECT MAX(seq) FROM events")
+        return 0 if value is None else int(value) + 1
+
+    def event_seq(self, event_hash: bytes) -> int | None:
+        value = self._one("SELECT seq FROM events WHERE hash=%s", (event_hash,))
+        return None if value is None else int(value)
+
+    def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
+        if not event_hashes:
+            return set()
+        rows = self._rows("SELECT hash FROM events WHERE hash = ANY(%s)", (list(event_hashes),))
+        return {bytes(r[0]) for r in rows}
+
+    @staticmethod
+    def _event(row: Sequence[Any]) -> StoredEvent:
+        return StoredEvent(
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+        )
+
+    def get_event(self, seq: int) -> StoredEvent:
+        rows = self._rows(
+            "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=%s", (seq,)
+        )
+        if not rows:
+            raise StorageError(f"no event {seq}")
+        return self._event(rows[0])
+
+    def iter_events(self, start: int = 0, end: int | None = None) -> Iterator[StoredEvent]:
+        stop = self.size() if end is None else end
+        pos = start
+        while pos < stop:
+            rows = self._rows(
+                "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                "WHERE seq >= %s AND seq < %s ORDER BY seq",
+                (pos, min(stop, pos + 5000)),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield self._event(row)
+            pos = int(rows[-1][0]) + 1
+
+    def get_node(self, level: int, index: int) -> bytes:
+        value = self._one("SELECT hash FROM nodes WHERE id=%s", (node_key(level, index),))
+        if value is None:
+            raise StorageError(f"missing Merkle node ({level}, {index})")
+        return bytes(value)
+
+    def get_lot(self, lot_id: str) -> Lot | None:
+        text = self._one("SELECT data FROM lots WHERE lot_id=%s", (lot_id,))
+        return None if text is None else lot_from_json(text)
+
+    def get_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]:
+        if not lot_ids:
+            return {}
+        rows = self._rows("SELECT lot_id, data FROM lots WHERE lot_id = ANY(%s)", (list(lot_ids),))
+        return {r[0]: lot_from_json(r[1]) for r in rows}
+
+    def iter_lots(self) -> Iterator[Lot]:
+        for (text,) in self._rows("SELECT data FROM lots ORDER BY lot_id"):
+            yield lot_from_json(text)
+
+    def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {h: [] for h in event_hashes}
+        if event_hashes:
+            for ev, lid in self._rows(
+                "SELECT event, lot_id FROM lots WHERE event = ANY(%s) ORDER BY lot_id",
+                (list(event_hashes),),
+            ):
+                out[ev].append(lid)
+        return out
+
+    def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]:
+        if not lot_ids:
+            return []
+        rows = self._rows(
+            "SELECT lot_id, form, event, spent_by FROM lots WHERE lot_id = ANY(%s)", (list(lot_ids),)
+        )
+        return [LotLink(*r) for r in rows]
+
+    def links_created_by(self, event_hashes: Sequence[str]) -> list[LotLink]:
+        if not event_hashes:
+            return []
+        rows = self._rows(
+            "SELECT lot_id, form, event, spent_by FROM lots WHERE event = ANY(%s)",
+            (list(event_hashes),),
+        )
+        return [LotLink(*r) for r in rows]
+
+    def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {h: [] for h in event_hashes}
+        if event_hashes:
+            for ev, lid in self._rows(
+                "SELECT event, lot_id FROM inputs WHERE event = ANY(%s)", (list(event_hashes),)
+            ):
+                out[ev].append(lid)
+        return out
+
+    def lots_at_site(self, site: str, start: int, end: int) -> list[str]:
+        rows = self._rows(
+            "SELECT lot_id FROM lots WHERE site=%s AND created_at>=%s AND created_at<%s",
+            (site, start, end),
+        )
+        return [r[0] for r in rows]
+
+    def lots_by_serial(self, gtin: str, serial: str) -> list[str]:
+        rows = self._rows(
+            "SELECT lot_id FROM lots WHERE gtin=%s AND serial=%s ORDER BY created_at", (gtin, serial)
+        )
+        return [r[0] for r in rows]
+
+    def get_participant(self, did: str) -> Participant | None:
+        text = self._one("SELECT data FROM participants WHERE did=%s", (did,))
+        return None if text is None else entity_from_json(Participant, text)
+
+    def list_participants(self) -> list[Participant]:
+        rows = self._rows("SELECT data FROM participants ORDER BY did")
+        return [entity_from_json(Participant, r[0]) for r in rows]
+
+    def get_site(self, site_id: str) -> Site | None:
+        text = self._one("SELECT data FROM sites WHERE site_id=%s", (site_id,))
+        return None if text is None else entity_from_json(Site, text)
+
+    def list_sites(self) -> list[Site]:
+        rows = self._rows("SELECT data FROM sites ORDER BY site_id")
+        return [entity_from_json(Site, r[0]) for r in rows]
+
+    def attestations_for(self, subject: str) -> list[Attestation]:
+        rows = self._rows("SELECT data FROM attestations WHERE subject=%s ORDER BY id", (subject,))
+        return [entity_from_json(Attestation, r[0]) for r in rows]
+
+    def get_attestation(self, attestation_id: str) -> Attestation | None:
+        text = self._one("SELECT data FROM attestations WHERE id=%s", (attestation_id,))
+        return None if text is None else entity_from_json(Attestation, text)
+
+    def incidents(self) -> list[Incident]:
+        rows = self._rows("SELECT data FROM incidents ORDER BY pos")
+        return [entity_from_json(Incident, r[0]) for r in rows]
+
+    def tree_heads(self) -> list[TreeHeadRecord]:
+        rows = self._rows(
+            "SELECT tree_size, root, timestamp, signature, log_id FROM tree_heads ORDER BY pos"
+        )
+        return [
+            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4]) for r in rows
+        ]

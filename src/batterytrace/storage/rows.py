@@ -1,0 +1,57 @@
+"""Row encodings shared by the SQL stores: entities ↔ canonical JSON text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from batterytrace.canonical import canonical_json
+from batterytrace.model.entities import Attestation, Incident, Participant, Site
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "entity_from_json", "entity_to_json", "node_key"]
+
+SCHEMA_VERSION = "1"
+
+E = TypeVar("E", Participant, Site, Attestation, Incident)
+
+
+def entity_to_json(entity: Participant | Site | Attestation | Incident) -> str:
+    data: dict[str, Any] = {k: getattr(entity, k) for k in entity.__dataclass_fields__}
+    return canonical_json(data).decode("utf-8")
+
+
+def entity_from_json(cls: type[E], text: str | bytes) -> E:
+    data: dict[str, Any] = json.loads(text)
+    return cls(**data)
+
+
+def node_key(level: int, index: int) -> int:
+    """One integer key per perfect subtree: level in the top bits (index < 2^56)."""
+    return (level << 56) | index
+
+
+# Portable DDL (SQLite and PostgreSQL); {blob} and {bigint} are filled per dialect.
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS events (
+        seq {bigint} PRIMARY KEY, hash {blob} NOT NULL UNIQUE, body {blob} NOT NULL,
+        signature {blob} NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, time {bigint} NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS nodes (id {bigint} PRIMARY KEY, hash {blob} NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS lots (
+        lot_id TEXT PRIMARY KEY, event TEXT NOT NULL, site TEXT, created_at {bigint} NOT NULL,
+        gtin TEXT, serial TEXT, form TEXT NOT NULL, spent_by TEXT, data TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS lots_event ON lots(event)",
+    "CREATE INDEX IF NOT EXISTS lots_site ON lots(site, created_at)",
+    "CREATE INDEX IF NOT EXISTS lots_serial ON lots(gtin, serial)",
+    "CREATE TABLE IF NOT EXISTS inputs (event TEXT NOT NULL, lot_id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS inputs_event ON inputs(event)",
+    "CREATE TABLE IF NOT EXISTS participants (did TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sites (site_id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS attestations (
+        id TEXT PRIMARY KEY, subject TEXT NOT NULL, data TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS attestations_subject ON attestations(subject)",
+    "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS tree_heads (
+        tree_size {bigint} NOT NULL, root {blob} NOT NULL, timestamp {bigint} NOT NULL,
+        signature {blob} NOT NULL, log_id TEXT NOT NULL)""",
+]

@@ -1,0 +1,297 @@
+"""SQLite store (the embedded default): one file, WAL journal, synchronous=FULL.
+
+A batch is written in one ``BEGIN IMMEDIATE`` transaction, so once ``write_lock`` returns the
+batch survives a ``kill -9`` of the writer (and power loss, with FULL sync of the WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from batterytrace.errors import StorageError
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.storage.base import (
+    LotLink,
+    StoredEvent,
+    TreeHeadRecord,
+    WriteBatch,
+    lot_from_json,
+    lot_to_json,
+)
+from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
+
+__all__ = ["SQLiteStore"]
+
+_CHUNK = 2000  # bound on IN (...) list sizes
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.url = path
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        for ddl in TABLES:
+            conn.execute(ddl.format(blob="BLOB", bigint="INTEGER"))
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.url, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-65536")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        with self._lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def apply(self, batch: WriteBatch) -> None:
+        c = self._conn()
+        try:
+            c.executemany(
+                "INSERT INTO events(seq, hash, body, signature, kind, actor, time) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [
+                    (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                    for e in batch.events
+                ],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO lots(lot_id, event, site, created_at, gtin, serial, form, "
+                "spent_by, data) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        x.lot_id, x.event, x.site, x.created_at, x.gtin, x.serial, x.form,
+                        x.spent_by, lot_to_json(x),
+                    )
+                    for x in batch.lots.values()
+                ],
+            )
+            c.executemany("INSERT INTO inputs(event, lot_id) VALUES (?,?)", batch.inputs)
+            c.executemany(
+                "INSERT OR REPLACE INTO participants(did, data) VALUES (?,?)",
+                [(p.did, entity_to_json(p)) for p in batch.participants],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO sites(site_id, data) VALUES (?,?)",
+                [(s.site_id, entity_to_json(s)) for s in batch.sites],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO attestations(id, subject, data) VALUES (?,?,?)",
+                [(a.attestation_id, a.subject, entity_to_json(a)) for a in batch.attestations],
+            )
+            c.executemany(
+                "INSERT INTO incidents(id, data) VALUES (?,?)",
+                [(i.incident_id, entity_to_json(i)) for i in batch.incidents],
+            )
+            c.executemany(
+                "INSERT INTO nodes(id, hash) VALUES (?,?)",
+                [(node_key(lv, ix), h) for lv, ix, h in batch.nodes],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", list(batch.meta.items())
+            )
+            c.executemany(
+                "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
+                "VALUES (?,?,?,?,?)",
+                [
+                    (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id)
+                    for t in batch.tree_heads
+                ],
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite write failed: {exc}") from exc
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        row = self._conn().execute(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    def get_meta(self, key: str) -> str | None:
+        value: str | None = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return value
+
+    def size(self) -> int:
+        value = self._one("SELECT MAX(seq) FROM events")
+        return 0 if value is None else int(value) + 1
+
+    def event_seq(self, event_hash: bytes) -> int | None:
+        value = self._one("SELECT seq FROM events WHERE hash=?", (event_hash,))
+        return None if value is None else int(value)
+
+    def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
+        for i in range(0, len(event_hashes), _CHUNK):
+            part = list(event_hashes[i : i + _CHUNK])
+            marks = ",".join("?" * len(part))
+            rows = self._conn().execute(f"SELECT hash FROM events WHERE hash IN ({marks})", part)
+            found.update(bytes(r[0]) for r in rows)
+        return found
+
+    @staticmethod
+    def _event(row: Sequence[Any]) -> StoredEvent:
+        return StoredEvent(
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+        )
+
+    def get_event(self, seq: int) -> StoredEvent:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=?",
+                (seq,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise StorageError(f"no event {seq}")
+        return self._event(row)
+
+    def iter_events(self, start: int = 0, end: int | None = None) -> Iterator[StoredEvent]:
+        stop = self.size() if end is None else end
+        pos = start
+        while pos < stop:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                    "WHERE seq >= ? AND seq < ? ORDER BY seq",
+                    (pos, min(stop, pos + 5000)),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield self._event(row)
+            pos = int(rows[-1][0]) + 1
+
+    def get_node(self, level: int, index: int) -> bytes:
+        value = self._one("SELECT hash FROM nodes WHERE id=?", (node_key(level, index),))
+        if value is None:
+            raise StorageError(f"missing Merkle node ({level}, {index})")
+        return bytes(value)
+
+    def get_lot(self, lot_id: str) -> Lot | None:
+        text = self._one("SELECT data FROM lots WHERE lot_id=?", (lot_id,))
+        return None if text is None else lot_from_json(text)
+
+    def _in_query(self, sql: str, keys: Sequence[str]) -> list[Any]:
+        out: list[Any] = []
+        for i in range(0, len(keys), _CHUNK):
+            part = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(part))
+            out.extend(self._conn().execute(sql.format(marks=marks), part).fetchall())
+        return out
+
+    def get_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]:
+        rows = self._in_query("SELECT lot_id, data FROM lots WHERE lot_id IN ({marks})", lot_ids)
+        return {r[0]: lot_from_json(r[1]) for r in rows}
+
+    def iter_lots(self) -> Iterator[Lot]:
+        for (text,) in self._conn().execute("SELECT data FROM lots ORDER BY lot_id"):
+            yield lot_from_json(text)
+
+    def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {h: [] for h in event_hashes}
+        for ev, lid in self._in_query(
+            "SELECT event, lot_id FROM lots WHERE event IN ({marks})", event_hashes
+        ):
+            out[ev].append(lid)
+        return out
+
+    def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]:
+        rows = self._in_query(
+            "SELECT lot_id, form, event, spent_by FROM lots WHERE lot_id IN ({marks})", lot_ids
+        )
+        return [LotLink(*r) for r in rows]
+
+    def links_created_by(self, event_hashes: Sequence[str]) -> list[LotLink]:
+        rows = self._in_query(
+            "SELECT lot_id, form, event, spent_by FROM lots WHERE event IN ({marks})", event_hashes
+        )
+        return [LotLink(*r) for r in rows]
+
+    def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {h: [] for h in event_hashes}
+        for ev, lid in self._in_query(
+            "SELECT event, lot_id FROM inputs WHERE event IN ({marks})", event_hashes
+        ):
+            out[ev].append(lid)
+        return out
+
+    def lots_at_site(self, site: str, start: int, end: int) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT lot_id FROM lots WHERE site=? AND created_at>=? AND created_at<?",
+            (site, start, end),
+        )
+        return [r[0] for r in rows]
+
+    def lots_by_serial(self, gtin: str, serial: str) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT lot_id FROM lots WHERE gtin=? AND serial=? ORDER BY created_at", (gtin, serial)
+        )
+        return [r[0] for r in rows]
+
+    def get_participant(self, did: str) -> Participant | None:
+        text = self._one("SELECT data FROM participants WHERE did=?", (did,))
+        return None if text is None else entity_from_json(Participant, text)
+
+    def list_participants(self) -> list[Participant]:
+        rows = self._conn().execute("SELECT data FROM participants ORDER BY did")
+        return [entity_from_json(Participant, r[0]) for r in rows]
+
+    def get_site(self, site_id: str) -> Site | None:
+        text = self._one("SELECT data FROM sites WHERE site_id=?", (site_id,))
+        return None if text is None else entity_from_json(Site, text)
+
+    def list_sites(self) -> list[Site]:
+        rows = self._conn().execute("SELECT data FROM sites ORDER BY site_id")
+        return [entity_from_json(Site, r[0]) for r in rows]
+
+    def attestations_for(self, subject: str) -> list[Attestation]:
+        rows = self._conn().execute(
+            "SELECT data FROM attestations WHERE subject=? ORDER BY id", (subject,)
+        )
+        return [entity_from_json(Attestation, r[0]) for r in rows]
+
+    def get_attestation(self, attestation_id: str) -> Attestation | None:
+        text = self._one("SELECT data FROM attestations WHERE id=?", (attestation_id,))
+        return None if text is None else entity_from_json(Attestation, text)
+
+    def incidents(self) -> list[Incident]:
+        rows = self._conn().execute("SELECT data FROM incidents ORDER BY rowid")
+        return [entity_from_json(Incident, r[0]) for r in rows]
+
+    def tree_heads(self) -> list[TreeHeadRecord]:
+        rows = self._conn().execute(
+            "SELECT tree_size, root, timestamp, signature, log_id FROM tree_heads ORDER BY rowid"
+        )
+        return [
+            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4]) for r in rows
+        ]
