@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from batterytrace.errors import BatterytraceError
 
@@ -31,5 +32,5 @@ def main() -> None:
     try:
         app()
     except BatterytraceError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)

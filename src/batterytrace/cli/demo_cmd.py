@@ -61,7 +61,7 @@ def demo(
             console.print(f"[red]ACCEPTED (unexpected)[/] {description}")
             raise typer.Exit(1)
         except RuleViolationError as exc:
-            console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {exc.detail[:110]}")
+            console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {escape(exc.detail[:110])}")
 
     report = verify_log(ledger.store)
     console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")

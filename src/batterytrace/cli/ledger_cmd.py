@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,7 +47,7 @@ def init(db: str = DB, operator_key: Path | None = KEY) -> None:
     if not path.exists():
         save_key(key, path)
     ledger = Ledger(open_store(db), key.did)
-    console.print(f"ledger [bold]{db}[/] operated by {ledger.operator_did}\nkey file: {path}")
+    console.print(f"ledger [bold]{escape(db)}[/] operated by {ledger.operator_did}\nkey file: {path}")
 
 
 @app.command()
@@ -58,12 +59,12 @@ def submit(
     """Submit signed events (JSON lines); prints each rejection with the rule it broke."""
     lines = sys.stdin.buffer.read().splitlines() if str(file) == "-" else file.read_bytes().splitlines()
     lines = [line for line in lines if line.strip()]
-    ledger = Ledger(open_store(db))
+    ledger = Ledger(open_store(db, create=False))
     with progress_bar() as bar:
         task = bar.add_task("ingesting", total=len(lines))
         result = ingest_wire(ledger, lines, workers=workers or None, progress=lambda n: bar.advance(task, n))
     for r in result.rejected:
-        err_console.print(f"line {r.index + 1}: rejected {r.message}")
+        err_console.print(f"line {r.index + 1}: rejected by rule [bold]{r.rule}[/]: {escape(r.message.removeprefix(f'[{r.rule}] '))}")
     console.print(f"accepted {len(result.accepted)}, rejected {len(result.rejected)}; log size {ledger.size()}")
     if result.rejected:
         raise typer.Exit(1)
@@ -72,7 +73,7 @@ def submit(
 @log_app.command("head")
 def log_head(db: str = DB, operator_key: Path | None = KEY) -> None:
     """Sign and store the current tree head (operator only)."""
-    ledger = Ledger(open_store(db))
+    ledger = Ledger(open_store(db, create=False))
     cp = ledger.sign_tree_head(load_key(operator_key or default_key_path(db)))
     console.print_json(canonical_json(cp.to_dict()).decode())
 
@@ -80,13 +81,13 @@ def log_head(db: str = DB, operator_key: Path | None = KEY) -> None:
 @log_app.command("verify")
 def log_verify(db: str = DB) -> None:
     """Recompute everything from storage: hashes, signatures, rules, Merkle nodes, lots, heads."""
-    store = open_store(db)
+    store = open_store(db, create=False)
     with progress_bar() as bar:
         task = bar.add_task("replaying the log", total=store.size())
         try:
             report = verify_log(store, lambda done, total: bar.update(task, completed=done))
         except VerificationError as exc:
-            err_console.print(f"[bold red]log verification FAILED:[/] {exc}")
+            err_console.print(f"[bold red]log verification FAILED:[/] {escape(str(exc))}")
             raise typer.Exit(1) from exc
     console.print(
         f"[green]log verified[/]: {report.events} events, {report.lots} lots, "
@@ -97,7 +98,7 @@ def log_verify(db: str = DB) -> None:
 @log_app.command("prove")
 def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: str = DB) -> None:
     """Print an inclusion proof of an event against the latest signed tree head, verified."""
-    ledger = Ledger(open_store(db))
+    ledger = Ledger(open_store(db, create=False))
     found = ledger.event_by_hash(event)
     if found is None:
         raise BatterytraceError(f"no event {event} in the log")
@@ -108,13 +109,14 @@ def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: st
     path = ledger.inclusion_proof(seq, cp.tree_size)
     cp.verify(ledger.operator_did)
     verify_inclusion(leaf_hash(ev.leaf_data), seq, cp.tree_size, path, cp.root_hash)
+    err_console.print(f"[green]inclusion verified[/] against the signed tree head of size {cp.tree_size}")
     console.print_json(canonical_json({"leaf_index": seq, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
 
 
 @trace_app.command("backward")
 def trace_back(lot: str = typer.Argument(..., help="Lot id (event hash:index) or GTIN/serial."), db: str = DB) -> None:
     """Every contributing lot and mine of a lot, with element shares per bucket."""
-    store = open_store(db)
+    store = open_store(db, create=False)
     if "/" in lot:
         gtin, serial = lot.split("/", 1)
         ids = store.lots_by_serial(gtin, serial)
@@ -145,7 +147,7 @@ def trace_fwd(
     db: str = DB,
 ) -> None:
     """Every downstream lot and pack of a lot, or of a site within a time window (recall)."""
-    store = open_store(db)
+    store = open_store(db, create=False)
     result = trace_forward(
         store, lot or None, site,
         parse_time(start) if start else None, parse_time(end) if end else None,

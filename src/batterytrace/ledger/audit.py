@@ -10,13 +10,15 @@ Any difference raises ``VerificationError`` naming the first problem found.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.entities import Attestation
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
@@ -33,6 +35,10 @@ class AuditReport:
     lots: int
     tree_heads: int
     root_hash: str
+
+
+def _att_id(a: Attestation) -> str:
+    return a.attestation_id
 
 
 def _event_time(ev: SignedEvent) -> int | None:
@@ -94,15 +100,35 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         if stored_node != h:
             raise VerificationError(f"stored Merkle node ({level}, {index}) differs from the recomputed one")
     lots = 0
-    for lot in store.iter_lots():
-        lots += 1
-        again = rebuilt.lots.get(lot.lot_id)
-        if again is None or again.to_dict() != lot.to_dict():
-            raise VerificationError(f"stored lot {lot.lot_id} differs from the state the log implies")
+    try:
+        for lot in store.iter_lots():
+            lots += 1
+            again = rebuilt.lots.get(lot.lot_id)
+            if again is None or again.to_dict() != lot.to_dict():
+                raise VerificationError(f"stored lot {lot.lot_id} differs from the state the log implies")
+        registry: list[tuple[str, Sequence[Any], Sequence[Any], str]] = [
+            ("participant", store.list_participants(), rebuilt.list_participants(), "did"),
+            ("site", store.list_sites(), rebuilt.list_sites(), "site_id"),
+            ("incident", store.incidents(), rebuilt.incidents(), "incident_id"),
+        ]
+        for kind, stored_rows, implied_rows, key in registry:
+            by_key = {getattr(x, key): x for x in implied_rows}
+            for row in stored_rows:
+                if by_key.pop(getattr(row, key), None) != row:
+                    raise VerificationError(f"stored {kind} {getattr(row, key)} differs from the log")
+            if by_key:
+                raise VerificationError(f"{kind} {next(iter(by_key))} implied by the log is missing")
+        for subject in {a.subject for a in rebuilt.attestations.values()}:
+            if sorted(store.attestations_for(subject), key=_att_id) != sorted(
+                rebuilt.attestations_for(subject), key=_att_id
+            ):
+                raise VerificationError(f"stored attestations of {subject} differ from the log")
+        heads = store.tree_heads()
+    except StorageError as exc:
+        raise VerificationError(f"stored state is corrupt: {exc}") from exc
     if lots != len(rebuilt.lots):
         raise VerificationError(f"store holds {lots} lots; the log implies {len(rebuilt.lots)}")
 
-    heads = store.tree_heads()
     for head in heads:
         cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature)
         cp.verify(operator)

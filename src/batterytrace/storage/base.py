@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
 
 __all__ = [
@@ -86,8 +87,11 @@ def lot_to_json(lot: Lot) -> str:
 
 
 def lot_from_json(text: str | bytes) -> Lot:
-    data: dict[str, Any] = json.loads(text)
-    return Lot.from_dict(data)
+    try:
+        data: dict[str, Any] = json.loads(text)
+        return Lot.from_dict(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise StorageError(f"stored lot row is corrupt: {exc}") from exc
 
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -157,19 +161,20 @@ class Store(Protocol):
     def tree_heads(self) -> list[TreeHeadRecord]: ...
 
 
-def open_store(url: str) -> Store:
-    """``postgresql://…`` selects PostgreSQL, ``:memory:`` the in-memory store, else a SQLite path."""
+def open_store(url: str, create: bool = True) -> Store:
+    """``postgresql://…`` selects PostgreSQL, ``:memory:`` the in-memory store, else a SQLite path.
+    With ``create=False`` a ledger must already exist there (read-only commands)."""
     if url.startswith(("postgresql://", "postgres://")):
         from batterytrace.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, create=create)
     if url == ":memory:":
         from batterytrace.storage.memory import MemoryStore
 
         return MemoryStore()
     from batterytrace.storage.sqlite import SQLiteStore
 
-    return SQLiteStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+    return SQLiteStore(url.removeprefix("sqlite:///").removeprefix("sqlite://"), create=create)
 
 
 def destroy_store(url: str) -> None:

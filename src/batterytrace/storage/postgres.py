@@ -53,13 +53,18 @@ def split_schema(url: str) -> tuple[str, str]:
 
 
 class PostgresStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
         self._conninfo, self.schema = split_schema(url)
         self._lock_key = zlib.crc32(f"batterytrace:{self.schema}".encode())
         self._local = threading.local()
         self._lock = threading.RLock()
         conn = self._conn()
+        if not create:
+            found = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".events',)).fetchone()
+            if found is None or found[0] is None:
+                raise StorageError(f"no ledger in PostgreSQL schema {self.schema!r}")
+            return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')

@@ -6,6 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from batterytrace.canonical import canonical_json
+from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Participant, Site
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "entity_from_json", "entity_to_json", "node_key"]
@@ -21,8 +22,11 @@ def entity_to_json(entity: Participant | Site | Attestation | Incident) -> str:
 
 
 def entity_from_json(cls: type[E], text: str | bytes) -> E:
-    data: dict[str, Any] = json.loads(text)
-    return cls(**data)
+    try:
+        data: dict[str, Any] = json.loads(text)
+        return cls(**data)
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"stored {cls.__name__.lower()} row is corrupt: {exc}") from exc
 
 
 def node_key(level: int, index: int) -> int:

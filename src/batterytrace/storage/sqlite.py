@@ -6,6 +6,7 @@ batch survives a ``kill -9`` of the writer (and power loss, with FULL sync of th
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,9 @@ _CHUNK = 2000  # bound on IN (...) list sizes
 
 
 class SQLiteStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, create: bool = True) -> None:
+        if not create and path != ":memory:" and not os.path.exists(path):
+            raise StorageError(f"no ledger database at {path!r}")
         self.url = path
         self._local = threading.local()
         self._lock = threading.RLock()

@@ -1,0 +1,128 @@
+"""The CLI end to end in subprocesses: demo, log verify (and its failure after tampering), prove,
+trace, submit; and every command documents itself."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.main import get_command
+
+from batterytrace.cli import app
+
+
+def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", "from batterytrace.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=600, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    out = run("demo", "--db", str(db), "--fresh", "--packs", "20", "--legacy-packs", "4")
+    assert "refused" in out.stdout and "log verified" in out.stdout
+    return db
+
+
+def test_demo_chain_and_summary(demo_db: Path) -> None:
+    conn = sqlite3.connect(demo_db)
+    (n_packs,) = conn.execute("SELECT COUNT(*) FROM lots WHERE form='pack' AND spent_by IS NULL").fetchone()
+    kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
+    conn.close()
+    assert n_packs == 20  # the legacy packs were recycled
+    assert kinds["recycle"] >= 2 and kinds["extract"] >= 3 and kinds["aggregate"] >= 20 * 9
+
+
+def test_log_verify_passes_then_fails_after_one_byte(demo_db: Path, tmp_path: Path) -> None:
+    out = run("log", "verify", "--db", str(demo_db))
+    assert "log verified" in out.stdout
+    copy = tmp_path / "tampered.db"
+    copy.write_bytes(demo_db.read_bytes())
+    conn = sqlite3.connect(copy)
+    (body,) = conn.execute("SELECT body FROM events WHERE seq=100").fetchone()
+    i = body.index(b'"gross_mass_g":') + len(b'"gross_mass_g":')
+    changed = body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1 :]  # one digit of a mass
+    conn.execute("UPDATE events SET body=? WHERE seq=100", (changed,))
+    conn.commit()
+    conn.close()
+    bad = run("log", "verify", "--db", str(copy), ok=False)
+    assert bad.returncode != 0
+    assert "FAILED" in bad.stderr and "100" in bad.stderr
+
+
+def test_log_prove_and_head(demo_db: Path) -> None:
+    conn = sqlite3.connect(demo_db)
+    (h,) = conn.execute("SELECT hash FROM events WHERE seq=7").fetchone()
+    conn.close()
+    out = run("log", "prove", bytes(h).hex(), "--db", str(demo_db))
+    assert "inclusion verified" in out.stderr
+    proof = json.loads(out.stdout)
+    assert proof["leaf_index"] == 7 and proof["tree_size"] > 7
+    run("log", "head", "--db", str(demo_db))
+
+
+def test_trace_backward_by_serial(demo_db: Path) -> None:
+    out = run("trace", "backward", "04099999000753/VM75-000005", "--db", str(demo_db))
+    assert "mine:kasonta" in out.stdout and "Co/certified/CD" in out.stdout
+
+
+def test_trace_forward_from_a_site(demo_db: Path) -> None:
+    out = run("trace", "forward", "--site", "mine:tujenge", "--from", "2025-01-01T00:00:00Z",
+              "--to", "2025-06-01T00:00:00Z", "--db", str(demo_db))
+    assert "pack" in out.stdout
+
+
+def test_submit_reports_rejections_with_rules(tmp_path: Path) -> None:
+    from support import Chain
+
+    c = Chain()
+    c.extract("kasonta")
+    lines = [ev.wire_bytes().decode() for ev in c.s.events]
+    lines.append(lines[-1])  # a replay
+    lines.append("{not json")
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "sub.db"
+    key = tmp_path / "op.key"
+    key.write_text(c.operator.signing_key.seed.hex() + "\n")
+    run("init", "--db", str(db), "--operator-key", str(key))
+    out = run("submit", str(events), "--db", str(db), ok=False)
+    assert "replay" in out.stdout + out.stderr
+    assert "schema" in out.stdout + out.stderr
+    conn = sqlite3.connect(db)
+    (n,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
+    conn.close()
+    assert n == len(c.s.events)
+
+
+def test_every_command_has_help_text() -> None:
+    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd  # noqa: F401
+
+    root = get_command(app)
+
+    def walk(cmd: Any, path: str) -> None:
+        assert (cmd.help or "").strip(), f"command {path!r} has no help text"
+        for param in cmd.params:
+            if type(param).__name__.endswith("Option"):
+                assert (param.help or "").strip(), f"option {param.name} of {path!r} has no help"
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(root, "batterytrace")
+
+
+def test_errors_are_printed_not_raised(tmp_path: Path) -> None:
+    bad = run("log", "verify", "--db", str(tmp_path / "nothing.db"), ok=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "no ledger database" in bad.stderr
+    assert not (tmp_path / "nothing.db").exists()
