@@ -1,0 +1,91 @@
+"""RFC 8785 (JCS) canonical JSON: the RFC's number samples, key order and escaping; strict parsing."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.errors import EncodingError
+
+# RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical serialisations.
+NUMBER_SAMPLES = [
+    ("0000000000000000", "0"),
+    ("8000000000000000", "0"),
+    ("0000000000000001", "5e-324"),
+    ("8000000000000001", "-5e-324"),
+    ("7fefffffffffffff", "1.7976931348623157e+308"),
+    ("ffefffffffffffff", "-1.7976931348623157e+308"),
+    ("4340000000000000", "9007199254740992"),
+    ("c340000000000000", "-9007199254740992"),
+    ("4430000000000000", "295147905179352830000"),
+    ("44b52d02c7e14af5", "9.999999999999997e+22"),
+    ("44b52d02c7e14af6", "1e+23"),
+    ("44b52d02c7e14af7", "1.0000000000000001e+23"),
+    ("444b1ae4d6e2ef4e", "999999999999999700000"),
+    ("444b1ae4d6e2ef4f", "999999999999999900000"),
+    ("444b1ae4d6e2ef50", "1e+21"),
+    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+    ("3eb0c6f7a0b5ed8d", "0.000001"),
+    ("41b3de4355555553", "333333333.3333332"),
+    ("41b3de4355555554", "333333333.33333325"),
+    ("41b3de4355555555", "333333333.3333333"),
+    ("41b3de4355555556", "333333333.3333334"),
+    ("41b3de4355555557", "333333333.33333343"),
+    ("becbf647612f3696", "-0.0000033333333333333333"),
+    ("43143ff3c1cb0959", "1424953923781206.2"),
+]
+
+
+@pytest.mark.parametrize(("bits", "text"), NUMBER_SAMPLES)
+def test_rfc8785_number_samples(bits: str, text: str) -> None:
+    (value,) = struct.unpack(">d", bytes.fromhex(bits))
+    assert canonical_json(value) == text.encode()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused(bad: float) -> None:
+    with pytest.raises(EncodingError):
+        canonical_json({"x": bad})
+
+
+def test_rfc8785_key_order_is_by_utf16_code_units() -> None:
+    obj = {"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh",
+           "1": "One", "\U0001f600": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}
+    values = [v for _, v in sorted(obj.items(), key=lambda kv: canonical_json(obj).index(canonical_json(kv[1])))]
+    assert values == ["Carriage Return", "One", "Control", "Latin Small Letter O With Diaeresis",
+                      "Euro Sign", "Emoji: Grinning Face", "Hebrew Letter Dalet With Dagesh"]
+
+
+def test_rfc8785_string_escaping_and_literals() -> None:
+    value = {"literals": [None, True, False], "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/"}
+    assert canonical_json(value) == (
+        '{"literals":[null,true,false],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'.encode()
+    )
+
+
+def test_nested_structures_and_integers() -> None:
+    assert canonical_json({"b": [1, {"d": 2, "c": 3}], "a": -0.0}) == b'{"a":0,"b":[1,{"c":3,"d":2}]}'
+    assert canonical_json(2**53 - 1) == b"9007199254740991"
+
+
+def test_integers_beyond_the_i_json_safe_range_are_refused() -> None:
+    with pytest.raises(EncodingError):
+        canonical_json(2**53)
+    with pytest.raises(EncodingError):
+        canonical_json(-(2**53))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a":1,"a":2}', '{"a":NaN}', '{"a":Infinity}', "[1,]", '{"a":1', b"\xff\xfe"],
+)
+def test_strict_parse_refuses(text: str | bytes) -> None:
+    with pytest.raises(EncodingError):
+        parse_json(text)
+
+
+def test_round_trip() -> None:
+    value = {"kind": "extract", "outputs": [{"buckets": {"Co/certified/CD": 350000}}], "x": 0.5}
+    assert parse_json(canonical_json(value)) == value
