@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/batterytrace bench --json bench/results.json
+	$(BIN)/batterytrace bench --json bench/results.json --markdown docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm

@@ -16,9 +16,10 @@ from batterytrace.demo.scenario import build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.ledger.trace import trace_backward, trace_forward
+from batterytrace.ledger.trace import BackwardTrace, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
 from batterytrace.storage.base import destroy_store, open_store
 
@@ -71,12 +72,42 @@ def demo(
     tr = trace_backward(ledger.store, pack)
     lot = tr.lot
     console.print(shares_table(tr.shares(), f"pack {lot.gtin}/{lot.serial} traced to its origins ({len(tr.lots)} contributing lots)"))
+    console.print(_figures_table(ledger, tr))
     flagged = trace_forward(ledger.store, site="mine:tujenge", start_us=0, end_us=2**62)
     console.print(
         f"incident at mine:tujenge → forward trace flags {len(flagged.lots)} downstream lots and "
         f"{len(flagged.pack_ids)} packs"
     )
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+
+
+def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:
+    """The figures a passport shows, computed from the ledger for one pack."""
+    lot = tr.lot
+    # OEM master data of the demo pack: 95 % usable energy, 10-year service life, 0.5 kg CO2e/kg EoL
+    usable = float(lot.extra.get("capacity_kwh", 0)) * 0.95
+    fp = carbon_footprint(tr, usable_energy_kwh=usable, service_years=10, end_of_life_kgco2e_per_kg=0.5)
+    mf = material_figures(lot.buckets)
+    dd = due_diligence(ledger.store, tr, "Co")
+    table = Table(title=f"passport figures for {lot.gtin}/{lot.serial} (computed from the ledger)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("chemistry / capacity", f"{lot.extra.get('chemistry')} / {lot.extra.get('capacity_kwh')} kWh")
+    for stage, kg in fp.per_stage_kgco2e.items():
+        table.add_row(f"CO2e: {stage}", f"{kg:,.0f} kg")
+    table.add_row("CO2e per kWh of lifetime energy", f"{fp.total_kgco2e_per_kwh * 1000:.1f} g (class {fp.performance_class})")
+    table.add_row("primary data share", f"{fp.primary_data_share_percent:.1f} %")
+    for el in ("Co", "Ni", "Li"):
+        r = mf.recycled_percent.get(el, {})
+        met = "meets" if mf.art8.get(el, {}).get("2031", {}).get("met") else "below"
+        table.add_row(f"recycled {el} (pre / post)", f"{r.get('pre', 0):.1f} / {r.get('post', 0):.1f} % ({met} 2031 target)")
+    for el in ("Co", "Ni", "Li", "Mn"):
+        mix = ", ".join(f"{c} {p:.0f} %" for c, p in mf.origin_mix_percent.get(el, {}).items())
+        table.add_row(f"{el} origin (mined) / certified", f"{mix} / {mf.certified_percent.get(el, 0):.1f} %")
+    for scheme, idx in dd.indices.items():
+        table.add_row(f"{scheme} index (Co mines)", f"{idx.score:.0f}/100, coverage {idx.coverage_percent:.0f} %, "
+                      f"{idx.questions_answered}/{idx.questions_total} questions")
+    return table
 
 
 def _summary(ledger: Ledger, packs: list[str], kinds: Counter[str]) -> None:

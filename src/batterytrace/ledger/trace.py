@@ -27,6 +27,8 @@ class BackwardTrace:
     # origin site → bucket → grams attributed; recycled material is attributed to the recycler
     origins: dict[str, dict[str, float]] = field(default_factory=dict)
     recycled_from: dict[str, list[str]] = field(default_factory=dict)  # recycler site → EOL lots
+    # lot id → grams of its contained metal that ended up in the traced lot (for footprints)
+    attributed_g: dict[str, float] = field(default_factory=dict)
 
     def shares(self) -> dict[str, dict[str, float]]:
         """origin site → bucket → percent of the traced lot's element total."""
@@ -82,6 +84,7 @@ def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
         lid = ready.pop()
         lot = result.lots[lid]
         d = demand.pop(lid, {})
+        result.attributed_g[lid] = sum(d.values())
         kind = lot.made_by
         ins = inputs_by_lot.get(lid, [])
         if kind == "recycle" or not ins:
