@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batterytrace.bench.report import NOTES_MARKER, machine_description, render_markdown, write_markdown
+from batterytrace.bench.report import (
+    NOTES_MARKER,
+    machine_description,
+    render_markdown,
+    write_markdown,
+)
 
 
 def test_machine_description_names_the_machine() -> None:

@@ -4,7 +4,6 @@ certified share, due-diligence indices."""
 from __future__ import annotations
 
 import pytest
-from support import Chain
 
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import BatterytraceError
@@ -12,6 +11,7 @@ from batterytrace.ledger.figures import carbon_footprint, due_diligence, materia
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import trace_backward
 from batterytrace.storage.memory import MemoryStore
+from support import Chain
 
 RAW = "raw material acquisition and pre-processing"
 

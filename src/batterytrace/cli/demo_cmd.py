@@ -12,7 +12,7 @@ from rich.table import Table
 from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.demo.attempts import bad_events
-from batterytrace.demo.scenario import build_scenario
+from batterytrace.demo.scenario import PACK_MASTER_DATA, build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
@@ -84,9 +84,10 @@ def demo(
 def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:
     """The figures a passport shows, computed from the ledger for one pack."""
     lot = tr.lot
-    # OEM master data of the demo pack: 95 % usable energy, 10-year service life, 0.5 kg CO2e/kg EoL
-    usable = float(lot.extra.get("capacity_kwh", 0)) * 0.95
-    fp = carbon_footprint(tr, usable_energy_kwh=usable, service_years=10, end_of_life_kgco2e_per_kg=0.5)
+    m = PACK_MASTER_DATA
+    usable = float(lot.extra.get("capacity_kwh", 0)) * m["usable_energy_fraction"]
+    fp = carbon_footprint(tr, usable_energy_kwh=usable, service_years=m["service_years"],
+                          end_of_life_kgco2e_per_kg=m["end_of_life_kgco2e_per_kg"])
     mf = material_figures(lot.buckets)
     dd = due_diligence(ledger.store, tr, "Co")
     table = Table(title=f"passport figures for {lot.gtin}/{lot.serial} (computed from the ledger)")

@@ -20,7 +20,7 @@ from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time, parse_time
 
-__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "Actor", "Scenario", "build_scenario", "gtin14"]
+__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "PACK_MASTER_DATA", "Actor", "Scenario", "build_scenario", "gtin14"]
 
 # Element content of one 108 Ah / 3.63 V NMC811 cell (0.392 kWh) in milligrams; see
 # docs/data-sources.md (≈ 0.093 kg Co per kWh).
@@ -43,6 +43,9 @@ FORM_ASSAY_PPM = {
     "manganese_sulphate": {"Mn": 325_000},
 }
 SULPHATE_FOR = {"Co": "cobalt_sulphate", "Ni": "nickel_sulphate", "Li": "lithium_hydroxide", "Mn": "manganese_sulphate"}
+# The OEM's master data for its VM75 pack (not on the ledger): usable share of the rated energy,
+# declared service life and its estimate for the pack's own end of life (secondary data).
+PACK_MASTER_DATA = {"usable_energy_fraction": 0.95, "service_years": 10.0, "end_of_life_kgco2e_per_kg": 0.5}
 CAM_PPM = {"Co": 60_580, "Ni": 482_300, "Mn": 56_480, "Li": 71_260}  # LiNi0.8Mn0.1Co0.1O2
 
 

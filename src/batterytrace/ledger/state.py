@@ -52,6 +52,7 @@ class BatchState:
         self._by_subject: dict[str, list[str]] = {}
         self._known_hashes: set[bytes] = set()
         self._prefetched: dict[str, Lot] = {}
+        self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
 
     def prefetch(self, event_hashes: list[bytes], lot_ids: list[str]) -> None:
         """Read in one query each what the batch's events will look up: which hashes the log
@@ -93,7 +94,10 @@ class BatchState:
         )
 
     def attestations_for(self, subject: str) -> list[Attestation]:
-        found = {a.attestation_id: a for a in self.store.attestations_for(subject)}
+        stored = self._stored_attestations.get(subject)
+        if stored is None:
+            stored = self._stored_attestations[subject] = self.store.attestations_for(subject)
+        found = {a.attestation_id: a for a in stored}
         for aid in self._by_subject.get(subject, []):
             found[aid] = self._attestations[aid]
         return list(found.values())
