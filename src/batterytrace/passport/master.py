@@ -1,0 +1,63 @@
+"""OEM master data: what the economic operator knows about a battery model that the ledger does
+not record (addresses, documents, warranty, lifetime declarations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Contact", "Document", "PackMasterData"]
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    identifier: str  # e.g. an EORI or the participant's did
+    street: str
+    postal_code: str
+    country: str
+    email: str | None = None
+    web: str | None = None
+
+    def to_batterypass(self, with_email: bool = True) -> dict[str, object]:
+        out: dict[str, object] = {
+            "contactName": self.name,
+            "identifier": self.identifier,
+            "postalAddress": {"addressCountry": self.country, "postalCode": self.postal_code,
+                              "streetAddress": self.street},
+        }
+        if self.email and with_email:
+            out["emailAddress"] = self.email
+        if self.web:
+            out["webAddress"] = self.web
+        return out
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str  # BatteryPass documentType: BillOfMaterial, Model3D, DismantlingManual, RemovalManual, ...
+    mime_type: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PackMasterData:
+    category: str  # lmt, ev, industrial, stationary
+    chemistry_short: str
+    chemistry_name: str
+    manufacturer: Contact
+    operator: Contact
+    manufacturing_place: Contact
+    warranty_months: int
+    usable_energy_fraction: float
+    service_years: float
+    end_of_life_kgco2e_per_kg: float
+    carbon_footprint_study_url: str
+    due_diligence_report_url: str
+    third_party_assurances_url: str
+    dismantling_documents: tuple[Document, ...] = field(default_factory=tuple)
+    spare_part_supplier: Contact | None = None
+    spare_parts: tuple[tuple[str, str], ...] = ()  # (part name, part number)
+    safety_instructions_url: str = ""
+    extinguishing_agents: tuple[str, ...] = ()
+    end_of_life_urls: tuple[str, str, str] = ("", "", "")  # waste prevention, separate collection, collection info
+    renewable_content_percent: float = 0.0
