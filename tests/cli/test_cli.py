@@ -126,3 +126,52 @@ def test_errors_are_printed_not_raised(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "no ledger database" in bad.stderr
     assert not (tmp_path / "nothing.db").exists()
+
+
+def passports_dir(demo_db: Path) -> Path:
+    return demo_db.parent / "demo-passports"
+
+
+def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
+    out = passports_dir(demo_db)
+    publics = sorted(out.glob("*.public.sd-jwt"))
+    assert len(publics) == 20
+    assert len(list(out.glob("*.sd-jwt"))) == 80
+    assert (out / "qr-last-pack.png").stat().st_size > 0 and (out / "qr-last-pack.svg").exists()
+    ok = run("passport", "verify", str(publics[0]))
+    assert "passport verified" in ok.stdout and "did:key:z6Mk" in ok.stdout
+
+
+def test_passport_show_public_hides_restricted_fields(demo_db: Path) -> None:
+    public = sorted(passports_dir(demo_db).glob("*.public.sd-jwt"))[0]
+    claims = json.loads(run("passport", "show", str(public)).stdout)
+    assert "batteryStatus" not in claims["aspects"]["GeneralProductInformation"]
+    li = public.with_name(public.name.replace(".public.", ".legitimate_interest."))
+    claims = json.loads(run("passport", "show", str(li)).stdout)
+    assert claims["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
+
+
+def test_passport_verify_fails_on_an_altered_byte(demo_db: Path, tmp_path: Path) -> None:
+    public = sorted(passports_dir(demo_db).glob("*.public.sd-jwt"))[0]
+    text = public.read_text()
+    i = text.index(".") + 40
+    bad = tmp_path / "bad.sd-jwt"
+    bad.write_text(text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :])
+    out = run("passport", "verify", str(bad), ok=False)
+    assert out.returncode == 1 and "FAILED" in out.stderr
+
+
+def test_passport_issue_and_qr_from_the_cli(demo_db: Path, tmp_path: Path) -> None:
+    out = passports_dir(demo_db)
+    issued = run("passport", "issue", "04099999000753/VM75-000010", "--key", str(out / "voltara.key"),
+                 "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db))
+    assert "https://id.batterytrace.example/01/04099999000753/21/VM75-000010" in issued.stdout
+    (authorities,) = tmp_path.glob("*.authorities.sd-jwt")
+    run("passport", "verify", str(authorities))
+    run("passport", "qr", "04099999000753/VM75-000010", "--out", str(tmp_path / "q.svg"), "--db", str(demo_db))
+    assert (tmp_path / "q.svg").read_text().lstrip().startswith("<?xml")
+    wrong_key = tmp_path / "wrong.key"
+    wrong_key.write_text("11" * 32 + "\n")
+    refused = run("passport", "issue", "04099999000753/VM75-000010", "--key", str(wrong_key),
+                  "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db), ok=False)
+    assert refused.returncode == 2 and "economic operator" in refused.stderr

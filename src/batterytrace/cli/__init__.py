@@ -20,14 +20,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 DB_HELP = "Ledger database: a SQLite file path (default) or a postgresql:// URL."
 
 
 def main() -> None:
-    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd  # noqa: F401  (register commands)
+    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd, passport_cmd  # noqa: F401  (register commands)
 
     try:
         app()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -11,8 +13,10 @@ from rich.table import Table
 
 from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
+from batterytrace.cli.passport_cmd import write_presentations
 from batterytrace.demo.attempts import bad_events
-from batterytrace.demo.scenario import PACK_MASTER_DATA, build_scenario
+from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
@@ -21,6 +25,9 @@ from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import BackwardTrace, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
+from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport, verify_passport
+from batterytrace.passport.master import master_to_dict
+from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import destroy_store, open_store
 
 
@@ -34,6 +41,8 @@ def demo(
     """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
     if fresh:
         destroy_store(db)
+    if not db.startswith(("postgresql://", "postgres://")):
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
     with console.status("building the supply chain (signing events)…"):
         s = build_scenario(packs, legacy_packs)
     operator = s.actors["operator"]
@@ -78,7 +87,42 @@ def demo(
         f"incident at mine:tujenge → forward trace flags {len(flagged.lots)} downstream lots and "
         f"{len(flagged.pack_ids)} packs"
     )
+    _passports(ledger, s, db)
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+
+
+def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
+    """Issue every series pack's passport at every access level, verify each offline, write the
+    files a user needs to repeat it with the CLI (issuer key, master data, QR codes)."""
+    console.rule("battery passports")
+    base = Path("demo" if db.startswith(("postgresql://", "postgres://")) else db).with_suffix("")
+    out = Path(f"{base}-passports")
+    out.mkdir(parents=True, exist_ok=True)
+    oem = s.actors["voltara"]
+    save_key(oem.signing_key, out / "voltara.key")
+    (out / "vm75.master.json").write_text(json.dumps(master_to_dict(VOLTARA_VM75), indent=2) + "\n")
+    now = int(time.time())
+    started = time.perf_counter()
+    issued = []
+    with progress_bar() as bar:
+        task = bar.add_task("issuing and verifying passports", total=len(s.packs))
+        for pack in s.packs:
+            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now)
+            for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
+                verify_passport(path.read_text().strip(), trusted_issuers=[oem.did],
+                                log_operator=ledger.operator_did, now=now)
+            issued.append(p)
+            bar.advance(task)
+    elapsed = time.perf_counter() - started
+    last = issued[-1]
+    write_qr(last.link, out / "qr-last-pack.png")
+    write_qr(last.link, out / "qr-last-pack.svg")
+    console.print(
+        f"[green]{len(issued)} passports issued[/] × {len(ACCESS_LEVELS)} access levels "
+        f"({', '.join(ACCESS_LEVELS)}), each verified offline, in {elapsed:.1f} s → {out}/"
+    )
+    console.print(f"QR for {last.link}: {out}/qr-last-pack.png (and .svg)")
+    console.print(f"try: batterytrace passport show {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt")
 
 
 def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:

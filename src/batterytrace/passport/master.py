@@ -3,9 +3,12 @@ not record (addresses, documents, warranty, lifetime declarations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-__all__ = ["Contact", "Document", "PackMasterData"]
+from batterytrace.errors import ConfigError
+
+__all__ = ["Contact", "Document", "PackMasterData", "master_from_dict", "master_to_dict"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,24 @@ class PackMasterData:
     extinguishing_agents: tuple[str, ...] = ()
     end_of_life_urls: tuple[str, str, str] = ("", "", "")  # waste prevention, separate collection, collection info
     renewable_content_percent: float = 0.0
+
+
+def master_to_dict(m: PackMasterData) -> dict[str, Any]:
+    return asdict(m)
+
+
+def master_from_dict(data: Any) -> PackMasterData:
+    """Rebuild master data from its JSON form; malformed input raises ``ConfigError``."""
+    try:
+        d = dict(data)
+        for name in ("manufacturer", "operator", "manufacturing_place"):
+            d[name] = Contact(**d[name])
+        if d.get("spare_part_supplier") is not None:
+            d["spare_part_supplier"] = Contact(**d["spare_part_supplier"])
+        d["dismantling_documents"] = tuple(Document(**x) for x in d.get("dismantling_documents", ()))
+        d["spare_parts"] = tuple(tuple(x) for x in d.get("spare_parts", ()))
+        d["extinguishing_agents"] = tuple(d.get("extinguishing_agents", ()))
+        d["end_of_life_urls"] = tuple(d.get("end_of_life_urls", ("", "", "")))
+        return PackMasterData(**d)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"malformed master data: {exc}") from exc

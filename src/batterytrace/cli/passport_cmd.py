@@ -1,0 +1,111 @@
+"""``batterytrace passport issue|show|verify|qr``: thin wrappers over batterytrace.passport."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from batterytrace.canonical import parse_json
+from batterytrace.cli import DB_HELP, app, console, err_console
+from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.keys import load_key
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.issue import (
+    ACCESS_LEVELS,
+    IssuedPassport,
+    issue_passport,
+    verify_passport,
+)
+from batterytrace.passport.master import master_from_dict
+from batterytrace.passport.qr import write_qr
+from batterytrace.storage.base import open_store
+
+passport_app = typer.Typer(help="Battery passports: issue, show, verify, QR code.", no_args_is_help=True)
+app.add_typer(passport_app, name="passport")
+
+
+def resolve_pack(ledger: Ledger, ref: str) -> str:
+    """A lot id, or GTIN/serial of a pack (the latest lot carrying that serial)."""
+    if ":" in ref:
+        return ref
+    gtin, _, serial = ref.partition("/")
+    ids = ledger.store.lots_by_serial(gtin, serial)
+    if not ids:
+        raise BatterytraceError(f"no pack {ref} on the ledger")
+    return ids[-1]
+
+
+def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for level in ACCESS_LEVELS:
+        path = out / f"{stem}.{level}.sd-jwt"
+        path.write_text(p.present(level) + "\n")
+        paths.append(path)
+    return paths
+
+
+@passport_app.command("issue")
+def issue_cmd(
+    pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
+    key: Path = typer.Option(..., help="Economic operator's key file (hex Ed25519 seed)."),
+    master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
+    out: Path = typer.Option(Path("passports"), help="Directory for the per-level presentations."),
+    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
+) -> None:
+    """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level."""
+    ledger = Ledger(open_store(db, create=False))
+    pack_id = resolve_pack(ledger, pack)
+    p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
+                       issued_at=int(time.time()))
+    for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
+        console.print(f"wrote {path}")
+    console.print(f"passport {p.passport_id} → {p.link}")
+
+
+@passport_app.command("verify")
+def verify_cmd(
+    file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
+    issuer: list[str] = typer.Option(None, help="Trusted issuer did (repeatable; default: any did:key)."),
+    operator: str | None = typer.Option(None, help="Expected log operator did for the checkpoint."),
+) -> None:
+    """Verify a passport offline: issuer signature, disclosures, event signature, log inclusion."""
+    try:
+        claims = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
+                                 log_operator=operator, now=int(time.time()))
+    except VerificationError as exc:
+        err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    b = claims["battery"]
+    console.print(f"[green]passport verified[/]: {claims['passport_id']} for {b['gtin']}/{b['serial']}, "
+                  f"issued by {claims['iss']}, included in the log at size {claims['evidence']['checkpoint']['tree_size']}")
+
+
+@passport_app.command("show")
+def show_cmd(file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt).")) -> None:
+    """Verify and print the claims a presentation discloses."""
+    claims = verify_passport(file.read_text().strip(), now=int(time.time()))
+    claims.pop("evidence", None)
+    console.print_json(json.dumps(claims, ensure_ascii=False))
+
+
+@passport_app.command("qr")
+def qr_cmd(
+    pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
+    out: Path = typer.Option(..., help="Output file: .png or .svg."),
+    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
+) -> None:
+    """Write the QR code of the pack's GS1 Digital Link (PNG or SVG)."""
+    from batterytrace.passport.issue import digital_link
+
+    ledger = Ledger(open_store(db, create=False))
+    lot = ledger.store.get_lot(resolve_pack(ledger, pack))
+    if lot is None or not lot.gtin or not lot.serial:
+        raise BatterytraceError(f"{pack} is not a serialised pack")
+    link = digital_link(lot.gtin, lot.serial)
+    write_qr(link, out)
+    console.print(f"wrote {out} → {link}")

@@ -1,0 +1,177 @@
+"""Issue a battery passport as an SD-JWT VC and verify it offline.
+
+The passport holds the BatteryPass v1.2 aspects, a readable summary of the ledger figures, and its
+evidence: the signed event that created the pack, its RFC 9162 inclusion proof and the operator's
+signed checkpoint. Attributes above the public level (Regulation 2023/1542 Art. 77(2), BatteryPass
+longlist access rights) are selectively disclosable claims tagged with their access level; a
+presentation for one level carries only the disclosures of that level and the levels below it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
+from batterytrace.crypto.sdjwt import IssuedSdJwt, SdClaim, issue_sd_jwt, verify_sd_jwt
+from batterytrace.crypto.signing import SigningKey
+from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
+from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.buckets import element_totals
+from batterytrace.model.events import SignedEvent
+from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts
+from batterytrace.passport.master import PackMasterData
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "FIELD_LEVELS",
+    "VCT",
+    "IssuedPassport",
+    "digital_link",
+    "issue_passport",
+    "passport_id_for",
+    "verify_passport",
+]
+
+VCT = "urn:batterytrace:battery-passport:1"
+# Access levels, each seeing what the levels before it see.
+ACCESS_LEVELS = ("public", "legitimate_interest", "commission", "authorities")
+# aspect → field → the level that may read it (absent: public). From the BatteryPass v1.2 longlist.
+FIELD_LEVELS: dict[str, dict[str, str]] = {
+    "GeneralProductInformation": {"puttingIntoService": "legitimate_interest",
+                                  "batteryStatus": "legitimate_interest"},
+    "MaterialComposition": {"batteryMaterials": "commission"},
+    "Circularity": {"dismantlingAndRemovalInformation": "commission", "sparePartSources": "commission",
+                    "safetyMeasures": "commission"},
+}
+DIGITAL_LINK_BASE = "https://id.batterytrace.example"
+
+
+def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
+    """GS1 Digital Link URI for a serialised item: ``{base}/01/{GTIN-14}/21/{serial}``."""
+    from urllib.parse import quote
+
+    if len(gtin) != 14 or not gtin.isdigit():
+        raise BatterytraceError(f"GTIN must have 14 digits: {gtin!r}")
+    return f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
+
+
+def passport_id_for(gtin: str, serial: str, version: int = 1) -> str:
+    """A stable passport identifier matching the BatteryPass pattern ``urn:<nid>:<id>``."""
+    digest = hashlib.sha256(f"{gtin}/{serial}/{version}".encode()).hexdigest()[:32]
+    return f"urn:batterytrace:{digest}"
+
+
+def _tags_for(level: str) -> list[str]:
+    if level not in ACCESS_LEVELS:
+        raise BatterytraceError(f"unknown access level {level!r}; one of {ACCESS_LEVELS}")
+    return list(ACCESS_LEVELS[1 : ACCESS_LEVELS.index(level) + 1])
+
+
+@dataclass(frozen=True)
+class IssuedPassport:
+    passport_id: str
+    link: str
+    sd_jwt: IssuedSdJwt
+
+    def present(self, level: str) -> str:
+        return self.sd_jwt.present(_tags_for(level))
+
+
+def _summary(f: PackFacts) -> dict[str, Any]:
+    mf, dd, fp = f.materials, f.diligence, f.footprint
+    return {
+        "chemistry": f.lot.extra.get("chemistry"),
+        "capacity_kwh": f.lot.extra.get("capacity_kwh"),
+        "element_g": mf.element_g,
+        "recycled_percent": mf.recycled_percent,
+        "art8_targets": mf.art8,
+        "origin_mix_percent": mf.origin_mix_percent,
+        "certified_percent": mf.certified_percent,
+        "carbon_kgco2e_per_stage": fp.per_stage_kgco2e,
+        "carbon_kgco2e_per_kwh": round(fp.total_kgco2e_per_kwh, 6),
+        "carbon_primary_data_percent": round(fp.primary_data_share_percent, 2),
+        "carbon_performance_class": fp.performance_class,
+        "due_diligence_indices": {
+            scheme: {"score": round(i.score, 1), "coverage_percent": round(i.coverage_percent, 1),
+                     "questions_answered": i.questions_answered, "questions_total": i.questions_total,
+                     "companies_covered": i.companies_covered}
+            for scheme, i in dd.indices.items()
+        },
+        "assurances": [{k: v for k, v in a.items() if k != "auditor"} for a in dd.assurances],
+    }
+
+
+def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
+    found = ledger.event_by_hash(f.lot.event)
+    if found is None:
+        raise BatterytraceError(f"the event that created {f.lot.lot_id} is not in the log")
+    seq, event = found
+    cp = ledger.latest_checkpoint()
+    if cp is None or cp.tree_size <= seq:
+        raise BatterytraceError("no signed tree head covers the pack yet; sign one first (log head)")
+    return {
+        "event": event.to_wire(),
+        "leaf_index": seq,
+        "inclusion_proof": [p.hex() for p in ledger.inclusion_proof(seq, cp.tree_size)],
+        "checkpoint": cp.to_dict(),
+    }
+
+
+def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
+                   issued_at: int, valid_years: int = 15) -> IssuedPassport:
+    """Build and sign the passport of one pack. ``issuer`` is the economic operator's key."""
+    f = gather_facts(ledger.store, pack_id, master)
+    if f.lot.extra.get("economic_operator") not in (None, issuer.did):
+        raise BatterytraceError("only the pack's economic operator may issue its passport")
+    assert f.lot.gtin is not None and f.lot.serial is not None
+    pid = passport_id_for(f.lot.gtin, f.lot.serial)
+    aspects: dict[str, Any] = {}
+    for name, payload in build_aspects(f, master, pid).items():
+        levels = FIELD_LEVELS.get(name, {})
+        aspects[name] = {k: SdClaim(v, levels[k]) if k in levels else v for k, v in payload.items()}
+    link = digital_link(f.lot.gtin, f.lot.serial)
+    claims = {
+        "passport_id": pid,
+        "battery": {"gtin": f.lot.gtin, "serial": f.lot.serial, "digital_link": link, "lot": f.lot.lot_id},
+        "aspects": aspects,
+        "summary": _summary(f),
+        "evidence": _evidence(ledger, f),
+    }
+    expires = issued_at + valid_years * 365 * 86400
+    return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
+
+
+def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
+                    log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
+    """Verify a passport presentation offline and return its claims. Checks the issuer's signature
+    and disclosures, that the embedded event is signed and creates this very pack, and that it is
+    included in the operator-signed checkpoint. Raises ``VerificationError`` on any defect."""
+    claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
+    if claims.get("vct") != VCT:
+        raise VerificationError("not a batterytrace battery passport")
+    try:
+        battery, evidence = claims["battery"], claims["evidence"]
+        event = SignedEvent.from_wire(evidence["event"])
+        checkpoint = Checkpoint.from_dict(evidence["checkpoint"])
+        path = [bytes.fromhex(p) for p in evidence["inclusion_proof"]]
+        index = int(evidence["leaf_index"])
+    except (KeyError, TypeError, ValueError, EncodingError) as exc:
+        raise VerificationError(f"passport evidence is malformed: {exc}") from exc
+    event.verify_signature()
+    if battery.get("lot") != f"{event.hash_hex}:0":
+        raise VerificationError("the embedded event did not create this pack")
+    outputs = event.body.get("outputs")
+    out = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) else {}
+    if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
+        raise VerificationError("the embedded event names another GTIN/serial")
+    buckets = out.get("buckets")
+    if not isinstance(buckets, dict) or element_totals(buckets) != claims.get("summary", {}).get("element_g"):
+        raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
+    if claims.get("iss") != event.actor:
+        raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
+    checkpoint.verify(log_operator)
+    verify_inclusion(leaf_hash(event.leaf_data), index, checkpoint.tree_size, path, checkpoint.root_hash)
+    return claims

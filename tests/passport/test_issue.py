@@ -1,0 +1,92 @@
+"""Passports issued from the ledger: access levels, offline verification, and refusal of altered,
+foreign, expired or unknown-issuer passports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.scenario import build_scenario
+from batterytrace.encoding import b64u_decode, b64u_encode
+from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.issue import digital_link, issue_passport, verify_passport
+from batterytrace.storage.memory import MemoryStore
+
+NOW = 1_790_000_000
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[Ledger, list[str], dict[str, object]]:
+    s = build_scenario(packs=2, legacy_packs=1)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    keys = {k: a.signing_key for k, a in s.actors.items()}
+    return ledger, s.packs, keys
+
+
+def issue(world: tuple[Ledger, list[str], dict[str, object]], i: int = 0):  # type: ignore[no-untyped-def]
+    ledger, packs, keys = world
+    return issue_passport(ledger, packs[i], VOLTARA_VM75, keys["voltara"], issued_at=NOW)  # type: ignore[arg-type]
+
+
+def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def]
+    p = issue(world)
+    operator = world[0].operator_did
+    public = verify_passport(p.present("public"), log_operator=operator, now=NOW)
+    gpi = public["aspects"]["GeneralProductInformation"]
+    assert "batteryStatus" not in gpi and "puttingIntoService" not in gpi
+    assert "dismantlingAndRemovalInformation" not in public["aspects"]["Circularity"]
+    assert public["aspects"]["Circularity"]["recycledContent"]
+    assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
+    li = verify_passport(p.present("legitimate_interest"), now=NOW)
+    assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
+    assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
+    com = verify_passport(p.present("commission"), now=NOW)
+    assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
+    assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
+    assert p.link == digital_link(public["battery"]["gtin"], public["battery"]["serial"])
+    assert p.link.startswith("https://") and "/01/04099999000753/21/VM75-" in p.link
+
+
+def test_public_presentation_leaks_no_restricted_value(world) -> None:  # type: ignore[no-untyped-def]
+    text = issue(world).present("public")
+    payload = b64u_decode(text.split(".")[1]).decode()
+    assert "dismantling-manual" not in payload and "NC-M24-811" not in payload
+
+
+def altered(text: str) -> str:
+    jws, rest = text.split("~", 1)
+    h, p, s = jws.split(".")
+    claims = json.loads(b64u_decode(p))
+    claims["summary"]["certified_percent"]["Co"] = 100.0
+    return f"{h}.{b64u_encode(json.dumps(claims).encode())}.{s}~{rest}"
+
+
+def test_refuses_altered_foreign_expired_and_unknown(world) -> None:  # type: ignore[no-untyped-def]
+    a, b = issue(world, 0), issue(world, 1)
+    with pytest.raises(VerificationError):
+        verify_passport(altered(a.present("public")))
+    foreign = b.sd_jwt.disclosures[0].encoded
+    with pytest.raises(VerificationError):
+        verify_passport(a.present("public")[:-1] + "~" + foreign + "~")
+    with pytest.raises(VerificationError, match="expired"):
+        verify_passport(a.present("public"), now=NOW + 16 * 365 * 86400)
+    with pytest.raises(VerificationError, match="not trusted"):
+        verify_passport(a.present("public"), trusted_issuers=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"])
+    with pytest.raises(VerificationError):
+        verify_passport(a.present("public"), log_operator="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+    raw = a.present("public").encode()
+    for i in range(0, len(raw) - 1, max(1, len(raw) // 40)):
+        flipped = raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1 :]
+        with pytest.raises((VerificationError, UnicodeDecodeError)):
+            verify_passport(flipped.decode("ascii", "strict"))
+
+
+def test_only_the_economic_operator_may_issue(world) -> None:  # type: ignore[no-untyped-def]
+    ledger, packs, keys = world
+    with pytest.raises(BatterytraceError, match="economic operator"):
+        issue_passport(ledger, packs[0], VOLTARA_VM75, keys["nordcell"], issued_at=NOW)  # type: ignore[arg-type]
