@@ -23,6 +23,8 @@ SCHEMAS = {
     "Circularity": "io.BatteryPass.Circularity/1.2.0/gen/Circularity-schema.json",
     "MaterialComposition": "io.BatteryPass.MaterialComposition/1.2.0/gen/MaterialComposition-schema.json",
     "SupplyChainDueDiligence": "io.BatteryPass.SupplyChainDueDiligence/1.2.0/gen/SupplyChainDueDiligence-schema.json",
+    "PerformanceAndDurability": "io.BatteryPass.Performance/1.2.0/gen/PerformanceAndDurability-schema.json",
+    "Labeling": "io.BatteryPass.Labels/1.2.0/gen/Labeling-schema.json",
 }
 
 

@@ -41,10 +41,17 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert "batteryStatus" not in gpi and "puttingIntoService" not in gpi
     assert "dismantlingAndRemovalInformation" not in public["aspects"]["Circularity"]
     assert public["aspects"]["Circularity"]["recycledContent"]
+    perf = public["aspects"]["PerformanceAndDurability"]
+    assert perf["batteryCondition"] == {"roundTripEfficiencyat50PerCentCycleLife": 93.0}
+    assert "expectedLifetime" not in perf["batteryTechicalProperties"]
+    assert "resultOfTestReport" not in public["aspects"]["Labeling"]
     assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
     li = verify_passport(p.present("legitimate_interest"), now=NOW)
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
     assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
+    assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
+    auth = verify_passport(p.present("authorities"), now=NOW)
+    assert auth["aspects"]["Labeling"]["resultOfTestReport"].endswith("test-reports.pdf")
     com = verify_passport(p.present("commission"), now=NOW)
     assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]

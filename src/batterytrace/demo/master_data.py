@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from batterytrace.demo.scenario import PACK_MASTER_DATA
-from batterytrace.passport.master import Contact, Document, PackMasterData
+from batterytrace.passport.master import Contact, Document, PackMasterData, TechnicalData
 
 __all__ = ["VOLTARA_VM75"]
 
@@ -38,4 +38,22 @@ VOLTARA_VM75 = PackMasterData(
     extinguishing_agents=("Water (large quantities)", "Class D powder for cell fires is ineffective"),
     end_of_life_urls=(f"{_DOCS}/waste-prevention", f"{_DOCS}/separate-collection", f"{_DOCS}/take-back"),
     renewable_content_percent=0.0,
+    # 192 cells of 108 Ah / 3.63 V in 96s2p: 216 Ah, 348 V nominal, 240–403 V window
+    technical=TechnicalData(
+        rated_capacity_ah=216.0, nominal_voltage_v=348.5, minimum_voltage_v=240.0, maximum_voltage_v=403.2,
+        rated_maximum_power_kw=200.0, original_power_capability_kw=((80.0, 210.0), (20.0, 150.0)),
+        expected_cycles=1500, expected_lifetime_years=10.0, initial_self_discharge_percent_per_month=2.0,
+        initial_round_trip_efficiency_percent=95.0, round_trip_efficiency_at_50pct_cycle_life_percent=93.0,
+        initial_internal_resistance_mohm=(("pack", 92.0), ("cell", 0.6)),
+        capacity_threshold_for_exhaustion_percent=70.0,
+        lifetime_reference_test_url=f"{_DOCS}/cycle-life-test-iec-62660-1.pdf", c_rate_life_cycle_test=0.33,
+        temperature_range_idle_lower_c=-20.0, temperature_range_idle_upper_c=45.0,
+        declaration_of_conformity_url=f"{_DOCS}/eu-declaration-of-conformity.pdf",
+        test_report_url=f"{_DOCS}/test-reports.pdf",
+        labels=(
+            ("SeparateCollection", f"{_DOCS}/symbols/crossed-out-bin.svg", "Collect separately; do not discard with household waste"),
+            ("CarbonFootPrint", f"{_DOCS}/symbols/carbon-footprint-class.svg", "Carbon footprint performance class of this battery"),
+            ("ExtinguishingAgent", f"{_DOCS}/symbols/extinguishing-agent.svg", "Use large quantities of water to cool a burning pack"),
+        ),
+    ),
 )

@@ -276,7 +276,10 @@ class Scenario:
         ev = self.emit(who, {"kind": "aggregate", "inputs": modules, "outputs": [spec], "site": self.actors[who].site})
         self._spend(modules)
         pack = self._outputs(ev, [spec], who)[0]
-        self.emit(who, {"kind": "lifecycle", "lot": pack, "status": "original", "soh_percent": 100.0, "cycles": 0})
+        # end-of-line test data from the pack's battery management system
+        self.emit(who, {"kind": "lifecycle", "lot": pack, "status": "original", "soh_percent": 100.0, "cycles": 0,
+                        "bms": {"state_of_charge_percent": 30.0, "remaining_capacity_ah": 216.4,
+                                "remaining_energy_kwh": 75.4, "energy_throughput_kwh": 52.0}})
         return pack
 
     def held(self, who: str, form: str) -> list[str]:

@@ -129,6 +129,28 @@ def _incident(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     return Effect(incidents=[inc])
 
 
+# Battery-management readings a lifecycle update may carry (BatteryPass v1.2 dynamic attributes).
+BMS_FIELDS: dict[str, str] = {
+    "remaining_capacity_ah": "Ah",
+    "capacity_fade_percent": "%",
+    "remaining_energy_kwh": "kWh",
+    "state_of_certified_energy_percent": "%",
+    "state_of_charge_percent": "%",
+    "power_fade_percent": "%",
+    "remaining_round_trip_efficiency_percent": "%",
+    "round_trip_efficiency_fade_percent": "%",
+    "current_self_discharge_rate_percent_per_month": "%/month",
+    "internal_resistance_increase_percent": "%",
+    "energy_throughput_kwh": "kWh",
+    "capacity_throughput_ah": "Ah",
+    "time_extreme_high_temp_h": "h",
+    "time_extreme_low_temp_h": "h",
+    "time_extreme_high_temp_charging_h": "h",
+    "time_extreme_low_temp_charging_h": "h",
+    "overcharge_events": "count",
+}
+
+
 def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     b = ev.body
     lid = req_str(b, "lot")
@@ -153,6 +175,11 @@ def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for name in ("cycles", "energy_throughput_kwh", "deep_discharge_events"):
         if b.get(name) is not None:
             record[name] = req_int(b, name)
+    bms = b.get("bms")
+    if bms is not None:
+        if not isinstance(bms, dict) or not set(bms) <= set(BMS_FIELDS):
+            raise schema_error(f"bms readings are an object with keys from {sorted(BMS_FIELDS)}")
+        record["bms"] = {name: req_number(bms, name, 0, 1e12) for name in sorted(bms)}
     history = list(lot.extra.get("lifecycle", []))
     history.append(record)
     lot.extra = {**lot.extra, "lifecycle": history}

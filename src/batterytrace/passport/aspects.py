@@ -167,4 +167,107 @@ def build_aspects(f: PackFacts, m: PackMasterData, passport_id: str) -> dict[str
         "Circularity": circularity(f, m),
         "MaterialComposition": material_composition(f, m),
         "SupplyChainDueDiligence": supply_chain_due_diligence(f, m),
+        "PerformanceAndDurability": performance(f, m),
+        "Labeling": labeling(f, m),
+    }
+
+
+def _latest_bms(f: PackFacts) -> tuple[dict[str, float], int, dict[str, Any]]:
+    """The latest lifecycle record's BMS readings (merged over history), its time, and the record."""
+    readings: dict[str, float] = {}
+    history = f.lot.extra.get("lifecycle", [])
+    for rec in history:
+        readings.update(rec.get("bms", {}))
+    last = history[-1] if history else {"time": f.lot.created_at}
+    return readings, int(last["time"]), last
+
+
+def performance(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
+    """Static values from the data sheet; dynamic values from the latest lifecycle (BMS) readings,
+    or, before any reading, the battery's initial values (as placed on the market)."""
+    t = m.technical
+    if t is None:
+        raise BatterytraceError("the master data has no technical data sheet")
+    rated_kwh = float(f.lot.extra.get("capacity_kwh", 0))
+    bms, at, last = _latest_bms(f)
+    when = format_time(at)
+    soh = float(last.get("soh_percent", 100.0))
+    cycles = float(last.get("cycles", 0))
+
+    def val(name: str, default: float) -> float:
+        return float(bms.get(name, default))
+
+    return {
+        "batteryTechicalProperties": {
+            "originalPowerCapability": [{"atSoC": soc, "powerCapabilityAt": kw} for soc, kw in t.original_power_capability_kw],
+            "ratedMaximumPower": t.rated_maximum_power_kw,
+            "powerCapabilityRatio": round(t.rated_maximum_power_kw / rated_kwh, 4) if rated_kwh else 0.0,
+            "ratedEnergy": rated_kwh,
+            "expectedNumberOfCycles": t.expected_cycles,
+            "initialSelfDischarge": t.initial_self_discharge_percent_per_month,
+            "roundtripEfficiency": t.initial_round_trip_efficiency_percent,
+            "ratedCapacity": t.rated_capacity_ah,
+            "initialInternalResistance": [{"batteryComponent": c, "ohmicResistance": r} for c, r in t.initial_internal_resistance_mohm],
+            "expectedLifetime": t.expected_lifetime_years,
+            "nominalVoltage": t.nominal_voltage_v,
+            "minimumVoltage": t.minimum_voltage_v,
+            "maximumVoltage": t.maximum_voltage_v,
+            "capacityThresholdForExhaustion": t.capacity_threshold_for_exhaustion_percent,
+            "lifetimeReferenceTest": t.lifetime_reference_test_url,
+            "cRateLifeCycleTest": t.c_rate_life_cycle_test,
+            "temperatureRangeIdleState": t.temperature_range_idle_lower_c,
+        },
+        "batteryCondition": {
+            "energyThroughput": val("energy_throughput_kwh", 0.0),
+            "capacityThroughput": {"capacityThroughputValue": val("capacity_throughput_ah", 0.0), "lastUpdate": when},
+            "numberOfFullCycles": {"numberOfFullCyclesValue": cycles, "lastUpdate": when},
+            "stateOfCertifiedEnergy": {"stateOfCertifiedEnergyValue": val("state_of_certified_energy_percent", soh), "lastUpdate": when},
+            "capacityFade": {"capacityFadeValue": val("capacity_fade_percent", 100.0 - soh), "lastUpdate": when},
+            "remainingEnergy": {"remainingEnergyalue": val("remaining_energy_kwh", rated_kwh * soh / 100), "lastUpdate": when},
+            "remainingCapacity": {"remainingCapacityValue": val("remaining_capacity_ah", t.rated_capacity_ah * soh / 100), "lastUpdate": when},
+            "negativeEvents": [
+                {"negativeEvent": f"deep discharge events: {int(last.get('deep_discharge_events', 0))}", "lastUpdate": when},
+                {"negativeEvent": f"overcharge events: {int(val('overcharge_events', 0))}", "lastUpdate": when},
+            ],
+            "temperatureInformation": {
+                "timeExtremeHighTemp": val("time_extreme_high_temp_h", 0.0),
+                "timeExtremeLowTemp": val("time_extreme_low_temp_h", 0.0),
+                "timeExtremeHighTempCharging": val("time_extreme_high_temp_charging_h", 0.0),
+                "timeExtremeLowTempCharging": val("time_extreme_low_temp_charging_h", 0.0),
+                "lastUpdate": when,
+            },
+            # remaining power at the data sheet's states of charge, reduced by the measured power fade
+            "remainingPowerCapability": [
+                {"remainingPowerCapabilityValue": {"atSoC": soc, "rPCLastUpdated": when,
+                                                   "powerCapabilityAt": round(kw * (1 - val("power_fade_percent", 0.0) / 100), 3)},
+                 "lastUpdate": when}
+                for soc, kw in t.original_power_capability_kw
+            ],
+            "powerFade": val("power_fade_percent", 0.0),
+            "roundTripEfficiencyFade": val("round_trip_efficiency_fade_percent", 0.0),
+            "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": val("current_self_discharge_rate_percent_per_month", t.initial_self_discharge_percent_per_month)},
+            "currentSelfDischargingRate": {"currentSelfDischargingRateEntity": val("current_self_discharge_rate_percent_per_month", t.initial_self_discharge_percent_per_month), "lastUpdate": when},
+            "internalResistanceIncrease": [{"internalResistanceIncreaseValue": val("internal_resistance_increase_percent", 0.0), "lastUpdate": when, "batteryComponent": "pack"}],
+            "roundTripEfficiencyat50PerCentCycleLife": t.round_trip_efficiency_at_50pct_cycle_life_percent,
+            "remainingRoundTripEnergyEfficiency": {"remainingRoundTripEnergyEfficiencyValue": val("remaining_round_trip_efficiency_percent", t.initial_round_trip_efficiency_percent), "lastUpdate": when},
+            "stateOfCharge": {"stateOfChargeValue": _required(bms, "state_of_charge_percent"), "lastUpdate": when},
+        },
+    }
+
+
+def _required(bms: dict[str, float], name: str) -> float:
+    if name not in bms:
+        raise BatterytraceError(f"no {name} reading has been recorded for this battery (lifecycle bms data)")
+    return float(bms[name])
+
+
+def labeling(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
+    t = m.technical
+    if t is None:
+        raise BatterytraceError("the master data has no technical data sheet")
+    return {
+        "declarationOfConformity": t.declaration_of_conformity_url,
+        "resultOfTestReport": t.test_report_url,
+        "labels": [{"labelingSubject": subj, "labelingSymbol": url, "labelingMeaning": {"en": meaning}}
+                   for subj, url, meaning in t.labels],
     }

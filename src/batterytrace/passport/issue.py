@@ -45,6 +45,17 @@ FIELD_LEVELS: dict[str, dict[str, str]] = {
     "MaterialComposition": {"batteryMaterials": "commission"},
     "Circularity": {"dismantlingAndRemovalInformation": "commission", "sparePartSources": "commission",
                     "safetyMeasures": "commission"},
+    "PerformanceAndDurability": {
+        "batteryTechicalProperties.expectedLifetime": "legitimate_interest",
+        "batteryTechicalProperties.initialSelfDischarge": "legitimate_interest",
+        **{f"batteryCondition.{name}": "legitimate_interest" for name in (
+            "energyThroughput", "capacityThroughput", "numberOfFullCycles", "stateOfCertifiedEnergy",
+            "capacityFade", "remainingEnergy", "remainingCapacity", "negativeEvents", "temperatureInformation",
+            "remainingPowerCapability", "powerFade", "roundTripEfficiencyFade", "evolutionOfSelfDischarge",
+            "currentSelfDischargingRate", "internalResistanceIncrease", "remainingRoundTripEnergyEfficiency",
+            "stateOfCharge")},
+    },
+    "Labeling": {"resultOfTestReport": "authorities"},
 }
 DIGITAL_LINK_BASE = "https://id.batterytrace.example"
 
@@ -78,6 +89,20 @@ class IssuedPassport:
 
     def present(self, level: str) -> str:
         return self.sd_jwt.present(_tags_for(level))
+
+
+def _with_levels(payload: dict[str, Any], levels: dict[str, str], prefix: str = "") -> dict[str, Any]:
+    """Wrap every field whose dotted path has an access level above public in an ``SdClaim``."""
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        path = f"{prefix}{key}"
+        if path in levels:
+            out[key] = SdClaim(value, levels[path])
+        elif isinstance(value, dict) and any(p.startswith(path + ".") for p in levels):
+            out[key] = _with_levels(value, levels, path + ".")
+        else:
+            out[key] = value
+    return out
 
 
 def _summary(f: PackFacts) -> dict[str, Any]:
@@ -130,8 +155,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     pid = passport_id_for(f.lot.gtin, f.lot.serial)
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
-        levels = FIELD_LEVELS.get(name, {})
-        aspects[name] = {k: SdClaim(v, levels[k]) if k in levels else v for k, v in payload.items()}
+        aspects[name] = _with_levels(payload, FIELD_LEVELS.get(name, {}))
     link = digital_link(f.lot.gtin, f.lot.serial)
     claims = {
         "passport_id": pid,

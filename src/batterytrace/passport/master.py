@@ -8,7 +8,7 @@ from typing import Any
 
 from batterytrace.errors import ConfigError
 
-__all__ = ["Contact", "Document", "PackMasterData", "master_from_dict", "master_to_dict"]
+__all__ = ["Contact", "Document", "PackMasterData", "TechnicalData", "master_from_dict", "master_to_dict"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,32 @@ class Document:
 
 
 @dataclass(frozen=True)
+class TechnicalData:
+    """The battery model's data sheet (BatteryPass performance and durability, static part)."""
+
+    rated_capacity_ah: float
+    nominal_voltage_v: float
+    minimum_voltage_v: float
+    maximum_voltage_v: float
+    rated_maximum_power_kw: float
+    original_power_capability_kw: tuple[tuple[float, float], ...]  # (state of charge %, kW)
+    expected_cycles: int
+    expected_lifetime_years: float
+    initial_self_discharge_percent_per_month: float
+    initial_round_trip_efficiency_percent: float
+    round_trip_efficiency_at_50pct_cycle_life_percent: float
+    initial_internal_resistance_mohm: tuple[tuple[str, float], ...]  # (pack/module/cell, mΩ)
+    capacity_threshold_for_exhaustion_percent: float
+    lifetime_reference_test_url: str
+    c_rate_life_cycle_test: float
+    temperature_range_idle_lower_c: float
+    temperature_range_idle_upper_c: float
+    declaration_of_conformity_url: str
+    test_report_url: str
+    labels: tuple[tuple[str, str, str], ...]  # (subject, symbol URL, meaning in English)
+
+
+@dataclass(frozen=True)
 class PackMasterData:
     category: str  # lmt, ev, industrial, stationary
     chemistry_short: str
@@ -64,6 +90,7 @@ class PackMasterData:
     extinguishing_agents: tuple[str, ...] = ()
     end_of_life_urls: tuple[str, str, str] = ("", "", "")  # waste prevention, separate collection, collection info
     renewable_content_percent: float = 0.0
+    technical: TechnicalData | None = None
 
 
 def master_to_dict(m: PackMasterData) -> dict[str, Any]:
@@ -82,6 +109,11 @@ def master_from_dict(data: Any) -> PackMasterData:
         d["spare_parts"] = tuple(tuple(x) for x in d.get("spare_parts", ()))
         d["extinguishing_agents"] = tuple(d.get("extinguishing_agents", ()))
         d["end_of_life_urls"] = tuple(d.get("end_of_life_urls", ("", "", "")))
+        if d.get("technical") is not None:
+            t = dict(d["technical"])
+            for name in ("original_power_capability_kw", "initial_internal_resistance_mohm", "labels"):
+                t[name] = tuple(tuple(x) for x in t.get(name, ()))
+            d["technical"] = TechnicalData(**t)
         return PackMasterData(**d)
     except (TypeError, ValueError, KeyError) as exc:
         raise ConfigError(f"malformed master data: {exc}") from exc
