@@ -105,9 +105,11 @@ def _with_levels(payload: dict[str, Any], levels: dict[str, str], prefix: str = 
     return out
 
 
-def _summary(f: PackFacts) -> dict[str, Any]:
+def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
     mf, dd, fp = f.materials, f.diligence, f.footprint
+    idle = [m.technical.temperature_range_idle_lower_c, m.technical.temperature_range_idle_upper_c] if m.technical else None
     return {
+        "temperature_range_idle_c": idle,
         "chemistry": f.lot.extra.get("chemistry"),
         "capacity_kwh": f.lot.extra.get("capacity_kwh"),
         "element_g": mf.element_g,
@@ -161,7 +163,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         "passport_id": pid,
         "battery": {"gtin": f.lot.gtin, "serial": f.lot.serial, "digital_link": link, "lot": f.lot.lot_id},
         "aspects": aspects,
-        "summary": _summary(f),
+        "summary": _summary(f, master),
         "evidence": _evidence(ledger, f),
     }
     expires = issued_at + valid_years * 365 * 86400

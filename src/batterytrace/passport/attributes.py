@@ -1,0 +1,154 @@
+"""The 93 attributes of the BatteryPass v1.2 longlist: where each lives in our passport, where its
+value comes from, and who may read it. ``docs/passport-attributes.md`` is rendered from this table
+and a test checks it against the longlist itself."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["ATTRIBUTES", "Attribute", "render_markdown"]
+
+GPI = "aspects.GeneralProductInformation"
+CF = "aspects.CarbonFootprintForBatteries"
+DD = "aspects.SupplyChainDueDiligence"
+MC = "aspects.MaterialComposition"
+CI = "aspects.Circularity"
+TP = "aspects.PerformanceAndDurability.batteryTechicalProperties"
+BC = "aspects.PerformanceAndDurability.batteryCondition"
+LB = "aspects.Labeling"
+
+LEDGER, MASTER, LIFECYCLE, ATTEST, ISSUE = "ledger lineage", "OEM master data", "lifecycle events", "attestations", "issuance"
+P, LI, LIC, AUTH = "public", "legitimate_interest", "commission", "authorities"
+
+
+class Attribute(NamedTuple):
+    number: int
+    name: str
+    path: str
+    source: str
+    level: str
+
+
+_ROWS: list[tuple[str, str, str, str]] = [
+    ("Battery passport identifier", "passport_id", ISSUE, P),
+    ("Battery identifier", f"{GPI}.productIdentifier", LEDGER, P),
+    ("Operator identifier and information", f"{GPI}.operatorInformation", MASTER, P),
+    ("Manufacturer identifier and information", f"{GPI}.manufacturerInformation", MASTER, P),
+    ("Manufacturing place", f"{GPI}.manufacturingPlace", MASTER, P),
+    ("Manufacturing date", f"{GPI}.manufacturingDate", LEDGER, P),
+    ("Date of putting the battery into service", f"{GPI}.puttingIntoService", LEDGER, LI),
+    ("Warranty period of the battery", f"{GPI}.warrentyPeriod", MASTER, P),
+    ("Battery category", f"{GPI}.batteryCategory", MASTER, P),
+    ("Battery mass", f"{GPI}.batteryMass", LEDGER, P),
+    ("Battery status", f"{GPI}.batteryStatus", LIFECYCLE, LI),
+    ("Separate collection symbol", f"{LB}.labels", MASTER, P),
+    ("Symbols for cadmium and lead", f"{LB}.labels", MASTER, P),
+    ("Carbon footprint label", f"{LB}.labels", MASTER, P),
+    ("Extinguishing agent", f"{LB}.labels", MASTER, P),
+    ("Meaning of labels and symbols", f"{LB}.labels", MASTER, P),
+    ("EU declaration of conformity", f"{LB}.declarationOfConformity", MASTER, P),
+    ("Results of test reports proving compliance", f"{LB}.resultOfTestReport", MASTER, AUTH),
+    ("Battery carbon footprint per functional unit", f"{CF}.batteryCarbonFootprint", LEDGER, P),
+    ("Contribution of raw material acquisition and pre-processing", f"{CF}.carbonFootprintPerLifecycleStage", LEDGER, P),
+    ("Contribution of main product production", f"{CF}.carbonFootprintPerLifecycleStage", LEDGER, P),
+    ("Contribution of distribution", f"{CF}.carbonFootprintPerLifecycleStage", LEDGER, P),
+    ("Contribution of end of life and recycling", f"{CF}.carbonFootprintPerLifecycleStage", LEDGER, P),
+    ("Carbon footprint performance class", f"{CF}.carbonFootprintPerformanceClass", LEDGER, P),
+    ("Web link to public carbon footprint study", f"{CF}.carbonFootprintStudy", MASTER, P),
+    ("General battery and manufacturer information", f"{GPI}.manufacturerInformation", MASTER, P),
+    ("Absolute battery carbon footprint", f"{CF}.absoluteCarbonFootprint", LEDGER, P),
+    ("Information of due diligence report", f"{DD}.supplyChainDueDiligenceReport", MASTER, P),
+    ("Third party assurances of recognised schemes", "summary.assurances", ATTEST, P),
+    ("Supply chain indices", "summary.due_diligence_indices", ATTEST, P),
+    ("Battery chemistry", f"{MC}.batteryChemistry", MASTER, P),
+    ("Critical raw materials", "summary.element_g", LEDGER, P),
+    ("Materials used in cathode, anode and electrolyte", f"{MC}.batteryMaterials", LEDGER, LIC),
+    ("Hazardous substances", f"{MC}.hazardousSubstances", MASTER, P),
+    ("Impact of substances on environment, human health, safety, persons", f"{MC}.hazardousSubstances", MASTER, P),
+    ("Dismantling information", f"{CI}.dismantlingAndRemovalInformation", MASTER, LIC),
+    ("Part numbers for components", f"{CI}.sparePartSources", MASTER, LIC),
+    ("Information on sources of spare parts", f"{CI}.sparePartSources", MASTER, LIC),
+    ("Safety measures", f"{CI}.safetyMeasures", MASTER, LIC),
+    *[(f"{stage}-consumer recycled {el} share", f"{CI}.recycledContent", LEDGER, P)
+      for stage in ("Pre", "Post") for el in ("nickel", "cobalt", "lithium", "lead")],
+    ("Renewable content share", f"{CI}.renewableContent", MASTER, P),
+    ("Role of end-users in waste prevention", f"{CI}.endOfLifeInformation", MASTER, P),
+    ("Role of end-users in separate collection", f"{CI}.endOfLifeInformation", MASTER, P),
+    ("Information on battery collection and second life", f"{CI}.endOfLifeInformation", MASTER, P),
+    ("Rated capacity", f"{TP}.ratedCapacity", MASTER, P),
+    ("Remaining capacity", f"{BC}.remainingCapacity", LIFECYCLE, LI),
+    ("Capacity fade", f"{BC}.capacityFade", LIFECYCLE, LI),
+    ("Certified usable battery energy", f"{TP}.ratedEnergy", LEDGER, P),
+    ("Remaining usable battery energy", f"{BC}.remainingEnergy", LIFECYCLE, LI),
+    ("State of certified energy (SOCE)", f"{BC}.stateOfCertifiedEnergy", LIFECYCLE, LI),
+    ("State of charge (SoC)", f"{BC}.stateOfCharge", LIFECYCLE, LI),
+    ("Minimum voltage", f"{TP}.minimumVoltage", MASTER, P),
+    ("Maximum voltage", f"{TP}.maximumVoltage", MASTER, P),
+    ("Nominal voltage", f"{TP}.nominalVoltage", MASTER, P),
+    ("Original power capability", f"{TP}.originalPowerCapability", MASTER, P),
+    ("Remaining power capability", f"{BC}.remainingPowerCapability", LIFECYCLE, LI),
+    ("Power fade", f"{BC}.powerFade", LIFECYCLE, LI),
+    ("Maximum permitted battery power", f"{TP}.ratedMaximumPower", MASTER, P),
+    ("Ratio between nominal battery power and battery energy", f"{TP}.powerCapabilityRatio", MASTER, P),
+    ("Initial round trip energy efficiency", f"{TP}.roundtripEfficiency", MASTER, P),
+    ("Round trip energy efficiency at 50% of cycle life", f"{BC}.roundTripEfficiencyat50PerCentCycleLife", MASTER, P),
+    ("Remaining round trip energy efficiency", f"{BC}.remainingRoundTripEnergyEfficiency", LIFECYCLE, LI),
+    ("Energy round trip efficiency fade", f"{BC}.roundTripEfficiencyFade", LIFECYCLE, LI),
+    ("Initial self-discharge rate", f"{TP}.initialSelfDischarge", MASTER, LI),
+    ("Current self-discharge rate", f"{BC}.currentSelfDischargingRate", LIFECYCLE, LI),
+    ("Evolution of self-discharge rates", f"{BC}.evolutionOfSelfDischarge", LIFECYCLE, LI),
+    ("Initial internal resistance of battery cell and pack", f"{TP}.initialInternalResistance", MASTER, P),
+    ("Internal resistance increase of pack", f"{BC}.internalResistanceIncrease", LIFECYCLE, LI),
+    ("Expected lifetime in calendar years", f"{TP}.expectedLifetime", MASTER, LI),
+    ("Expected lifetime: number of charge-discharge cycles", f"{TP}.expectedNumberOfCycles", MASTER, P),
+    ("Number of full charging and discharging cycles", f"{BC}.numberOfFullCycles", LIFECYCLE, LI),
+    ("Cycle-life reference test", f"{TP}.lifetimeReferenceTest", MASTER, P),
+    ("C-rate of relevant cycle-life test", f"{TP}.cRateLifeCycleTest", MASTER, P),
+    ("Energy throughput", f"{BC}.energyThroughput", LIFECYCLE, LI),
+    ("Capacity throughput", f"{BC}.capacityThroughput", LIFECYCLE, LI),
+    ("Capacity threshold for exhaustion", f"{TP}.capacityThresholdForExhaustion", MASTER, P),
+    ("Temperature information", f"{BC}.temperatureInformation", LIFECYCLE, LI),
+    ("Temperature range idle state, lower boundary", f"{TP}.temperatureRangeIdleState", MASTER, P),
+    ("Temperature range idle state, upper boundary", "summary.temperature_range_idle_c", MASTER, P),
+    ("Time spent in extreme temperatures above boundary", f"{BC}.temperatureInformation", LIFECYCLE, LI),
+    ("Time spent in extreme temperatures below boundary", f"{BC}.temperatureInformation", LIFECYCLE, LI),
+    ("Time spent charging during extreme temperatures above boundary", f"{BC}.temperatureInformation", LIFECYCLE, LI),
+    ("Time spent charging during extreme temperatures below boundary", f"{BC}.temperatureInformation", LIFECYCLE, LI),
+    ("Number of deep discharge events", f"{BC}.negativeEvents", LIFECYCLE, LI),
+    ("Number of overcharge events", f"{BC}.negativeEvents", LIFECYCLE, LI),
+    ("Information on accidents", f"{BC}.negativeEvents", LIFECYCLE, LI),
+]
+
+ATTRIBUTES: list[Attribute] = [Attribute(i, *row) for i, row in enumerate(_ROWS, start=1)]
+
+
+def render_markdown() -> str:
+    counts: dict[str, int] = {}
+    for a in ATTRIBUTES:
+        counts[a.level] = counts.get(a.level, 0) + 1
+    lines = [
+        "# Passport attributes",
+        "",
+        "The 93 attributes of the BatteryPass v1.2 longlist (DIN DKE SPEC 99100), where each sits in a",
+        "batterytrace passport (claim path; `aspects.*` follow the BatteryPass 1.2.0 aspect schemas), where",
+        "its value comes from, and the access level that receives it. Access levels nest: legitimate",
+        "interest ⊂ legitimate interest + Commission ⊂ authorities. Generated from",
+        "`src/batterytrace/passport/attributes.py`; `tests/passport/test_attributes.py` checks it against",
+        "the longlist and against issued passports.",
+        "",
+        "Levels: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
+        "",
+        "Sources: *ledger lineage* — computed from the pack's buckets, trace and per-lot carbon data;",
+        "*lifecycle events* — signed lifecycle updates with BMS readings; *attestations* — auditor events",
+        "valid at the pack's creation; *OEM master data* — the economic operator's model data sheet and",
+        "documents; *issuance* — assigned when the passport is issued.",
+        "",
+        "In plain mode the pack's creating event, embedded as evidence and public on the log, reveals its",
+        "element buckets; confidential mode (commitments instead of grams) removes that exposure.",
+        "",
+        "| # | attribute | claim path | source | access |",
+        "|---:|---|---|---|---|",
+    ]
+    for a in ATTRIBUTES:
+        lines.append(f"| {a.number} | {a.name} | `{a.path}` | {a.source} | {a.level} |")
+    return "\n".join(lines) + "\n"
