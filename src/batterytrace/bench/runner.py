@@ -12,9 +12,13 @@ from batterytrace.bench.ledger_bench import ledger_benchmarks
 
 __all__ = ["GROUPS", "run_all"]
 
-GROUPS = ("ledger", "zk", "anchoring")
+GROUPS = ("ledger", "passport", "zk", "anchoring")
 # Optional groups live beside the code they measure; absent modules are reported, not faked.
-_OPTIONAL = {"zk": "batterytrace.crypto.zk.bench", "anchoring": "batterytrace.anchoring.bench"}
+_OPTIONAL = {
+    "passport": "batterytrace.passport.bench",
+    "zk": "batterytrace.crypto.zk.bench",
+    "anchoring": "batterytrace.anchoring.bench",
+}
 
 
 def run_all(

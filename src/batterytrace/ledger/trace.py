@@ -66,14 +66,17 @@ def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
         frontier = [lot for lot in frontier if lot.made_by != "recycle"]
         events = sorted({lot.event for lot in frontier})
         inputs = store.inputs_of(events)
-        need = sorted({i for e in events for i in inputs[e]} - result.lots.keys())
-        fetched = store.get_lots(need) if need else {}
-        result.lots.update(fetched)
         for lot in frontier:
             ins = inputs[lot.event]
+            if lot.made_by == "receive":
+                # a receipt's output i is its received lot i: no mixing across the shipment
+                ins = ins[lot.index : lot.index + 1]
             inputs_by_lot[lot.lot_id] = ins
             for i in ins:
                 consumers[i].append(lot.lot_id)
+        need = sorted({i for lot in frontier for i in inputs_by_lot[lot.lot_id]} - result.lots.keys())
+        fetched = store.get_lots(need) if need else {}
+        result.lots.update(fetched)
         frontier = list(fetched.values())
 
     # Kahn's order: a lot is processed once every lot made from it has pushed its demand down.

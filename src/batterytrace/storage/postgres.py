@@ -70,7 +70,8 @@ class PostgresStore:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             for ddl in TABLES:
                 sql = ddl.format(blob="BYTEA", bigint="BIGINT")
-                if "CREATE TABLE IF NOT EXISTS incidents" in sql or "tree_heads" in sql:
+                if sql.startswith(("CREATE TABLE IF NOT EXISTS incidents", "CREATE TABLE IF NOT EXISTS tree_heads",
+                                   "CREATE TABLE IF NOT EXISTS inputs")):
                     # keep insertion order without SQLite's rowid
                     sql = sql.replace("(", "(pos BIGSERIAL, ", 1)
                 conn.execute(sql)
@@ -289,7 +290,7 @@ class PostgresStore:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
         if event_hashes:
             for ev, lid in self._rows(
-                "SELECT event, lot_id FROM inputs WHERE event = ANY(%s)", (list(event_hashes),)
+                "SELECT event, lot_id FROM inputs WHERE event = ANY(%s) ORDER BY pos", (list(event_hashes),)
             ):
                 out[ev].append(lid)
         return out

@@ -243,7 +243,7 @@ class SQLiteStore:
     def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
         for ev, lid in self._in_query(
-            "SELECT event, lot_id FROM inputs WHERE event IN ({marks})", event_hashes
+            "SELECT event, lot_id FROM inputs WHERE event IN ({marks}) ORDER BY rowid", event_hashes
         ):
             out[ev].append(lid)
         return out

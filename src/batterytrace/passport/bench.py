@@ -1,0 +1,41 @@
+"""Passport benchmarks: passports issued per second (plain mode) and offline verification time."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.scenario import build_scenario
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.issue import issue_passport, verify_passport
+from batterytrace.storage.memory import MemoryStore
+
+__all__ = ["run_benchmarks"]
+
+
+def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
+    s = build_scenario(packs=5 if quick else 20, legacy_packs=2)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger.submit_batch(s.events)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
+    key = s.actors["voltara"].signing_key
+    now = int(time.time())
+    started = time.perf_counter()
+    issued = [issue_passport(ledger, pack, VOLTARA_VM75, key, issued_at=now) for pack in s.packs]
+    issue_s = time.perf_counter() - started
+    texts = [p.present(level) for p in issued for level in ("public", "authorities")]
+    times = []
+    for text in texts * (3 if quick else 10):
+        t0 = time.perf_counter()
+        verify_passport(text, now=now)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "passport_issue_per_s": {"value": round(len(issued) / issue_s, 2), "unit": "passports/s", "target": 500,
+                                 "anchor": "includes the backward trace of ~470 lots per pack"},
+        "passport_verify_p50_ms": {"value": round(statistics.median(times), 3), "unit": "ms", "target": None, "anchor": None},
+        "passport_verify_p95_ms": {"value": round(times[int(0.95 * (len(times) - 1))], 3), "unit": "ms", "target": 5,
+                                   "anchor": "SD-JWT signature + disclosures + event signature + inclusion proof"},
+    }
