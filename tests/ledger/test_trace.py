@@ -88,7 +88,7 @@ def test_a_receipt_output_traces_to_its_own_received_lot_only() -> None:
 
     c = Chain()
     small, big = c.extract("kasonta", gross_g=500_000), c.extract("kasonta", gross_g=2_000_000)
-    got_small, got_big = c.ship_and_receive("kasonta", "kivijarvi", [small, big])
+    got_small, _got_big = c.ship_and_receive("kasonta", "kivijarvi", [small, big])
     trace = trace_backward(c.ledger.store, got_small)
     assert small in trace.lots and big not in trace.lots
     assert trace.attributed_g[small] == pytest.approx(sum(trace.lot.buckets.values()))
