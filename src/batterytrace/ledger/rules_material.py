@@ -24,6 +24,7 @@ from batterytrace.model.buckets import (
 )
 from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
 from batterytrace.model.events import SignedEvent
+from batterytrace.model.identifiers import passport_id_for, passport_version
 
 __all__ = ["check_material_event"]
 
@@ -504,7 +505,14 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
         if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
             raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
-    return _emit(ev, t, st, lots, outputs, {"recycled_from": sorted(lot.lot_id for lot in lots)})
+    cited = {"recycled_from": sorted(lot.lot_id for lot in lots)}
+    passports = sorted(
+        passport_id_for(lot.gtin, lot.serial, passport_version(lot.extra.get("lifecycle", [])))
+        for lot in lots if lot.gtin and lot.serial
+    )
+    if passports:
+        cited["recycled_from_passports"] = passports  # the passports this recycling closes
+    return _emit(ev, t, st, lots, outputs, cited)
 
 
 _HANDLERS = {

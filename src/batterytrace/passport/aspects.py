@@ -67,6 +67,16 @@ def gather_facts(store: Store, pack_id: str, master: PackMasterData) -> PackFact
         raise BatterytraceError(f"no lot {pack_id}")
     if lot.level < 3 or not lot.gtin or not lot.serial:
         raise BatterytraceError(f"lot {pack_id} is not a serialised pack")
+    if lot.status == "spent":
+        current = store.get_lots(store.lots_by_serial(lot.gtin, lot.serial)[-1:])
+        latest = next(iter(current.values()), lot)
+        if latest.status == "spent":
+            made = store.get_lots(store.lots_created_by([latest.spent_by or ""]).get(latest.spent_by or "", []))
+            if any(x.made_by == "recycle" for x in made.values()):
+                raise BatterytraceError(f"the passport of {lot.gtin}/{lot.serial} is closed: the battery was "
+                                        f"recycled by event {latest.spent_by}")
+        raise BatterytraceError(f"lot {pack_id} was superseded by event {lot.spent_by}; "
+                                f"the battery's current lot is {latest.lot_id}")
     capacity = float(lot.extra.get("capacity_kwh", 0))
     trace = trace_backward(store, pack_id)
     fp = carbon_footprint(trace, capacity * master.usable_energy_fraction, master.service_years,

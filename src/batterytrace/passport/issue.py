@@ -9,7 +9,6 @@ presentation for one level carries only the disclosures of that level and the le
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
+from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts
 from batterytrace.passport.master import PackMasterData
 
@@ -67,12 +67,6 @@ def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
     if len(gtin) != 14 or not gtin.isdigit():
         raise BatterytraceError(f"GTIN must have 14 digits: {gtin!r}")
     return f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
-
-
-def passport_id_for(gtin: str, serial: str, version: int = 1) -> str:
-    """A stable passport identifier matching the BatteryPass pattern ``urn:<nid>:<id>``."""
-    digest = hashlib.sha256(f"{gtin}/{serial}/{version}".encode()).hexdigest()[:32]
-    return f"urn:batterytrace:{digest}"
 
 
 def _tags_for(level: str) -> list[str]:
@@ -154,18 +148,23 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     if f.lot.extra.get("economic_operator") not in (None, issuer.did):
         raise BatterytraceError("only the pack's economic operator may issue its passport")
     assert f.lot.gtin is not None and f.lot.serial is not None
-    pid = passport_id_for(f.lot.gtin, f.lot.serial)
+    history = f.lot.extra.get("lifecycle", [])
+    version = passport_version(history)
+    pid = passport_id_for(f.lot.gtin, f.lot.serial, version)
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
         aspects[name] = _with_levels(payload, FIELD_LEVELS.get(name, {}))
     link = digital_link(f.lot.gtin, f.lot.serial)
-    claims = {
+    claims: dict[str, Any] = {
         "passport_id": pid,
+        "passport_version": version,
         "battery": {"gtin": f.lot.gtin, "serial": f.lot.serial, "digital_link": link, "lot": f.lot.lot_id},
         "aspects": aspects,
         "summary": _summary(f, master),
         "evidence": _evidence(ledger, f),
     }
+    if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
+        claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
     expires = issued_at + valid_years * 365 * 86400
     return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
 
