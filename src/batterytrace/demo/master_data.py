@@ -38,6 +38,10 @@ VOLTARA_VM75 = PackMasterData(
     extinguishing_agents=("Water (large quantities)", "Class D powder for cell fires is ineffective"),
     end_of_life_urls=(f"{_DOCS}/waste-prevention", f"{_DOCS}/separate-collection", f"{_DOCS}/take-back"),
     renewable_content_percent=0.0,
+    declared_hazardous_ppm=(("cadmium", 0.0), ("mercury", 0.0), ("lead", 0.0)),  # none added intentionally
+    backup_url="https://backup.passport-host.example.com/voltara",
+    manufacturer_bpnl="BPNL00000VOLTARA",  # fictional, like the company
+    manufacturing_site_bpna="BPNA0000VOLTSTGT",
     # 192 cells of 108 Ah / 3.63 V in 96s2p: 216 Ah, 348 V nominal, 240–403 V window
     technical=TechnicalData(
         rated_capacity_ah=216.0, nominal_voltage_v=348.5, minimum_voltage_v=240.0, maximum_voltage_v=403.2,

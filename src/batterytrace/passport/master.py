@@ -91,6 +91,11 @@ class PackMasterData:
     end_of_life_urls: tuple[str, str, str] = ("", "", "")  # waste prevention, separate collection, collection info
     renewable_content_percent: float = 0.0
     technical: TechnicalData | None = None
+    # OEM declaration of regulated substances in the battery, ppm (Reg. 2023/1542 Art. 6, Annex I)
+    declared_hazardous_ppm: tuple[tuple[str, float], ...] = ()
+    backup_url: str | None = None  # where a backup copy of the passport is kept (Art. 77(5))
+    manufacturer_bpnl: str | None = None  # Catena-X business partner number of the legal entity
+    manufacturing_site_bpna: str | None = None  # Catena-X business partner number of the site
 
 
 def master_to_dict(m: PackMasterData) -> dict[str, Any]:
@@ -109,6 +114,7 @@ def master_from_dict(data: Any) -> PackMasterData:
         d["spare_parts"] = tuple(tuple(x) for x in d.get("spare_parts", ()))
         d["extinguishing_agents"] = tuple(d.get("extinguishing_agents", ()))
         d["end_of_life_urls"] = tuple(d.get("end_of_life_urls", ("", "", "")))
+        d["declared_hazardous_ppm"] = tuple(tuple(x) for x in d.get("declared_hazardous_ppm", ()))
         if d.get("technical") is not None:
             t = dict(d["technical"])
             for name in ("original_power_capability_kw", "initial_internal_resistance_mohm", "labels"):

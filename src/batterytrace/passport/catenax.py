@@ -1,0 +1,199 @@
+"""Export of a passport as a Catena-X BatteryPass 6.1.0 aspect (urn:samm:io.catenax.battery.battery_pass:6.1.0).
+
+Values come from the same ledger facts and OEM master data as the BatteryPass v1.2 aspects; the
+tests validate the export against the Catena-X JSON schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batterytrace.errors import BatterytraceError
+from batterytrace.passport.aspects import ELEMENTS, PackFacts
+from batterytrace.passport.master import PackMasterData
+from batterytrace.timeutil import format_time
+
+__all__ = ["SPEC_VERSION", "catenax_battery_pass"]
+
+SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
+_STAGES = {
+    "raw material acquisition and pre-processing": "raw material extraction",
+    "main product production": "main product production",
+    "distribution": "distribution",
+    "end of life and recycling": "recycling",
+}
+NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
+_CATEGORY = {"ev": "EV", "lmt": "LMT", "industrial": "industrial", "stationary": "stationary"}
+
+
+def _doc(header: str, url: str) -> list[dict[str, str]]:
+    return [{"contentType": "URL", "header": header, "content": url}]
+
+
+def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, version: int,
+                         issued_at: int, expires_at: int, predecessor: str | None = None) -> dict[str, Any]:
+    t = m.technical
+    if t is None or m.manufacturer_bpnl is None or m.manufacturing_site_bpna is None:
+        raise BatterytraceError("Catena-X export needs the technical data sheet and the BPNL/BPNA numbers")
+    lot = f.lot
+    made_day = format_time(lot.created_at)[:10]
+    history = lot.extra.get("lifecycle", [])
+    last: dict[str, Any] = history[-1] if history else {"time": lot.created_at, "status": "original"}
+    when = format_time(int(last["time"]))
+    bms: dict[str, float] = {}
+    for rec in history:
+        bms.update(rec.get("bms", {}))
+    soh = float(last.get("soh_percent", 100.0))
+    if "state_of_charge_percent" not in bms:
+        raise BatterytraceError("no state_of_charge_percent reading has been recorded for this battery")
+    fade_p = float(bms.get("power_fade_percent", 0.0))
+    ir_up = float(bms.get("internal_resistance_increase_percent", 0.0))
+    max_kw = t.rated_maximum_power_kw
+    capacity_kwh = float(lot.extra.get("capacity_kwh", 0))
+    mf, fp = f.materials, f.footprint
+    docs = m.dismantling_documents
+    out: dict[str, Any] = {
+        "specVersion": SPEC_VERSION,
+        "metadata": {
+            "passportIdentifier": passport_id,
+            "version": f"{version}.0.0",
+            "status": "approved",
+            "issueDate": format_time(issued_at * 1_000_000)[:10],
+            "expirationDate": format_time(expires_at * 1_000_000)[:10],
+            "lastModification": format_time(issued_at * 1_000_000)[:10],
+            "economicOperatorId": m.manufacturer_bpnl,
+            "registrationIdentifier": f"{m.manufacturer.web or ''}/passports/{passport_id}",
+            "backupReference": m.backup_url or "",
+            # the schema requires a predecessor; a first passport has none: the RFC 9562 nil UUID
+            "predecessor": predecessor or NIL_UUID,
+        },
+        "identification": {
+            "category": _CATEGORY[m.category],
+            "chemistry": m.chemistry_name,
+            "idDmc": f"{lot.gtin}{lot.serial}",
+            "identification": {
+                "type": {"manufacturerPartId": lot.extra.get("model", lot.gtin), "nameAtManufacturer": str(lot.extra.get("model", ""))},
+                "serial": [{"key": "partInstanceId", "value": lot.serial}],
+                "batch": [{"key": "batchId", "value": lot.event[:16]}],
+                "codes": [{"key": "GTIN", "value": lot.gtin}],
+                "dataCarrier": {"carrierType": "QR", "carrierLayout": "pack housing, top right"},
+                "classification": [{"classificationStandard": "Harmonized System (WCO)", "classificationID": "8507.60",
+                                    "classificationDescription": "Lithium-ion accumulators"}],
+            },
+        },
+        "operation": {
+            "manufacturer": {"manufacturer": m.manufacturer_bpnl, "manufacturingDate": made_day,
+                             "facility": [{"facility": m.manufacturing_site_bpna}]},
+            "intoServiceDate": made_day,
+        },
+        "characteristics": {
+            "physicalDimension": {"weight": {"value": lot.gross_mass_g, "unit": "unit:gram"}},
+            "warranty": {"lifeValue": m.warranty_months, "lifeUnit": "unit:month"},
+        },
+        "commercial": {"placedOnMarket": made_day, "purpose": ["automotive"]},
+        "sustainability": {
+            "status": str(last.get("status", "original")),
+            "carbonFootprint": [
+                {"lifecycle": _STAGES[stage], "type": "Climate Change Total", "unit": "kg CO2 / kWh",
+                 "value": round(v, 6), "performanceClass": fp.performance_class,
+                 "manufacturingPlant": [{"facility": m.manufacturing_site_bpna}],
+                 "rulebook": _doc("Carbon footprint study", m.carbon_footprint_study_url),
+                 "declaration": _doc("Carbon footprint declaration", m.carbon_footprint_study_url)}
+                for stage, v in fp.per_stage_kgco2e_per_kwh.items()
+            ],
+            "documents": {
+                "separateCollection": _doc("Separate collection", m.end_of_life_urls[1]),
+                "wastePrevention": _doc("Waste prevention", m.end_of_life_urls[0]),
+                "sustainabilityReport": _doc("Due diligence report", m.due_diligence_report_url),
+            },
+        },
+        "materials": {
+            "hazardous": {
+                name: {"concentration": ppm, "materialUnit": "unit:partPerMillion", "location": "Battery",
+                       "critical": False, "impactOfSubstances": _doc("Substance information", m.safety_instructions_url),
+                       "documentation": _doc("Declaration of regulated substances", t.declaration_of_conformity_url)}
+                for name, ppm in m.declared_hazardous_ppm
+            },
+            "active": {
+                name.lower(): {"location": "Cathode", "critical": ELEMENTS[el][2],
+                               "recycled": round(mf.recycled_percent.get(el, {}).get("total", 0.0), 3),
+                               "documentation": _doc("Bill of material", docs[0].url if docs else m.due_diligence_report_url)}
+                for el, (name, _cas, _crm) in ELEMENTS.items() if el in ("Co", "Ni", "Li", "Pb")
+            },
+            "composition": [
+                {"id": [{"type": "CAS", "name": ELEMENTS[el][0], "id": ELEMENTS[el][1]}], "location": "Cathode",
+                 "unit": "unit:partPerMillion", "concentration": round(g * 1_000_000 / lot.gross_mass_g, 1),
+                 "critical": ELEMENTS[el][2], "recycled": round(mf.recycled_percent.get(el, {}).get("total", 0.0), 3),
+                 "renewable": 0.0, "documentation": _doc("Bill of material", docs[0].url if docs else "")}
+                for el, g in mf.element_g.items() if el in ELEMENTS
+            ],
+        },
+        "performance": {
+            "rated": {
+                "capacity": {"value": t.rated_capacity_ah, "thresholdExhaustion": t.capacity_threshold_for_exhaustion_percent, "temperature": 25.0},
+                "energy": {"value": capacity_kwh, "temperature": 25.0},
+                "voltage": {"min": t.minimum_voltage_v, "nominal": t.nominal_voltage_v, "max": t.maximum_voltage_v, "temperature": 25.0},
+                "power": {"value": t.rated_maximum_power_kw * 1000, "temperature": 25.0,
+                          **{f"at{int(soc)}SoC": kw * 1000 for soc, kw in t.original_power_capability_kw if int(soc) in (20, 80)}},
+                "resistance": {"temperature": 25.0, **{c: r / 1000 for c, r in t.initial_internal_resistance_mohm}},
+                "roundTripEfficiency": {"initial": t.initial_round_trip_efficiency_percent,
+                                        "50PercentLife": t.round_trip_efficiency_at_50pct_cycle_life_percent,
+                                        "temperature": 25.0, "depthOfDischarge": 100.0},
+                "selfDischargingRate": t.initial_self_discharge_percent_per_month,
+                "temperature": {"lower": t.temperature_range_idle_lower_c, "upper": t.temperature_range_idle_upper_c},
+                "lifetime": {"expectedYears": int(t.expected_lifetime_years),
+                             "cycleLifeTesting": {"cycles": t.expected_cycles, "depthOfDischarge": 100.0, "temperature": 25.0,
+                                                  "appliedChargeRate": t.c_rate_life_cycle_test, "appliedDischargeRate": t.c_rate_life_cycle_test},
+                             "report": _doc("Cycle-life reference test", t.lifetime_reference_test_url)},
+                "testReport": _doc("Test reports", t.test_report_url),
+                "performanceDocument": _doc("Data sheet", t.lifetime_reference_test_url),
+            },
+            "dynamic": {
+                "stateOfCharge": {"value": float(bms["state_of_charge_percent"]), "time": when},
+                "selfDischargingRate": float(bms.get("current_self_discharge_rate_percent_per_month", t.initial_self_discharge_percent_per_month)),
+                "power": {"remaining": {"value": max_kw * 1000 * (1 - fade_p / 100), "time": when},
+                          "fade": {"value": fade_p, "time": when}},
+                "roundTripEfficiency": {
+                    "remaining": {"value": float(bms.get("remaining_round_trip_efficiency_percent", t.initial_round_trip_efficiency_percent)), "time": when},
+                    "fade": {"value": float(bms.get("round_trip_efficiency_fade_percent", 0.0)), "time": when}},
+                "resistance": {
+                    "increase": {c: {"value": ir_up, "time": when} for c, _r in t.initial_internal_resistance_mohm},
+                    "remaining": {c: {"value": r / 1000 * (1 + ir_up / 100), "time": when} for c, r in t.initial_internal_resistance_mohm}},
+                "fullCycles": {"value": int(last.get("cycles", 0)), "time": when},
+                "capacity": {"capacity": {"value": float(bms.get("remaining_capacity_ah", t.rated_capacity_ah * soh / 100)), "time": when},
+                             "fade": {"value": float(bms.get("capacity_fade_percent", 100.0 - soh)), "time": when},
+                             "throughput": {"value": float(bms.get("capacity_throughput_ah", 0.0)), "time": when}},
+                "energy": {"remaining": {"value": float(bms.get("remaining_energy_kwh", capacity_kwh * soh / 100)), "time": when},
+                           "soce": {"value": float(bms.get("state_of_certified_energy_percent", soh)), "time": when},
+                           "throughput": {"value": float(bms.get("energy_throughput_kwh", 0.0)), "time": when}},
+            },
+        },
+        "conformity": {
+            "declarationOfConformity": _doc("EU declaration of conformity", t.declaration_of_conformity_url),
+            "resultOfTestReport": _doc("Test reports", t.test_report_url),
+            "dueDiligencePolicy": _doc("Due diligence report", m.due_diligence_report_url),
+            "thirdPartyAssurance": _doc("Third-party assurances", m.third_party_assurances_url),
+        },
+        "safety": {
+            "safetyMeasures": _doc("Safety instructions", m.safety_instructions_url),
+            "dismantling": [{"contentType": "URL", "header": d.kind, "content": d.url} for d in docs],
+            "usableExtinguishAgent": [{"media": agent, "fireClass": "A, B",
+                                       "document": _doc("Safety instructions", m.safety_instructions_url)}
+                                      for agent in m.extinguishing_agents],
+            "meaningOfLabels": [{"contentType": "URL", "header": meaning, "content": url} for _s, url, meaning in t.labels],
+        },
+        "handling": {"applicable": True, "content": {
+            "producer": [{"id": m.manufacturer_bpnl}],
+            "sparePart": [{"manufacturerPartId": number, "nameAtManufacturer": name} for name, number in m.spare_parts],
+        }},
+        "sources": [{"header": "batterytrace ledger lot", "category": "Supply Chain Information", "type": "URL",
+                     "content": f"{m.manufacturer.web or ''}/ledger/lots/{lot.lot_id}"}],
+    }
+    # lead is both active and hazardous: the schema requires the union of both records in both places
+    mats = out["materials"]
+    if "lead" in mats["active"] or "lead" in mats["hazardous"]:
+        lead = {**mats["hazardous"].get("lead", {}), **mats["active"].get("lead", {})}
+        lead.setdefault("concentration", 0.0)
+        lead.setdefault("materialUnit", "unit:partPerMillion")
+        lead.setdefault("impactOfSubstances", _doc("Substance information", m.safety_instructions_url))
+        mats["active"]["lead"] = mats["hazardous"]["lead"] = lead
+    return out
