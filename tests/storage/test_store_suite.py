@@ -134,3 +134,25 @@ def test_reopen_sees_everything(tmp_path: object, request: pytest.FixtureRequest
         assert again.size() == size + 1
         verify_log(again.store)
         again.close()
+
+
+def test_downstream_walk_matches_the_memory_double(store: Store) -> None:
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.ledger.trace import PRODUCT_FORMS
+
+    s = build_scenario(packs=2, legacy_packs=1)
+    ref = Ledger(MemoryStore(), s.actors["operator"].did)
+    assert not ref.submit_batch(s.events).rejected
+    ledger = Ledger(store, s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    mine_lots = store.lots_at_site("mine:tujenge", 0, 2**62)
+    assert mine_lots
+    count, packs = store.downstream(mine_lots, PRODUCT_FORMS)
+    assert (count, packs) == ref.store.downstream(mine_lots, PRODUCT_FORMS)
+    assert count > len(mine_lots) and packs and set(s.packs) & set(packs)
+    assert all(p.startswith(tuple(e.hash_hex for e in s.events)) for p in packs)
+    # a pack is its own only downstream lot; unknown ids reach nothing
+    assert store.downstream([s.packs[0]], PRODUCT_FORMS) == (1, [s.packs[0]])
+    assert store.downstream(["ff" * 32 + ":0"], PRODUCT_FORMS) == (0, [])
+    assert store.downstream([], PRODUCT_FORMS) == (0, [])
+    assert store.downstream(mine_lots, ())[1] == []

@@ -10,7 +10,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from batterytrace.bench.workload import Workload
@@ -34,10 +34,27 @@ def _metric(value: float, unit: str, target: float | None, anchor: str | None = 
     return {"value": round(value, 4), "unit": unit, "target": target, "anchor": anchor}
 
 
-def _ingest(store: Store, wire: list[bytes], operator_did: str) -> tuple[float, Ledger]:
+class _WireFile:
+    """Signed events streamed from a file, one per line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            self.count = sum(1 for _ in fh)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as fh:
+            for line in fh:
+                yield line.rstrip(b"\n")
+
+
+def _ingest(store: Store, wire: _WireFile, operator_did: str) -> tuple[float, Ledger]:
     ledger = Ledger(store, operator_did)
     started = time.perf_counter()
-    result = ingest_wire(ledger, wire, workers=os.cpu_count() or 2, chunk_size=2000, check_clock=False)
+    result = ingest_wire(ledger, iter(wire), workers=os.cpu_count() or 2, chunk_size=2000, check_clock=False)
     elapsed = time.perf_counter() - started
     if result.rejected:
         raise RuntimeError(f"benchmark workload rejected: {result.rejected[0].message}")
@@ -63,7 +80,13 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
         n_ingest = 20_000 if quick else 200_000
         say(f"generating {n_ingest} signed events")
         w = Workload(10, 50, prefix="ingest")
-        wire = [ev.wire_bytes() for ev in w.events(n_ingest)]
+        # the signed events wait in a file, one per line, and are streamed from it: the ingest
+        # process never holds the whole workload in memory
+        wire_path = os.path.join(tmp, "wire.jsonl")
+        with open(wire_path, "wb") as fh:
+            for ev in w.events(n_ingest):
+                fh.write(ev.wire_bytes() + b"\n")
+        wire = _WireFile(wire_path)
         say("ingest into SQLite")
         secs, _ = _ingest(SQLiteStore(os.path.join(tmp, "ingest.db")), wire, w.operator.did)
         out["ingest_sqlite_events_per_s"] = _metric(len(wire) / secs, "events/s", 20_000, ED25519_ANCHOR)
@@ -111,10 +134,23 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
         times.sort()
         out["trace_backward_p50_ms"] = _metric(statistics.median(times), "ms", None)
         out["trace_backward_p95_ms"] = _metric(times[int(0.95 * (len(times) - 1))], "ms", 20)
+        # recall: a site and a time window covering enough of mine 0's lots to reach ≈ 100k packs
+        # (10k in --quick), then the whole history of that mine (every pack of the ledger)
+        target_packs = 10_000 if quick else 100_000
+        extracted = sorted(store.get_lots(store.lots_at_site("mine:trace-0", 0, 2**62)).values(),
+                           key=lambda lot: lot.created_at)
+        k = min(len(extracted), -(-target_packs // w.packs_per_campaign))
+        end_us = extracted[k - 1].created_at + 1
         t0 = time.perf_counter()
-        fwd = trace_forward(store, site="mine:trace-0", start_us=0, end_us=2**62)
+        fwd = trace_forward(store, site="mine:trace-0", start_us=0, end_us=end_us)
         out["forward_recall_ms"] = _metric((time.perf_counter() - t0) * 1000, "ms", 1000)
         out["forward_recall_packs"] = _metric(len(fwd.pack_ids), "packs", None)
+        out["forward_recall_lots"] = _metric(fwd.lot_count, "lots", None)
+        t0 = time.perf_counter()
+        fwd = trace_forward(store, site="mine:trace-0", start_us=0, end_us=2**62)
+        out["forward_recall_all_history_ms"] = _metric((time.perf_counter() - t0) * 1000, "ms", None)
+        out["forward_recall_all_history_packs"] = _metric(len(fwd.pack_ids), "packs", None)
+        del fwd, extracted
         out["peak_rss_mb"] = _metric(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB", 500)
 
         leaves = 1_000_000 if quick else 10_000_000

@@ -84,7 +84,7 @@ def demo(
     console.print(_figures_table(ledger, tr))
     flagged = trace_forward(ledger.store, site="mine:tujenge", start_us=0, end_us=2**62)
     console.print(
-        f"incident at mine:tujenge → forward trace flags {len(flagged.lots)} downstream lots and "
+        f"incident at mine:tujenge → forward trace flags {flagged.lot_count} downstream lots and "
         f"{len(flagged.pack_ids)} packs"
     )
     _passports(ledger, s, db)

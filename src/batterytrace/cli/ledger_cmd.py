@@ -153,7 +153,7 @@ def trace_fwd(
         parse_time(start) if start else None, parse_time(end) if end else None,
     )
     pack_ids = result.pack_ids
-    console.print(f"{len(result.lots)} downstream lots, {len(pack_ids)} packs")
+    console.print(f"{result.lot_count} downstream lots, {len(pack_ids)} packs")
     for pack in store.get_lots(pack_ids[:200]).values():
         console.print(f"  {pack.form} {pack.gtin}/{pack.serial}  {pack.lot_id}  ({pack.status})")
     if len(pack_ids) > 200:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from batterytrace.errors import BatterytraceError
 from batterytrace.model.buckets import element_totals, parse_bucket_key
 from batterytrace.model.entities import FORM_LEVELS, Lot
-from batterytrace.storage.base import LotLink, Store
+from batterytrace.storage.base import Store
 
-__all__ = ["BackwardTrace", "ForwardTrace", "trace_backward", "trace_forward"]
+__all__ = ["PRODUCT_FORMS", "BackwardTrace", "ForwardTrace", "trace_backward", "trace_forward"]
+
+# what a recall returns: serialised products a passport is issued for (pack level and above)
+PRODUCT_FORMS = tuple(sorted(form for form, level in FORM_LEVELS.items() if level >= 3))
 
 
 @dataclass
@@ -46,11 +49,8 @@ class BackwardTrace:
 @dataclass
 class ForwardTrace:
     start: list[str]
-    lots: dict[str, LotLink] = field(default_factory=dict)  # every downstream lot (incl. start)
-
-    @property
-    def pack_ids(self) -> list[str]:
-        return sorted(lid for lid, link in self.lots.items() if FORM_LEVELS.get(link.form, 0) >= 3)
+    lot_count: int = 0  # distinct downstream lots reached, the start lots included
+    pack_ids: list[str] = field(default_factory=list)  # packs and vehicles among them, sorted
 
 
 def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
@@ -124,21 +124,13 @@ def trace_forward(
     start_us: int | None = None,
     end_us: int | None = None,
 ) -> ForwardTrace:
-    """Every lot downstream of the start lots (following ``spent_by`` → created lots); only the
-    lineage columns are read, so recalls over hundreds of thousands of lots stay cheap."""
+    """Every lot downstream of the start lots (following ``spent_by`` → lots created by that
+    event), counted, and the packs and vehicles among them. The walk runs inside the store (one
+    recursive SQL query), so a recall over hundreds of thousands of packs never materialises the
+    intermediate lots in Python."""
     if lot_ids is None:
         if site is None or start_us is None or end_us is None:
             raise BatterytraceError("forward trace needs lot ids, or a site and a time window")
         lot_ids = store.lots_at_site(site, start_us, end_us)
-    result = ForwardTrace(list(lot_ids))
-    frontier = store.lot_links(lot_ids)
-    result.lots.update((link.lot_id, link) for link in frontier)
-    seen_events: set[str] = set()
-    while frontier:
-        spenders = sorted({x.spent_by for x in frontier if x.spent_by} - seen_events)
-        if not spenders:
-            break
-        seen_events.update(spenders)
-        frontier = [x for x in store.links_created_by(spenders) if x.lot_id not in result.lots]
-        result.lots.update((link.lot_id, link) for link in frontier)
-    return result
+    count, packs = store.downstream(lot_ids, PRODUCT_FORMS)
+    return ForwardTrace(list(lot_ids), count, packs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,12 +122,13 @@ class Lot:
         return FORM_LEVELS.get(self.form, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dict(self.__dict__)  # a plain dataclass: __dict__ holds exactly the fields
 
     def copy(self) -> Lot:
         """A copy whose containers can be changed without touching this lot (rules replace
         nested values instead of mutating them)."""
-        clone = copy.copy(self)
+        clone = object.__new__(Lot)
+        clone.__dict__.update(self.__dict__)
         clone.buckets = dict(self.buckets)
         clone.assay_ppm = dict(self.assay_ppm)
         clone.carbon = list(self.carbon)

@@ -138,6 +138,12 @@ class Store(Protocol):
 
     def links_created_by(self, event_hashes: Sequence[str]) -> list[LotLink]: ...
 
+    def downstream(self, lot_ids: Sequence[str], forms: Sequence[str]) -> tuple[int, list[str]]:
+        """Walk ``spent_by`` → lots created by that event, from ``lot_ids`` (included) to the end of
+        the lineage: (number of distinct lots reached, sorted ids of those whose form is in
+        ``forms``). SQL stores run the walk as one recursive query inside the database."""
+        ...
+
     def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         """event hash → the lots it consumed, in the order the event listed them."""
         ...

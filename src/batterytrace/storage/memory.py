@@ -154,6 +154,16 @@ class MemoryStore:
             LotLink.of(self.lots[i]) for h in event_hashes for i in self._created_by.get(h, [])
         ]
 
+    def downstream(self, lot_ids: Sequence[str], forms: Sequence[str]) -> tuple[int, list[str]]:
+        seen = {i for i in lot_ids if i in self.lots}
+        frontier = list(seen)
+        while frontier:
+            spenders = {self.lots[i].spent_by for i in frontier} - {None}
+            frontier = [c for h in spenders if h for c in self._created_by.get(h, []) if c not in seen]
+            seen.update(frontier)
+        wanted = set(forms)
+        return len(seen), sorted(i for i in seen if self.lots[i].form in wanted)
+
     def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         return {h: list(self._inputs.get(h, [])) for h in event_hashes}
 

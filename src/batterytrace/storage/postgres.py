@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -182,7 +182,7 @@ class PostgresStore:
                 rows,
             )
 
-    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _rows(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._conn().execute(sql, args).fetchall()
         except psycopg.Error as exc:
@@ -285,6 +285,24 @@ class PostgresStore:
             (list(event_hashes),),
         )
         return [LotLink(*r) for r in rows]
+
+    def downstream(self, lot_ids: Sequence[str], forms: Sequence[str]) -> tuple[int, list[str]]:
+        if not lot_ids:
+            return 0, []
+        rows = self._rows(
+            "WITH RECURSIVE ev(e) AS ("
+            " SELECT l.spent_by FROM lots l WHERE l.lot_id = ANY(%(ids)s) AND l.spent_by IS NOT NULL"
+            " UNION"
+            " SELECT l.spent_by FROM ev JOIN lots l ON l.event = ev.e WHERE l.spent_by IS NOT NULL),"
+            " reached(lot_id, form) AS ("
+            " SELECT l.lot_id, l.form FROM lots l WHERE l.lot_id = ANY(%(ids)s)"
+            " UNION"
+            " SELECT l.lot_id, l.form FROM ev JOIN lots l ON l.event = ev.e)"
+            " SELECT count(*), coalesce(array_agg(lot_id) FILTER (WHERE form = ANY(%(forms)s)), '{}')"
+            " FROM reached",
+            {"ids": list(lot_ids), "forms": list(forms)},
+        )
+        return int(rows[0][0]), sorted(rows[0][1])
 
     def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}

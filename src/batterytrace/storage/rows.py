@@ -43,7 +43,8 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS lots (
         lot_id TEXT PRIMARY KEY, event TEXT NOT NULL, site TEXT, created_at {bigint} NOT NULL,
         gtin TEXT, serial TEXT, form TEXT NOT NULL, spent_by TEXT, data TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS lots_event ON lots(event)",
+    # lineage walks (forward trace, lots created by an event) read only this covering index
+    "CREATE INDEX IF NOT EXISTS lots_lineage ON lots(event, spent_by, form, lot_id)",
     "CREATE INDEX IF NOT EXISTS lots_site ON lots(site, created_at)",
     "CREATE INDEX IF NOT EXISTS lots_serial ON lots(gtin, serial)",
     "CREATE TABLE IF NOT EXISTS inputs (event TEXT NOT NULL, lot_id TEXT NOT NULL)",

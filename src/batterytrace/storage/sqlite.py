@@ -6,6 +6,7 @@ batch survives a ``kill -9`` of the writer (and power loss, with FULL sync of th
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -239,6 +240,27 @@ class SQLiteStore:
             "SELECT lot_id, form, event, spent_by FROM lots WHERE event IN ({marks})", event_hashes
         )
         return [LotLink(*r) for r in rows]
+
+    def downstream(self, lot_ids: Sequence[str], forms: Sequence[str]) -> tuple[int, list[str]]:
+        if not lot_ids:
+            return 0, []
+        marks = ",".join(f"?{i + 2}" for i in range(len(forms))) or "NULL"
+        # recursion over distinct spending events (an aggregation reached through each of its
+        # children is expanded once), then the lots those events created
+        row = self._conn().execute(
+            "WITH RECURSIVE ev(e) AS ("
+            " SELECT l.spent_by FROM json_each(?1) j JOIN lots l ON l.lot_id = j.value"
+            " WHERE l.spent_by IS NOT NULL"
+            " UNION"
+            " SELECT l.spent_by FROM ev JOIN lots l ON l.event = ev.e WHERE l.spent_by IS NOT NULL),"
+            " reached(lot_id, form) AS ("
+            " SELECT l.lot_id, l.form FROM json_each(?1) j JOIN lots l ON l.lot_id = j.value"
+            " UNION"
+            " SELECT l.lot_id, l.form FROM ev JOIN lots l ON l.event = ev.e)"
+            f" SELECT count(*), json_group_array(lot_id) FILTER (WHERE form IN ({marks})) FROM reached",
+            [json.dumps(list(lot_ids)), *forms],
+        ).fetchone()
+        return int(row[0]), sorted(json.loads(row[1]))
 
     def inputs_of(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
