@@ -175,3 +175,16 @@ def test_passport_issue_and_qr_from_the_cli(demo_db: Path, tmp_path: Path) -> No
     refused = run("passport", "issue", "04099999000753/VM75-000010", "--key", str(wrong_key),
                   "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db), ok=False)
     assert refused.returncode == 2 and "economic operator" in refused.stderr
+
+
+def test_passport_export_catenax_from_the_cli(demo_db: Path, tmp_path: Path) -> None:
+    out = passports_dir(demo_db)
+    target = tmp_path / "catenax.json"
+    done = run("passport", "export", "04099999000753/VM75-000010", "--master", str(out / "vm75.master.json"),
+               "--out", str(target), "--db", str(demo_db))
+    assert "urn:io.catenax.battery.battery_pass:6.1.0" in done.stdout
+    doc = json.loads(target.read_text())
+    assert doc["identification"]["identification"]["serial"][0]["value"] == "VM75-000010"
+    refused = run("passport", "export", "04099999000753/VM75-000010", "--master", str(out / "vm75.master.json"),
+                  "--out", str(target), "--format", "xml", "--db", str(demo_db), ok=False)
+    assert refused.returncode == 2 and "unknown export format" in refused.stderr

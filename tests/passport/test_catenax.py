@@ -11,6 +11,7 @@ import pytest
 
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
+from batterytrace.errors import BatterytraceError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.aspects import gather_facts
 from batterytrace.passport.catenax import catenax_battery_pass
@@ -53,3 +54,21 @@ def test_carries_ledger_figures(export: dict[str, Any]) -> None:
     assert set(cf) == {"raw material extraction", "main product production", "distribution", "recycling"}
     assert export["materials"]["active"]["cobalt"]["recycled"] > 0
     assert export["identification"]["identification"]["serial"][0]["value"].startswith("VM75-")
+
+
+def test_export_from_the_ledger_validates_and_is_stable(tmp_path: Path) -> None:
+    from batterytrace.passport.catenax import catenax_passport_uuid, export_catenax
+
+    s = build_scenario(packs=1, legacy_packs=1)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    doc = export_catenax(ledger, s.packs[0], VOLTARA_VM75, issued_at=1_790_000_000)
+    assert not list(jsonschema.Draft4Validator(schema()).iter_errors(doc))
+    again = export_catenax(ledger, s.packs[0], VOLTARA_VM75, issued_at=1_790_000_000)
+    assert doc["metadata"]["passportIdentifier"] == again["metadata"]["passportIdentifier"]
+    assert catenax_passport_uuid("urn:batterytrace:a") != catenax_passport_uuid("urn:batterytrace:b")
+    ore = ledger.store.lots_at_site("mine:tujenge", 0, 2**62)[0]
+    with pytest.raises(BatterytraceError, match="not a serialised pack"):
+        export_catenax(ledger, ore, VOLTARA_VM75, issued_at=1)
+    with pytest.raises(BatterytraceError, match="no lot"):
+        export_catenax(ledger, "ff" * 32 + ":0", VOLTARA_VM75, issued_at=1)

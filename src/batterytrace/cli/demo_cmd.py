@@ -23,7 +23,7 @@ from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.ledger.trace import BackwardTrace, trace_backward, trace_forward
+from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
 from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport, verify_passport
 from batterytrace.passport.master import master_to_dict
@@ -104,10 +104,11 @@ def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
     now = int(time.time())
     started = time.perf_counter()
     issued = []
+    cache = TraceCache()  # the packs share their upstream lineage: read it once
     with progress_bar() as bar:
         task = bar.add_task("issuing and verifying passports", total=len(s.packs))
         for pack in s.packs:
-            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now)
+            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
                 verify_passport(path.read_text().strip(), trusted_issuers=[oem.did],
                                 log_operator=ledger.operator_did, now=now)

@@ -14,6 +14,7 @@ from batterytrace.cli import DB_HELP, app, console, err_console
 from batterytrace.errors import BatterytraceError, VerificationError
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.catenax import export_catenax
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
     IssuedPassport,
@@ -65,6 +66,24 @@ def issue_cmd(
     for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
         console.print(f"wrote {path}")
     console.print(f"passport {p.passport_id} → {p.link}")
+
+
+@passport_app.command("export")
+def export_cmd(
+    pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
+    master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
+    out: Path = typer.Option(..., help="Output JSON file."),
+    fmt: str = typer.Option("catenax", "--format", help="Export format: catenax (Catena-X BatteryPass 6.1.0)."),
+    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
+) -> None:
+    """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0)."""
+    if fmt != "catenax":
+        raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
+    ledger = Ledger(open_store(db, create=False))
+    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_from_dict(parse_json(master.read_bytes())),
+                         issued_at=int(time.time()))
+    out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"wrote {out} ({doc['specVersion']}, passport {doc['metadata']['passportIdentifier']})")
 
 
 @passport_app.command("verify")

@@ -13,11 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from batterytrace.errors import BatterytraceError
-from batterytrace.model.buckets import element_totals, parse_bucket_key
+from batterytrace.model.buckets import add_buckets, element_totals, parse_bucket_key
 from batterytrace.model.entities import FORM_LEVELS, Lot
 from batterytrace.storage.base import Store
 
-__all__ = ["PRODUCT_FORMS", "BackwardTrace", "ForwardTrace", "trace_backward", "trace_forward"]
+__all__ = ["PRODUCT_FORMS", "BackwardTrace", "ForwardTrace", "TraceCache", "trace_backward", "trace_forward"]
 
 # what a recall returns: serialised products a passport is issued for (pack level and above)
 PRODUCT_FORMS = tuple(sorted(form for form, level in FORM_LEVELS.items() if level >= 3))
@@ -53,7 +53,29 @@ class ForwardTrace:
     pack_ids: list[str] = field(default_factory=list)  # packs and vehicles among them, sorted
 
 
-def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
+@dataclass
+class TraceCache:
+    """What backward traces read upstream of their start lot — lots, the inputs of their
+    producing events, per-input bucket totals — kept for the traces of one batch (e.g. issuing
+    every pack's passport). Only facts fixed when a lot is created are read through it, so it
+    stays valid while events are appended; a start lot is always read fresh from the store."""
+
+    lots: dict[str, Lot] = field(default_factory=dict)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    # inputs of an event → bucket → [(input lot, its fraction of the inputs' bucket total)]
+    shares: dict[tuple[str, ...], dict[str, list[tuple[str, float]]]] = field(default_factory=dict)
+
+
+def _input_shares(in_lots: list[Lot]) -> dict[str, list[tuple[str, float]]]:
+    totals = add_buckets(x.buckets for x in in_lots)
+    return {
+        key: [(x.lot_id, x.buckets[key] / total) for x in in_lots if x.buckets.get(key)]
+        for key, total in totals.items() if total
+    }
+
+
+def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None) -> BackwardTrace:
+    cache = cache if cache is not None else TraceCache()
     start = store.get_lot(lot_id)
     if start is None:
         raise BatterytraceError(f"lot {lot_id} does not exist")
@@ -64,10 +86,11 @@ def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
     while frontier:
         # recycled material is a new origin: the walk stops at the recycling event
         frontier = [lot for lot in frontier if lot.made_by != "recycle"]
-        events = sorted({lot.event for lot in frontier})
-        inputs = store.inputs_of(events)
+        events = sorted({lot.event for lot in frontier} - cache.inputs.keys())
+        if events:
+            cache.inputs.update(store.inputs_of(events))
         for lot in frontier:
-            ins = inputs[lot.event]
+            ins = cache.inputs[lot.event]
             if lot.made_by == "receive":
                 # a receipt's output i is its received lot i: no mixing across the shipment
                 ins = ins[lot.index : lot.index + 1]
@@ -75,9 +98,12 @@ def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
             for i in ins:
                 consumers[i].append(lot.lot_id)
         need = sorted({i for lot in frontier for i in inputs_by_lot[lot.lot_id]} - result.lots.keys())
-        fetched = store.get_lots(need) if need else {}
-        result.lots.update(fetched)
-        frontier = list(fetched.values())
+        missing = [i for i in need if i not in cache.lots]
+        if missing:
+            cache.lots.update(store.get_lots(missing))
+        fetched = [cache.lots[i] for i in need if i in cache.lots]
+        result.lots.update((x.lot_id, x) for x in fetched)
+        frontier = fetched
 
     # Kahn's order: a lot is processed once every lot made from it has pushed its demand down.
     pending = {lid: len(set(consumers[lid])) for lid in result.lots}
@@ -99,16 +125,14 @@ def trace_backward(store: Store, lot_id: str) -> BackwardTrace:
                 cited = set(lot.extra.get("recycled_from", []))
                 result.recycled_from[site] = sorted(set(result.recycled_from.get(site, [])) | cited)
         else:
-            in_lots = [result.lots[i] for i in ins]
+            memo_key = tuple(ins)
+            shares = cache.shares.get(memo_key)
+            if shares is None:
+                shares = cache.shares[memo_key] = _input_shares([result.lots[i] for i in ins])
             for key, grams in d.items():
-                total = sum(x.buckets.get(key, 0) for x in in_lots)
-                if not total:
-                    continue
-                for x in in_lots:
-                    part = x.buckets.get(key, 0)
-                    if part:
-                        dd = demand.setdefault(x.lot_id, {})
-                        dd[key] = dd.get(key, 0.0) + grams * part / total
+                for input_id, fraction in shares.get(key, ()):
+                    dd = demand.setdefault(input_id, {})
+                    dd[key] = dd.get(key, 0.0) + grams * fraction
         targets = [] if kind == "recycle" else ins
         for i in set(targets):
             pending[i] -= 1

@@ -19,7 +19,7 @@ from batterytrace.ledger.figures import (
     due_diligence,
     material_figures,
 )
-from batterytrace.ledger.trace import BackwardTrace, trace_backward
+from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward
 from batterytrace.model.entities import Lot
 from batterytrace.passport.master import PackMasterData
 from batterytrace.storage.base import Store
@@ -61,7 +61,7 @@ class PackFacts:
         return _STATUS.get(str(history[-1]["status"]) if history else "original", "Original")
 
 
-def gather_facts(store: Store, pack_id: str, master: PackMasterData) -> PackFacts:
+def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: TraceCache | None = None) -> PackFacts:
     lot = store.get_lot(pack_id)
     if lot is None:
         raise BatterytraceError(f"no lot {pack_id}")
@@ -78,7 +78,7 @@ def gather_facts(store: Store, pack_id: str, master: PackMasterData) -> PackFact
         raise BatterytraceError(f"lot {pack_id} was superseded by event {lot.spent_by}; "
                                 f"the battery's current lot is {latest.lot_id}")
     capacity = float(lot.extra.get("capacity_kwh", 0))
-    trace = trace_backward(store, pack_id)
+    trace = trace_backward(store, pack_id, cache)
     fp = carbon_footprint(trace, capacity * master.usable_energy_fraction, master.service_years,
                           end_of_life_kgco2e_per_kg=master.end_of_life_kgco2e_per_kg)
     return PackFacts(lot, trace, fp, material_figures(lot.buckets), due_diligence(store, trace, "Co"))

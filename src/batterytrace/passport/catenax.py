@@ -5,14 +5,17 @@ tests validate the export against the Catena-X JSON schema."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from batterytrace.errors import BatterytraceError
-from batterytrace.passport.aspects import ELEMENTS, PackFacts
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.identifiers import passport_id_for, passport_version
+from batterytrace.passport.aspects import ELEMENTS, PackFacts, gather_facts
 from batterytrace.passport.master import PackMasterData
 from batterytrace.timeutil import format_time
 
-__all__ = ["SPEC_VERSION", "catenax_battery_pass"]
+__all__ = ["SPEC_VERSION", "catenax_battery_pass", "catenax_passport_uuid", "export_catenax"]
 
 SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
 _STAGES = {
@@ -197,3 +200,23 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
         lead.setdefault("impactOfSubstances", _doc("Substance information", m.safety_instructions_url))
         mats["active"]["lead"] = mats["hazardous"]["lead"] = lead
     return out
+
+
+def catenax_passport_uuid(passport_id: str) -> str:
+    """Catena-X identifies passports by UUID: the RFC 9562 name-based (v5) UUID of our passport id,
+    so the same passport always maps to the same Catena-X identifier."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, passport_id)}"
+
+
+def export_catenax(ledger: Ledger, pack_id: str, master: PackMasterData, issued_at: int,
+                   valid_years: int = 15) -> dict[str, Any]:
+    """The Catena-X BatteryPass 6.1.0 document of a pack, from its ledger lineage and OEM data;
+    the passport identifier and predecessor are those of the pack's current BatteryPass passport."""
+    f = gather_facts(ledger.store, pack_id, master)
+    assert f.lot.gtin is not None and f.lot.serial is not None
+    version = passport_version(f.lot.extra.get("lifecycle", []))
+    pid = catenax_passport_uuid(passport_id_for(f.lot.gtin, f.lot.serial, version))
+    predecessor = (catenax_passport_uuid(passport_id_for(f.lot.gtin, f.lot.serial, version - 1))
+                   if version > 1 else None)
+    return catenax_battery_pass(f, master, pid, version, issued_at,
+                                issued_at + valid_years * 365 * 86400, predecessor)
