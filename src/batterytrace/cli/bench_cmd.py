@@ -16,7 +16,7 @@ from batterytrace.cli import app, console
 def bench(
     quick: bool = typer.Option(False, help="CI-sized runs (seconds, not minutes)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the results to this JSON file."),
-    only: str | None = typer.Option(None, help="Comma-separated groups: ledger, passport, zk, anchoring."),
+    only: str | None = typer.Option(None, help="Comma-separated groups: ledger, passport, zk, anchoring; with --json, the other groups' earlier figures in that file are kept."),
     pg_url: str | None = typer.Option(None, "--pg", help="PostgreSQL URL for the PostgreSQL ingest figure."),
     markdown: Path | None = typer.Option(None, help="Also write the results table (with the machine) here, e.g. docs/benchmarks.md."),
 ) -> None:
@@ -31,6 +31,11 @@ def bench(
         table.add_row(name, f"{m['value']:.4g}", m["unit"], "" if m["target"] is None else str(m["target"]), m["anchor"] or "")
     console.print(table)
     machine = machine_description(_pg_version(pg_url))
+    merged = bool(only and json_path and json_path.exists())
+    if merged and json_path:
+        # a partial run (--only) updates its groups' metrics and keeps the others' earlier figures
+        earlier = json.loads(json_path.read_text())
+        results = {**{k: v for k, v in earlier.items() if isinstance(v, dict) and "value" in v}, **results}
     if json_path:
         payload = dict(results)
         json_path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
@@ -38,6 +43,8 @@ def bench(
         console.print(f"wrote {json_path}")
     if markdown:
         command = "batterytrace bench" + (" --quick" if quick else "") + (f" --only {only}" if only else "")
+        if merged:
+            command += "` (the other groups' figures: earlier runs kept in the JSON file`"
         write_markdown(markdown, render_markdown(results, machine, quick, command))
         console.print(f"wrote {markdown}")
 
