@@ -47,12 +47,13 @@ def machine_description(pg_version: str | None = None) -> dict[str, Any]:
     }
 
 
-def render_markdown(results: dict[str, dict[str, Any]], machine: dict[str, Any], quick: bool, command: str) -> str:
+def render_markdown(results: dict[str, dict[str, Any]], machine: dict[str, Any], quick: bool, command: str,
+                    note: str | None = None) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {when} with `{command}`{' (quick, CI-sized)' if quick else ''}.",
+        f"Measured {when} with `{command}`{' (quick, CI-sized)' if quick else ''}." + (f" {note}" if note else ""),
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items() if v is not None) + ".",
         "",

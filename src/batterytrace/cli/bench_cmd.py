@@ -43,9 +43,8 @@ def bench(
         console.print(f"wrote {json_path}")
     if markdown:
         command = "batterytrace bench" + (" --quick" if quick else "") + (f" --only {only}" if only else "")
-        if merged:
-            command += "` (the other groups' figures: earlier runs kept in the JSON file`"
-        write_markdown(markdown, render_markdown(results, machine, quick, command))
+        write_markdown(markdown, render_markdown(results, machine, quick, command,
+                                                 "Figures of the groups not in this run come from earlier runs." if merged else None))
         console.print(f"wrote {markdown}")
 
 
