@@ -89,3 +89,56 @@ def test_strict_parse_refuses(text: str | bytes) -> None:
 def test_round_trip() -> None:
     value = {"kind": "extract", "outputs": [{"buckets": {"Co/certified/CD": 350000}}], "x": 0.5}
     assert parse_json(canonical_json(value)) == value
+
+
+# --- the plain fast path used by ingest must be byte-identical to JCS --------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from batterytrace.canonical import canonical_json_plain, parse_json_probed  # noqa: E402
+
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_values)
+def test_plain_fast_path_equals_jcs(value: object) -> None:
+    import json as _json
+
+    text = _json.dumps(value, ensure_ascii=False)
+    parsed, plain = parse_json_probed(text)
+    expect_plain = not any(not k.isascii() and max(k) > "\uffff" for k in _keys(parsed))
+    assert plain == expect_plain
+    if plain:
+        try:
+            assert canonical_json_plain(parsed) == canonical_json(parsed)
+        except EncodingError:  # lone surrogates: both paths must refuse
+            with pytest.raises(EncodingError):
+                canonical_json(parsed)
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [k for k in value] + [k2 for v in value.values() for k2 in _keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+@pytest.mark.parametrize("text", ['{"a":1.5}', '[9007199254740992]', '{"\\ud83d\\ude00":1,"\\ue000":2}', '[-9007199254740992]'])
+def test_values_jcs_treats_specially_are_not_plain(text: str) -> None:
+    _value, plain = parse_json_probed(text)
+    assert not plain
+
+
+def test_probed_parse_refuses_what_parse_refuses() -> None:
+    for bad in ('{"a":1,"a":2}', "[NaN]", "{", b"\xff"):
+        with pytest.raises(EncodingError):
+            parse_json_probed(bad)
+    # a non-BMP key sorts differently by code point and by UTF-16: the slow path is the reference
+    value, plain = parse_json_probed('{"\\ud83d\\ude00":1,"\\ue000":2}')
+    assert not plain and canonical_json(value) == '{"\U0001f600":1,"\ue000":2}'.encode()

@@ -15,7 +15,7 @@ from typing import Any
 
 from batterytrace.errors import EncodingError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "format_number", "parse_json"]
+__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "canonical_json_plain", "format_number", "parse_json", "parse_json_probed"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -133,3 +133,51 @@ def parse_json(data: bytes | str) -> Any:
         if isinstance(exc, EncodingError):
             raise
         raise EncodingError(f"malformed JSON: {exc}") from exc
+
+
+_dumps_plain = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+def canonical_json_plain(value: Any) -> bytes:
+    """RFC 8785 bytes of a *plain* value — one ``parse_json_probed`` reported plain: no floats, no
+    integers outside the safe range, no member names outside the Basic Multilingual Plane. For such
+    values the C encoder's output is exactly JCS: the same string escaping (``_write`` uses the same
+    encoder for strings), ``str(int)`` numbers, and code-point key order, which equals UTF-16 order
+    when every name is in the BMP. Anything else must go through ``canonical_json``."""
+    try:
+        return _dumps_plain(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError("strings must not contain lone surrogates") from exc
+
+
+def parse_json_probed(data: bytes | str) -> tuple[Any, bool]:
+    """``parse_json`` that also reports whether the value is plain (see ``canonical_json_plain``)."""
+    plain = [True]
+
+    def on_float(text: str) -> float:
+        plain[0] = False
+        return float(text)
+
+    def on_int(text: str) -> int:
+        n = int(text)
+        if not -MAX_SAFE_INTEGER <= n <= MAX_SAFE_INTEGER:
+            plain[0] = False
+        return n
+
+    def on_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = _no_duplicates(pairs)
+        for key in result:
+            if not key.isascii() and max(key) > "\uffff":
+                plain[0] = False
+        return result
+
+    try:
+        value = json.loads(data, object_pairs_hook=on_object, parse_constant=_reject_constant,
+                           parse_float=on_float, parse_int=on_int)
+    except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, EncodingError):
+            raise
+        raise EncodingError(f"malformed JSON: {exc}") from exc
+    return value, plain[0]

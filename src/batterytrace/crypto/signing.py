@@ -5,6 +5,7 @@ A ``did:key`` for Ed25519 is ``did:key:z`` + base58btc(0xed 0x01 || 32-byte publ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -28,8 +29,16 @@ def did_from_public_key(public_key: bytes) -> str:
 
 
 def public_key_from_did(did: str) -> bytes:
+    """The Ed25519 public key a did:key names; raises ``EncodingError`` for anything else."""
     if not isinstance(did, str) or not did.startswith(_DID_PREFIX):
         raise EncodingError(f"not an Ed25519 did:key: {str(did)[:40]!r}")
+    return _key_of_did(did)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key_of_did(did: str) -> bytes:
+    # memoised: ingest decodes the same few actors' dids for every event (invalid dids raise,
+    # and exceptions are not cached)
     raw = b58decode(did[len(_DID_PREFIX) :])
     if len(raw) != 34 or raw[:2] != _ED25519_MULTICODEC:
         raise EncodingError(f"not an Ed25519 did:key: {did[:40]!r}")

@@ -12,12 +12,11 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
-from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.canonical import canonical_json, canonical_json_plain, parse_json_probed
 from batterytrace.crypto.signing import public_key_from_did
 from batterytrace.encoding import b64u_decode
 from batterytrace.errors import BatterytraceError
@@ -31,14 +30,14 @@ Checked = tuple[bytes, bytes, bytes] | tuple[str, str]
 
 def _check_one(wire: bytes) -> Checked:
     try:
-        doc: Any = parse_json(wire)
+        doc, plain = parse_json_probed(wire)
         if not isinstance(doc, dict) or set(doc) != {"event", "signature"}:
             return ("schema", "a signed event is {'event': {...}, 'signature': '...'}")
         body = doc["event"]
         sig = b64u_decode(doc["signature"])
         if not isinstance(body, dict) or not isinstance(body.get("actor"), str):
             return ("schema", "event body with an actor is required")
-        canonical = canonical_json(body)
+        canonical = canonical_json_plain(body) if plain else canonical_json(body)
         digest = hashlib.sha256(canonical).digest()
         key = public_key_from_did(body["actor"])
         if len(sig) != 64:
