@@ -9,7 +9,6 @@ event the whole recycled bucket is attributed to the recycler and the end-of-lif
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from batterytrace.errors import BatterytraceError
@@ -80,24 +79,23 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None) -
     if start is None:
         raise BatterytraceError(f"lot {lot_id} does not exist")
     result = BackwardTrace(start, {lot_id: start})
-    consumers: dict[str, list[str]] = defaultdict(list)  # input lot → lots made from it
     inputs_by_lot: dict[str, list[str]] = {}
     frontier = [start]
     while frontier:
         # recycled material is a new origin: the walk stops at the recycling event
         frontier = [lot for lot in frontier if lot.made_by != "recycle"]
-        events = sorted({lot.event for lot in frontier} - cache.inputs.keys())
+        events = sorted(e for e in {lot.event for lot in frontier} if e not in cache.inputs)
         if events:
             cache.inputs.update(store.inputs_of(events))
+        level_inputs: dict[int, list[str]] = {}  # distinct input lists of this level (by identity)
         for lot in frontier:
             ins = cache.inputs[lot.event]
             if lot.made_by == "receive":
                 # a receipt's output i is its received lot i: no mixing across the shipment
                 ins = ins[lot.index : lot.index + 1]
             inputs_by_lot[lot.lot_id] = ins
-            for i in ins:
-                consumers[i].append(lot.lot_id)
-        need = sorted({i for lot in frontier for i in inputs_by_lot[lot.lot_id]} - result.lots.keys())
+            level_inputs[id(ins)] = ins
+        need = sorted({i for ins in level_inputs.values() for i in ins if i not in result.lots})
         missing = [i for i in need if i not in cache.lots]
         if missing:
             cache.lots.update(store.get_lots(missing))
@@ -105,36 +103,53 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None) -
         result.lots.update((x.lot_id, x) for x in fetched)
         frontier = fetched
 
-    # Kahn's order: a lot is processed once every lot made from it has pushed its demand down.
-    pending = {lid: len(set(consumers[lid])) for lid in result.lots}
+    # Demand flows down in Kahn's order over *nodes*: a node is the input list of the event that
+    # made a lot (every output of a transform shares one; a receipt's output i has its own). A
+    # lot's demand is final once every node consuming it has pushed; a node pushes once, after
+    # all its traced members added their demand, so 192 cells of one cell batch cost one push.
+    node_of: dict[str, tuple[str, ...]] = {}
+    members_left: dict[tuple[str, ...], int] = {}
+    for lid, ins in inputs_by_lot.items():
+        if ins:
+            node = node_of[lid] = tuple(ins)
+            members_left[node] = members_left.get(node, 0) + 1
+    pending = dict.fromkeys(result.lots, 0)
+    for node in members_left:
+        for i in node:  # input ids are distinct within an event
+            pending[i] += 1
     demand: dict[str, dict[str, float]] = {lot_id: {k: float(v) for k, v in start.buckets.items()}}
+    node_demand: dict[tuple[str, ...], dict[str, float]] = {}
     ready = [lid for lid, n in pending.items() if n == 0]
     while ready:
         lid = ready.pop()
         lot = result.lots[lid]
         d = demand.pop(lid, {})
         result.attributed_g[lid] = sum(d.values())
-        kind = lot.made_by
-        ins = inputs_by_lot.get(lid, [])
-        if kind == "recycle" or not ins:
+        made_of = node_of.get(lid)
+        if made_of is None:  # an origin: extraction, or recycling (recycled material starts anew)
             site = lot.site or f"participant:{lot.custodian}"
             bucket_map = result.origins.setdefault(site, {})
             for key, grams in d.items():
                 bucket_map[key] = bucket_map.get(key, 0.0) + grams
-            if kind == "recycle":
+            if lot.made_by == "recycle":
                 cited = set(lot.extra.get("recycled_from", []))
                 result.recycled_from[site] = sorted(set(result.recycled_from.get(site, [])) | cited)
-        else:
-            memo_key = tuple(ins)
-            shares = cache.shares.get(memo_key)
-            if shares is None:
-                shares = cache.shares[memo_key] = _input_shares([result.lots[i] for i in ins])
-            for key, grams in d.items():
-                for input_id, fraction in shares.get(key, ()):
-                    dd = demand.setdefault(input_id, {})
-                    dd[key] = dd.get(key, 0.0) + grams * fraction
-        targets = [] if kind == "recycle" else ins
-        for i in set(targets):
+            continue
+        node = made_of
+        nd = node_demand.setdefault(node, {})
+        for key, grams in d.items():
+            nd[key] = nd.get(key, 0.0) + grams
+        members_left[node] -= 1
+        if members_left[node]:
+            continue
+        shares = cache.shares.get(node)
+        if shares is None:
+            shares = cache.shares[node] = _input_shares([result.lots[i] for i in node])
+        for key, grams in node_demand.pop(node).items():
+            for input_id, fraction in shares.get(key, ()):
+                dd = demand.setdefault(input_id, {})
+                dd[key] = dd.get(key, 0.0) + grams * fraction
+        for i in node:
             pending[i] -= 1
             if pending[i] == 0:
                 ready.append(i)
