@@ -1,0 +1,1 @@
+"""Zero-knowledge proofs on ristretto255 for confidential quantities (see docs/zk.md)."""
