@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from batterytrace.crypto.zk.group import BASEPOINT, Point, hash_to_point
 
-__all__ = ["G", "H", "TAGS", "ring_gen", "ring_pad", "vector_g", "vector_h", "vector_gens"]
+__all__ = ["TAGS", "G", "H", "ring_gen", "ring_pad", "vector_g", "vector_gens", "vector_h"]
 
 TAGS = {
     "H": b"batterytrace/zk/pedersen/H",

@@ -107,9 +107,7 @@ def verify_linear(
 
 def loss_bound(tolerance_per_mille: int, inputs: int) -> LinearStatement:
     """tol·Σ v_in − 1000·v_loss ≥ 0 over commitments [C_in..., C_loss]."""
-    return LinearStatement(
-        "loss-bound", (tolerance_per_mille,) * inputs + (-1000,), 0
-    )
+    return LinearStatement("loss-bound", (tolerance_per_mille,) * inputs + (-1000,), 0)
 
 
 def recycled_share(percent: int) -> LinearStatement:
@@ -120,4 +118,3 @@ def recycled_share(percent: int) -> LinearStatement:
 def at_most(limit: int, label: str = "at-most") -> LinearStatement:
     """v ≤ limit over the commitment [C]."""
     return LinearStatement(f"{label}<={limit}", (-1,), -limit)
-

@@ -117,12 +117,21 @@ class MembershipProof:
         n, m = ring_shape(ring_size)
         size = cls.encoded_size(ring_size)
         if len(data) != size:
-            raise EncodingError(f"membership proof for {ring_size} members is {size} bytes, got {len(data)}")
+            raise EncodingError(
+                f"membership proof for {ring_size} members is {size} bytes, got {len(data)}"
+            )
         items = [data[i : i + 32] for i in range(0, size, 32)]
-        pts = [decode_point(raw, f"membership proof point {i}") for i, raw in enumerate(items[: 4 + m])]
-        scalars = [decode_scalar(raw, f"membership proof scalar {i}") for i, raw in enumerate(items[4 + m :])]
+        pts = [
+            decode_point(raw, f"membership proof point {i}") for i, raw in enumerate(items[: 4 + m])
+        ]
+        scalars = [
+            decode_scalar(raw, f"membership proof scalar {i}")
+            for i, raw in enumerate(items[4 + m :])
+        ]
         f = tuple(tuple(scalars[j * (n - 1) : (j + 1) * (n - 1)]) for j in range(m))
-        return cls(pts[0], pts[1], pts[2], pts[3], tuple(pts[4:]), f, scalars[-3], scalars[-2], scalars[-1])
+        return cls(
+            pts[0], pts[1], pts[2], pts[3], tuple(pts[4:]), f, scalars[-3], scalars[-2], scalars[-1]
+        )
 
 
 def _padded_ring(ring: list[Point]) -> tuple[list[Point], int, int]:
@@ -151,7 +160,7 @@ def _transcript(message: bytes, ring: list[Point], n: int, m: int) -> Transcript
 def _matrix_commit(values: list[list[int]], blinding: int, n: int) -> Point:
     scalars = [v for row in values for v in row]
     gens = [ring_gen(k) for k in range(len(scalars))]
-    return multiexp(scalars + [blinding], gens + [H])
+    return multiexp([*scalars, blinding], [*gens, H])
 
 
 def _poly_products(f: list[list[list[int]]], n: int, m: int) -> list[list[int]]:
@@ -199,9 +208,7 @@ def prove_membership(ring: list[Point], secret_key: int, message: bytes) -> Memb
         [[a[j][i] * (1 - 2 * sigma[j][i]) % L for i in range(n)] for j in range(m)], r_c, n
     )
     big_d = _matrix_commit([[-a[j][i] * a[j][i] % L for i in range(n)] for j in range(m)], r_d, n)
-    polys = _poly_products(
-        [[[a[j][i], sigma[j][i]] for i in range(n)] for j in range(m)], n, m
-    )
+    polys = _poly_products([[[a[j][i], sigma[j][i]] for i in range(n)] for j in range(m)], n, m)
     rho = [random_scalar() for _ in range(m)]
     gk = [multiexp([p[k] for p in polys], padded, base_scalar=rho[k]) for k in range(m)]
     t = _transcript(message, ring, n, m)
@@ -214,8 +221,15 @@ def prove_membership(ring: list[Point], secret_key: int, message: bytes) -> Memb
     for k in range(m):
         z -= rho[k] * pow(x, k, L)
     return MembershipProof(
-        big_a, big_b, big_c, big_d, tuple(gk), f,
-        (r_b * x + r_a) % L, (r_c * x + r_d) % L, z % L,
+        big_a,
+        big_b,
+        big_c,
+        big_d,
+        tuple(gk),
+        f,
+        (r_b * x + r_a) % L,
+        (r_c * x + r_d) % L,
+        z % L,
     )
 
 
@@ -267,5 +281,3 @@ def verify_membership(proof: MembershipProof, ring: list[Point], message: bytes)
     if not ring:
         raise VerificationError("membership proof: the ring is empty")
     check_all([membership_equation(proof, ring, message)], "membership proof")
-
-

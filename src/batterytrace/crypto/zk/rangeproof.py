@@ -84,7 +84,9 @@ class RangeProof:
         _check_shape(n_bits, m)
         size = cls.encoded_size(n_bits, m)
         if len(data) != size:
-            raise EncodingError(f"range proof for n={n_bits}, m={m} is {size} bytes, got {len(data)}")
+            raise EncodingError(
+                f"range proof for n={n_bits}, m={m} is {size} bytes, got {len(data)}"
+            )
         items = [data[i : i + 32] for i in range(0, size, 32)]
         names = ["A", "S", "T1", "T2", "t_hat", "tau_x", "mu"]
         rounds = (len(items) - 9) // 2
@@ -97,10 +99,17 @@ class RangeProof:
                 values.append(decode_point(raw, f"range proof {name}"))
         pts = values[7:-2]
         return cls(
-            values[0], values[1], values[2], values[3],  # type: ignore[arg-type]
-            values[4], values[5], values[6],  # type: ignore[arg-type]
-            tuple(pts[0::2]), tuple(pts[1::2]),  # type: ignore[arg-type]
-            values[-2], values[-1],  # type: ignore[arg-type]
+            values[0],
+            values[1],
+            values[2],
+            values[3],  # type: ignore[arg-type]
+            values[4],
+            values[5],
+            values[6],  # type: ignore[arg-type]
+            tuple(pts[0::2]),
+            tuple(pts[1::2]),  # type: ignore[arg-type]
+            values[-2],
+            values[-1],  # type: ignore[arg-type]
         )
 
 
@@ -226,9 +235,7 @@ def _prove(
     wq = t.challenge(b"w")
     y_inv = pow(y, -1, L)
     ls, rs, a, b = prove_ipa(t, wq, gs, hs, [1] * size, _powers(y_inv, size), lv, rv)
-    proof = RangeProof(
-        big_a, big_s, big_t1, big_t2, t_hat, tau_x, mu, tuple(ls), tuple(rs), a, b
-    )
+    proof = RangeProof(big_a, big_s, big_t1, big_t2, t_hat, tau_x, mu, tuple(ls), tuple(rs), a, b)
     return proof, commitments
 
 
@@ -242,8 +249,13 @@ def range_equation(
     rounds = size.bit_length() - 1
     if len(proof.ls) != rounds or len(proof.rs) != rounds:
         raise VerificationError(f"range proof: expected {rounds} inner-product rounds")
-    for name, k in (("t_hat", proof.t_hat), ("tau_x", proof.tau_x), ("mu", proof.mu),
-                    ("a", proof.a), ("b", proof.b)):
+    for name, k in (
+        ("t_hat", proof.t_hat),
+        ("tau_x", proof.tau_x),
+        ("mu", proof.mu),
+        ("a", proof.a),
+        ("b", proof.b),
+    ):
         if not 0 < k < L:
             raise VerificationError(f"range proof: scalar {name} is zero or not reduced")
     for name, p in [("A", proof.A), ("S", proof.S), ("T1", proof.T1), ("T2", proof.T2)] + [
@@ -299,9 +311,7 @@ def _check_commitments(commitments: list[Point]) -> None:
             raise VerificationError(f"range proof: commitment {j} is the identity point")
 
 
-def verify_range(
-    proof: RangeProof, commitments: list[Point], n_bits: int, context: bytes
-) -> None:
+def verify_range(proof: RangeProof, commitments: list[Point], n_bits: int, context: bytes) -> None:
     """Raise VerificationError unless ``proof`` shows every committed value is in [0, 2^n)."""
     _check_commitments(commitments)
     check_all([range_equation(proof, commitments, n_bits, context)], "range proof")
