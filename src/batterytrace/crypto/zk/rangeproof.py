@@ -88,28 +88,23 @@ class RangeProof:
                 f"range proof for n={n_bits}, m={m} is {size} bytes, got {len(data)}"
             )
         items = [data[i : i + 32] for i in range(0, size, 32)]
-        names = ["A", "S", "T1", "T2", "t_hat", "tau_x", "mu"]
         rounds = (len(items) - 9) // 2
-        names += [f"{side}[{j}]" for j in range(rounds) for side in ("L", "R")] + ["a", "b"]
-        values: list[Point | int] = []
-        for name, raw in zip(names, items, strict=True):
-            if name in ("t_hat", "tau_x", "mu", "a", "b"):
-                values.append(decode_scalar(raw, f"range proof {name}"))
-            else:
-                values.append(decode_point(raw, f"range proof {name}"))
-        pts = values[7:-2]
+        pt = [
+            decode_point(raw, f"range proof {name}")
+            for name, raw in zip(("A", "S", "T1", "T2"), items[:4], strict=True)
+        ]
+        sc = [
+            decode_scalar(raw, f"range proof {name}")
+            for name, raw in zip(("t_hat", "tau_x", "mu"), items[4:7], strict=True)
+        ]
+        lr = [
+            decode_point(items[7 + k], f"range proof {'LR'[k % 2]}[{k // 2}]")
+            for k in range(2 * rounds)
+        ]
+        a = decode_scalar(items[-2], "range proof a")
+        b = decode_scalar(items[-1], "range proof b")
         return cls(
-            values[0],
-            values[1],
-            values[2],
-            values[3],  # type: ignore[arg-type]
-            values[4],
-            values[5],
-            values[6],  # type: ignore[arg-type]
-            tuple(pts[0::2]),
-            tuple(pts[1::2]),  # type: ignore[arg-type]
-            values[-2],
-            values[-1],  # type: ignore[arg-type]
+            pt[0], pt[1], pt[2], pt[3], sc[0], sc[1], sc[2], tuple(lr[0::2]), tuple(lr[1::2]), a, b
         )
 
 
