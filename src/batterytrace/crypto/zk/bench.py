@@ -111,19 +111,18 @@ def _batched(n_bits: int, count: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def _aggregated(ms: list[int], reps: int) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def _aggregated_one(m: int, reps: int) -> dict[str, dict[str, Any]]:
     ctx = b"bench"
-    for m in ms:
-        values = [1000 * (j + 1) for j in range(m)]
-        blind = [random_scalar() for _ in range(m)]
-        made: list[Any] = []
-        prove = _median_ms(lambda: made.append(prove_range(values, blind, 64, ctx)), reps)
-        proof, v = made[0]
-        verify = _median_ms(lambda: verify_range(proof, v, 64, ctx), reps)
-        out[f"zk_range64_agg_m{m}_prove_ms"] = _metric(prove, "ms")
-        out[f"zk_range64_agg_m{m}_verify_ms"] = _metric(verify, "ms")
-    return out
+    values = [1000 * (j + 1) for j in range(m)]
+    blind = [random_scalar() for _ in range(m)]
+    made: list[Any] = []
+    prove = _median_ms(lambda: made.append(prove_range(values, blind, 64, ctx)), reps)
+    proof, v = made[0]
+    verify = _median_ms(lambda: verify_range(proof, v, 64, ctx), reps)
+    return {
+        f"zk_range64_agg_m{m}_prove_ms": _metric(prove, "ms"),
+        f"zk_range64_agg_m{m}_verify_ms": _metric(verify, "ms"),
+    }
 
 
 def _kernel(reps: int) -> dict[str, dict[str, Any]]:
@@ -139,20 +138,17 @@ def _kernel(reps: int) -> dict[str, dict[str, Any]]:
     return {"zk_kernel_verify_ms": _metric(verify, "ms", None, "2 inputs, 1 output, 1 loss")}
 
 
-def _membership(sizes: list[int], reps: int) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for size in sizes:
-        sks = [random_scalar() for _ in range(size)]
-        ring = [base_mul(s) for s in sks]
-        made: list[Any] = []
-        prove = _median_ms(
-            lambda: made.append(prove_membership(ring, sks[size // 3], b"event")), reps
-        )
-        verify = _median_ms(lambda: verify_membership(made[0], ring, b"event"), reps)
-        tp, tv = (120.0, 30.0) if size == 256 else (None, None)
-        out[f"zk_membership_n{size}_prove_ms"] = _metric(prove, "ms", tp)
-        out[f"zk_membership_n{size}_verify_ms"] = _metric(verify, "ms", tv)
-    return out
+def _membership_one(size: int, reps: int) -> dict[str, dict[str, Any]]:
+    sks = [random_scalar() for _ in range(size)]
+    ring = [base_mul(s) for s in sks]
+    made: list[Any] = []
+    prove = _median_ms(lambda: made.append(prove_membership(ring, sks[size // 3], b"event")), reps)
+    verify = _median_ms(lambda: verify_membership(made[0], ring, b"event"), reps)
+    tp, tv = (120.0, 30.0) if size == 256 else (None, None)
+    return {
+        f"zk_membership_n{size}_prove_ms": _metric(prove, "ms", tp),
+        f"zk_membership_n{size}_verify_ms": _metric(verify, "ms", tv),
+    }
 
 
 def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
@@ -162,7 +158,9 @@ def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     results.update(_range(64, reps, 30, 12))
     results.update(_range(48, reps, None, None))
     results.update(_batched(64, 8 if quick else 64))
-    results.update(_aggregated([1, 2, 4] if quick else [1, 2, 4, 8, 16], 2 if quick else 5))
+    for m in [1, 2, 4] if quick else [1, 2, 4, 8, 16]:
+        results.update(_aggregated_one(m, 2 if quick else 5))
     results.update(_kernel(reps))
-    results.update(_membership([16, 256] if quick else [16, 64, 256, 1024], reps))
+    for size in [16, 256] if quick else [16, 64, 256, 1024]:
+        results.update(_membership_one(size, reps))
     return results
