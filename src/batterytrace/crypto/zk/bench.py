@@ -157,7 +157,7 @@ def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     results.update(_group_ops(1 if quick else 5))
     results.update(_range(64, reps, 30, 12))
     results.update(_range(48, reps, None, None))
-    results.update(_batched(64, 8 if quick else 64))
+    results.update(_batched(64, 32 if quick else 128))
     for m in [1, 2, 4] if quick else [1, 2, 4, 8, 16]:
         results.update(_aggregated_one(m, 2 if quick else 5))
     results.update(_kernel(reps))

@@ -31,6 +31,7 @@ __all__ = [
     "L",
     "Point",
     "base_mul",
+    "batch_invert",
     "hash_to_point",
     "hash_to_scalar",
     "multiexp",
@@ -180,6 +181,21 @@ def multiexp(scalars: Sequence[int], points: Sequence[Point], base_scalar: int =
     if base_scalar % L:
         total = total + base_mul(base_scalar)
     return total
+
+
+def batch_invert(values: Sequence[int]) -> list[int]:
+    """Inverses mod ℓ of non-zero scalars with one modular inversion (Montgomery's trick)."""
+    prefix = [1] * (len(values) + 1)
+    for i, v in enumerate(values):
+        if v % L == 0:
+            raise ValueError("cannot invert the zero scalar")
+        prefix[i + 1] = prefix[i] * v % L
+    inv = pow(prefix[-1], -1, L)
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = inv * prefix[i] % L
+        inv = inv * values[i] % L
+    return out
 
 
 def random_scalar() -> int:

@@ -13,7 +13,7 @@ The verifier never folds: it expands the challenges into s_i = Π_j u_j^(±1) an
 
 from __future__ import annotations
 
-from batterytrace.crypto.zk.group import L, Point, multiexp
+from batterytrace.crypto.zk.group import L, Point, batch_invert, multiexp
 from batterytrace.crypto.zk.transcript import Transcript
 
 __all__ = ["challenge_vector", "ipa_challenges", "prove_ipa"]
@@ -65,12 +65,13 @@ def prove_ipa(
         b = [(b_lo[i] * u_inv + b_hi[i] * u) % L for i in range(half)]
         if half > 1:
             u2, u2_inv = u * u % L, u_inv * u_inv % L
+            inv = batch_invert(gf[:half] + hf[:half])
             new_gp, new_hp, new_gf, new_hf = [], [], [], []
             for i in range(half):
                 new_gf.append(u_inv * gf[i] % L)
-                new_gp.append(gp[i] + gp[half + i] * (u2 * gf[half + i] * pow(gf[i], -1, L)))
+                new_gp.append(gp[i] + gp[half + i] * (u2 * gf[half + i] * inv[i]))
                 new_hf.append(u * hf[i] % L)
-                new_hp.append(hp[i] + hp[half + i] * (u2_inv * hf[half + i] * pow(hf[i], -1, L)))
+                new_hp.append(hp[i] + hp[half + i] * (u2_inv * hf[half + i] * inv[half + i]))
             gp, hp, gf, hf = new_gp, new_hp, new_gf, new_hf
         n = half
     return ls, rs, a[0], b[0]
@@ -86,9 +87,11 @@ def ipa_challenges(transcript: Transcript, ls: list[Point], rs: list[Point]) -> 
     return us
 
 
-def challenge_vector(us: list[int]) -> list[int]:
-    """s_i = Π_j u_j^(+1 if bit j of i (MSB = round 1) is set else −1), for i < 2^k."""
-    inv = [pow(u, -1, L) for u in us]
+def challenge_vector(us: list[int], inv: list[int]) -> list[int]:
+    """s_i = Π_j u_j^(+1 if bit j of i (MSB = round 1) is set else −1), for i < 2^k.
+
+    ``inv`` holds the inverses of ``us``; swapping the two arguments gives (1/s_i).
+    """
     s = [1]
     for j in range(len(us) - 1, -1, -1):
         s = [v * inv[j] % L for v in s] + [v * us[j] % L for v in s]

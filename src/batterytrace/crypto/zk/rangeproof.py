@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 from batterytrace.crypto.zk.batch import Equation, check_all
 from batterytrace.crypto.zk.generators import TAGS, G, H, vector_gens
-from batterytrace.crypto.zk.group import L, Point, multiexp, random_scalar, scalar_from_bytes
+from batterytrace.crypto.zk.group import (
+    L,
+    Point,
+    batch_invert,
+    multiexp,
+    random_scalar,
+    scalar_from_bytes,
+)
 from batterytrace.crypto.zk.ipa import challenge_vector, ipa_challenges, prove_ipa
 from batterytrace.crypto.zk.pedersen import commit
 from batterytrace.crypto.zk.transcript import Transcript
@@ -271,11 +278,12 @@ def range_equation(
     t.append_scalar(b"mu", proof.mu)
     wq = t.challenge(b"w")
     us = ipa_challenges(t, list(proof.ls), list(proof.rs))
-    s = challenge_vector(us)
-    s_inv = challenge_vector([pow(u, -1, L) for u in us])
+    inverses = batch_invert([*us, y])
+    us_inv, y_inv = inverses[:-1], inverses[-1]
+    s = challenge_vector(us, us_inv)
+    s_inv = challenge_vector(us_inv, us)
     c = secrets.randbits(128) | 1  # weight between the t-check and the IPA check
 
-    y_inv = pow(y, -1, L)
     y_inv_n = _powers(y_inv, size)
     sum_y = sum(_powers(y, size)) % L
     z2 = z * z % L
@@ -294,7 +302,7 @@ def range_equation(
     eq.add_free(proof.S, x)
     for j in range(rounds):
         eq.add_free(proof.ls[j], us[j] * us[j])
-        eq.add_free(proof.rs[j], pow(us[j], -2, L))
+        eq.add_free(proof.rs[j], us_inv[j] * us_inv[j])
     eq.vec_g = [(-z - proof.a * s[i]) % L for i in range(size)]
     eq.vec_h = [(z + y_inv_n[i] * (w[i] - proof.b * s_inv[i])) % L for i in range(size)]
     return eq
