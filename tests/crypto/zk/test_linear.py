@@ -72,7 +72,7 @@ def test_malformed_statements_and_identity_inputs_are_refused() -> None:
     proof, commitments = prove_linear(st, [o])
     with pytest.raises(VerificationError, match="commitment 0 is the identity"):
         verify_linear(st, [IDENTITY], proof)
-    with pytest.raises(ValueError, match="one coefficient per commitment"):
+    with pytest.raises(VerificationError, match="one coefficient per commitment"):
         verify_linear(st, [*commitments, *commitments], proof)
     with pytest.raises(ValueError, match="below 2\\^64"):
         LinearStatement("x", (2**64,), 0).check(1)

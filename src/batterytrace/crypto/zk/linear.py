@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from batterytrace.crypto.zk.batch import Equation, check_all
 from batterytrace.crypto.zk.group import L, Point, multiexp
 from batterytrace.crypto.zk.pedersen import Opening
-from batterytrace.crypto.zk.rangeproof import RangeProof, prove_range, verify_range
+from batterytrace.crypto.zk.rangeproof import RangeProof, prove_range, range_equation
 from batterytrace.crypto.zk.transcript import Transcript
 from batterytrace.errors import VerificationError
 
 __all__ = [
     "LinearStatement",
     "at_most",
+    "linear_equation",
     "loss_bound",
     "prove_linear",
     "recycled_share",
@@ -85,11 +87,14 @@ def prove_linear(
     return proof, commitments
 
 
-def verify_linear(
+def linear_equation(
     statement: LinearStatement, commitments: list[Point], proof: RangeProof, extra: bytes = b""
-) -> None:
-    """Raise VerificationError unless Σ a_i·v_i − c ≥ 0 holds for the committed values."""
-    statement.check(len(commitments))
+) -> Equation:
+    """The verification equation of a threshold proof (for batching with others)."""
+    try:
+        statement.check(len(commitments))
+    except ValueError as exc:
+        raise VerificationError(f"{statement.label}: {exc}") from exc
     for i, c in enumerate(commitments):
         if c.is_identity():
             raise VerificationError(f"{statement.label}: commitment {i} is the identity point")
@@ -100,9 +105,16 @@ def verify_linear(
         raise VerificationError(f"{statement.label}: the combined commitment is the identity")
     context = statement.context(commitments, extra)
     try:
-        verify_range(proof, [combined], statement.n_bits, context)
+        return range_equation(proof, [combined], statement.n_bits, context)
     except VerificationError as exc:
         raise VerificationError(f"{statement.label}: {exc}") from exc
+
+
+def verify_linear(
+    statement: LinearStatement, commitments: list[Point], proof: RangeProof, extra: bytes = b""
+) -> None:
+    """Raise VerificationError unless Σ a_i·v_i − c ≥ 0 holds for the committed values."""
+    check_all([linear_equation(statement, commitments, proof, extra)], f"{statement.label} proof")
 
 
 def loss_bound(tolerance_per_mille: int, inputs: int) -> LinearStatement:
