@@ -7,7 +7,7 @@ on D, whose transcript context binds the statement (label, coefficients, constan
 
 Soundness needs the integer Σ a_i·v_i − c not to wrap mod ℓ: with each v_i range-proved below
 2^64 and |a_i|, |c| < 2^64 the combination stays far below ℓ/2 ≈ 2^251, so a negative combination
-would be ≥ ℓ − 2^190 mod ℓ and no proof for [0, 2^n) exists.
+is ≥ ℓ − 2^145 mod ℓ (up to 2^16 terms) and no proof for [0, 2^n) exists.
 
 Uses: loss ≤ tolerance: tol·ΣC_in − 1000·C_loss ≥ 0 (tol in per mille); recycled share ≥ 16 %:
 100·C_rec − 16·C_tot ≥ 0; footprint ≤ X: −C_fp + X·G ≥ 0, i.e. a = [−1], c = −X.
