@@ -169,3 +169,9 @@ def test_hash_to_point_separates_tags_and_indices() -> None:
 def test_points_are_immutable() -> None:
     with pytest.raises(AttributeError):
         BASEPOINT.data = bytes(32)  # type: ignore[misc]
+
+
+def test_the_point_constructor_validates() -> None:
+    assert Point(BASEPOINT.data) == BASEPOINT
+    with pytest.raises(EncodingError, match="invalid ristretto255 point"):
+        Point(bytes.fromhex(INVALID[0]))

@@ -60,8 +60,9 @@ class Point:
     data: bytes
 
     def __init__(self, data: bytes) -> None:
-        # Trusted constructor: callers outside this module use Point.from_bytes.
-        object.__setattr__(self, "data", data)
+        """Validate like ``from_bytes``; results of group operations skip this (``_point``)."""
+        checked = Point.from_bytes(data)
+        object.__setattr__(self, "data", checked.data)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Point is immutable")
@@ -74,7 +75,7 @@ class Point:
         raw = bytes(data)
         if _sodium.crypto_core_ristretto255_is_valid_point(raw) != 1:
             raise EncodingError(f"invalid ristretto255 point encoding {raw.hex()}")
-        return cls(raw)
+        return _point(raw)
 
     @classmethod
     def from_hex(cls, text: str) -> Point:
@@ -98,7 +99,7 @@ class Point:
         out = _buf()
         if _sodium.crypto_core_ristretto255_add(out, self.data, other.data) != 0:
             raise EncodingError("ristretto255 addition refused its input")
-        return Point(out.raw)
+        return _point(out.raw)
 
     def __sub__(self, other: Point) -> Point:
         if other.data == _ZERO32:
@@ -106,7 +107,7 @@ class Point:
         out = _buf()
         if _sodium.crypto_core_ristretto255_sub(out, self.data, other.data) != 0:
             raise EncodingError("ristretto255 subtraction refused its input")
-        return Point(out.raw)
+        return _point(out.raw)
 
     def __neg__(self) -> Point:
         return IDENTITY - self
@@ -118,7 +119,7 @@ class Point:
         out = _buf()
         if _sodium.crypto_scalarmult_ristretto255(out, k.to_bytes(32, "little"), self.data) != 0:
             raise EncodingError("ristretto255 scalar multiplication refused its input")
-        return Point(out.raw)
+        return _point(out.raw)
 
     __rmul__ = __mul__
 
@@ -132,7 +133,14 @@ class Point:
         return f"Point({self.data.hex()})"
 
 
-IDENTITY = Point(_ZERO32)
+def _point(raw: bytes) -> Point:
+    """Wrap an encoding libsodium produced or already validated."""
+    p = Point.__new__(Point)
+    object.__setattr__(p, "data", raw)
+    return p
+
+
+IDENTITY = _point(_ZERO32)
 
 
 def base_mul(scalar: int) -> Point:
@@ -143,7 +151,7 @@ def base_mul(scalar: int) -> Point:
     out = _buf()
     if _sodium.crypto_scalarmult_ristretto255_base(out, k.to_bytes(32, "little")) != 0:
         raise EncodingError("ristretto255 base multiplication refused its input")
-    return Point(out.raw)
+    return _point(out.raw)
 
 
 BASEPOINT = base_mul(1)
@@ -177,7 +185,7 @@ def multiexp(scalars: Sequence[int], points: Sequence[Point], base_scalar: int =
             if add(out, acc, tmp.raw) != 0:
                 raise EncodingError("ristretto255 addition refused its input")
             acc = out.raw
-    total = IDENTITY if acc is None else Point(acc)
+    total = IDENTITY if acc is None else _point(acc)
     if base_scalar % L:
         total = total + base_mul(base_scalar)
     return total
@@ -237,4 +245,4 @@ def point_from_uniform(data: bytes) -> Point:
     out = _buf()
     if _sodium.crypto_core_ristretto255_from_hash(out, data) != 0:
         raise EncodingError("ristretto255 from_hash failed")
-    return Point(out.raw)
+    return _point(out.raw)

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 COEFFICIENT_LIMIT = 2**64
+MAX_TERMS = 2**16
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class LinearStatement:
     n_bits: int = 64
 
     def check(self, count: int) -> None:
-        if len(self.coefficients) != count or count == 0:
-            raise ValueError("one coefficient per commitment, at least one")
+        if len(self.coefficients) != count or not 0 < count <= MAX_TERMS:
+            raise ValueError(f"one coefficient per commitment, 1..{MAX_TERMS} of them")
         for a in (*self.coefficients, self.constant):
             if abs(a) >= COEFFICIENT_LIMIT:
                 raise ValueError("coefficients and constant must be below 2^64 in magnitude")
