@@ -23,7 +23,12 @@ EVENT = bytes.fromhex("cd" * 32)
 
 
 def _bundle(
-    ins: list[int], outs: list[int], loss: int, tol: int = 30, element: str = "Co", event: bytes = EVENT
+    ins: list[int],
+    outs: list[int],
+    loss: int,
+    tol: int = 30,
+    element: str = "Co",
+    event: bytes = EVENT,
 ) -> tuple[ElementStatement, ElementBalanceProof]:
     return prove_element_balance(
         event,
@@ -49,7 +54,9 @@ def test_batch_verification_names_the_bad_item() -> None:
     good = [_bundle([1000], [990], 10) for _ in range(3)]
     verify_element_balances(good)
     st, pr = good[1]
-    moved = dataclasses.replace(st, event_hash=bytes.fromhex("ce" * 32))  # replayed on another event
+    moved = dataclasses.replace(
+        st, event_hash=bytes.fromhex("ce" * 32)
+    )  # replayed on another event
     with pytest.raises(VerificationError, match="item 1: element Co: kernel"):
         verify_element_balances([good[0], (moved, pr), good[2]])
 

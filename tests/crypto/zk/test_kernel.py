@@ -7,7 +7,7 @@ import pytest
 from batterytrace.crypto.zk.generators import G, H
 from batterytrace.crypto.zk.group import IDENTITY, L, random_scalar
 from batterytrace.crypto.zk.kernel import KernelProof, excess, prove_kernel, verify_kernel
-from batterytrace.crypto.zk.pedersen import Opening, commit, open_commitment, random_opening
+from batterytrace.crypto.zk.pedersen import Opening, commit, random_opening
 from batterytrace.crypto.zk.rangeproof import prove_range, verify_range
 from batterytrace.errors import EncodingError, VerificationError
 
@@ -129,9 +129,3 @@ def test_identity_excess_and_zero_blinding_are_refused() -> None:
     with pytest.raises(VerificationError, match="excess is the identity"):
         verify_kernel(KernelProof(H, 1), c_in, c_out, None, EVENT)
 
-
-def test_openings() -> None:
-    o = random_opening(12)
-    open_commitment(o.commitment(), o)
-    with pytest.raises(VerificationError, match="does not match"):
-        open_commitment(o.commitment(), Opening(13, o.blinding))
