@@ -158,3 +158,12 @@ def test_commitments_are_homomorphic() -> None:
     r1, r2 = random_scalar(), random_scalar()
     assert commit(3, r1) + commit(4, r2) == commit(7, r1 + r2)
     assert commit(5, 0) == base_mul(5)
+
+
+@pytest.mark.parametrize("values", [[2**48], [1, 2**48 + 1, 3], [5, L - 1, 7]])
+def test_padded_48_bit_aggregates_refuse_out_of_range_values(values: list[int]) -> None:
+    proof, commitments = _prove(values, [random_scalar() for _ in values], 48, CTX)
+    with pytest.raises(VerificationError, match="range proof"):
+        verify_range(proof, commitments, 48, CTX)
+    honest, honest_v = prove_range([2**48 - 1, 0, 9], [random_scalar() for _ in range(3)], 48, CTX)
+    verify_range(honest, honest_v, 48, CTX)
