@@ -167,3 +167,13 @@ def test_padded_48_bit_aggregates_refuse_out_of_range_values(values: list[int]) 
         verify_range(proof, commitments, 48, CTX)
     honest, honest_v = prove_range([2**48 - 1, 0, 9], [random_scalar() for _ in range(3)], 48, CTX)
     verify_range(honest, honest_v, 48, CTX)
+
+
+def test_statement_shape_errors_are_verification_errors() -> None:
+    proof, commitments = _proof([3])
+    with pytest.raises(VerificationError, match="covers 1..64 values"):
+        verify_range(proof, [], 8, CTX)
+    with pytest.raises(VerificationError, match="bit length"):
+        verify_range(proof, commitments, 0, CTX)
+    with pytest.raises(VerificationError, match="inner-product rounds"):
+        verify_range(proof, commitments, 16, CTX)

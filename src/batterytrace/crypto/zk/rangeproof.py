@@ -246,7 +246,10 @@ def range_equation(
 ) -> Equation:
     """The single equation (t-check and IPA check merged with a random weight) for one proof."""
     m = len(commitments)
-    _check_shape(n_bits, m)
+    try:
+        _check_shape(n_bits, m)
+    except ValueError as exc:
+        raise VerificationError(f"range proof: {exc}") from exc
     size = _padded(n_bits, m)
     rounds = size.bit_length() - 1
     if len(proof.ls) != rounds or len(proof.rs) != rounds:
