@@ -171,7 +171,7 @@ def test_padded_48_bit_aggregates_refuse_out_of_range_values(values: list[int]) 
 
 def test_statement_shape_errors_are_verification_errors() -> None:
     proof, commitments = _proof([3])
-    with pytest.raises(VerificationError, match="covers 1..64 values"):
+    with pytest.raises(VerificationError, match=r"covers 1\.\.64 values"):
         verify_range(proof, [], 8, CTX)
     with pytest.raises(VerificationError, match="bit length"):
         verify_range(proof, commitments, 0, CTX)
