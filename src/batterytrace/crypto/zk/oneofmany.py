@@ -114,7 +114,10 @@ class MembershipProof:
 
     @classmethod
     def from_bytes(cls, data: bytes, ring_size: int) -> MembershipProof:
-        n, m = ring_shape(ring_size)
+        try:
+            n, m = ring_shape(ring_size)
+        except ValueError as exc:
+            raise EncodingError(f"membership proof: {exc}") from exc
         size = cls.encoded_size(ring_size)
         if len(data) != size:
             raise EncodingError(
@@ -135,7 +138,10 @@ class MembershipProof:
 
 
 def _padded_ring(ring: list[Point]) -> tuple[list[Point], int, int]:
-    n, m = ring_shape(len(ring))
+    try:
+        n, m = ring_shape(len(ring))
+    except ValueError as exc:
+        raise VerificationError(f"membership proof: {exc}") from exc
     seen = set()
     for i, p in enumerate(ring):
         if p.is_identity():
