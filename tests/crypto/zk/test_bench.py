@@ -9,6 +9,7 @@ def test_quick_benchmarks_report_measured_metrics() -> None:
     results = run_benchmarks(quick=True)
     for name in (
         "zk_range64_prove_ms",
+        "zk_multiexp_128_terms_buckets_ms",
         "zk_range64_verify_ms",
         "zk_range64_verify_batched_per_proof_ms",
         "zk_range64_agg_m4_verify_ms",
@@ -19,5 +20,6 @@ def test_quick_benchmarks_report_measured_metrics() -> None:
         metric = results[name]
         assert set(metric) == {"value", "unit", "target", "anchor"}
         assert metric["value"] > 0 and metric["unit"] == "ms"
+    assert results["zk_scalarmult_us"]["unit"] == "µs"
     assert results["zk_range64_prove_ms"]["target"] == 30
     assert results["zk_membership_n256_verify_ms"]["target"] == 30

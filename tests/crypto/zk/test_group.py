@@ -12,6 +12,7 @@ from batterytrace.crypto.zk.group import (
     base_mul,
     hash_to_point,
     multiexp,
+    multiexp_buckets,
     point_from_uniform,
     random_scalar,
     scalar_from_bytes,
@@ -175,3 +176,12 @@ def test_the_point_constructor_validates() -> None:
     assert Point(BASEPOINT.data) == BASEPOINT
     with pytest.raises(EncodingError, match="invalid ristretto255 point"):
         Point(bytes.fromhex(INVALID[0]))
+
+
+@pytest.mark.parametrize("window", [1, 4, 7])
+def test_bucket_multiexp_agrees_with_per_term_multiexp(window: int) -> None:
+    scalars = [random_scalar() for _ in range(5)] + [0, L - 1]
+    points = [base_mul(random_scalar()) for _ in range(6)] + [IDENTITY]
+    assert multiexp_buckets(scalars, points, window) == multiexp(scalars, points)
+    with pytest.raises(ValueError, match="window"):
+        multiexp_buckets(scalars, points, 0)

@@ -14,7 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from batterytrace.crypto.zk.group import BASEPOINT, base_mul, multiexp, random_scalar
+from batterytrace.crypto.zk.group import (
+    BASEPOINT,
+    base_mul,
+    multiexp,
+    multiexp_buckets,
+    random_scalar,
+)
 from batterytrace.crypto.zk.kernel import prove_kernel, verify_kernel
 from batterytrace.crypto.zk.oneofmany import prove_membership, verify_membership
 from batterytrace.crypto.zk.pedersen import random_opening
@@ -68,6 +74,12 @@ def _group_ops(reps: int) -> dict[str, dict[str, Any]]:
             "ms",
             None,
             "one libsodium scalar mult + one add per term",
+        ),
+        "zk_multiexp_128_terms_buckets_ms": _metric(
+            _median_ms(lambda: multiexp_buckets(scalars, points, 6), 1),
+            "ms",
+            None,
+            "bucket (Pippenger) method, 6-bit windows, additions only — not used",
         ),
     }
 
