@@ -103,3 +103,14 @@ def test_wire_decoding_is_strict() -> None:
     scalar_hex = wire["kernel"][:64] + L.to_bytes(32, "little").hex()
     with pytest.raises(EncodingError, match="non-canonical"):
         ElementBalanceProof.from_wire({**wire, "kernel": scalar_hex}, outputs=1)
+
+
+def test_event_contexts_are_injective_and_validated() -> None:
+    from batterytrace.crypto.zk.confidential import element_context, event_context
+
+    assert event_context("ab", b"c") != event_context("a", b"bc")
+    assert element_context(EVENT, "Co") == event_context("element:Co", EVENT)
+    with pytest.raises(ValueError, match="event hash"):
+        event_context("x", b"")
+    with pytest.raises(ValueError, match="label"):
+        event_context("", EVENT)

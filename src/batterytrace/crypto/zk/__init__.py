@@ -6,7 +6,8 @@ The API the ledger uses:
   ``decode_commitment(hex)`` (strict: valid, canonical, not the identity);
 * balance kernels — ``prove_kernel`` / ``verify_kernel`` bound to an event hash;
 * range proofs — ``prove_range`` / ``verify_range`` / ``verify_range_batch`` (aggregated over the
-  values of one event; ``context`` binds the event, e.g. ``element_context(event_hash, "Co")``);
+  values of one event; ``context`` binds the event under a label:
+  ``event_context("outputs", event_hash)`` or ``element_context(event_hash, "Co")``);
 * thresholds — ``LinearStatement`` (``loss_bound``, ``recycled_share``, ``at_most``) with
   ``prove_linear`` / ``verify_linear``;
 * certified origin — ``certified_ring`` from ``CertificationRecord``s, ``prove_membership`` /
@@ -25,6 +26,7 @@ from batterytrace.crypto.zk.confidential import (
     ElementStatement,
     decode_commitment,
     element_context,
+    event_context,
     prove_element_balance,
     verify_element_balance,
     verify_element_balances,
@@ -71,6 +73,7 @@ __all__ = [
     "commit",
     "decode_commitment",
     "element_context",
+    "event_context",
     "loss_bound",
     "open_commitment",
     "prove_element_balance",

@@ -36,6 +36,7 @@ __all__ = [
     "ElementStatement",
     "decode_commitment",
     "element_context",
+    "event_context",
     "prove_element_balance",
     "verify_element_balance",
     "verify_element_balances",
@@ -45,12 +46,23 @@ QUANTITY_BITS = 48
 """Bucket quantities are integer grams below 2^48 (≈ 281 000 t)."""
 
 
-def element_context(event_hash: bytes, element: str) -> bytes:
-    """The bytes every proof of one element of one event is bound to (injective encoding)."""
+def event_context(label: str, event_hash: bytes) -> bytes:
+    """Context bytes binding a proof to an event under a purpose label (injective encoding).
+
+    Pass the result as ``context`` to ``prove_range``/``verify_range`` or as ``extra`` to the
+    linear and kernel proofs, e.g. ``event_context("shipment-outputs", h)``.
+    """
     if not event_hash:
         raise ValueError("an event hash is required")
-    tag = element.encode()
-    return b"batterytrace/zk/element/v1" + len(tag).to_bytes(2, "big") + tag + event_hash
+    tag = label.encode()
+    if not tag or len(tag) > 0xFFFF:
+        raise ValueError("a context label is 1..65535 bytes")
+    return b"batterytrace/zk/event/v1" + len(tag).to_bytes(2, "big") + tag + event_hash
+
+
+def element_context(event_hash: bytes, element: str) -> bytes:
+    """The bytes every proof of one element of one event is bound to."""
+    return event_context(f"element:{element}", event_hash)
 
 
 def decode_commitment(text: str, what: str = "commitment") -> Point:
