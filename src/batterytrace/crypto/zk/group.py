@@ -263,7 +263,7 @@ def hash_to_scalar(data: bytes) -> int:
 
 
 def hash_to_point(tag: bytes, index: int = 0) -> Point:
-    """RFC 9496 one-way map of SHA-512(len(tag) ‖ tag ‖ index_u64) — nobody knows its discrete log."""
+    """RFC 9496 one-way map of SHA-512(u16(len tag) ‖ tag ‖ u64(index)) — no known discrete log."""
     if not tag:
         raise ValueError("hash_to_point needs a domain-separation tag")
     digest = hashlib.sha512(len(tag).to_bytes(2, "big") + tag + index.to_bytes(8, "big")).digest()
