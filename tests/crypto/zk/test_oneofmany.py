@@ -126,3 +126,16 @@ def test_identity_members_zero_scalars_and_malformed_input_are_refused() -> None
         prove_membership(ring, 0, MSG)
     with pytest.raises(ValueError, match="identity"):
         certified_ring([CertificationRecord(IDENTITY, 0, 10)], 5)
+
+
+def test_batch_verification_over_a_shared_ring() -> None:
+    from batterytrace.crypto.zk.oneofmany import verify_membership_batch
+
+    sks, ring = _keys(32)
+    items = [(prove_membership(ring, sks[i], b"event %d" % i), ring, b"event %d" % i) for i in range(4)]
+    verify_membership_batch(items)
+    forged = (items[2][0], ring, b"event 99")
+    with pytest.raises(VerificationError, match="batch of 4 membership proofs"):
+        verify_membership_batch([*items[:2], forged, items[3]])
+    with pytest.raises(VerificationError, match="membership proof 1: the ring is empty"):
+        verify_membership_batch([items[0], (items[1][0], [], b"x")])

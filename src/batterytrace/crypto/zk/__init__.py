@@ -11,7 +11,7 @@ The API the ledger uses:
 * thresholds — ``LinearStatement`` (``loss_bound``, ``recycled_share``, ``at_most``) with
   ``prove_linear`` / ``verify_linear``;
 * certified origin — ``certified_ring`` from ``CertificationRecord``s, ``prove_membership`` /
-  ``verify_membership``;
+  ``verify_membership`` / ``verify_membership_batch``;
 * one element of one confidential event — ``prove_element_balance`` /
   ``verify_element_balance`` / ``verify_element_balances`` (batched) and the wire form
   ``ElementBalanceProof.to_wire`` / ``from_wire``.
@@ -47,6 +47,7 @@ from batterytrace.crypto.zk.oneofmany import (
     certified_ring,
     prove_membership,
     verify_membership,
+    verify_membership_batch,
 )
 from batterytrace.crypto.zk.pedersen import Opening, commit, open_commitment, random_opening
 from batterytrace.crypto.zk.rangeproof import (
@@ -88,6 +89,7 @@ __all__ = [
     "verify_kernel",
     "verify_linear",
     "verify_membership",
+    "verify_membership_batch",
     "verify_range",
     "verify_range_batch",
 ]

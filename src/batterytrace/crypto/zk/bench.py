@@ -22,7 +22,11 @@ from batterytrace.crypto.zk.group import (
     random_scalar,
 )
 from batterytrace.crypto.zk.kernel import prove_kernel, verify_kernel
-from batterytrace.crypto.zk.oneofmany import prove_membership, verify_membership
+from batterytrace.crypto.zk.oneofmany import (
+    prove_membership,
+    verify_membership,
+    verify_membership_batch,
+)
 from batterytrace.crypto.zk.pedersen import random_opening
 from batterytrace.crypto.zk.rangeproof import prove_range, verify_range, verify_range_batch
 
@@ -164,6 +168,21 @@ def _membership_one(size: int, reps: int) -> dict[str, dict[str, Any]]:
     }
 
 
+def _membership_batched(size: int, count: int) -> dict[str, dict[str, Any]]:
+    sks = [random_scalar() for _ in range(size)]
+    ring = [base_mul(s) for s in sks]
+    items = [
+        (prove_membership(ring, sks[(7 * i) % size], b"event %d" % i), ring, b"event %d" % i)
+        for i in range(count)
+    ]
+    per = _median_ms(lambda: verify_membership_batch(items), 3) / count
+    return {
+        f"zk_membership_n{size}_verify_batched_per_proof_ms": _metric(
+            round(per, 3), "ms", None, f"batch of {count} proofs over one ring"
+        )
+    }
+
+
 def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     reps = 5 if quick else 15
     results: dict[str, dict[str, Any]] = {}
@@ -176,4 +195,5 @@ def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     results.update(_kernel(reps))
     for size in [16, 256] if quick else [16, 64, 256, 1024]:
         results.update(_membership_one(size, reps))
+    results.update(_membership_batched(256, 8 if quick else 64))
     return results

@@ -39,6 +39,7 @@ __all__ = [
     "prove_membership",
     "ring_shape",
     "verify_membership",
+    "verify_membership_batch",
 ]
 
 MAX_RING = 1 << 16
@@ -273,7 +274,7 @@ def membership_equation(proof: MembershipProof, ring: list[Point], message: byte
     for j in range(m):
         values = [v * full[j][digit] % L for digit in range(n) for v in values]
     for p, v in zip(padded, values, strict=True):
-        eq.add_free(p, v)
+        eq.add_fixed(p, v)  # merged across a batch that shares the ring
     xk = 1
     for k in range(m):
         eq.add_free(proof.gk[k], -xk)
@@ -287,3 +288,16 @@ def verify_membership(proof: MembershipProof, ring: list[Point], message: bytes)
     if not ring:
         raise VerificationError("membership proof: the ring is empty")
     check_all([membership_equation(proof, ring, message)], "membership proof")
+
+
+def verify_membership_batch(items: list[tuple[MembershipProof, list[Point], bytes]]) -> None:
+    """Verify many (proof, ring, message) at once; proofs over the same ring share its terms."""
+    equations = []
+    for index, (proof, ring, message) in enumerate(items):
+        if not ring:
+            raise VerificationError(f"membership proof {index}: the ring is empty")
+        try:
+            equations.append(membership_equation(proof, ring, message))
+        except VerificationError as exc:
+            raise VerificationError(f"membership proof {index}: {exc}") from exc
+    check_all(equations, f"batch of {len(items)} membership proofs")
