@@ -33,7 +33,6 @@ __all__ = [
     "base_mul",
     "batch_invert",
     "hash_to_point",
-    "hash_to_scalar",
     "multiexp",
     "multiexp_buckets",
     "point_from_uniform",
@@ -255,11 +254,6 @@ def scalar_from_bytes(data: bytes) -> int:
     if k >= L:
         raise EncodingError("non-canonical scalar (≥ ℓ)")
     return k
-
-
-def hash_to_scalar(data: bytes) -> int:
-    """Reduce 64 bytes of SHA-512 output mod ℓ (bias < 2^-259)."""
-    return int.from_bytes(hashlib.sha512(data).digest(), "little") % L
 
 
 def hash_to_point(tag: bytes, index: int = 0) -> Point:
