@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the project's Node tools (tools/node/package.json, pinned by package-lock.json):
+# anvil, the local EVM node of the anchoring integration test, from the npm package
+# @foundry-rs/anvil, which ships its binary. Without npm it says so; the test then skips, or
+# fails where CI requires services (BATTERYTRACE_REQUIRE_SERVICES=1).
+set -u
+cd "$(dirname "$0")/../tools/node" || exit 0
+if ! command -v npm >/dev/null 2>&1; then
+  echo "batterytrace: npm is missing; the anvil integration test needs it (apt-get install npm)" >&2
+  exit 0
+fi
+if ls node_modules/@foundry-rs/anvil-*/bin/anvil >/dev/null 2>&1; then exit 0; fi
+npm ci --no-audit --no-fund --loglevel=error || echo "batterytrace: npm ci in tools/node failed" >&2
