@@ -37,7 +37,7 @@ def chain_path_for(db_url: str) -> str | None:
 
 def _backend_class() -> type[Any]:
     from eth_tester import PyEVMBackend
-    from eth_utils import keccak
+    from eth_utils.crypto import keccak
 
     class JournaledBackend(PyEVMBackend):  # type: ignore[misc]
         """Deterministic mining (timestamps under our control, prevrandao from the parent hash)

@@ -11,7 +11,7 @@ from batterytrace.anchoring.client import AnchorClient, decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.records import AnchorRecord, load_records
 from batterytrace.crypto.merkle import verify_consistency
-from batterytrace.errors import EncodingError, SplitViewError, VerificationError
+from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, SplitViewEvidence
 from batterytrace.ledger.ledger import Ledger
 
