@@ -117,6 +117,7 @@ class AnchorClient:
 
     def _transact(self, fn: Any, what: str) -> Any:
         """Build, fund-check, sign, send (idempotently) and await one contract transaction."""
+        from eth_tester.exceptions import TransactionFailed
         from web3.exceptions import ContractLogicError, TimeExhausted
 
         account = self._sender()
@@ -129,6 +130,9 @@ class AnchorClient:
                 {"from": account.address, "nonce": nonce, "chainId": chain_id}))
         except ContractLogicError as exc:
             raise AnchorError(f"the registry refused {what}: {exc.message or exc}") from exc
+        except TransactionFailed as exc:  # the in-process chain's form of a revert
+            reason = str(exc).removeprefix("execution reverted: ")
+            raise AnchorError(f"the registry refused {what}: {reason}") from exc
         except ValueError as exc:
             raise self._value_error(what, exc) from exc
         price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
