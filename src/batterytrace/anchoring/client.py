@@ -118,13 +118,18 @@ class AnchorClient:
     def _transact(self, fn: Any, what: str) -> Any:
         """Build, fund-check, sign, send (idempotently) and await one contract transaction."""
         from eth_tester.exceptions import TransactionFailed
-        from web3.exceptions import ContractLogicError, TimeExhausted
+        from eth_utils.exceptions import ValidationError
+        from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
         account = self._sender()
         if self.before_send is not None:
             self.before_send()
         chain_id = self.chain_id()
         nonce = self.node("nonce", lambda: self.w3.eth.get_transaction_count(account.address, "pending"))
+        balance = int(self.node("balance", lambda: self.w3.eth.get_balance(account.address)))
+        if balance == 0:
+            raise AnchorError(f"account {account.address} is unfunded on chain {chain_id}: balance 0 wei; "
+                              f"{what} needs gas")
         try:
             tx = self.node("gas estimate", lambda: fn.build_transaction(
                 {"from": account.address, "nonce": nonce, "chainId": chain_id}))
@@ -133,11 +138,10 @@ class AnchorClient:
         except TransactionFailed as exc:  # the in-process chain's form of a revert
             reason = str(exc).removeprefix("execution reverted: ")
             raise AnchorError(f"the registry refused {what}: {reason}") from exc
-        except ValueError as exc:
+        except (ValueError, Web3RPCError, ValidationError) as exc:
             raise self._value_error(what, exc) from exc
         price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
         needed = int(tx["gas"]) * price + int(tx.get("value", 0))
-        balance = int(self.node("balance", lambda: self.w3.eth.get_balance(account.address)))
         if balance < needed:
             raise AnchorError(
                 f"account {account.address} is unfunded on chain {chain_id}: balance {balance} wei, "
@@ -147,7 +151,7 @@ class AnchorClient:
         tx_hash = bytes(signed.hash)
         try:
             self.node("send", lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
-        except ValueError as exc:
+        except (ValueError, Web3RPCError, ValidationError) as exc:
             text = str(exc).lower()
             if "already known" not in text and "nonce too low" not in text:
                 raise self._value_error(what, exc) from exc
@@ -163,9 +167,9 @@ class AnchorClient:
             raise AnchorError(f"{what} reverted on chain (tx 0x{tx_hash.hex()})")
         return receipt
 
-    def _value_error(self, what: str, exc: ValueError) -> AnchorError:
+    def _value_error(self, what: str, exc: Exception) -> AnchorError:
         text = str(exc)
-        if "insufficient funds" in text.lower():
+        if "insufficient funds" in text.lower() or "cannot afford" in text.lower():
             sender = self.account.address if self.account is not None else "?"
             return AnchorError(f"account {sender} is unfunded: the node refused {what}: {text}")
         return AnchorError(f"the node refused {what}: {text}")

@@ -126,16 +126,15 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
     """``anchor verify``: every anchored checkpoint is a validly signed stored tree head, is on
     chain where its record says, matches the log as stored now, and each is consistent with the
     next (so a rewritten history is caught)."""
-    records = [r for r in load_records(ledger.store) if r.contract.lower() == str(client.address).lower()]
+    records = load_records(ledger.store)
     if not records:
-        raise VerificationError("no checkpoint of this ledger is anchored on this registry")
+        raise VerificationError("no checkpoint of this ledger is anchored")
     checkpoints = ledger.checkpoints()
     for cp in checkpoints:
         cp.verify(ledger.operator_did)
     _split_views(checkpoints)
-    size_now = ledger.size()
-    previous: Checkpoint | None = None
-    for record in records:
+    anchored: list[Checkpoint] = []
+    for record in records:  # 1. each anchored checkpoint is a stored, signed head, on chain
         stored = [cp for cp in checkpoints if cp.tree_size == record.tree_size]
         if not stored:
             raise VerificationError(f"anchored checkpoint of size {record.tree_size} is not among the stored tree heads")
@@ -146,6 +145,19 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
                 f"the anchored one {record.root_hash}"
             )
         verify_anchor(client, record, cp)
+        anchored.append(cp)
+    size_now = ledger.size()
+    for previous, cp in zip(anchored, anchored[1:], strict=False):  # 2. history only grew
+        if cp.tree_size > size_now:
+            break
+        proof = ledger.consistency_proof(previous.tree_size, cp.tree_size)
+        try:
+            verify_consistency(previous.tree_size, cp.tree_size, previous.root_hash, cp.root_hash, proof)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"anchored checkpoints {previous.tree_size} → {cp.tree_size} are not consistent: {exc}"
+            ) from exc
+    for cp in anchored:  # 3. the log as stored now is the one anchored
         if cp.tree_size > size_now:
             raise VerificationError(f"the log holds {size_now} events, fewer than the anchored size {cp.tree_size}")
         if ledger.root(cp.tree_size) != cp.root_hash:
@@ -153,15 +165,6 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
                 f"the log was rewritten: its first {cp.tree_size} events no longer hash to the "
                 "anchored root"
             )
-        if previous is not None:
-            proof = ledger.consistency_proof(previous.tree_size, cp.tree_size)
-            try:
-                verify_consistency(previous.tree_size, cp.tree_size, previous.root_hash, cp.root_hash, proof)
-            except VerificationError as exc:
-                raise VerificationError(
-                    f"anchored checkpoints {previous.tree_size} → {cp.tree_size} are not consistent: {exc}"
-                ) from exc
-        previous = cp
 
 
 def verify_passport_anchor(claims: dict[str, Any], w3: Any) -> None:
