@@ -228,9 +228,10 @@ def test_malformed_record_is_refused() -> None:
 
 
 def test_log_rewritten_after_anchoring_is_caught(world: World) -> None:
-    anchoring = anchored_twice(world)
-    db = sqlite3.connect(world.db)
-    db.execute("UPDATE nodes SET hash = ? WHERE id = ?", (b"\x05" * 32, node_key(0, 3)))
+    anchoring = Anchoring.setup(world.ledger)
+    anchoring.anchor_latest(world.operator_key)
+    db = sqlite3.connect(world.db)  # the subtree of leaves 0..31 now hashes to something else
+    db.execute("UPDATE nodes SET hash = ? WHERE id = ?", (b"\x05" * 32, node_key(5, 0)))
     db.commit()
     db.close()
     with pytest.raises(VerificationError, match="the log was rewritten: its first 60 events"):
