@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from anchoring_support import Registry, World
 
+from anchoring_support import Registry, World
 from batterytrace.anchoring.client import AnchorClient
 from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.storage.sqlite import SQLiteStore
+
 
 @pytest.fixture
 def registry() -> Iterator[Registry]:

@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from anchoring_support import Registry, random_checkpoint
 
+from anchoring_support import Registry, random_checkpoint
 from batterytrace.anchoring.client import AnchorClient, connect_rpc
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import AnchorError, ServiceUnavailableError, VerificationError

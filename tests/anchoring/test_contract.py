@@ -4,8 +4,8 @@ emits checkpoints, and it refuses strangers, non-owners and shrinking trees."""
 from __future__ import annotations
 
 import pytest
-from anchoring_support import Registry, random_checkpoint
 
+from anchoring_support import Registry, random_checkpoint
 from batterytrace.anchoring.client import decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash, compile_registry, load_artifact
 from batterytrace.crypto.signing import SigningKey

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from anchoring_support import random_checkpoint
 
+from anchoring_support import random_checkpoint
 from batterytrace.anchoring.client import AnchorClient
 from batterytrace.anchoring.inprocess import InProcessChain, chain_path_for
 from batterytrace.anchoring.verify import verify_anchor

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from anchoring_support import World
 
+from anchoring_support import World
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.records import RECORDS_KEY, AnchorRecord, load_records
 from batterytrace.anchoring.service import Anchoring
@@ -120,7 +120,7 @@ def test_record_of_another_checkpoint_is_refused(world: World) -> None:
 
 def test_record_pointing_at_another_anchor_tx_is_caught(world: World) -> None:
     anchoring = anchored_twice(world)
-    first, second = anchoring.records()
+    first, _second = anchoring.records()
     _replace_record(world, tx_hash=first.tx_hash, block_number=first.block_number, block_hash=first.block_hash)
     with pytest.raises(VerificationError, match="not the checkpoint of size 119"):
         anchoring.verify()

@@ -46,7 +46,8 @@ def _free_port() -> int:
 class AnvilNode:
     """``with AnvilNode() as node:`` starts anvil on 127.0.0.1 (a free port) and stops it after."""
 
-    def __init__(self, binary: str | None = None, block_time_s: int | None = None) -> None:
+    def __init__(self, binary: str | None = None, block_time_s: int | None = None,
+                 no_mining: bool = False) -> None:
         found = binary or find_anvil()
         if found is None:
             raise ServiceUnavailableError("anvil is not installed (run scripts/node-tools.sh)")
@@ -54,12 +55,15 @@ class AnvilNode:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.block_time_s = block_time_s
+        self.no_mining = no_mining
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 20.0) -> None:
         cmd = [self.binary, "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         if self.block_time_s is not None:
             cmd += ["--block-time", str(self.block_time_s)]
+        if self.no_mining:
+            cmd.append("--no-mining")
         self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ the chain link of a passport's evidence. Each function returns None or raises
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,7 +148,7 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
         verify_anchor(client, record, cp)
         anchored.append(cp)
     size_now = ledger.size()
-    for previous, cp in zip(anchored, anchored[1:], strict=False):  # 2. history only grew
+    for previous, cp in itertools.pairwise(anchored):  # 2. history only grew
         if cp.tree_size > size_now:
             break
         proof = ledger.consistency_proof(previous.tree_size, cp.tree_size)
