@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from anchoring_support import World
 
+from anchoring_support import World
 from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.anchoring.records import AnchorConfig, load_config
 from batterytrace.anchoring.service import Anchoring, RunSchedule, read_chain_key

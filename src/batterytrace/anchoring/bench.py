@@ -11,6 +11,8 @@ import tempfile
 import time
 from typing import Any
 
+from eth_typing import HexStr
+
 from batterytrace.anchoring.anvil import ANVIL_KEYS, AnvilNode, find_anvil
 from batterytrace.anchoring.client import AnchorClient, connect_rpc
 from batterytrace.anchoring.inprocess import InProcessChain
@@ -71,7 +73,7 @@ def run_benchmarks(quick: bool) -> dict[str, Metric]:
             cp = _tree_checkpoint(key, events, seed=events)
             cp = sign_checkpoint(key, base + events, cp.root_hash, cp.timestamp)  # sizes must keep growing
             record = op.anchor(cp)
-            used = int(chain.w3.eth.get_transaction_receipt(record.tx_hash)["gasUsed"])
+            used = int(chain.w3.eth.get_transaction_receipt(HexStr(record.tx_hash))["gasUsed"])
             out[f"anchor_gas_per_event_{label}"] = _metric(used / events, "gas/event", None,
                                                          f"{used} gas for one checkpoint covering {events} events")
             base += events
