@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the project's Node tools (tools/node/package.json, pinned by package-lock.json):
+# Installs the project's Node tools (tools/node/package.json, versions pinned by package-lock.json):
 # anvil, the local EVM node of the anchoring integration test, from the npm package
 # @foundry-rs/anvil, which ships its binary. Without npm it says so; the test then skips, or
 # fails where CI requires services (BATTERYTRACE_REQUIRE_SERVICES=1).
@@ -10,4 +10,7 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 0
 fi
 if ls node_modules/@foundry-rs/anvil-*/bin/anvil >/dev/null 2>&1; then exit 0; fi
-npm ci --no-audit --no-fund --loglevel=error || echo "batterytrace: npm ci in tools/node failed" >&2
+# `npm install --no-save` rather than `npm ci`: the lock records only the optional platform
+# package of the machine that wrote it (linux-amd64), so `npm ci` finds it out of sync.
+npm install --no-save --no-audit --no-fund --loglevel=error \
+  || echo "batterytrace: npm install in tools/node failed" >&2

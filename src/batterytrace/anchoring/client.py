@@ -244,7 +244,14 @@ class AnchorClient:
         fn = self._registry().functions.anchor(
             cp.tree_size, cp.root_hash, checkpoint_hash(cp), cp.log_id, cp.timestamp, cp.signature
         )
-        receipt = self._transact(fn, f"the anchor of tree size {cp.tree_size}")
+        try:
+            receipt = self._transact(fn, f"the anchor of tree size {cp.tree_size}")
+        except AnchorError:
+            # An earlier, timed-out submission of this checkpoint may have been mined meanwhile.
+            found = self.find(cp, account.address)
+            if found is not None:
+                return found
+            raise
         for log in receipt["logs"]:
             if str(log["address"]).lower() == str(self.address).lower():
                 return self._record(decode_anchored(self._registry(), log))
