@@ -12,7 +12,7 @@ from anchoring_support import World
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.anchoring.service import Anchoring
-from batterytrace.anchoring.verify import verify_passport_anchor
+from batterytrace.anchoring.verify import verify_anchored_passport, verify_passport_anchor
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.errors import SplitViewError, VerificationError
 from batterytrace.ledger.checkpoint import SplitViewEvidence, sign_checkpoint
@@ -43,6 +43,19 @@ def test_passport_event_is_in_a_checkpoint_that_is_on_chain(world: World) -> Non
     fresh = InProcessChain(anchoring.config.chain_state)  # what a later process sees
     verify_passport_anchor(claims, fresh.w3)
     fresh.close()
+
+
+def test_verify_anchored_passport_checks_every_link(world: World) -> None:
+    anchoring = Anchoring.setup(world.ledger)
+    world.submit_rest()
+    anchoring.anchor_latest(world.operator_key)
+    p = issue_passport(world.ledger, world.packs[1], VOLTARA_VM75, world.keys["voltara"], issued_at=NOW)
+    claims = verify_anchored_passport(p.present("public"), anchoring.client.w3,
+                                      log_operator=world.ledger.operator_did, now=NOW)
+    assert claims["evidence"]["anchor"]["tree_size"] == world.ledger.size()
+    with pytest.raises(VerificationError):  # the offline links are checked first
+        verify_anchored_passport(p.present("public"), anchoring.client.w3, log_operator=world.keys["voltara"].did, now=NOW)
+    anchoring.close()
 
 
 def test_unanchored_passport_has_no_anchor(world: World) -> None:

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 from typer.main import get_command
 
 from batterytrace.cli import app
+from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.keys import save_key
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.issue import issue_passport
 from batterytrace.storage.sqlite import SQLiteStore
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -53,6 +56,16 @@ def test_anchor_commands(tmp_path: Path) -> None:
     assert "119" in out.stdout and "50" in out.stdout
     out = run("anchor", "verify", "--db", db)
     assert "anchors verified: 2 checkpoints" in out.stdout
+
+    passport = issue_passport(ledger, s.packs[0], VOLTARA_VM75, s.actors["voltara"].signing_key,
+                              issued_at=int(time.time()))
+    pfile = tmp_path / "p.sd-jwt"
+    pfile.write_text(passport.present("public"))
+    out = run("anchor", "passport", str(pfile), "--db", db)  # a separate process, the journaled chain
+    assert "passport verified and anchored" in out.stdout and "size 119" in out.stdout
+    pfile.write_text(passport.present("public").replace(".", "!", 1))
+    bad = run("anchor", "passport", str(pfile), "--db", db, ok=False)
+    assert bad.returncode != 0
 
     conn = sqlite3.connect(db)
     (text,) = conn.execute("SELECT value FROM meta WHERE key = 'anchor/records'").fetchone()
@@ -97,4 +110,4 @@ def test_anchor_commands_have_help_text() -> None:
             walk(sub, f"{path} {name}")
 
     walk(anchor, "batterytrace anchor")
-    assert set(anchor.commands) == {"setup", "register", "verify", "list"}
+    assert set(anchor.commands) == {"setup", "register", "verify", "list", "passport"}

@@ -16,6 +16,7 @@ from batterytrace.anchoring.verify import (
     chain_checkpoint,
     verify_anchor,
     verify_anchored_log,
+    verify_anchored_passport,
     verify_passport_anchor,
 )
 
@@ -37,5 +38,6 @@ __all__ = [
     "record_for",
     "verify_anchor",
     "verify_anchored_log",
+    "verify_anchored_passport",
     "verify_passport_anchor",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "raise_split_view",
     "verify_anchor",
     "verify_anchored_log",
+    "verify_anchored_passport",
     "verify_passport_anchor",
 ]
 
@@ -190,3 +191,15 @@ def verify_passport_anchor(claims: dict[str, Any], w3: Any) -> None:
             if evidence_obj is not None:
                 raise_split_view(evidence_obj)
     verify_anchor(client, record, cp)
+
+
+def verify_anchored_passport(presentation: str, w3: Any, *, trusted_issuers: list[str] | None = None,
+                             log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
+    """Verify a passport presentation offline (``verify_passport``) and then the chain link of its
+    checkpoint; returns the claims. Every link — issuer signature, event, inclusion proof,
+    checkpoint signature, on-chain record — must hold."""
+    from batterytrace.passport.issue import verify_passport
+
+    claims = verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator, now=now)
+    verify_passport_anchor(claims, w3)
+    return claims

@@ -147,6 +147,43 @@ def anchor_verify(db: str = DB) -> None:
                   f"latest tree size {records[-1].tree_size}")
 
 
+@anchor_app.command("passport")
+def anchor_passport(
+    file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
+    db: str | None = typer.Option(None, "--db", help="Use the chain this ledger anchors on (and its operator). " + DB_HELP),
+    rpc: str | None = typer.Option(None, "--rpc", help="Or a JSON-RPC URL of the chain the passport names."),
+    issuer: list[str] = typer.Option(None, help="Trusted issuer did (repeatable; default: any did:key)."),
+) -> None:
+    """Verify a passport and its chain link: event signed, included in the signed checkpoint,
+    and that checkpoint anchored on chain where the passport says."""
+    import time
+
+    from batterytrace.anchoring.client import connect_rpc
+    from batterytrace.anchoring.verify import verify_anchored_passport
+
+    if (db is None) == (rpc is None):
+        raise ConfigError("give either --db (the ledger's configured chain) or --rpc URL")
+    anchoring = None
+    if db is not None:
+        anchoring = _open(db, None)
+        w3, operator = anchoring.client.w3, anchoring.ledger.operator_did
+    else:
+        w3, operator = connect_rpc(str(rpc)), None
+    try:
+        claims = verify_anchored_passport(file.read_text().strip(), w3, trusted_issuers=issuer or None,
+                                          log_operator=operator, now=int(time.time()))
+    except VerificationError as exc:
+        err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        if anchoring is not None:
+            anchoring.close()
+    a = claims["evidence"]["anchor"]
+    console.print(f"[green]passport verified and anchored[/]: {claims['passport_id']} — event in the checkpoint of "
+                  f"size {a['tree_size']}, on chain {a['chain_id']} contract {a['contract']} block "
+                  f"{a['block_number']} tx {a['tx_hash']}")
+
+
 @anchor_app.command("list")
 def anchor_list(db: str = DB) -> None:
     """List the anchored checkpoints with their chain coordinates."""
