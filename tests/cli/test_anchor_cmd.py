@@ -78,6 +78,30 @@ def test_anchor_commands(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "anchor verification FAILED" in bad.stderr
 
 
+def test_owner_registers_another_operator(tmp_path: Path) -> None:
+    from batterytrace.anchoring.client import AnchorClient
+    from batterytrace.anchoring.inprocess import InProcessChain
+
+    db = str(tmp_path / "l.db")
+    run("init", "--db", db)
+    run("anchor", "setup", "--db", db)
+    owner_key = tmp_path / "owner.chainkey"
+    probe = InProcessChain(None)  # the in-process chain's genesis account 0 owns the registry
+    owner_key.write_text(probe.funded_keys()[0].hex())
+    probe.close()
+    newcomer = "0x" + "5a" * 20
+    bad = run("anchor", "register", newcomer, "--db", db, ok=False)
+    assert bad.returncode == 2 and "needs the registry owner's key" in bad.stderr
+    out = run("anchor", "register", newcomer, "--db", db, "--chain-key", str(owner_key))
+    assert "registered" in out.stdout
+    chain = InProcessChain(db + ".chain.sqlite")
+    from batterytrace.anchoring.records import load_config
+
+    contract = load_config(SQLiteStore(db)).contract  # type: ignore[union-attr]
+    assert AnchorClient(chain.w3, None, contract).is_operator(chain.w3.to_checksum_address(newcomer))
+    chain.close()
+
+
 @pytest.mark.parametrize("every", ["0", "-3", "soon", "0s"])
 def test_bad_every_is_refused(tmp_path: Path, every: str) -> None:
     from batterytrace.cli.anchor_cmd import parse_every
