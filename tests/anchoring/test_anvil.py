@@ -73,8 +73,12 @@ def test_refusals_on_anvil(anvil: AnvilNode) -> None:
     with pytest.raises(AnchorError, match="sender is not a registered operator"):
         stranger._transact(fn, "the anchor")
     poor = AnchorClient(w3, secrets.token_bytes(32), address, endpoint=anvil.url)
-    with pytest.raises(AnchorError, match="is unfunded"):
+    with pytest.raises(AnchorError, match=r"is unfunded .*balance 0 wei"):
         poor.register_operator(poor.account.address)  # type: ignore[union-attr]
+    tx = w3.eth.send_transaction({"from": owner.account.address, "to": poor.account.address, "value": 1000})  # type: ignore[union-attr]
+    w3.eth.wait_for_transaction_receipt(tx)
+    with pytest.raises(AnchorError, match=r"is unfunded .*balance 1000 wei, the registry deployment needs up to"):
+        poor.deploy()
 
 
 def test_receipt_timeout_is_a_clear_error() -> None:
