@@ -38,9 +38,9 @@ def test_passport_event_is_in_a_checkpoint_that_is_on_chain(world: World) -> Non
     assert anchor["tree_size"] == claims["evidence"]["checkpoint"]["tree_size"] == world.ledger.size()
     assert anchor["tx_hash"].startswith("0x") and anchor["chain_id"] == anchoring.config.chain_id
     verify_passport_anchor(claims, anchoring.client.w3)
-    assert anchoring.config.chain_state is not None
+    assert anchoring.chain is not None and anchoring.chain.path == world.db + ".chain.sqlite"
     anchoring.close()
-    fresh = InProcessChain(anchoring.config.chain_state)  # what a later process sees
+    fresh = InProcessChain(anchoring.chain.path)  # what a later process sees
     verify_passport_anchor(claims, fresh.w3)
     fresh.close()
 

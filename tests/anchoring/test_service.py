@@ -41,7 +41,7 @@ def test_anchors_on_every_store(store: Store, tmp_path: Path) -> None:
     anchoring.verify()
     assert anchoring.records() == [record]
     assert load_config(store) == anchoring.config
-    if anchoring.config.chain_state is not None:  # persisted: a new open sees it
+    if not isinstance(store, MemoryStore):  # persisted: a new open sees it
         anchoring.close()
         again = Anchoring.open(ledger)
         again.verify()
@@ -110,3 +110,22 @@ def test_every_loop_survives_chain_failures(world: World) -> None:
     assert made == 1 and anchoring.records()[-1].tree_size == 119
     anchoring.verify()
     anchoring.close()
+
+
+def test_ledger_and_its_chain_move_together(world: World, tmp_path: Path) -> None:
+    import shutil
+
+    anchoring = Anchoring.setup(world.ledger)
+    anchoring.anchor_latest(world.operator_key)
+    anchoring.close()
+    world.ledger.close()
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("ledger.db", "ledger.db.chain.sqlite"):
+        shutil.copy(Path(world.db).parent / name, moved / name)
+    Path(world.db + ".chain.sqlite").unlink()
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    again = Anchoring.open(Ledger(SQLiteStore(str(moved / "ledger.db"))))
+    again.verify()
+    again.close()

@@ -77,7 +77,8 @@ class AnchorRecord:
 @dataclass(frozen=True)
 class AnchorConfig:
     """``endpoint`` is ``inprocess`` or a JSON-RPC URL; ``chain_state`` the journal file of an
-    in-process chain (None: not persisted, for in-memory ledgers)."""
+    in-process chain when configured (None: beside a SQLite ledger, ``<db>.chain.sqlite``, so the
+    two move together; an in-memory ledger's chain is not persisted)."""
 
     endpoint: str
     chain_id: int

@@ -89,13 +89,12 @@ class Anchoring:
             raise ConfigError("this ledger is already set up for anchoring")
         if endpoint == INPROCESS:
             if chain is None:
+                if ledger.store.url.startswith(("postgresql://", "postgres://")) and chain_state is None:
+                    raise ConfigError("a PostgreSQL ledger needs --chain-state PATH for its in-process chain")
                 state = chain_state or chain_path_for(ledger.store.url)
                 if state is None:
                     raise ConfigError("an in-memory ledger needs an in-process chain object")
-                if ledger.store.url.startswith(("postgresql://", "postgres://")) and chain_state is None:
-                    raise ConfigError("a PostgreSQL ledger needs --chain-state PATH for its in-process chain")
                 chain = InProcessChain(state)
-                chain_state = state
             keys = chain.funded_keys()
             owner = AnchorClient(chain.w3, keys[_OWNER], contract, endpoint=INPROCESS, before_send=chain.sync)
             operator_key = keys[_OPERATOR]
@@ -128,9 +127,10 @@ class Anchoring:
             raise ConfigError("this ledger is not set up for anchoring; run 'batterytrace anchor setup'")
         if config.endpoint == INPROCESS:
             if chain is None:
-                if config.chain_state is None:
+                state = config.chain_state or chain_path_for(ledger.store.url)
+                if state is None:
                     raise ConfigError("the in-process chain of this ledger was not persisted")
-                chain = InProcessChain(config.chain_state)
+                chain = InProcessChain(state)
             w3, key, endpoint = chain.w3, chain.funded_keys()[_OPERATOR], INPROCESS
         else:
             w3, endpoint = connect_rpc(config.endpoint), config.endpoint
