@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages batterytrace needs (libsodium for ristretto255) when they are
-# missing and this user may install them. Prints what is missing otherwise; never fails the build
-# by itself: the tests that need a missing library say so.
+# Installs the Debian packages batterytrace needs (libsodium for ristretto255, npm for the Node
+# tools) when they are missing and this user may install them, then the Node tools (anvil).
+# Prints what is missing otherwise; never fails the build by itself: the tests that need a
+# missing library or tool say so.
 set -u
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so' || need+=(libsodium23)
-if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-else
-  echo "batterytrace: please install: ${need[*]} (Debian/Ubuntu: apt-get install ${need[*]})" >&2
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "batterytrace: please install: ${need[*]} (Debian/Ubuntu: apt-get install ${need[*]})" >&2
+  fi
 fi
+bash "$(dirname "$0")/node-tools.sh"

@@ -7,6 +7,7 @@
     │   └── SplitViewError     two signed tree heads disagree for one tree size
     ├── StorageError           the store failed or holds inconsistent data
     ├── ServiceUnavailableError a needed service (database, chain node) cannot be reached
+    ├── AnchorError            the chain refused an anchor (unfunded account, unregistered operator)
     └── ConfigError            invalid configuration
 
 Each error carries the text the user sees; the CLI only prints it.
@@ -15,6 +16,7 @@ Each error carries the text the user sees; the CLI only prints it.
 from __future__ import annotations
 
 __all__ = [
+    "AnchorError",
     "BatterytraceError",
     "ConfigError",
     "EncodingError",
@@ -48,7 +50,10 @@ class VerificationError(BatterytraceError):
 
 
 class SplitViewError(VerificationError):
-    """Two operator-signed tree heads for the same size carry different roots."""
+    """Two operator-signed tree heads for the same size carry different roots. ``evidence``, when
+    set, is the portable evidence object (``SplitViewEvidence.to_dict()``)."""
+
+    evidence: dict[str, object] | None = None
 
 
 class StorageError(BatterytraceError):
@@ -57,6 +62,11 @@ class StorageError(BatterytraceError):
 
 class ServiceUnavailableError(BatterytraceError):
     """An external service (PostgreSQL, a chain node) cannot be reached."""
+
+
+class AnchorError(BatterytraceError):
+    """The chain refused or cannot take an anchor transaction (unfunded account, an operator the
+    registry does not know, a reverted or lost transaction)."""
 
 
 class ConfigError(BatterytraceError):

@@ -27,7 +27,13 @@ DB_HELP = "Ledger database: a SQLite file path (default) or a postgresql:// URL.
 
 
 def main() -> None:
-    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd, passport_cmd  # noqa: F401  (register commands)
+    from batterytrace.cli import (  # noqa: F401  (register commands)
+        anchor_cmd,
+        bench_cmd,
+        demo_cmd,
+        ledger_cmd,
+        passport_cmd,
+    )
 
     try:
         app()

@@ -134,12 +134,18 @@ def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
     cp = ledger.latest_checkpoint()
     if cp is None or cp.tree_size <= seq:
         raise BatterytraceError("no signed tree head covers the pack yet; sign one first (log head)")
-    return {
+    evidence = {
         "event": event.to_wire(),
         "leaf_index": seq,
         "inclusion_proof": [p.hex() for p in ledger.inclusion_proof(seq, cp.tree_size)],
         "checkpoint": cp.to_dict(),
     }
+    from batterytrace.anchoring.records import record_for  # the checkpoint's anchor, if any
+
+    anchor = record_for(ledger.store, cp)
+    if anchor is not None:  # verify with batterytrace.anchoring.verify_passport_anchor
+        evidence["anchor"] = anchor.to_dict()
+    return evidence
 
 
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
