@@ -5,6 +5,7 @@
     ├── RuleViolationError     an event broke a ledger rule; ``.rule`` names it
     ├── VerificationError      a signature, proof, checkpoint or log check failed
     │   └── SplitViewError     two signed tree heads disagree for one tree size
+    ├── NotFoundError          what was asked for does not exist (a lot, a passport)
     ├── StorageError           the store failed or holds inconsistent data
     ├── ServiceUnavailableError a needed service (database, chain node) cannot be reached
     └── ConfigError            invalid configuration
@@ -18,6 +19,7 @@ __all__ = [
     "BatterytraceError",
     "ConfigError",
     "EncodingError",
+    "NotFoundError",
     "RuleViolationError",
     "ServiceUnavailableError",
     "SplitViewError",
@@ -49,6 +51,10 @@ class VerificationError(BatterytraceError):
 
 class SplitViewError(VerificationError):
     """Two operator-signed tree heads for the same size carry different roots."""
+
+
+class NotFoundError(BatterytraceError):
+    """What was asked for (a battery, a passport, a lot) does not exist."""
 
 
 class StorageError(BatterytraceError):

@@ -1,0 +1,51 @@
+"""Helpers for API tests: a demo supply chain on an in-memory ledger served by the API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from batterytrace.api.app import create_app
+from batterytrace.api.config import ApiConfig
+from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.scenario import Scenario, build_scenario
+from batterytrace.ledger.access import issue_access_token
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.registry import PassportDesk, PassportIssuer
+from batterytrace.storage.memory import MemoryStore
+
+
+@dataclass
+class Served:
+    scenario: Scenario
+    ledger: Ledger
+    app: FastAPI
+    client: TestClient
+    gtin: str
+    serial: str
+
+    @property
+    def link_path(self) -> str:
+        return f"/01/{self.gtin}/21/{self.serial}"
+
+    def token(self, role: str, ttl: int = 3600) -> str:
+        now = int(time.time())
+        return issue_access_token(self.scenario.actors["operator"].signing_key, "tester", role, now, now + ttl)
+
+
+def serve(scenario: Scenario, tmp: Path, chain: bool = True, **cfg: object) -> Served:
+    operator = scenario.actors["operator"]
+    ledger = Ledger(MemoryStore(), operator.did)
+    if chain:
+        result = ledger.submit_batch(scenario.events)
+        assert not result.rejected
+    desk = PassportDesk(ledger, tmp / "passports", [PassportIssuer(scenario.actors["voltara"].signing_key, VOLTARA_VM75)],
+                        operator.signing_key)
+    config = ApiConfig.load(env={}, db=":memory:", rate_per_s=cfg.pop("rate_per_s", 0), **cfg)
+    app = create_app(config, ledger, desk)
+    pack = ledger.store.get_lot(scenario.packs[-1]) if chain else None
+    return Served(scenario, ledger, app, TestClient(app), pack.gtin if pack else "", pack.serial if pack else "")
