@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
 from batterytrace.demo.master_data import VOLTARA_VM75
-from batterytrace.demo.scenario import Scenario, build_scenario
+from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.access import issue_access_token
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.registry import PassportDesk, PassportIssuer

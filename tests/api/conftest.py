@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_support import Served, serve
 
+from api_support import Served, serve
 from batterytrace.demo.scenario import Scenario, build_scenario
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import Served, serve
 
+from api_support import Served, serve
 from batterytrace.crypto.merkle import verify_consistency, verify_inclusion
 from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.epcis import epcis_document, export_event

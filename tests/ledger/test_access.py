@@ -53,7 +53,7 @@ def test_signed_but_malformed_claims_are_refused() -> None:
 
     for claims in (b'{"sub":"x"}', b'{"sub":"x","role":"public","iat":1,"exp":9999999999}', b"[1]"):
         token = f"{b64u_encode(claims)}.{b64u_encode(OPERATOR.sign(TOKEN_DOMAIN + claims))}"
-        with pytest.raises(VerificationError, match="malformed|role"):
+        with pytest.raises(VerificationError, match=r"malformed|role"):
             verify_access_token(token, OPERATOR.did, NOW)
 
 

@@ -139,21 +139,21 @@ def test_tampered_signed_body_is_refused(scenario: Scenario) -> None:
 def test_unsigned_and_malformed_events_are_refused(scenario: Scenario) -> None:
     e = _exported(scenario, "extract")
     del e["bt:signature"]
-    with pytest.raises(EncodingError, match="^unsigned"):
+    with pytest.raises(EncodingError, match=r"^unsigned"):
         import_event(e)
     e = _exported(scenario, "extract")
     e["bt:signature"] = "not base64!"
-    with pytest.raises(EncodingError, match="^malformed"):
+    with pytest.raises(EncodingError, match=r"^malformed"):
         import_event(e)
     e = _exported(scenario, "extract")
     e["bt:event"] = {"kind": "extract"}
-    with pytest.raises(EncodingError, match="^malformed"):
+    with pytest.raises(EncodingError, match=r"^malformed"):
         import_event(e)
     e = _exported(scenario, "extract")
     e["errorDeclaration"] = {"declarationTime": "2025-01-01T00:00:00Z"}
-    with pytest.raises(EncodingError, match="^error_declaration"):
+    with pytest.raises(EncodingError, match=r"^error_declaration"):
         import_event(e)
-    with pytest.raises(EncodingError, match="^malformed"):
+    with pytest.raises(EncodingError, match=r"^malformed"):
         import_event(["not", "an", "event"])
     with pytest.raises(EncodingError, match="eventList"):
         import_document({"type": "EPCISDocument", "epcisBody": {}})
