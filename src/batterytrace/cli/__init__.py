@@ -27,7 +27,7 @@ DB_HELP = "Ledger database: a SQLite file path (default) or a postgresql:// URL.
 
 
 def main() -> None:
-    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd, passport_cmd  # noqa: F401  (register commands)
+    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd, passport_cmd, serve_cmd  # noqa: F401  (register commands)
 
     try:
         app()

@@ -24,20 +24,20 @@ def _svg(width: int, height: int, title: str, desc: str, body: str, chart_id: st
 
 
 def hbar_chart(chart_id: str, title: str, rows: list[tuple[str, float]], unit: str, width: int = 640) -> Markup:
-    """Horizontal bars, one per (label, value)."""
+    """Horizontal bars, one per (label, value), each labelled above its bar."""
     top = max((v for _, v in rows), default=0.0) or 1.0
-    bar_h, gap, label_w = 22, 12, 250
-    plot = width - label_w - 110
+    row_h, bar_h = 52, 22
+    plot = width - 170
     parts = []
     for i, (label, value) in enumerate(rows):
-        y = i * (bar_h + gap)
+        y = i * row_h
         w = max(1.0, plot * value / top)
         parts.append(
             f'<text x="0" y="{y + 16}" class="lbl">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" class="val">{value:,.1f} {escape(unit)}</text>'
+            f'<rect x="0" y="{y + 22}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{w + 6:.1f}" y="{y + 38}" class="val">{value:,.1f} {escape(unit)}</text>'
         )
-    height = max(1, len(rows)) * (bar_h + gap)
+    height = max(1, len(rows)) * row_h
     desc = "; ".join(f"{label}: {value:,.1f} {unit}" for label, value in rows)
     return _svg(width, height, title, desc, "".join(parts), chart_id)
 
