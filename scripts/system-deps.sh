@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages batterytrace needs (libsodium for ristretto255) when they are
+# Installs the Debian packages batterytrace needs (libsodium for ristretto255; Chromium for the
+# passport viewer's browser tests; wrk for the HTTP load benchmark) when they are
 # missing and this user may install them. Prints what is missing otherwise; never fails the build
 # by itself: the tests that need a missing library say so.
 set -u
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so' || need+=(libsodium23)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
