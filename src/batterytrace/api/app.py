@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from batterytrace.api import epcis_routes, ledger_routes, passport_routes
 from batterytrace.api.auth import RateLimitMiddleware
+from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
 from batterytrace.api.epcis_routes import CaptureJobs
 from batterytrace.api.problems import install_problem_handlers
@@ -61,5 +62,6 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.include_router(ledger_routes.router)
     app.include_router(passport_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)
+    app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
+    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
     return app

@@ -8,6 +8,7 @@
     BATTERYTRACE_RATE_BURST       burst size per client; 200
     BATTERYTRACE_CAPTURE_LIMIT    events per capture document; 50000
     BATTERYTRACE_CAPTURE_BYTES    bytes per capture document; 64 MiB
+    BATTERYTRACE_PAGE_CACHE_S     seconds a public passport answer is reused (0 disables); 2
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _ENV = {
     "rate_burst": "BATTERYTRACE_RATE_BURST",
     "capture_limit": "BATTERYTRACE_CAPTURE_LIMIT",
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
+    "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
 }
 
 
@@ -45,6 +47,7 @@ class ApiConfig:
     rate_burst: int = 200
     capture_limit: int = 50_000
     capture_bytes: int = 64 * 1024 * 1024
+    page_cache_s: float = 2.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,12 +88,12 @@ class ApiConfig:
             elif "issuers" in values:
                 values["issuers"] = tuple((str(k), str(m)) for k, m in values["issuers"])
             for name, kind in (("rate_per_s", float), ("rate_burst", int), ("capture_limit", int),
-                               ("capture_bytes", int)):
+                               ("capture_bytes", int), ("page_cache_s", float)):
                 if name in values:
                     values[name] = kind(values[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration value: {exc}") from exc
         cfg = cls(**values)
-        if cfg.rate_per_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
+        if cfg.rate_per_s < 0 or cfg.page_cache_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
             raise ConfigError("rate and capture limits must be positive")
         return cfg
