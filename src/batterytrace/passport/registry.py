@@ -17,18 +17,36 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import BatterytraceError, NotFoundError
+from batterytrace.errors import BatterytraceError, NotFoundError, VerificationError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
+    FIELD_LEVELS,
     IssuedPassport,
     issue_passport,
     verify_passport,
 )
 from batterytrace.passport.master import PackMasterData
 
-__all__ = ["PassportDesk", "PassportIssuer", "save_presentations"]
+__all__ = ["PassportDesk", "PassportIssuer", "check_disclosure_level", "save_presentations"]
+
+
+def check_disclosure_level(claims: dict[str, Any], level: str) -> None:
+    """Raise ``VerificationError`` when verified ``claims`` disclose a field above ``level``
+    (e.g. a legitimate-interest field in what is served as the public presentation)."""
+    rank = ACCESS_LEVELS.index(level)
+    aspects = claims.get("aspects", {})
+    for aspect, fields in FIELD_LEVELS.items():
+        for path, field_level in fields.items():
+            if ACCESS_LEVELS.index(field_level) <= rank:
+                continue
+            node: Any = aspects.get(aspect) if isinstance(aspects, dict) else None
+            for name in path.split("."):
+                node = node.get(name) if isinstance(node, dict) else None
+            if node is not None:
+                raise VerificationError(f"the presentation discloses {aspect}.{path}, "
+                                        f"which is above the {level} access level")
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class PassportDesk:
             claims = verify_passport(self.presentation(gtin, serial, level),
                                      log_operator=self.ledger.operator_did, now=int(time.time()))
             if claims.get("passport_id") != pid:
-                raise BatterytraceError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
+                raise VerificationError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
+            check_disclosure_level(claims, level)
             self._verified[key] = claims
         return claims
