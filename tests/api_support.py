@@ -18,6 +18,7 @@ from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.access import issue_access_token
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
+from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 
 
@@ -39,9 +40,9 @@ class Served:
         return issue_access_token(self.scenario.actors["operator"].signing_key, "tester", role, now, now + ttl)
 
 
-def serve(scenario: Scenario, tmp: Path, chain: bool = True, **cfg: object) -> Served:
+def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, **cfg: object) -> Served:
     operator = scenario.actors["operator"]
-    ledger = Ledger(MemoryStore(), operator.did)
+    ledger = Ledger(store if store is not None else MemoryStore(), operator.did)
     if chain:
         result = ledger.submit_batch(scenario.events)
         assert not result.rejected
