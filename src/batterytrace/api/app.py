@@ -21,7 +21,7 @@ from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.base import open_store
 from batterytrace.web.render import STATIC_DIR
 
-__all__ = ["create_app", "desk_from_config"]
+__all__ = ["app_from_env", "create_app", "desk_from_config"]
 
 
 def desk_from_config(ledger: Ledger, config: ApiConfig) -> PassportDesk:
@@ -65,3 +65,12 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: configuration from ``BATTERYTRACE_*`` variables
+    (and ``BATTERYTRACE_CONFIG``, a JSON file)."""
+    import os
+
+    file = os.environ.get("BATTERYTRACE_CONFIG")
+    return create_app(ApiConfig.load(Path(file) if file else None))
