@@ -87,3 +87,29 @@ def test_demo_serve_opens_a_verified_passport(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.ledger.ledger import Ledger
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    s = build_scenario(packs=1, legacy_packs=1)
+    ledger = Ledger(SQLiteStore(str(tmp_path / "w.db")), s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    ledger.close()
+    port = _free_port()
+    proc = _cli("serve", "--db", str(tmp_path / "w.db"), "--port", str(port), "--workers", "2", log=tmp_path / "w.log")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                head = httpx.get(f"http://127.0.0.1:{port}/ledger/head", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "w.log").read_text()
+                time.sleep(0.3)
+        assert head.status_code == 200 and head.json()["tree_size"] == len(s.events)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
