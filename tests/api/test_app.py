@@ -120,6 +120,7 @@ def test_epcis_query_with_paging(served: Served) -> None:
     _problem(served.client.get("/events", params={"GE_eventTime": "soon"}), 400)
     _problem(served.client.get("/events", params={"nextPageToken": "zz"}), 400)
     _problem(served.client.get("/events", params={"perPage": 0}), 400)
+    assert "EQ_colour" in _problem(served.client.get("/events", params={"EQ_colour": "red"}), 400)["detail"]
 
 
 def test_log_head_and_proofs(served: Served) -> None:

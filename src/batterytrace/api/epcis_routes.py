@@ -185,6 +185,12 @@ def query_events(
     perPage: int = Query(30, ge=1, le=MAX_PER_PAGE),  # noqa: N803
     nextPageToken: str | None = Query(None),  # noqa: N803
 ) -> JSONResponse:
+    allowed = {"eventType", "EQ_action", "EQ_bizStep", "MATCH_epc", "MATCH_anyEPC", "GE_eventTime", "LT_eventTime",
+               "perPage", "nextPageToken"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ProblemError(400, "query-parameter", "QueryParameterException",
+                           f"unsupported query parameter(s): {', '.join(unknown)}")
     params = {k: v for k, v in {
         "eventType": eventType, "EQ_action": EQ_action, "EQ_bizStep": EQ_bizStep, "MATCH_epc": MATCH_epc,
         "MATCH_anyEPC": MATCH_anyEPC, "GE_eventTime": GE_eventTime, "LT_eventTime": LT_eventTime,
