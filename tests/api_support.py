@@ -40,14 +40,15 @@ class Served:
         return issue_access_token(self.scenario.actors["operator"].signing_key, "tester", role, now, now + ttl)
 
 
-def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, **cfg: object) -> Served:
+def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, issuers: bool = True,
+          **cfg: object) -> Served:
     operator = scenario.actors["operator"]
     ledger = Ledger(store if store is not None else MemoryStore(), operator.did)
     if chain:
         result = ledger.submit_batch(scenario.events)
         assert not result.rejected
-    desk = PassportDesk(ledger, tmp / "passports", [PassportIssuer(scenario.actors["voltara"].signing_key, VOLTARA_VM75)],
-                        operator.signing_key)
+    keys = [PassportIssuer(scenario.actors["voltara"].signing_key, VOLTARA_VM75)] if issuers else []
+    desk = PassportDesk(ledger, tmp / "passports", keys, operator.signing_key)
     config = ApiConfig.load(env={}, db=":memory:", rate_per_s=cfg.pop("rate_per_s", 0), **cfg)
     app = create_app(config, ledger, desk)
     pack = ledger.store.get_lot(scenario.packs[-1]) if chain else None

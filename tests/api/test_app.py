@@ -263,3 +263,37 @@ def test_each_role_sees_its_level(served: Served, role: str) -> None:
     assert r.json()["level"] == role
     circ = r.json()["claims"]["aspects"]["Circularity"]
     assert ("dismantlingAndRemovalInformation" in circ) == (role != "legitimate_interest")
+
+
+def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path) -> None:
+    """The server holds no OEM key: the OEM issues the passport itself and publishes it."""
+    import time
+
+    from batterytrace.demo.master_data import VOLTARA_VM75
+    from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport
+
+    s = serve(scenario, tmp_path, issuers=False)
+    pack = s.ledger.store.get_lot(scenario.packs[0])
+    assert pack is not None
+    link = f"/01/{pack.gtin}/21/{pack.serial}"
+    assert "economic operator's key" in _problem(s.client.get(link), 404)["detail"]
+    s.ledger.sign_tree_head(scenario.actors["operator"].signing_key)
+    p = issue_passport(s.ledger, scenario.packs[0], VOLTARA_VM75, scenario.actors["voltara"].signing_key, int(time.time()))
+    levels = {level: p.present(level) for level in ACCESS_LEVELS}
+    misfiled = {**levels, "public": levels["legitimate_interest"]}
+    assert "above the public access level" in _problem(s.client.post("/passports", json={"presentations": misfiled}), 422)["detail"]
+    _problem(s.client.post("/passports", json={"presentations": {"commission": levels["commission"]}}), 400)
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.crypto.signing import SigningKey
+    from batterytrace.passport.issue import VCT, verify_passport
+
+    claims = verify_passport(levels["public"], log_operator=s.ledger.operator_did)
+    body = {k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")}
+    forged = issue_sd_jwt(SigningKey.from_label("test/mallory"), body, vct=VCT, issued_at=int(time.time()),
+                          expires_at=int(time.time()) + 3600).present([])
+    detail = _problem(s.client.post("/passports", json={"presentations": {"public": forged}}), 422)["detail"]
+    assert "not the economic operator" in detail
+    r = s.client.post("/passports", json={"presentations": levels})
+    assert r.status_code == 201 and r.json()["passport_id"] == p.passport_id
+    page = s.client.get(link, headers={"accept": "application/json"})
+    assert page.status_code == 200 and page.json()["claims"]["passport_id"] == p.passport_id

@@ -16,6 +16,7 @@ from fastapi.responses import (
     RedirectResponse,
     Response,
 )
+from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
@@ -72,6 +73,23 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
                 _PAGE_CACHE.clear()
             _PAGE_CACHE[key] = page
     return HTMLResponse(page, headers=headers)
+
+
+class PassportUpload(BaseModel):
+    presentations: dict[str, str] = Field(
+        description="SD-JWT presentation per access level (public, legitimate_interest, commission, authorities); "
+                    "public is required")
+
+
+@router.post("/passports", status_code=201, summary="Publish a passport issued by its economic operator")
+def publish(body: PassportUpload, request: Request) -> dict[str, Any]:
+    """Authorised by the passport itself: only the pack's economic operator can sign a passport
+    that verifies against this ledger. Served afterwards at its Digital Link."""
+    desk: PassportDesk = request.app.state.desk
+    pid = desk.accept(body.presentations)
+    with _PAGE_LOCK:
+        _PAGE_CACHE.clear()
+    return {"passport_id": pid, "levels": sorted(body.presentations)}
 
 
 _VERIFY_BODY = {"requestBody": {"required": True, "content": {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import BatterytraceError, NotFoundError, VerificationError
+from batterytrace.errors import BatterytraceError, EncodingError, NotFoundError, VerificationError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
@@ -116,6 +116,40 @@ class PassportDesk:
             self.ledger.sign_tree_head(self.operator_key)
         p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=int(time.time()))
         save_presentations(p, self.directory)
+
+    def accept(self, presentations: dict[str, str]) -> str:
+        """Store presentations an economic operator issued itself (one per access level, public
+        required). Each must verify against this ledger, be the current passport of its battery,
+        and disclose nothing above its level. Returns the passport id."""
+        if "public" not in presentations or not set(presentations) <= set(ACCESS_LEVELS):
+            raise EncodingError(f"presentations are keyed by access level ({', '.join(ACCESS_LEVELS)}); "
+                                    "public is required")
+        now = int(time.time())
+        checked: dict[str, str] = {}
+        pid = None
+        for level, text in presentations.items():
+            claims = verify_passport(text.strip(), log_operator=self.ledger.operator_did, now=now)
+            check_disclosure_level(claims, level)
+            battery = claims.get("battery", {})
+            _, current = self.passport_id(str(battery.get("gtin")), str(battery.get("serial")))
+            if claims.get("passport_id") != current:
+                raise VerificationError(f"{claims.get('passport_id')} is not the current passport of "
+                                        f"{battery.get('gtin')}/{battery.get('serial')} ({current})")
+            if pid is not None and current != pid:
+                raise VerificationError("the presentations belong to different passports")
+            pid = current
+            checked[level] = text.strip()
+        assert pid is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = pid.rsplit(":", 1)[1]
+        with self._lock:
+            for level, text in checked.items():
+                path = self.directory / f"{stem}.{level}.sd-jwt"
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(text + "\n")
+                tmp.replace(path)
+                self._verified.pop((pid, level), None)
+        return pid
 
     def verified(self, gtin: str, serial: str, level: str) -> dict[str, Any]:
         """The claims of the passport at ``level`` after full verification (cached)."""
