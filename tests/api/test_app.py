@@ -227,6 +227,11 @@ def test_sign_in_shows_restricted_data(served: Served) -> None:
                   headers={"content-type": "application/x-www-form-urlencoded"},
                   follow_redirects=False).headers["location"] == "/"
     c.cookies.clear()
+    for evil in ("/\\evil.example", "https://evil.example", "/ok\\..\\x"):
+        r = c.post("/signin", params={"next": evil}, content=f"token={served.token('commission')}".encode(),
+                   headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+        assert r.headers["location"] == "/", evil
+    c.cookies.clear()
 
 
 def test_verify_endpoint_refuses_tampered_passports(served: Served) -> None:

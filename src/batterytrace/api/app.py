@@ -57,6 +57,7 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.state.desk = desk
     app.state.write_lock = threading.Lock()
     app.state.capture_jobs = CaptureJobs()
+    app.state.rendered_pages = {}  # (passport id, level) → HTML
     install_problem_handlers(app)
     app.include_router(epcis_routes.router)
     app.include_router(ledger_routes.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -31,8 +30,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["passports"])
 SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
-_PAGE_CACHE: dict[tuple[int, str, str], str] = {}
-_PAGE_LOCK = threading.Lock()
 
 
 def _wants(request: Request) -> str:
@@ -45,7 +42,10 @@ def _wants(request: Request) -> str:
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    """Only local paths: no scheme, no network path (``//host``, ``/\\host``), no control characters."""
+    if not value or not value.startswith("/") or value[1:2] in ("/", "\\"):
+        return "/"
+    return value if value.isprintable() and "\\" not in value else "/"
 
 
 @router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
@@ -64,14 +64,14 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
     if kind == "json":
         return JSONResponse({"level": level, "claims": claims,
                              "verification": [c.__dict__ for c in verification_checks(claims)]}, headers=headers)
-    key = (id(desk), str(claims["passport_id"]), level)
-    page = _PAGE_CACHE.get(key)
+    pages: dict[tuple[str, str], str] = request.app.state.rendered_pages
+    key = (str(claims["passport_id"]), level)
+    page = pages.get(key)
     if page is None:
         page = render_passport(passport_view(claims, level), verification_checks(claims), request.url.path)
-        with _PAGE_LOCK:
-            if len(_PAGE_CACHE) > 10_000:
-                _PAGE_CACHE.clear()
-            _PAGE_CACHE[key] = page
+        if len(pages) > 10_000:
+            pages.clear()
+        pages[key] = page
     return HTMLResponse(page, headers=headers)
 
 
@@ -87,8 +87,7 @@ def publish(body: PassportUpload, request: Request) -> dict[str, Any]:
     that verifies against this ledger. Served afterwards at its Digital Link."""
     desk: PassportDesk = request.app.state.desk
     pid = desk.accept(body.presentations)
-    with _PAGE_LOCK:
-        _PAGE_CACHE.clear()
+    request.app.state.rendered_pages.clear()
     return {"passport_id": pid, "levels": sorted(body.presentations)}
 
 
