@@ -194,3 +194,18 @@ def test_capture_rollback_commits_a_clean_document(scenario: Scenario) -> None:
     ledger = _ledger(scenario)
     out = capture_document(ledger, _doc(scenario), "rollback")
     assert out.success and ledger.size() == len(scenario.events)
+
+
+def test_namespace_prefix_follows_the_context(scenario: Scenario) -> None:
+    """JSON-LD compact IRIs: another prefix bound to our namespace works; a redefined ``bt`` does not."""
+    doc = _doc(scenario, {"extract"})
+    renamed = copy.deepcopy(doc)
+    renamed["@context"] = [renamed["@context"][0], {"trace": "https://batterytrace.example/ns/epcis#"}]
+    for e in renamed["epcisBody"]["eventList"]:
+        e["trace:event"], e["trace:signature"] = e.pop("bt:event"), e.pop("bt:signature")
+    events, refused = import_document(renamed)
+    assert len(events) == len(doc["epcisBody"]["eventList"]) and not refused
+    hijacked = copy.deepcopy(doc)
+    hijacked["@context"] = [hijacked["@context"][0], {"bt": "https://example.com/other#"}]
+    events, refused = import_document(hijacked)
+    assert not events and {r.reason for r in refused} == {"unsigned"}

@@ -34,6 +34,7 @@ __all__ = [
     "import_document",
     "import_event",
     "lot_uri",
+    "namespace_prefixes",
 ]
 
 BT_NAMESPACE = "https://batterytrace.example/ns/epcis#"
@@ -150,9 +151,25 @@ def _same_time(a: Any, b: Any) -> bool:
         return False
 
 
-def import_event(epcis: Any) -> SignedEvent:
-    """The signed ledger event an EPCIS event carries. Raises ``EncodingError`` for unusable
-    input and ``VerificationError`` when the signature or the EPCIS fields do not match."""
+def namespace_prefixes(context: Any) -> tuple[str, ...]:
+    """The JSON-LD prefixes a ``@context`` maps to our namespace (``bt`` unless redefined)."""
+    entries = context if isinstance(context, list) else [context]
+    found = [k for e in entries if isinstance(e, dict) for k, v in e.items() if v == BT_NAMESPACE]
+    redefined = any(isinstance(e, dict) and "bt" in e and e["bt"] != BT_NAMESPACE for e in entries)
+    return tuple(dict.fromkeys([*found, *([] if redefined else ["bt"])]))
+
+
+def _extension(epcis: dict[str, Any], prefixes: tuple[str, ...], name: str) -> Any:
+    for prefix in prefixes:
+        if f"{prefix}:{name}" in epcis:
+            return epcis[f"{prefix}:{name}"]
+    return epcis.get(BT_NAMESPACE + name)
+
+
+def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent:
+    """The signed ledger event an EPCIS event carries (under any of ``prefixes`` or the full
+    namespace IRI). Raises ``EncodingError`` for unusable input and ``VerificationError`` when
+    the signature or the EPCIS fields do not match."""
     if not isinstance(epcis, dict):
         raise EncodingError("malformed: an EPCIS event is a JSON object")
     kind = epcis.get("type")
@@ -163,7 +180,7 @@ def import_event(epcis: Any) -> SignedEvent:
         raise EncodingError(f"not_material_flow: {_NOT_MATERIAL[kind]}")
     if kind not in ("ObjectEvent", "AggregationEvent", "TransformationEvent"):
         raise EncodingError(f"unsupported: EPCIS event type {kind!r} is not modelled")
-    body, sig = epcis.get("bt:event"), epcis.get("bt:signature")
+    body, sig = _extension(epcis, prefixes, "event"), _extension(epcis, prefixes, "signature")
     if body is None or sig is None:
         raise EncodingError("unsigned: a material-flow event must carry bt:event and bt:signature "
                             f"({BT_NAMESPACE}) signed by a registered participant")
@@ -204,12 +221,13 @@ def import_document(doc: Any) -> tuple[list[SignedEvent], list[ImportRefusal]]:
         raise EncodingError("not an EPCISDocument or EPCISQueryDocument with an epcisBody")
     if not isinstance(events, list):
         raise EncodingError("epcisBody has no eventList")
+    prefixes = namespace_prefixes(doc.get("@context"))
     accepted: list[SignedEvent] = []
     refused: list[ImportRefusal] = []
     for i, item in enumerate(events):
         event_id = item.get("eventID") if isinstance(item, dict) else None
         try:
-            accepted.append(import_event(item))
+            accepted.append(import_event(item, prefixes))
         except VerificationError as exc:
             refused.append(ImportRefusal(i, event_id, "signature", str(exc)))
         except EncodingError as exc:
