@@ -51,6 +51,8 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
         version="0.1.0",
         description="Battery mineral traceability ledger: signed events, EPCIS 2.0 capture and query, "
                     "transparency-log proofs and battery passports (GS1 Digital Link).",
+        docs_url=None,  # the interactive pages load scripts from a CDN; the spec stays at /openapi.json
+        redoc_url=None,
     )
     app.state.config = config
     app.state.ledger = ledger

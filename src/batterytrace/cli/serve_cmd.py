@@ -28,7 +28,7 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
 
     config = ApiConfig.load(config_file, **overrides)
     application = create_app(config)  # also checks the configuration before forking workers
-    console.print(f"serving {config.db} at http://{host}:{port}/  (OpenAPI: /docs, passports: /01/<gtin>/21/<serial>)")
+    console.print(f"serving {config.db} at http://{host}:{port}/  (OpenAPI: /openapi.json, passports: /01/<gtin>/21/<serial>)")
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
         return
