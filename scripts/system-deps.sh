@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages batterytrace needs (libsodium for ristretto255, npm for the Node
-# tools) when they are missing and this user may install them, then the Node tools (anvil).
-# Prints what is missing otherwise; never fails the build by itself: the tests that need a
-# missing library or tool say so.
+# Installs the Debian packages batterytrace needs (libsodium for ristretto255; npm for the Node
+# tools; Chromium for the passport viewer's browser tests; wrk for the HTTP load benchmark) when
+# they are missing and this user may install them, then the Node tools (anvil). Prints what is
+# missing otherwise; never fails the build by itself: the tests that need a missing library or
+# tool say so.
 set -u
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so' || need+=(libsodium23)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -5,6 +5,7 @@
     ├── RuleViolationError     an event broke a ledger rule; ``.rule`` names it
     ├── VerificationError      a signature, proof, checkpoint or log check failed
     │   └── SplitViewError     two signed tree heads disagree for one tree size
+    ├── NotFoundError          what was asked for does not exist (a lot, a passport)
     ├── StorageError           the store failed or holds inconsistent data
     ├── ServiceUnavailableError a needed service (database, chain node) cannot be reached
     ├── AnchorError            the chain refused an anchor (unfunded account, unregistered operator)
@@ -20,6 +21,7 @@ __all__ = [
     "BatterytraceError",
     "ConfigError",
     "EncodingError",
+    "NotFoundError",
     "RuleViolationError",
     "ServiceUnavailableError",
     "SplitViewError",
@@ -54,6 +56,10 @@ class SplitViewError(VerificationError):
     set, is the portable evidence object (``SplitViewEvidence.to_dict()``)."""
 
     evidence: dict[str, object] | None = None
+
+
+class NotFoundError(BatterytraceError):
+    """What was asked for (a battery, a passport, a lot) does not exist."""
 
 
 class StorageError(BatterytraceError):

@@ -33,6 +33,7 @@ def main() -> None:
         demo_cmd,
         ledger_cmd,
         passport_cmd,
+        serve_cmd,
     )
 
     try:

@@ -37,6 +37,9 @@ def demo(
     fresh: bool = typer.Option(False, help="Delete an existing ledger at --db first (SQLite files or PostgreSQL schema)."),
     packs: int = typer.Option(20, min=1, max=500, help="Packs in the series production run."),
     legacy_packs: int = typer.Option(4, min=1, max=100, help="Earlier packs that reach end of life and are recycled."),
+    serve: bool = typer.Option(False, "--serve", help="Afterwards, serve the API and passport viewer until Ctrl-C."),
+    host: str = typer.Option("127.0.0.1", help="With --serve: address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="With --serve: TCP port."),
 ) -> None:
     """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
     if fresh:
@@ -89,6 +92,28 @@ def demo(
     )
     _passports(ledger, s, db)
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+    if serve:
+        _serve(ledger, s, db, host, port)
+
+
+def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int) -> None:
+    """Serve the viewer over this ledger with the OEM's key and master data from the demo."""
+    from batterytrace.cli.serve_cmd import run_server
+    from batterytrace.ledger.access import issue_access_token
+
+    out = Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+    lot = ledger.store.get_lot(s.packs[-1])
+    assert lot is not None and lot.gtin is not None and lot.serial is not None
+    local = f"http://{host}:{port}/01/{lot.gtin}/21/{lot.serial}"
+    write_qr(local, out / "qr-last-pack-local.png")
+    now = int(time.time())
+    token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "commission", now, now + 86400)
+    ledger.close()
+    console.rule("passport viewer")
+    console.print(f"open {local}  (QR: {out}/qr-last-pack-local.png)")
+    console.print(f"sign in at http://{host}:{port}/signin with this 24 h commission token:\n{token}", soft_wrap=True)
+    run_server(host, port, None, db=db, passports=str(out), issuers=((str(out / "voltara.key"), str(out / "vm75.master.json")),),
+               operator_key=str(default_key_path(db)))
 
 
 def _passports(ledger: Ledger, s: Scenario, db: str) -> None:

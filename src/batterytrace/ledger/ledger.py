@@ -108,9 +108,11 @@ class Ledger:
         *,
         signatures_checked: bool = False,
         check_clock: bool = True,
+        all_or_nothing: bool = False,
     ) -> BatchResult:
         """Check each event in order; accepted ones are committed together, rejected ones are
-        reported with their rule and leave no trace."""
+        reported with their rule and leave no trace. With ``all_or_nothing`` one rejection
+        commits nothing: ``accepted`` comes back empty and ``rejected`` names every failure."""
         result = BatchResult()
         now = now_us() if check_clock else None
         with self.store.write_lock():
@@ -141,6 +143,8 @@ class Ledger:
             if st.policy_changed:
                 batch.meta["policy"] = canonical_json(st.policy.to_dict()).decode()
             self._tree = None
+            if all_or_nothing and result.rejected:
+                return BatchResult([], result.rejected)
             if batch:
                 self.store.apply(batch)
         self._tree = tree

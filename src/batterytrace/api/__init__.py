@@ -1,0 +1,1 @@
+"""REST API and web services over the ledger (FastAPI)."""

@@ -1,0 +1,79 @@
+"""The FastAPI application: REST API, EPCIS 2.0 capture and query, passport viewer."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from batterytrace.api import epcis_routes, ledger_routes, passport_routes
+from batterytrace.api.auth import RateLimitMiddleware
+from batterytrace.api.cache import PublicPageCache
+from batterytrace.api.config import ApiConfig
+from batterytrace.api.epcis_routes import CaptureJobs
+from batterytrace.api.problems import install_problem_handlers
+from batterytrace.keys import load_key
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.master import master_from_dict
+from batterytrace.passport.registry import PassportDesk, PassportIssuer
+from batterytrace.storage.base import open_store
+from batterytrace.web.render import STATIC_DIR
+
+__all__ = ["app_from_env", "create_app", "desk_from_config"]
+
+
+def desk_from_config(ledger: Ledger, config: ApiConfig) -> PassportDesk:
+    import json
+
+    from batterytrace.errors import ConfigError
+
+    issuers = []
+    for key_file, master_file in config.issuers:
+        try:
+            master = master_from_dict(json.loads(Path(master_file).read_text()))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read master data {master_file}: {exc}") from exc
+        issuers.append(PassportIssuer(load_key(Path(key_file)), master))
+    operator = load_key(Path(config.operator_key)) if config.operator_key else None
+    return PassportDesk(ledger, config.passport_dir, issuers, operator)
+
+
+def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDesk | None = None) -> FastAPI:
+    """The service over ``ledger`` (default: the ledger at ``config.db``, which must exist)."""
+    if ledger is None:
+        ledger = Ledger(open_store(config.db, create=False))
+    if desk is None:
+        desk = desk_from_config(ledger, config)
+    app = FastAPI(
+        title="batterytrace",
+        version="0.1.0",
+        description="Battery mineral traceability ledger: signed events, EPCIS 2.0 capture and query, "
+                    "transparency-log proofs and battery passports (GS1 Digital Link).",
+        docs_url=None,  # the interactive pages load scripts from a CDN; the spec stays at /openapi.json
+        redoc_url=None,
+    )
+    app.state.config = config
+    app.state.ledger = ledger
+    app.state.desk = desk
+    app.state.write_lock = threading.Lock()
+    app.state.capture_jobs = CaptureJobs()
+    app.state.rendered_pages = {}  # (passport id, level) → HTML
+    install_problem_handlers(app)
+    app.include_router(epcis_routes.router)
+    app.include_router(ledger_routes.router)
+    app.include_router(passport_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
+    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: configuration from ``BATTERYTRACE_*`` variables
+    (and ``BATTERYTRACE_CONFIG``, a JSON file)."""
+    import os
+
+    file = os.environ.get("BATTERYTRACE_CONFIG")
+    return create_app(ApiConfig.load(Path(file) if file else None))

@@ -1,0 +1,208 @@
+"""Event writes (signed events, single and batch) and the EPCIS 2.0 capture and query interface."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from batterytrace.api.problems import ProblemError
+from batterytrace.canonical import parse_json
+from batterytrace.errors import EncodingError
+from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
+from batterytrace.ledger.epcis_query import MAX_PER_PAGE, EventQuery, run_query
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.events import SignedEvent
+from batterytrace.timeutil import format_time, now_us
+
+__all__ = ["router"]
+
+router = APIRouter()
+EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
+LD_JSON = "application/ld+json"
+
+
+class WireEvent(BaseModel):
+    event: dict[str, Any] = Field(description="The event body (RFC 8785 canonicalised when signed).")
+    signature: str = Field(description="base64url Ed25519 signature by the event's actor.")
+
+
+class BatchRequest(BaseModel):
+    events: list[WireEvent] = Field(max_length=10_000)
+    all_or_nothing: bool = Field(False, description="Record nothing when any event is rejected.")
+
+
+def _ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def _signed(w: WireEvent) -> SignedEvent:
+    return SignedEvent.from_wire({"event": w.event, "signature": w.signature})
+
+
+@router.post("/events", status_code=201, tags=["events"], summary="Record one signed event")
+def submit_event(body: WireEvent, request: Request) -> dict[str, Any]:
+    """The event must be signed by its actor, a registered participant; ledger rules apply."""
+    ev = _signed(body)
+    with request.app.state.write_lock:
+        receipt = _ledger(request).submit(ev)
+    return {"seq": receipt.seq, "event_hash": receipt.event_hash, "lots": list(receipt.lots)}
+
+
+@router.post("/events/batch", tags=["events"], summary="Record signed events in order")
+def submit_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
+    events: list[SignedEvent] = []
+    rejected: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for i, w in enumerate(body.events):
+        try:
+            events.append(_signed(w))
+            positions.append(i)
+        except EncodingError as exc:
+            rejected.append({"index": i, "event_hash": None, "rule": "schema", "message": str(exc)})
+    if rejected and body.all_or_nothing:
+        return {"accepted": [], "rejected": rejected}
+    with request.app.state.write_lock:
+        result = _ledger(request).submit_batch(events, all_or_nothing=body.all_or_nothing)
+    rejected += [{"index": positions[r.index], "event_hash": r.event_hash, "rule": r.rule, "message": r.message}
+                 for r in result.rejected]
+    rejected.sort(key=lambda r: int(r["index"]))
+    return {"accepted": [{"seq": a.seq, "event_hash": a.event_hash, "lots": list(a.lots)} for a in result.accepted],
+            "rejected": rejected}
+
+
+class CaptureJobs:
+    """Capture jobs of this process (the most recent ``keep``)."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.keep = keep
+        self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, outcome: CaptureOutcome, created_us: int) -> dict[str, Any]:
+        capture_id = secrets.token_hex(16)
+        job: dict[str, Any] = {"captureID": capture_id, "createdAt": format_time(created_us),
+               "finishedAt": format_time(now_us()), "running": False, "success": outcome.success,
+               "captureErrorBehaviour": outcome.behaviour, "eventsRecorded": len(outcome.accepted),
+               "errors": outcome.errors}
+        with self._lock:
+            self._jobs[capture_id] = job
+            while len(self._jobs) > self.keep:
+                self._jobs.popitem(last=False)
+        return job
+
+    def get(self, capture_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._jobs.get(capture_id)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._jobs)
+
+
+def _limits(request: Request) -> dict[str, str]:
+    cfg = request.app.state.config
+    return {**EPCIS_HEADERS, "GS1-EPCIS-Capture-Limit": str(cfg.capture_limit),
+            "GS1-EPCIS-Capture-File-Size-Limit": str(cfg.capture_bytes),
+            "GS1-Capture-Error-Behaviour": "rollback, proceed"}
+
+
+@router.options("/capture", status_code=204, tags=["epcis"], summary="Capture limits")
+def capture_options(request: Request) -> Response:
+    return Response(status_code=204, headers={**_limits(request), "Allow": "OPTIONS, GET, POST"})
+
+
+_CAPTURE_BODY = {"requestBody": {"required": True, "content": {
+    LD_JSON: {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}},
+    "application/json": {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}}}}}
+
+
+@router.post("/capture", status_code=202, tags=["epcis"], summary="Capture an EPCIS document",
+             openapi_extra=_CAPTURE_BODY)
+async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
+        "rollback", alias="GS1-Capture-Error-Behaviour")) -> JSONResponse:
+    """Every material-flow event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
+    namespace). The job completes before the answer; its status stays at ``Location``."""
+    cfg = request.app.state.config
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cfg.capture_bytes:
+        raise ProblemError(413, "capture-too-large", "Capture document too large",
+                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
+    raw = await request.body()
+    if len(raw) > cfg.capture_bytes:
+        raise ProblemError(413, "capture-too-large", "Capture document too large",
+                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
+    created = now_us()
+    doc = await run_in_threadpool(parse_json, raw)
+    body = doc.get("epcisBody") if isinstance(doc, dict) else None
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if isinstance(events, list) and len(events) > cfg.capture_limit:
+        raise ProblemError(413, "capture-too-large", "Too many events",
+                      f"at most {cfg.capture_limit} events per capture", _limits(request))
+
+    def work() -> CaptureOutcome:
+        with request.app.state.write_lock:
+            return capture_document(request.app.state.ledger, doc, gs1_capture_error_behaviour.strip().lower())
+
+    outcome = await run_in_threadpool(work)
+    job = request.app.state.capture_jobs.add(outcome, created)
+    return JSONResponse(job, status_code=202, headers={**EPCIS_HEADERS, "Location": f"/capture/{job['captureID']}"})
+
+
+@router.get("/capture", tags=["epcis"], summary="Capture jobs of this service")
+def capture_jobs(request: Request) -> list[str]:
+    ids: list[str] = request.app.state.capture_jobs.ids()
+    return ids
+
+
+@router.get("/capture/{capture_id}", tags=["epcis"], summary="Capture job status")
+def capture_job(capture_id: str, request: Request) -> JSONResponse:
+    job = request.app.state.capture_jobs.get(capture_id)
+    if job is None:
+        raise ProblemError(404, "not-found", "No such capture job", f"no capture job {capture_id}")
+    return JSONResponse(job, headers=EPCIS_HEADERS)
+
+
+@router.get("/events", tags=["epcis"], summary="EPCIS SimpleEventQuery",
+            response_description="An EPCISQueryDocument; a Link header carries the next page")
+def query_events(
+    request: Request,
+    eventType: str | None = Query(None, description="ObjectEvent, AggregationEvent, TransformationEvent"),  # noqa: N803
+    EQ_action: str | None = Query(None),  # noqa: N803
+    EQ_bizStep: str | None = Query(None, description="bizStep values, comma-separated"),  # noqa: N803
+    MATCH_epc: str | None = Query(None, description="EPC URIs, comma-separated"),  # noqa: N803
+    MATCH_anyEPC: str | None = Query(None),  # noqa: N803
+    GE_eventTime: str | None = Query(None, description="RFC 3339 time, inclusive"),  # noqa: N803
+    LT_eventTime: str | None = Query(None, description="RFC 3339 time, exclusive"),  # noqa: N803
+    perPage: int = Query(30, ge=1, le=MAX_PER_PAGE),  # noqa: N803
+    nextPageToken: str | None = Query(None),  # noqa: N803
+) -> JSONResponse:
+    allowed = {"eventType", "EQ_action", "EQ_bizStep", "MATCH_epc", "MATCH_anyEPC", "GE_eventTime", "LT_eventTime",
+               "perPage", "nextPageToken"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ProblemError(400, "query-parameter", "QueryParameterException",
+                           f"unsupported query parameter(s): {', '.join(unknown)}")
+    params = {k: v for k, v in {
+        "eventType": eventType, "EQ_action": EQ_action, "EQ_bizStep": EQ_bizStep, "MATCH_epc": MATCH_epc,
+        "MATCH_anyEPC": MATCH_anyEPC, "GE_eventTime": GE_eventTime, "LT_eventTime": LT_eventTime,
+        "perPage": str(perPage)}.items() if v is not None}
+    query = EventQuery.from_params(params)
+    page = run_query(_ledger(request).store, query, nextPageToken)
+    headers = dict(EPCIS_HEADERS)
+    if page.next_token:
+        from urllib.parse import urlencode
+
+        headers["Link"] = f'</events?{urlencode({**params, "nextPageToken": page.next_token})}>; rel="next"'
+    doc = epcis_document(page.events, int(time.time() * 1_000_000), query=True)
+    if page.next_token:
+        doc["bt:nextPageToken"] = page.next_token
+    return JSONResponse(doc, media_type=LD_JSON, headers=headers)

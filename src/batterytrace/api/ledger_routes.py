@@ -1,0 +1,99 @@
+"""The transparency log: tree heads, inclusion and consistency proofs, events; lot traces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from batterytrace.api.auth import require_grant
+from batterytrace.api.problems import ProblemError
+from batterytrace.crypto.merkle import leaf_hash
+from batterytrace.errors import NotFoundError
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.trace import trace_backward, trace_forward
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["ledger"])
+HASH_PATTERN = "^[0-9a-f]{64}$"
+LOT_PATTERN = "^[0-9a-f]{64}:[0-9]{1,6}$"
+
+
+def _ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+@router.get("/ledger/head", summary="Current tree size and root, and the latest signed checkpoint")
+def head(request: Request) -> dict[str, Any]:
+    ledger = _ledger(request)
+    size = ledger.size()
+    cp = ledger.latest_checkpoint()
+    return {"operator": ledger.operator_did, "tree_size": size, "root_hash": ledger.root(size).hex(),
+            "checkpoint": cp.to_dict() if cp else None}
+
+
+@router.get("/ledger/checkpoints", summary="Every operator-signed tree head")
+def checkpoints(request: Request) -> list[dict[str, Any]]:
+    return [cp.to_dict() for cp in _ledger(request).checkpoints()]
+
+
+@router.get("/ledger/events/{event_hash}", summary="One logged event in its signed wire form")
+def event(request: Request, event_hash: str) -> dict[str, Any]:
+    found = _ledger(request).event_by_hash(event_hash.lower())
+    if found is None:
+        raise NotFoundError(f"no event {event_hash} in the log")
+    seq, ev = found
+    return {"seq": seq, **ev.to_wire()}
+
+
+def _size(ledger: Ledger, tree_size: int | None) -> int:
+    size = ledger.size()
+    if tree_size is None:
+        return size
+    if tree_size > size:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"tree_size {tree_size} exceeds the log size {size}")
+    return tree_size
+
+
+@router.get("/ledger/proofs/inclusion", summary="RFC 9162 inclusion proof of an event")
+def inclusion(request: Request, event_hash: str = Query(..., pattern=HASH_PATTERN),
+              tree_size: int | None = Query(None, ge=1)) -> dict[str, Any]:
+    ledger = _ledger(request)
+    found = ledger.event_by_hash(event_hash)
+    if found is None:
+        raise NotFoundError(f"no event {event_hash} in the log")
+    seq, ev = found
+    n = _size(ledger, tree_size)
+    if seq >= n:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"event is leaf {seq}, not in a tree of {n}")
+    return {"leaf_index": seq, "tree_size": n, "leaf_hash": leaf_hash(ev.leaf_data).hex(),
+            "root_hash": ledger.root(n).hex(), "proof": [p.hex() for p in ledger.inclusion_proof(seq, n)]}
+
+
+@router.get("/ledger/proofs/consistency", summary="RFC 9162 consistency proof between two tree sizes")
+def consistency(request: Request, old_size: int = Query(..., ge=1),
+                new_size: int | None = Query(None, ge=1)) -> dict[str, Any]:
+    ledger = _ledger(request)
+    n = _size(ledger, new_size)
+    if old_size > n:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"old_size {old_size} exceeds new_size {n}")
+    return {"old_size": old_size, "new_size": n, "old_root": ledger.root(old_size).hex(),
+            "new_root": ledger.root(n).hex(), "proof": [p.hex() for p in ledger.consistency_proof(old_size, n)]}
+
+
+@router.get("/trace/{lot_id}", summary="Backward or forward trace of a lot (bearer token required)")
+def trace(request: Request, lot_id: str, direction: str = Query("backward", pattern="^(backward|forward)$")
+          ) -> dict[str, Any]:
+    """Lineage shows who supplied whom; it needs a legitimate-interest or authority token."""
+    require_grant(request)
+    store = _ledger(request).store
+    if store.get_lot(lot_id) is None:
+        raise NotFoundError(f"lot {lot_id} does not exist")
+    if direction == "forward":
+        fwd = trace_forward(store, [lot_id])
+        return {"lot": lot_id, "direction": "forward", "lot_count": fwd.lot_count, "packs": fwd.pack_ids}
+    tr = trace_backward(store, lot_id)
+    return {"lot": lot_id, "direction": "backward", "lots": sorted(tr.lots), "origin_shares_percent": tr.shares(),
+            "recycled_from": tr.recycled_from}

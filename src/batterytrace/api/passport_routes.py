@@ -1,0 +1,157 @@
+"""Passports by GS1 Digital Link with content negotiation, the verify endpoint, viewer sign-in."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from pydantic import BaseModel, Field
+
+from batterytrace.api.auth import TOKEN_COOKIE, access_level
+from batterytrace.api.problems import ProblemError
+from batterytrace.errors import VerificationError
+from batterytrace.ledger.access import verify_access_token
+from batterytrace.passport.issue import verify_passport
+from batterytrace.passport.registry import PassportDesk
+from batterytrace.passport.view import passport_view, verification_checks
+from batterytrace.web.render import render_index, render_passport, render_signin
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["passports"])
+SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
+
+
+def _wants(request: Request) -> str:
+    accept = request.headers.get("accept", "").lower()
+    if any(t in accept for t in SD_JWT_TYPES):
+        return "sd-jwt"
+    if "text/html" in accept:
+        return "html"
+    return "json"
+
+
+def _safe_next(value: str | None) -> str:
+    """Only local paths: no scheme, no network path (``//host``, ``/\\host``), no control characters."""
+    if not value or not value.startswith("/") or value[1:2] in ("/", "\\"):
+        return "/"
+    return value if value.isprintable() and "\\" not in value else "/"
+
+
+@router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
+            responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
+def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
+             serial: str = Path(..., min_length=1, max_length=64)) -> Response:
+    """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
+    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level."""
+    level = access_level(request)
+    desk: PassportDesk = request.app.state.desk
+    kind = _wants(request)
+    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
+    if kind == "sd-jwt":
+        return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
+    claims = desk.verified(gtin, serial, level)
+    if kind == "json":
+        return JSONResponse({"level": level, "claims": claims,
+                             "verification": [c.__dict__ for c in verification_checks(claims)]}, headers=headers)
+    pages: dict[tuple[str, str], str] = request.app.state.rendered_pages
+    key = (str(claims["passport_id"]), level)
+    page = pages.get(key)
+    if page is None:
+        page = render_passport(passport_view(claims, level), verification_checks(claims), request.url.path)
+        if len(pages) > 10_000:
+            pages.clear()
+        pages[key] = page
+    return HTMLResponse(page, headers=headers)
+
+
+class PassportUpload(BaseModel):
+    presentations: dict[str, str] = Field(
+        description="SD-JWT presentation per access level (public, legitimate_interest, commission, authorities); "
+                    "public is required")
+
+
+@router.post("/passports", status_code=201, summary="Publish a passport issued by its economic operator")
+def publish(body: PassportUpload, request: Request) -> dict[str, Any]:
+    """Authorised by the passport itself: only the pack's economic operator can sign a passport
+    that verifies against this ledger. Served afterwards at its Digital Link."""
+    desk: PassportDesk = request.app.state.desk
+    pid = desk.accept(body.presentations)
+    request.app.state.rendered_pages.clear()
+    return {"passport_id": pid, "levels": sorted(body.presentations)}
+
+
+_VERIFY_BODY = {"requestBody": {"required": True, "content": {
+    SD_JWT_TYPES[0]: {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object", "properties": {"presentation": {"type": "string"}},
+                                    "required": ["presentation"]}}}}}
+
+
+@router.post("/verify", summary="Verify a passport presentation", openapi_extra=_VERIFY_BODY)
+async def verify(request: Request) -> dict[str, Any]:
+    """Checks the issuer signature and disclosures, the embedded ledger event, its inclusion proof
+    and the checkpoint signed by this ledger's operator. A defect answers 422 naming it."""
+    raw = await request.body()
+    if len(raw) > 1_000_000:
+        raise ProblemError(413, "too-large", "Presentation too large", "at most 1 MB")
+    text = raw.decode("utf-8", errors="replace").strip()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        import json
+
+        try:
+            data = json.loads(text)
+            text = str(data["presentation"]).strip()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProblemError(400, "malformed", "Malformed request", "expected {\"presentation\": \"<sd-jwt>\"}") from exc
+    operator = request.app.state.ledger.operator_did
+    claims = await run_in_threadpool(verify_passport, text, log_operator=operator, now=int(time.time()))
+    return {"valid": True, "passport_id": claims.get("passport_id"), "issuer": claims.get("iss"),
+            "checks": [c.__dict__ for c in verification_checks(claims)], "claims": claims}
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index() -> HTMLResponse:
+    return HTMLResponse(render_index())
+
+
+@router.get("/find", include_in_schema=False)
+def find(gtin: str = Query(..., pattern="^[0-9]{14}$"), serial: str = Query(..., min_length=1, max_length=64)
+         ) -> RedirectResponse:
+    return RedirectResponse(f"/01/{gtin}/21/{quote(serial, safe='')}", status_code=303)
+
+
+@router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
+def signin_form(next: str | None = None) -> HTMLResponse:
+    return HTMLResponse(render_signin(_safe_next(next)))
+
+
+@router.post("/signin", include_in_schema=False)
+async def signin(request: Request, next: str | None = None) -> Response:
+    target = _safe_next(next)
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    token = (form.get("token") or [""])[0].strip()
+    try:
+        grant = verify_access_token(token, request.app.state.ledger.operator_did, int(time.time()))
+    except VerificationError as exc:
+        return HTMLResponse(render_signin(target, str(exc)), status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, max_age=max(1, grant.expires_at - int(time.time())),
+                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/signout", include_in_schema=False)
+def signout(next: str | None = None) -> Response:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response

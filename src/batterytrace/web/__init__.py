@@ -1,0 +1,1 @@
+"""The passport viewer for end users: templates, static assets, server-drawn charts."""

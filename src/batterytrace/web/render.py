@@ -1,0 +1,48 @@
+"""HTML pages of the passport viewer (Jinja2 templates shipped with the package)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from batterytrace.passport.view import Check, PassportView
+from batterytrace.web.charts import hbar_chart, stacked_bar, target_bars
+
+__all__ = ["STATIC_DIR", "render_index", "render_passport", "render_signin"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+_env = Environment(loader=PackageLoader("batterytrace.web", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            out += _flatten(v, f"{prefix}{k} · " if prefix or k else "")
+        return out
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        return [(prefix.removesuffix(" · "), ", ".join(f"{k}: {v}" for k, v in x.items())) for x in value]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return [(prefix.removesuffix(" · "), text)]
+
+
+def render_passport(view: PassportView, checks: list[Check], path: str) -> str:
+    carbon = hbar_chart("carbon", "Carbon footprint by lifecycle stage (kg CO2e)", view.carbon_per_stage_kg, "kg CO2e")
+    recycled = target_bars("recycled", "Recycled content (pre- and post-consumer) against Art. 8 targets",
+                           view.recycled)
+    origins = [stacked_bar(f"origin-{el}", f"Origin of mined {el}", mix) for el, mix in view.origin_mix]
+    restricted = [(section, _flatten(data)) for section, data in view.restricted.items()]
+    return _env.get_template("passport.html").render(
+        v=view, checks=checks, path=path, carbon_chart=carbon, recycled_chart=recycled, origin_charts=origins,
+        restricted=restricted)
+
+
+def render_signin(next_path: str, error: str | None = None) -> str:
+    return _env.get_template("signin.html").render(next=next_path, error=error)
+
+
+def render_index() -> str:
+    return _env.get_template("index.html").render()

@@ -1,0 +1,82 @@
+"""Helpers for API tests: a demo supply chain on an in-memory ledger served by the API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from batterytrace.api.app import create_app
+from batterytrace.api.config import ApiConfig
+from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.scenario import Scenario
+from batterytrace.ledger.access import issue_access_token
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.passport.registry import PassportDesk, PassportIssuer
+from batterytrace.storage.base import Store
+from batterytrace.storage.memory import MemoryStore
+
+
+@dataclass
+class Served:
+    scenario: Scenario
+    ledger: Ledger
+    app: FastAPI
+    client: TestClient
+    gtin: str
+    serial: str
+
+    @property
+    def link_path(self) -> str:
+        return f"/01/{self.gtin}/21/{self.serial}"
+
+    def token(self, role: str, ttl: int = 3600) -> str:
+        now = int(time.time())
+        return issue_access_token(self.scenario.actors["operator"].signing_key, "tester", role, now, now + ttl)
+
+
+def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, issuers: bool = True,
+          **cfg: object) -> Served:
+    operator = scenario.actors["operator"]
+    ledger = Ledger(store if store is not None else MemoryStore(), operator.did)
+    if chain:
+        result = ledger.submit_batch(scenario.events)
+        assert not result.rejected
+    keys = [PassportIssuer(scenario.actors["voltara"].signing_key, VOLTARA_VM75)] if issuers else []
+    desk = PassportDesk(ledger, tmp / "passports", keys, operator.signing_key)
+    config = ApiConfig.load(env={}, db=":memory:", rate_per_s=cfg.pop("rate_per_s", 0), **cfg)
+    app = create_app(config, ledger, desk)
+    pack = ledger.store.get_lot(scenario.packs[-1]) if chain else None
+    return Served(scenario, ledger, app, TestClient(app), pack.gtin if pack else "", pack.serial if pack else "")
+
+
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -1,0 +1,85 @@
+"""EPCIS SimpleEventQuery over the ledger: filters, paging, refused parameters and tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from batterytrace.demo.scenario import Scenario, build_scenario
+from batterytrace.errors import EncodingError
+from batterytrace.ledger.epcis import lot_uri
+from batterytrace.ledger.epcis_query import EventQuery, run_query
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.storage.memory import MemoryStore
+from batterytrace.timeutil import parse_time
+
+
+@pytest.fixture(scope="module")
+def chain() -> tuple[Scenario, Ledger]:
+    s = build_scenario(packs=1, legacy_packs=1)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    return s, ledger
+
+
+def _all(ledger: Ledger, params: dict[str, str]) -> list[dict[str, object]]:
+    q = EventQuery.from_params({**params, "perPage": "7"})
+    out, token = [], None
+    while True:
+        page = run_query(ledger.store, q, token)
+        out += page.events
+        token = page.next_token
+        if token is None:
+            return out
+
+
+def test_biz_step_and_type_filters(chain: tuple[Scenario, Ledger]) -> None:
+    s, ledger = chain
+    ships = _all(ledger, {"EQ_bizStep": "shipping"})
+    assert len(ships) == sum(ev.kind == "ship" for ev in s.events) > 0
+    full_uri = _all(ledger, {"EQ_bizStep": "https://ref.gs1.org/cbv/BizStep-shipping"})
+    assert full_uri == ships
+    aggs = _all(ledger, {"eventType": "AggregationEvent", "EQ_action": "ADD"})
+    assert len(aggs) == sum(ev.kind == "aggregate" for ev in s.events)
+
+
+def test_match_epc_and_time_window(chain: tuple[Scenario, Ledger]) -> None:
+    s, ledger = chain
+    pack = s.packs[0]
+    hits = _all(ledger, {"MATCH_epc": lot_uri(pack)})
+    assert hits and all(lot_uri(pack) in (e.get("outputEPCList", []) + e.get("epcList", []) + e.get("childEPCs", []))  # type: ignore[operator]
+                        for e in hits)
+    assert _all(ledger, {"MATCH_anyEPC": lot_uri(pack)})  # the pack is the parent of its aggregation
+    times = sorted(parse_time(ev.body["time"]) for ev in s.events)
+    mid = times[len(times) // 2]
+    from batterytrace.timeutil import format_time
+
+    before = _all(ledger, {"LT_eventTime": format_time(mid)})
+    after = _all(ledger, {"GE_eventTime": format_time(mid)})
+    assert len(before) + len(after) == len(s.events)
+    assert all(parse_time(str(e["eventTime"])) < mid for e in before)
+
+
+def test_paging_returns_every_event_once_in_log_order(chain: tuple[Scenario, Ledger]) -> None:
+    s, ledger = chain
+    got = _all(ledger, {})
+    assert [e["eventID"] for e in got] == [f"urn:batterytrace:event:{ev.hash_hex}" for ev in s.events]
+
+
+def test_bad_parameters_and_tokens_are_refused(chain: tuple[Scenario, Ledger]) -> None:
+    _, ledger = chain
+    with pytest.raises(EncodingError, match="unsupported query parameter 'EQ_colour'"):
+        EventQuery.from_params({"EQ_colour": "red"})
+    with pytest.raises(EncodingError, match="GE_eventTime"):
+        EventQuery.from_params({"GE_eventTime": "yesterday"})
+    with pytest.raises(EncodingError, match="perPage"):
+        EventQuery.from_params({"perPage": "0"})
+    q = EventQuery.from_params({"perPage": "3"})
+    token = run_query(ledger.store, q).next_token
+    assert token
+    other = EventQuery.from_params({"perPage": "3", "EQ_bizStep": "shipping"})
+    with pytest.raises(EncodingError, match="does not belong to this query"):
+        run_query(ledger.store, other, token)
+    with pytest.raises(EncodingError, match="malformed"):
+        run_query(ledger.store, q, "!!!")
+    with pytest.raises(EncodingError, match="does not belong"):
+        run_query(ledger.store, q, token[:-2])
