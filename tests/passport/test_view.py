@@ -54,6 +54,9 @@ def test_checks_name_what_was_verified(issued: tuple[IssuedPassport, str]) -> No
     assert checks["log inclusion"].status == "passed" and "inclusion proof" in checks["log inclusion"].detail
     assert checks["checkpoint"].status == "passed" and operator in checks["checkpoint"].detail
     assert checks["anchor"].status == "absent" and checks["ZK claims"].status == "absent"
-    with_anchor = {**claims, "anchor": {"chain": "x"}, "zk_claims": []}
+    anchor = {"tree_size": 9, "contract": "0xabc", "chain_id": 1, "block_number": 3, "tx_hash": "0x12"}
+    with_anchor = {**claims, "evidence": {**claims["evidence"], "anchor": anchor}, "zk_claims": []}
     checks = {c.name: c for c in verification_checks(with_anchor)}
     assert checks["anchor"].status == "not checked" and checks["ZK claims"].status == "not checked"
+    checks = {c.name: c for c in verification_checks(with_anchor, anchor_checked=True)}
+    assert checks["anchor"].status == "passed" and "block 3" in checks["anchor"].detail

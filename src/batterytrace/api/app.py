@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +23,7 @@ from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.base import open_store
 from batterytrace.web.render import STATIC_DIR
 
-__all__ = ["app_from_env", "create_app", "desk_from_config"]
+__all__ = ["anchor_verifier", "app_from_env", "create_app", "desk_from_config"]
 
 
 def desk_from_config(ledger: Ledger, config: ApiConfig) -> PassportDesk:
@@ -37,7 +39,28 @@ def desk_from_config(ledger: Ledger, config: ApiConfig) -> PassportDesk:
             raise ConfigError(f"cannot read master data {master_file}: {exc}") from exc
         issuers.append(PassportIssuer(load_key(Path(key_file)), master))
     operator = load_key(Path(config.operator_key)) if config.operator_key else None
-    return PassportDesk(ledger, config.passport_dir, issuers, operator)
+    return PassportDesk(ledger, config.passport_dir, issuers, operator, anchor_verifier(ledger))
+
+
+def anchor_verifier(ledger: Ledger) -> Callable[[dict[str, Any]], None] | None:
+    """When this ledger anchors its checkpoints, a check of a passport's anchor against that chain
+    (the in-process chain is re-read from its journal first, so anchors made by other processes
+    count); None when the ledger is not set up for anchoring."""
+    from batterytrace.anchoring import Anchoring, verify_passport_anchor
+    from batterytrace.anchoring.records import load_config
+
+    if load_config(ledger.store) is None:
+        return None
+    anchoring = Anchoring.open(ledger)
+    lock = threading.Lock()  # the in-process chain is not thread-safe
+
+    def verify(claims: dict[str, Any]) -> None:
+        with lock:
+            if anchoring.chain is not None:
+                anchoring.chain.sync()
+            verify_passport_anchor(claims, anchoring.client.w3)
+
+    return verify
 
 
 def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDesk | None = None) -> FastAPI:

@@ -63,12 +63,13 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
     claims = desk.verified(gtin, serial, level)
     if kind == "json":
         return JSONResponse({"level": level, "claims": claims,
-                             "verification": [c.__dict__ for c in verification_checks(claims)]}, headers=headers)
+                             "verification": [c.__dict__ for c in verification_checks(claims, desk.anchor_checked(claims))]}, headers=headers)
     pages: dict[tuple[str, str], str] = request.app.state.rendered_pages
     key = (str(claims["passport_id"]), level)
     page = pages.get(key)
     if page is None:
-        page = render_passport(passport_view(claims, level), verification_checks(claims), request.url.path)
+        page = render_passport(passport_view(claims, level), verification_checks(claims, desk.anchor_checked(claims)),
+                               request.url.path)
         if len(pages) > 10_000:
             pages.clear()
         pages[key] = page
@@ -115,8 +116,13 @@ async def verify(request: Request) -> dict[str, Any]:
             raise ProblemError(400, "malformed", "Malformed request", "expected {\"presentation\": \"<sd-jwt>\"}") from exc
     operator = request.app.state.ledger.operator_did
     claims = await run_in_threadpool(verify_passport, text, log_operator=operator, now=int(time.time()))
+    desk: PassportDesk = request.app.state.desk
+    evidence = claims.get("evidence")
+    anchored = isinstance(evidence, dict) and "anchor" in evidence and desk.anchor_verifier is not None
+    if anchored and desk.anchor_verifier is not None:
+        await run_in_threadpool(desk.anchor_verifier, claims)
     return {"valid": True, "passport_id": claims.get("passport_id"), "issuer": claims.get("iss"),
-            "checks": [c.__dict__ for c in verification_checks(claims)], "claims": claims}
+            "checks": [c.__dict__ for c in verification_checks(claims, anchored)], "claims": claims}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

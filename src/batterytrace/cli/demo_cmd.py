@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from batterytrace.anchoring import Anchoring, chain_path_for, verify_anchored_passport
 from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.cli.passport_cmd import write_presentations
@@ -20,12 +21,13 @@ from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenari
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
-from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport, verify_passport
+from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import destroy_store, open_store
@@ -78,6 +80,7 @@ def demo(
 
     report = verify_log(ledger.store)
     console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")
+    anchoring = _anchor(ledger, cp, db, fresh)
     _summary(ledger, s.packs, Counter(ev.kind for ev in s.events))
 
     pack = s.packs[-1]
@@ -90,8 +93,9 @@ def demo(
         f"incident at mine:tujenge → forward trace flags {flagged.lot_count} downstream lots and "
         f"{len(flagged.pack_ids)} packs"
     )
-    _passports(ledger, s, db)
-    console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+    _passports(ledger, s, db, anchoring)
+    anchoring.close()
+    console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}; batterytrace anchor verify --db {db}")
     if serve:
         _serve(ledger, s, db, host, port)
 
@@ -116,7 +120,22 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int) -> None:
                operator_key=str(default_key_path(db)))
 
 
-def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
+def _anchor(ledger: Ledger, cp: Checkpoint, db: str, fresh: bool) -> Anchoring:
+    """Anchor the signed tree head on the in-process EVM chain kept beside the ledger."""
+    chain_state = "demo-postgres.chain.sqlite" if db.startswith(("postgresql://", "postgres://")) else None
+    path = chain_state or chain_path_for(ledger.store.url)
+    if fresh and path:
+        Path(path).unlink(missing_ok=True)
+    with console.status("deploying the checkpoint registry and anchoring the tree head…"):
+        anchoring = Anchoring.setup(ledger, chain_state=chain_state)
+        record = anchoring.anchor_checkpoint(cp)
+    console.print(f"[green]anchored[/] tree head #{record.tree_size} on chain {record.chain_id} "
+                  f"(in-process EVM, {path}): contract {record.contract}, block {record.block_number}, "
+                  f"tx {record.tx_hash[:18]}…")
+    return anchoring
+
+
+def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> None:
     """Issue every series pack's passport at every access level, verify each offline, write the
     files a user needs to repeat it with the CLI (issuer key, master data, QR codes)."""
     console.rule("battery passports")
@@ -135,8 +154,8 @@ def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
         for pack in s.packs:
             p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
-                verify_passport(path.read_text().strip(), trusted_issuers=[oem.did],
-                                log_operator=ledger.operator_did, now=now)
+                verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
+                                         log_operator=ledger.operator_did, now=now)
             issued.append(p)
             bar.advance(task)
     elapsed = time.perf_counter() - started
@@ -145,7 +164,7 @@ def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
     write_qr(last.link, out / "qr-last-pack.svg")
     console.print(
         f"[green]{len(issued)} passports issued[/] × {len(ACCESS_LEVELS)} access levels "
-        f"({', '.join(ACCESS_LEVELS)}), each verified offline, in {elapsed:.1f} s → {out}/"
+        f"({', '.join(ACCESS_LEVELS)}), each verified offline and its checkpoint anchor checked on chain, in {elapsed:.1f} s → {out}/"
     )
     console.print(f"QR for {last.link}: {out}/qr-last-pack.png (and .svg)")
     console.print(f"try: batterytrace passport show {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,13 @@ def save_presentations(p: IssuedPassport, out: Path) -> list[Path]:
 
 class PassportDesk:
     def __init__(self, ledger: Ledger, directory: Path, issuers: list[PassportIssuer] | None = None,
-                 operator_key: SigningKey | None = None) -> None:
+                 operator_key: SigningKey | None = None,
+                 anchor_verifier: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """``anchor_verifier`` checks a passport's on-chain anchor evidence against the chain this
+        ledger anchors on (raising ``VerificationError``); without it anchors are left unchecked."""
         self.ledger = ledger
+        self.anchor_verifier = anchor_verifier
+        self._anchor_checked: set[str] = set()
         self.directory = directory
         self.issuers = {i.key.did: i for i in issuers or []}
         self.operator_key = operator_key
@@ -162,5 +168,13 @@ class PassportDesk:
             if claims.get("passport_id") != pid:
                 raise VerificationError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
             check_disclosure_level(claims, level)
+            evidence = claims.get("evidence")
+            if isinstance(evidence, dict) and "anchor" in evidence and self.anchor_verifier is not None:
+                self.anchor_verifier(claims)  # a forged or wrong anchor fails the passport
+                self._anchor_checked.add(pid)
             self._verified[key] = claims
         return claims
+
+    def anchor_checked(self, claims: dict[str, Any]) -> bool:
+        """Whether this desk verified the on-chain anchor of the passport ``claims`` came from."""
+        return str(claims.get("passport_id")) in self._anchor_checked

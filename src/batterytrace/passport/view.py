@@ -96,8 +96,9 @@ def passport_view(claims: dict[str, Any], level: str) -> PassportView:
     return view
 
 
-def verification_checks(claims: dict[str, Any]) -> list[Check]:
-    """What a successful ``verify_passport`` established for ``claims``, check by check."""
+def verification_checks(claims: dict[str, Any], anchor_checked: bool = False) -> list[Check]:
+    """What a successful ``verify_passport`` established for ``claims``, check by check;
+    ``anchor_checked``: the caller also verified the checkpoint's anchor on chain."""
     ev = claims.get("evidence", {})
     cp = ev.get("checkpoint", {})
     checks = [
@@ -108,8 +109,14 @@ def verification_checks(claims: dict[str, Any]) -> list[Check]:
               f"{cp.get('tree_size')} entries (RFC 9162 inclusion proof)"),
         Check("checkpoint", "passed", f"tree head signed by the ledger operator {cp.get('log_id')}"),
     ]
-    if claims.get("anchor") is not None:
-        checks.append(Check("anchor", "not checked", "the passport carries anchor evidence, which this viewer does not verify"))
+    anchor = ev.get("anchor")
+    if isinstance(anchor, dict) and anchor_checked:
+        checks.append(Check("anchor", "passed", f"the checkpoint (tree size {anchor.get('tree_size')}) is recorded "
+                            f"by contract {anchor.get('contract')} on chain {anchor.get('chain_id')}, block "
+                            f"{anchor.get('block_number')}, transaction {str(anchor.get('tx_hash'))[:18]}…"))
+    elif anchor is not None:
+        checks.append(Check("anchor", "not checked", "the passport carries anchor evidence, but this viewer has no "
+                            "connection to the chain it names"))
     else:
         checks.append(Check("anchor", "absent", "the passport carries no on-chain anchor of its checkpoint"))
     if claims.get("zk_claims") is not None or claims.get("zk") is not None:
