@@ -53,6 +53,7 @@ class BatchState:
         self._known_hashes: set[bytes] = set()
         self._prefetched: dict[str, Lot] = {}
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
+        self._serials: set[tuple[str, str]] = set()  # (gtin, serial) of lots staged in this batch
 
     def prefetch(self, event_hashes: list[bytes], lot_ids: list[str]) -> None:
         """Read in one query each what the batch's events will look up: which hashes the log
@@ -102,6 +103,9 @@ class BatchState:
             found[aid] = self._attestations[aid]
         return list(found.values())
 
+    def serial_taken(self, gtin: str, serial: str) -> bool:
+        return (gtin, serial) in self._serials or bool(self.store.lots_by_serial(gtin, serial))
+
     def role(self, did: str) -> str | None:
         if did == self.operator_did:
             return "operator"
@@ -112,6 +116,7 @@ class BatchState:
     def merge(self, event_hash: bytes, event_hash_hex: str, effect: Effect) -> None:
         self._hashes.add(event_hash)
         self.batch.lots.update(effect.lots)
+        self._serials.update((x.gtin, x.serial) for x in effect.lots.values() if x.gtin and x.serial)
         self.batch.inputs.extend((event_hash_hex, lid) for lid in effect.inputs)
         for p in effect.participants:
             self._participants[p.did] = p
