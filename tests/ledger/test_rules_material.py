@@ -182,3 +182,25 @@ def test_a_receipt_keeps_the_products_identity(c: Chain) -> None:
     (got,) = c.accept(c.sign("circulon", body))
     lot = c.ledger.store.get_lot(got)
     assert lot is not None and (lot.gtin, lot.serial, lot.extra["capacity_kwh"]) == (*PACK_ID.values(), 75.3)
+
+
+def test_disaggregation_restores_only_the_parents_own_serials(c: Chain) -> None:
+    cells = cells_at_oem(c, certified=True, n=2)
+    (pack,) = c.accept_tracked("voltara", aggregate_body(c, cells[:1], "pack", **PACK_ID))
+    (other,) = c.accept_tracked("voltara", aggregate_body(c, cells[1:], "pack", gtin=PACK_ID["gtin"], serial="VM75-000002"))
+    (car,) = c.accept_tracked("voltara", aggregate_body(c, [pack], "vehicle"))
+    (car2,) = c.accept_tracked("voltara", aggregate_body(c, [other], "vehicle"))
+    part = {"form": "pack", "gross_mass_g": 100_000, "buckets": held(c, car2), **PACK_ID}
+    # the second car holds VM75-000002; it cannot give back VM75-000001, which sits in the first car
+    body = {"kind": "disaggregate", "inputs": [car2], "site": "plant:voltara", "outputs": [part]}
+    assert c.reject(c.sign("voltara", body)).rule == "identity.serial"
+    # taking the first car apart gives its pack back its own serial, once
+    part = {**part, "buckets": held(c, car)}
+    halves = [{**part, "buckets": {k: v // 2 for k, v in part["buckets"].items()}},
+              {**part, "buckets": {k: v - v // 2 for k, v in part["buckets"].items()}}]
+    twice = {"kind": "disaggregate", "inputs": [car], "site": "plant:voltara", "outputs": halves}
+    assert c.reject(c.sign("voltara", twice)).rule == "identity.serial"
+    (back,) = c.accept(c.sign("voltara", {**twice, "outputs": [part]}))
+    got = c.ledger.store.get_lot(back)
+    assert got is not None and (got.gtin, got.serial) == tuple(PACK_ID.values())
+    assert c.ledger.store.lots_by_serial(*PACK_ID.values())[-1] == back

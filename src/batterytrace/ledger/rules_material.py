@@ -304,14 +304,22 @@ def _check_bulk_outputs(kind: str, outputs: list[dict[str, Any]]) -> None:
             )
 
 
-def _check_new_serials(st: BatchState, outputs: list[dict[str, Any]]) -> None:
-    """A GTIN + serial number names one physical item: no output may take a pair already issued."""
+def _check_new_serials(st: BatchState, outputs: list[dict[str, Any]], parent: Lot | None = None) -> None:
+    """A GTIN + serial number names one physical item: no output may take a pair already issued,
+    except that disaggregating a ``parent`` gives its parts back the identities they had when the
+    aggregation that made the parent consumed them."""
     seen: set[tuple[str, str]] = set()
     for i, spec in enumerate(outputs):
         gtin, serial = spec.get("gtin"), spec.get("serial")
         if gtin is None or serial is None:
             continue
-        if (gtin, serial) in seen or st.serial_taken(gtin, serial):
+        carriers = st.lots_with_serial(gtin, serial)
+        restored = (
+            parent is not None
+            and all(x.status == "spent" for x in carriers)
+            and any(x.spent_by == parent.event for x in carriers)
+        )
+        if (gtin, serial) in seen or (carriers and not restored):
             raise RuleViolationError(
                 "identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is already issued to another lot"
             )
@@ -536,7 +544,7 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _check_created_classes(in_b, outputs)
     _check_balance("disaggregate", in_b, out_b, {}, 0)
     _check_coc(lots, in_b, outputs)
-    _check_new_serials(st, outputs)
+    _check_new_serials(st, outputs, parent=lots[0])
     return _emit(ev, t, st, lots, outputs, {"disaggregated_from": lots[0].lot_id})
 
 
