@@ -97,3 +97,43 @@ def test_only_the_economic_operator_may_issue(world) -> None:  # type: ignore[no
     ledger, packs, keys = world
     with pytest.raises(BatterytraceError, match="economic operator"):
         issue_passport(ledger, packs[0], VOLTARA_VM75, keys["nordcell"], issued_at=NOW)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def sold() -> tuple[Ledger, str, dict[str, object]]:
+    """A pack that changed hands after assembly: the OEM shipped it, the recycler received it."""
+    s = build_scenario(packs=1, legacy_packs=1)
+    (received,) = s.ship("voltara", "circulon", [s.packs[0]], hours=24)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    assert not ledger.submit_batch(s.events).rejected
+    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    return ledger, received, {k: a.signing_key for k, a in s.actors.items()}
+
+
+def test_passport_of_a_pack_that_changed_hands_verifies(sold) -> None:  # type: ignore[no-untyped-def]
+    ledger, pack, keys = sold
+    p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
+    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW)
+    assert claims["evidence"]["event"]["event"]["kind"] == "aggregate"
+    assert claims["battery"]["lot"] == pack
+
+
+def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: ignore[no-untyped-def]
+    """The recycler holding the pack signs a passport whose evidence is its own receipt event."""
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.passport.issue import VCT
+
+    ledger, pack, keys = sold
+    p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
+    claims = verify_passport(p.present("authorities"), now=NOW)
+    for name in ("iss", "iat", "exp", "vct"):
+        claims.pop(name)
+    seq, receipt = ledger.event_by_hash(pack.split(":")[0])  # type: ignore[misc]
+    cp = ledger.latest_checkpoint()
+    assert cp is not None
+    own = {**claims, "evidence": {"event": receipt.to_wire(), "leaf_index": seq, "checkpoint": cp.to_dict(),
+                                  "inclusion_proof": [h.hex() for h in ledger.inclusion_proof(seq, cp.tree_size)]}}
+    for forged_claims in (own, claims):
+        forged = issue_sd_jwt(keys["circulon"], forged_claims, vct=VCT, issued_at=NOW)  # type: ignore[arg-type]
+        with pytest.raises(VerificationError):
+            verify_passport(forged.jws + "~", log_operator=ledger.operator_did, now=NOW)

@@ -127,9 +127,14 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
 
 
 def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
-    found = ledger.event_by_hash(f.lot.event)
-    if found is None:
-        raise BatterytraceError(f"the event that created {f.lot.lot_id} is not in the log")
+    # the aggregation that assembled the pack (the first lot with its GTIN + serial, which the
+    # ledger issues once), not a later receipt: it names the economic operator who signs
+    assert f.lot.gtin is not None and f.lot.serial is not None
+    first = ledger.store.get_lots(ledger.store.lots_by_serial(f.lot.gtin, f.lot.serial)[:1])
+    assembled = next(iter(first.values()), f.lot)
+    found = ledger.event_by_hash(assembled.event)
+    if found is None or found[1].kind != "aggregate":
+        raise BatterytraceError(f"the aggregation that assembled {f.lot.lot_id} is not in the log")
     seq, event = found
     cp = ledger.latest_checkpoint()
     if cp is None or cp.tree_size <= seq:
@@ -174,8 +179,9 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
     """Verify a passport presentation offline and return its claims. Checks the issuer's signature
-    and disclosures, that the embedded event is signed and creates this very pack, and that it is
-    included in the operator-signed checkpoint. Raises ``VerificationError`` on any defect."""
+    and disclosures, that the embedded event is the signed aggregation that assembled this very
+    pack (GTIN + serial) by the issuer, and that it is included in the operator-signed checkpoint.
+    Raises ``VerificationError`` on any defect."""
     claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
@@ -188,8 +194,8 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     except (KeyError, TypeError, ValueError, EncodingError) as exc:
         raise VerificationError(f"passport evidence is malformed: {exc}") from exc
     event.verify_signature()
-    if battery.get("lot") != f"{event.hash_hex}:0":
-        raise VerificationError("the embedded event did not create this pack")
+    if event.kind != "aggregate":
+        raise VerificationError(f"the embedded event is a {event.kind}, not the aggregation that assembled the pack")
     outputs = event.body.get("outputs")
     out = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) else {}
     if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
