@@ -46,13 +46,13 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert "expectedLifetime" not in perf["batteryTechicalProperties"]
     assert "resultOfTestReport" not in public["aspects"]["Labeling"]
     assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
-    li = verify_passport(p.present("legitimate_interest"), now=NOW)
+    li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW)
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
     assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
     assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
-    auth = verify_passport(p.present("authorities"), now=NOW)
+    auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW)
     assert auth["aspects"]["Labeling"]["resultOfTestReport"].endswith("test-reports.pdf")
-    com = verify_passport(p.present("commission"), now=NOW)
+    com = verify_passport(p.present("commission"), log_operator=operator, now=NOW)
     assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
     assert p.link == digital_link(public["battery"]["gtin"], public["battery"]["serial"])
@@ -75,22 +75,24 @@ def altered(text: str) -> str:
 
 def test_refuses_altered_foreign_expired_and_unknown(world) -> None:  # type: ignore[no-untyped-def]
     a, b = issue(world, 0), issue(world, 1)
+    op = world[0].operator_did
     with pytest.raises(VerificationError):
-        verify_passport(altered(a.present("public")))
+        verify_passport(altered(a.present("public")), log_operator=op)
     foreign = b.sd_jwt.disclosures[0].encoded
     with pytest.raises(VerificationError):
-        verify_passport(a.present("public")[:-1] + "~" + foreign + "~")
+        verify_passport(a.present("public")[:-1] + "~" + foreign + "~", log_operator=op)
     with pytest.raises(VerificationError, match="expired"):
-        verify_passport(a.present("public"), now=NOW + 16 * 365 * 86400)
+        verify_passport(a.present("public"), log_operator=op, now=NOW + 16 * 365 * 86400)
     with pytest.raises(VerificationError, match="not trusted"):
-        verify_passport(a.present("public"), trusted_issuers=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"])
+        verify_passport(a.present("public"), log_operator=op,
+                        trusted_issuers=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"])
     with pytest.raises(VerificationError):
         verify_passport(a.present("public"), log_operator="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
     raw = a.present("public").encode()
     for i in range(0, len(raw) - 1, max(1, len(raw) // 40)):
         flipped = raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1 :]
         with pytest.raises((VerificationError, UnicodeDecodeError)):
-            verify_passport(flipped.decode("ascii", "strict"))
+            verify_passport(flipped.decode("ascii", "strict"), log_operator=op)
 
 
 def test_only_the_economic_operator_may_issue(world) -> None:  # type: ignore[no-untyped-def]
@@ -125,7 +127,7 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
 
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("authorities"), now=NOW)
+    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW)
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     seq, receipt = ledger.event_by_hash(pack.split(":")[0])  # type: ignore[misc]
@@ -137,3 +139,29 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
         forged = issue_sd_jwt(keys["circulon"], forged_claims, vct=VCT, issued_at=NOW)  # type: ignore[arg-type]
         with pytest.raises(VerificationError):
             verify_passport(forged.jws + "~", log_operator=ledger.operator_did, now=NOW)
+
+
+def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -> None:
+    """An outsider signs a pack assembly, logs it in a one-leaf tree of its own and signs that
+    tree head with a second key of its own: every signature checks out, but nobody trusts that log."""
+    from batterytrace.crypto.merkle import leaf_hash
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.crypto.signing import SigningKey
+    from batterytrace.ledger.checkpoint import sign_checkpoint
+    from batterytrace.model.events import sign_event
+    from batterytrace.passport.issue import VCT
+
+    maker, operator = SigningKey.from_label("test/forger"), SigningKey.from_label("test/forger-log")
+    out = {"form": "pack", "gross_mass_g": 400_000, "gtin": "04099999000753", "serial": "VM75-000001",
+           "buckets": {"Co/certified/CD": 7_000, "Ni/recycled-post/—": 56_000}}
+    ev = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"], "outputs": [out]}, maker)
+    cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data), 1)
+    claims = {"passport_id": "urn:batterytrace:forged", "passport_version": 1,
+              "battery": {"gtin": out["gtin"], "serial": out["serial"], "digital_link": "", "lot": f"{ev.hash_hex}:0"},
+              "summary": {"element_g": {"Co": 7_000, "Ni": 56_000}, "certified_percent": {"Co": 100.0}},
+              "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
+    forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
+    with pytest.raises(VerificationError, match="operator"):
+        verify_passport(forged, now=NOW)
+    with pytest.raises(VerificationError, match="operator"):
+        verify_passport(forged, log_operator=SigningKey.from_label("batterytrace-demo/operator").did, now=NOW)

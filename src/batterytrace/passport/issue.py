@@ -181,7 +181,12 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     """Verify a passport presentation offline and return its claims. Checks the issuer's signature
     and disclosures, that the embedded event is the signed aggregation that assembled this very
     pack (GTIN + serial) by the issuer, and that it is included in the operator-signed checkpoint.
-    Raises ``VerificationError`` on any defect."""
+    ``log_operator`` is the did of the log operator the verifier trusts; without it any key could
+    vouch for a log of its own making, so a passport is refused. Raises ``VerificationError`` on
+    any defect."""
+    if not log_operator:
+        raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
+                                "the operator of the log the verifier trusts")
     claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
