@@ -204,3 +204,21 @@ def test_disaggregation_restores_only_the_parents_own_serials(c: Chain) -> None:
     got = c.ledger.store.get_lot(back)
     assert got is not None and (got.gtin, got.serial) == tuple(PACK_ID.values())
     assert c.ledger.store.lots_by_serial(*PACK_ID.values())[-1] == back
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"capacity_kwh": "75 kWh"}, {"capacity_kwh": -75.3}, {"capacity_kwh": 0}, {"capacity_kwh": True},
+     {"capacity_kwh": [75.3]}, {"model": {"name": "VM75"}}, {"chemistry": 811}, {"model": ""}],
+)
+def test_product_data_is_typed(c: Chain, data: dict[str, Any]) -> None:
+    """Rated capacity feeds the passport's footprint per kWh; model and chemistry are printed on it."""
+    cells = cells_at_oem(c, certified=True, n=1)
+    assert c.reject(c.sign("voltara", aggregate_body(c, cells, "pack", **PACK_ID, **data))).rule == "schema"
+
+
+def test_null_product_data_is_not_stored(c: Chain) -> None:
+    cells = cells_at_oem(c, certified=True, n=1)
+    (pack,) = c.accept(c.sign("voltara", aggregate_body(c, cells, "pack", **PACK_ID, capacity_kwh=None)))
+    got = c.ledger.store.get_lot(pack)
+    assert got is not None and "capacity_kwh" not in got.extra

@@ -12,6 +12,7 @@ from batterytrace.ledger.fields import (
     req_buckets,
     req_int,
     req_list,
+    req_number,
     req_str,
     schema_error,
 )
@@ -131,9 +132,11 @@ def _parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, An
                 f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
             )
     _cert_hash(spec)
-    for name in ("gtin", "serial"):
+    for name in ("gtin", "serial", "model", "chemistry"):
         if spec.get(name) is not None:
             req_str(spec, name, 64)
+    if spec.get("capacity_kwh") is not None:
+        req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
     return spec
 
 
@@ -142,7 +145,7 @@ def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | 
     if spec.get("assay_cert_sha256"):
         extra["assay_cert_sha256"] = spec["assay_cert_sha256"]
     for name in _PRODUCT_DATA:
-        if name in spec:
+        if spec.get(name) is not None:
             extra[name] = spec[name]
     return Lot(
         lot_id=lot_id(ev.hash_hex, i),
