@@ -89,3 +89,16 @@ def test_strict_parse_refuses(text: str | bytes) -> None:
 def test_round_trip() -> None:
     value = {"kind": "extract", "outputs": [{"buckets": {"Co/certified/CD": 350000}}], "x": 0.5}
     assert parse_json(canonical_json(value)) == value
+
+
+@pytest.mark.parametrize("value", [1e16, 2.0**53, -(2.0**60), 1e20, 123456789012345680000.0, 5.0, -0.0])
+def test_canonical_form_is_stable_under_reparsing(value: float) -> None:
+    """What the ledger stores is canonical JSON; parsing it back (Python reads integral digits as
+    int) and canonicalising again must give the same bytes, or the stored event looks corrupt."""
+    text = canonical_json({"v": value})
+    assert canonical_json(parse_json(text)) == text
+
+
+def test_integers_that_are_not_doubles_are_refused() -> None:
+    with pytest.raises(EncodingError):
+        canonical_json(2**53 + 1)

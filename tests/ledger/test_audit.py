@@ -164,3 +164,17 @@ def test_extra_merkle_node_is_detected(db: Path) -> None:
     run_sql(db, "INSERT INTO nodes SELECT (SELECT COUNT(*) FROM events), hash FROM nodes LIMIT 1")
     with pytest.raises(VerificationError, match="node"):
         audit(db)
+
+
+def test_an_accepted_event_with_a_large_integral_number_still_audits(tmp_path: Path) -> None:
+    """A sensor reading of 1e16 is canonicalised as integral digits; the stored event must still
+    re-canonicalise to its bytes (else any participant could make ``log verify`` fail for good)."""
+    path = tmp_path / "big.db"
+    c = Chain(SQLiteStore(str(path)))
+    lot = c.extract("kasonta")
+    ev = c.sign("kasonta", {"kind": "ship", "to": c.did("kivijarvi"), "lots": [lot],
+                            "sensors": [{"type": "Radiation", "value": 1e16, "uom": "BQ"}]})
+    c.accept(ev)
+    assert c.ledger.event_by_hash(ev.hash_hex) is not None
+    c.ledger.close()
+    audit(path)
