@@ -165,3 +165,12 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
         verify_passport(forged, now=NOW)
     with pytest.raises(VerificationError, match="operator"):
         verify_passport(forged, log_operator=SigningKey.from_label("batterytrace-demo/operator").did, now=NOW)
+    # malformed claims and evidence are refusals too, never other exceptions
+    bad_event = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"],
+                            "outputs": [{**out, "buckets": {"Xx/certified/CD": 1}}]}, maker)
+    for change in ({"battery": "VM75-000001"}, {"summary": ["Co"]}, {"evidence": ["x"]},
+                   {"evidence": {**claims["evidence"], "event": bad_event.to_wire()}},
+                   {"evidence": {**claims["evidence"], "inclusion_proof": [7]}}):
+        text = issue_sd_jwt(maker, {**claims, **change}, vct=VCT, issued_at=NOW).jws + "~"
+        with pytest.raises(VerificationError):
+            verify_passport(text, log_operator=operator.did, now=NOW)

@@ -191,7 +191,9 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
     try:
-        battery, evidence = claims["battery"], claims["evidence"]
+        battery, evidence, summary = claims["battery"], claims["evidence"], claims.get("summary", {})
+        if not all(isinstance(x, dict) for x in (battery, evidence, summary)):
+            raise TypeError("battery, evidence and summary are objects")
         event = SignedEvent.from_wire(evidence["event"])
         checkpoint = Checkpoint.from_dict(evidence["checkpoint"])
         path = [bytes.fromhex(p) for p in evidence["inclusion_proof"]]
@@ -206,7 +208,11 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
         raise VerificationError("the embedded event names another GTIN/serial")
     buckets = out.get("buckets")
-    if not isinstance(buckets, dict) or element_totals(buckets) != claims.get("summary", {}).get("element_g"):
+    try:
+        totals = element_totals(buckets) if isinstance(buckets, dict) else None
+    except (EncodingError, TypeError) as exc:
+        raise VerificationError(f"the embedded event's buckets are malformed: {exc}") from exc
+    if totals is None or totals != summary.get("element_g"):
         raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
