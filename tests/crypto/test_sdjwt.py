@@ -158,3 +158,10 @@ def _resign(text: str) -> str:
     jws, rest = text.split("~", 1)
     h, p, _ = jws.split(".")
     return f"{h}.{p}.{b64u_encode(ISSUER.sign(f'{h}.{p}'.encode()))}~{rest}"
+
+
+def test_non_ascii_presentation_is_a_refusal() -> None:
+    text = issue().present(LEVELS["authorities"])
+    for bad in (text[:-1] + "é~", text.replace(".", "é", 1), "é~"):
+        with pytest.raises(VerificationError):
+            verify_sd_jwt(bad, now=1_900_000_000)

@@ -119,6 +119,8 @@ def verify_sd_jwt(presentation: str, *, trusted_issuers: Iterable[str] | None = 
     """Verify a compact SD-JWT presentation; return the claims with presented disclosures applied.
     Expiry is checked against ``now`` (Unix seconds), by default the current time. Raises
     ``VerificationError`` on any defect."""
+    if not isinstance(presentation, str) or not presentation.isascii():
+        raise VerificationError("an SD-JWT presentation is ASCII text (base64url parts joined by '.' and '~')")
     if not presentation.endswith("~"):
         raise VerificationError("SD-JWT presentation must end with '~' (key binding is not used)")
     jws, *encoded = presentation[:-1].split("~")
