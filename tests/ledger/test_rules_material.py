@@ -222,3 +222,22 @@ def test_null_product_data_is_not_stored(c: Chain) -> None:
     (pack,) = c.accept(c.sign("voltara", aggregate_body(c, cells, "pack", **PACK_ID, capacity_kwh=None)))
     got = c.ledger.store.get_lot(pack)
     assert got is not None and "capacity_kwh" not in got.extra
+
+
+def test_a_token_pack_does_not_make_production_scrap_post_consumer(c: Chain) -> None:
+    """Recycling scrap together with one end-of-life pack may not book the scrap as post-consumer
+    material: each input keeps its own class (production scrap → pre-consumer)."""
+    scrap, scrap_g = scrap_at_recycler(c)
+    cells = cells_at_oem(c, certified=True, n=1)
+    (pack,) = c.accept_tracked("voltara", aggregate_body(c, cells, "pack", **PACK_ID))
+    (eol,) = c.ship_and_receive("voltara", "circulon", [pack])
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": eol, "status": "waste"}))
+    pack_g = sum(held(c, eol).values())
+    total = scrap_g + pack_g
+    rec = total * 95 // 100
+    body = recycle_body([scrap, eol], {"Co/recycled-post/—": rec}, {"Co/recycled-post/—": total - rec})
+    assert c.reject(c.sign("circulon", body)).rule == "recycled.origin"
+    pre, post = scrap_g * 95 // 100, pack_g  # the pack's 36 g recovered whole, the scrap at 95 %
+    ok = recycle_body([scrap, eol], {"Co/recycled-pre/—": pre, "Co/recycled-post/—": post},
+                      {"Co/recycled-pre/—": scrap_g - pre})
+    c.accept(c.sign("circulon", ok))

@@ -18,7 +18,6 @@ from batterytrace.ledger.fields import (
 )
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import (
-    NO_COUNTRY,
     add_buckets,
     element_totals,
     parse_bucket_key,
@@ -565,20 +564,34 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             )
     _check_bulk_outputs("recycling", outputs)
     _check_coc_model(lots, outputs)
-    pre_consumer = all(lot.form in _SCRAP_FORMS for lot in lots)
-    allowed = "recycled-pre" if pre_consumer else "recycled-post"
     for i, spec in enumerate(outputs):
         for key in spec["buckets"]:
-            k = parse_bucket_key(key)
-            if k.origin != allowed or k.country != NO_COUNTRY:
-                raise RuleViolationError(
-                    "recycled.origin",
-                    f"outputs[{i}] {key}: recycling {'production scrap' if pre_consumer else 'end-of-life material'} yields {allowed} buckets only",
-                )
+            if not parse_bucket_key(key).recycled:
+                raise RuleViolationError("recycled.origin", f"outputs[{i}] {key}: recycling yields recycled buckets only")
     for key in loss:
-        if parse_bucket_key(key).origin != allowed:
-            raise schema_error(f"recycling losses are booked in {allowed} buckets")
+        if not parse_bucket_key(key).recycled:
+            raise schema_error("recycling losses are booked in recycled buckets")
     _check_balance("recycle", in_b, out_b, loss, st.policy.tolerance("recycle"), by_element=True)
+    # each input keeps its class: production scrap → pre-consumer, end-of-life products →
+    # post-consumer, already-recycled material → its own class; per element and class,
+    # outputs + loss may not exceed what came in (a token pack cannot relabel a tonne of scrap)
+    came_in: dict[tuple[str, str], int] = {}
+    for lot in lots:
+        for key, grams in lot.buckets.items():
+            k = parse_bucket_key(key)
+            cls = k.origin if k.recycled else "recycled-pre" if lot.form in _SCRAP_FORMS else "recycled-post"
+            came_in[(k.element, cls)] = came_in.get((k.element, cls), 0) + grams
+    went_out: dict[tuple[str, str], int] = {}
+    for key, grams in [*out_b.items(), *loss.items()]:
+        k = parse_bucket_key(key)
+        went_out[(k.element, k.origin)] = went_out.get((k.element, k.origin), 0) + grams
+    for (el, cls), grams in sorted(went_out.items()):
+        if grams > came_in.get((el, cls), 0):
+            raise RuleViolationError(
+                "recycled.origin",
+                f"{el}: {grams} g booked as {cls} (outputs + loss) but the inputs hold only "
+                f"{came_in.get((el, cls), 0)} g of {cls} origin (scrap → pre-consumer, end-of-life → post-consumer)",
+            )
     for lot in lots:
         statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
         if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
