@@ -141,6 +141,15 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
             verify_passport(forged.jws + "~", log_operator=ledger.operator_did, now=NOW)
 
 
+def summary_of(buckets: dict[str, int]) -> dict[str, object]:
+    """The summary figures a verifier recomputes from the buckets (a forger gets them right)."""
+    from batterytrace.ledger.figures import material_figures
+
+    mf = material_figures(buckets)
+    return {"element_g": mf.element_g, "recycled_percent": mf.recycled_percent, "art8_targets": mf.art8,
+            "origin_mix_percent": mf.origin_mix_percent, "certified_percent": mf.certified_percent}
+
+
 def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -> None:
     """An outsider signs a pack assembly, logs it in a one-leaf tree of its own and signs that
     tree head with a second key of its own: every signature checks out, but nobody trusts that log."""
@@ -158,7 +167,7 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
     cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data), 1)
     claims = {"passport_id": "urn:batterytrace:forged", "passport_version": 1,
               "battery": {"gtin": out["gtin"], "serial": out["serial"], "digital_link": "", "lot": f"{ev.hash_hex}:0"},
-              "summary": {"element_g": {"Co": 7_000, "Ni": 56_000}, "certified_percent": {"Co": 100.0}},
+              "summary": summary_of(out["buckets"]),
               "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
     forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
     with pytest.raises(VerificationError, match="operator"):
@@ -174,3 +183,35 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
         text = issue_sd_jwt(maker, {**claims, **change}, vct=VCT, issued_at=NOW).jws + "~"
         with pytest.raises(VerificationError):
             verify_passport(text, log_operator=operator.did, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("certified_percent", "Co"), 100.0), (("recycled_percent", "Ni", "total"), 30.0),
+     (("origin_mix_percent", "Co"), {"AU": 100.0}), (("art8_targets", "Co", "2031", "met"), True)],
+)
+def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ...], value: object) -> None:  # type: ignore[no-untyped-def]
+    """The economic operator re-signs its own passport with an inflated share: every share is a
+    ratio of the pack's buckets, which the passport carries in its logged assembly event."""
+    import copy
+
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.passport.issue import VCT
+
+    ledger, _packs, keys = world
+    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW)
+    for name in ("iss", "iat", "exp", "vct"):
+        claims.pop(name)
+    inflated = copy.deepcopy(claims)
+    node = inflated["summary"]
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    assert node.get(path[-1]) != value
+    node[path[-1]] = value
+    for text, ok in ((claims, True), (inflated, False)):
+        signed = issue_sd_jwt(keys["voltara"], text, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
+        if ok:
+            verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+        else:
+            with pytest.raises(VerificationError, match="buckets"):
+                verify_passport(signed, log_operator=ledger.operator_did, now=NOW)

@@ -17,6 +17,7 @@ from batterytrace.crypto.sdjwt import IssuedSdJwt, SdClaim, issue_sd_jwt, verify
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.figures import material_figures
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
@@ -176,6 +177,20 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
 
 
+def _same_figures(claimed: Any, computed: Any) -> bool:
+    """Equal structure and values, numbers to within 1e-6 (percentages survive JSON exactly, but
+    a float sum may differ in its last bit between platforms)."""
+    if isinstance(computed, dict):
+        return isinstance(claimed, dict) and claimed.keys() == computed.keys() and all(
+            _same_figures(claimed[k], v) for k, v in computed.items()
+        )
+    if isinstance(computed, bool) or isinstance(claimed, bool):
+        return claimed is computed
+    if isinstance(computed, int | float):
+        return isinstance(claimed, int | float) and abs(claimed - computed) <= 1e-6
+    return bool(claimed == computed)
+
+
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
     """Verify a passport presentation offline and return its claims. Checks the issuer's signature
@@ -208,12 +223,20 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
         raise VerificationError("the embedded event names another GTIN/serial")
     buckets = out.get("buckets")
+    if not isinstance(buckets, dict):
+        raise VerificationError("the embedded event carries no buckets")
     try:
-        totals = element_totals(buckets) if isinstance(buckets, dict) else None
+        totals = element_totals(buckets)
     except (EncodingError, TypeError) as exc:
         raise VerificationError(f"the embedded event's buckets are malformed: {exc}") from exc
-    if totals is None or totals != summary.get("element_g"):
+    if totals != summary.get("element_g"):
         raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
+    # every share the summary states is a ratio of those buckets: recompute, never trust
+    mf = material_figures(buckets)
+    for name, value in (("recycled_percent", mf.recycled_percent), ("art8_targets", mf.art8),
+                        ("origin_mix_percent", mf.origin_mix_percent), ("certified_percent", mf.certified_percent)):
+        if not _same_figures(summary.get(name), value):
+            raise VerificationError(f"the passport's {name} differs from the pack's buckets on the ledger")
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)
