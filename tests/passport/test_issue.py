@@ -150,6 +150,13 @@ def summary_of(buckets: dict[str, int]) -> dict[str, object]:
             "origin_mix_percent": mf.origin_mix_percent, "certified_percent": mf.certified_percent}
 
 
+def recycled_of(buckets: dict[str, int]) -> list[dict[str, object]]:
+    from batterytrace.ledger.figures import material_figures
+    from batterytrace.passport.aspects import recycled_content
+
+    return recycled_content(material_figures(buckets))
+
+
 def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -> None:
     """An outsider signs a pack assembly, logs it in a one-leaf tree of its own and signs that
     tree head with a second key of its own: every signature checks out, but nobody trusts that log."""
@@ -167,7 +174,7 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
     cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data), 1)
     claims = {"passport_id": "urn:batterytrace:forged", "passport_version": 1,
               "battery": {"gtin": out["gtin"], "serial": out["serial"], "digital_link": "", "lot": f"{ev.hash_hex}:0"},
-              "summary": summary_of(out["buckets"]),
+              "summary": summary_of(out["buckets"]), "aspects": {"Circularity": {"recycledContent": recycled_of(out["buckets"])}},
               "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
     forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
     with pytest.raises(VerificationError, match="operator"):
@@ -188,7 +195,8 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
 @pytest.mark.parametrize(
     ("path", "value"),
     [(("certified_percent", "Co"), 100.0), (("recycled_percent", "Ni", "total"), 30.0),
-     (("origin_mix_percent", "Co"), {"AU": 100.0}), (("art8_targets", "Co", "2031", "met"), True)],
+     (("origin_mix_percent", "Co"), {"AU": 100.0}), (("art8_targets", "Co", "2031", "met"), True),
+     (("..aspects", "Circularity", "recycledContent"), [])],
 )
 def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ...], value: object) -> None:  # type: ignore[no-untyped-def]
     """The economic operator re-signs its own passport with an inflated share: every share is a
@@ -204,6 +212,8 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
         claims.pop(name)
     inflated = copy.deepcopy(claims)
     node = inflated["summary"]
+    if path[0] == "..aspects":  # a field of the BatteryPass aspects rather than of the summary
+        node, path = inflated["aspects"], path[1:]
     for key in path[:-1]:
         node = node.setdefault(key, {})
     assert node.get(path[-1]) != value

@@ -23,7 +23,7 @@ from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
-from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts
+from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
 from batterytrace.passport.master import PackMasterData
 
 __all__ = [
@@ -180,6 +180,10 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
 def _same_figures(claimed: Any, computed: Any) -> bool:
     """Equal structure and values, numbers to within 1e-6 (percentages survive JSON exactly, but
     a float sum may differ in its last bit between platforms)."""
+    if isinstance(computed, list):
+        return isinstance(claimed, list) and len(claimed) == len(computed) and all(
+            _same_figures(c, v) for c, v in zip(claimed, computed, strict=True)
+        )
     if isinstance(computed, dict):
         return isinstance(claimed, dict) and claimed.keys() == computed.keys() and all(
             _same_figures(claimed[k], v) for k, v in computed.items()
@@ -237,6 +241,10 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
                         ("origin_mix_percent", mf.origin_mix_percent), ("certified_percent", mf.certified_percent)):
         if not _same_figures(summary.get(name), value):
             raise VerificationError(f"the passport's {name} differs from the pack's buckets on the ledger")
+    aspects = claims.get("aspects")
+    circularity = aspects.get("Circularity") if isinstance(aspects, dict) else None
+    if not isinstance(circularity, dict) or not _same_figures(circularity.get("recycledContent"), recycled_content(mf)):
+        raise VerificationError("the passport's Circularity.recycledContent differs from the pack's buckets on the ledger")
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)
