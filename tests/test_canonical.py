@@ -91,6 +91,19 @@ def test_round_trip() -> None:
     assert parse_json(canonical_json(value)) == value
 
 
+@pytest.mark.parametrize("value", [1e16, 2.0**53, -(2.0**60), 1e20, 123456789012345680000.0, 5.0, -0.0])
+def test_canonical_form_is_stable_under_reparsing(value: float) -> None:
+    """What the ledger stores is canonical JSON; parsing it back (Python reads integral digits as
+    int) and canonicalising again must give the same bytes, or the stored event looks corrupt."""
+    text = canonical_json({"v": value})
+    assert canonical_json(parse_json(text)) == text
+
+
+def test_integers_that_are_not_doubles_are_refused() -> None:
+    with pytest.raises(EncodingError):
+        canonical_json(2**53 + 1)
+
+
 # --- the plain fast path used by ingest must be byte-identical to JCS --------------------------
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -142,3 +155,10 @@ def test_probed_parse_refuses_what_parse_refuses() -> None:
     # a non-BMP key sorts differently by code point and by UTF-16: the slow path is the reference
     value, plain = parse_json_probed('{"\\ud83d\\ude00":1,"\\ue000":2}')
     assert not plain and canonical_json(value) == '{"\U0001f600":1,"\ue000":2}'.encode()
+
+
+def test_probed_parse_reads_numbers_as_parse_json_does() -> None:
+    for text in ('{"v":10000000000000000}', '[9007199254740993]', '{"v":-1e16}', '{"v":12}'):
+        value, _plain = parse_json_probed(text)
+        assert value == parse_json(text) and type(value) is type(parse_json(text))
+        assert canonical_json(value) == canonical_json(parse_json(text))

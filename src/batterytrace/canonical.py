@@ -123,11 +123,20 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _json_int(text: str) -> int | float:
+    """An integral JSON number beyond ±(2^53 − 1) denotes a double (I-JSON), as ``canonical_json``
+    writes large doubles in integral digits: read it as that double, so parsing canonical text and
+    canonicalising again gives back the same bytes."""
+    value = int(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+
+
 def parse_json(data: bytes | str) -> Any:
-    """Parse strict I-JSON: no duplicate names, no NaN/Infinity."""
+    """Parse strict I-JSON: no duplicate names, no NaN/Infinity; integral numbers beyond the safe
+    integer range are read as doubles."""
     try:
         return json.loads(
-            data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+            data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_int=_json_int
         )
     except (ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, EncodingError):
@@ -160,11 +169,11 @@ def parse_json_probed(data: bytes | str) -> tuple[Any, bool]:
         plain[0] = False
         return float(text)
 
-    def on_int(text: str) -> int:
-        n = int(text)
-        if not -MAX_SAFE_INTEGER <= n <= MAX_SAFE_INTEGER:
+    def on_int(text: str) -> int | float:
+        value = _json_int(text)  # as parse_json: beyond the safe range, a double
+        if isinstance(value, float):
             plain[0] = False
-        return n
+        return value
 
     def on_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = _no_duplicates(pairs)

@@ -4,6 +4,7 @@ trace, submit; and every command documents itself."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +20,10 @@ from batterytrace.cli import app
 def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-c", "from batterytrace.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=600, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=600,
+        # the sources under test (PYTHONPATH=src from a worktree), not whatever the venv installed
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+             **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}},
     )
     if ok:
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -132,22 +136,35 @@ def passports_dir(demo_db: Path) -> Path:
     return demo_db.parent / "demo-passports"
 
 
+def operator_of(demo_db: Path) -> list[str]:
+    """``--operator <did>``: the trust anchor a passport verifier supplies."""
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(str(demo_db), create=False)
+    try:
+        did = store.get_meta("operator_did")
+    finally:
+        store.close()
+    assert did is not None
+    return ["--operator", did]
+
+
 def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
     out = passports_dir(demo_db)
     publics = sorted(out.glob("*.public.sd-jwt"))
     assert len(publics) == 20
     assert len(list(out.glob("*.sd-jwt"))) == 80
     assert (out / "qr-last-pack.png").stat().st_size > 0 and (out / "qr-last-pack.svg").exists()
-    ok = run("passport", "verify", str(publics[0]))
+    ok = run("passport", "verify", str(publics[0]), *operator_of(demo_db))
     assert "passport verified" in ok.stdout and "did:key:z6Mk" in ok.stdout
 
 
 def test_passport_show_public_hides_restricted_fields(demo_db: Path) -> None:
     public = sorted(passports_dir(demo_db).glob("*.public.sd-jwt"))[0]
-    claims = json.loads(run("passport", "show", str(public)).stdout)
+    claims = json.loads(run("passport", "show", str(public), *operator_of(demo_db)).stdout)
     assert "batteryStatus" not in claims["aspects"]["GeneralProductInformation"]
     li = public.with_name(public.name.replace(".public.", ".legitimate_interest."))
-    claims = json.loads(run("passport", "show", str(li)).stdout)
+    claims = json.loads(run("passport", "show", str(li), *operator_of(demo_db)).stdout)
     assert claims["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
 
 
@@ -157,7 +174,7 @@ def test_passport_verify_fails_on_an_altered_byte(demo_db: Path, tmp_path: Path)
     i = text.index(".") + 40
     bad = tmp_path / "bad.sd-jwt"
     bad.write_text(text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :])
-    out = run("passport", "verify", str(bad), ok=False)
+    out = run("passport", "verify", str(bad), *operator_of(demo_db), ok=False)
     assert out.returncode == 1 and "FAILED" in out.stderr
 
 
@@ -167,7 +184,7 @@ def test_passport_issue_and_qr_from_the_cli(demo_db: Path, tmp_path: Path) -> No
                  "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db))
     assert "https://id.batterytrace.example/01/04099999000753/21/VM75-000010" in issued.stdout
     (authorities,) = tmp_path.glob("*.authorities.sd-jwt")
-    run("passport", "verify", str(authorities))
+    run("passport", "verify", str(authorities), *operator_of(demo_db))
     run("passport", "qr", "04099999000753/VM75-000010", "--out", str(tmp_path / "q.svg"), "--db", str(demo_db))
     assert (tmp_path / "q.svg").read_text().lstrip().startswith("<?xml")
     wrong_key = tmp_path / "wrong.key"

@@ -139,3 +139,29 @@ def test_accepted_by_an_independent_sd_jwt_verifier() -> None:
     with pytest.raises(Exception):  # noqa: B017 - the library raises its own error types
         verifier_mod.SDJWTVerifier(tamper_payload(sd.present([]), {"chemistry": "LFP"}), get_key).get_verified_payload()
     assert hashlib  # digests are SHA-256 per _sd_alg
+
+
+def test_expiry_is_checked_without_an_explicit_clock() -> None:
+    """Leaving out ``now`` checks against the current time; it never skips the expiry check."""
+    old = issue_sd_jwt(ISSUER, {"passport_id": "urn:uuid:old"}, vct=VCT, issued_at=1_000_000_000, expires_at=1_100_000_000)
+    with pytest.raises(VerificationError, match="expired"):
+        verify_sd_jwt(old.present([]))
+    for exp in ("2100-01-01", 1.5e9, True, None):
+        text = tamper_payload(issue().present([]), {"exp": exp})
+        resigned = _resign(text)
+        with pytest.raises(VerificationError, match="exp"):
+            verify_sd_jwt(resigned, now=1_900_000_000)
+
+
+def _resign(text: str) -> str:
+    """Re-sign a tampered payload with the issuer's own key (the issuer wrote a malformed exp)."""
+    jws, rest = text.split("~", 1)
+    h, p, _ = jws.split(".")
+    return f"{h}.{p}.{b64u_encode(ISSUER.sign(f'{h}.{p}'.encode()))}~{rest}"
+
+
+def test_non_ascii_presentation_is_a_refusal() -> None:
+    text = issue().present(LEVELS["authorities"])
+    for bad in (text[:-1] + "é~", text.replace(".", "é", 1), "é~"):
+        with pytest.raises(VerificationError):
+            verify_sd_jwt(bad, now=1_900_000_000)

@@ -112,3 +112,69 @@ def test_extra_lot_row_is_detected(db: Path) -> None:
     conn.close()
     with pytest.raises(VerificationError):
         audit(db)
+
+
+def run_sql(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    for sql in statements:
+        assert conn.execute(sql).rowcount != 0, sql
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # lineage columns read by traces and recalls (not by the lot's JSON)
+        "UPDATE lots SET spent_by=NULL WHERE spent_by IS NOT NULL",
+        "UPDATE lots SET event='00' WHERE rowid=(SELECT MIN(rowid) FROM lots)",
+        "UPDATE lots SET form='pack' WHERE rowid=(SELECT MIN(rowid) FROM lots)",
+        "UPDATE lots SET site='mine:mwelu' WHERE site='mine:kasonta'",
+        "UPDATE lots SET created_at=created_at+1 WHERE rowid=(SELECT MIN(rowid) FROM lots)",
+        "UPDATE lots SET gtin='04099999000758', serial='VM75-000001' WHERE rowid=(SELECT MIN(rowid) FROM lots)",
+        # the inputs table: which lots each event consumed
+        "DELETE FROM inputs",
+        "UPDATE inputs SET lot_id='ff:0'",
+        "INSERT INTO inputs SELECT event, lot_id FROM inputs",
+    ],
+)
+def test_changed_lot_index_and_lineage_rows_are_detected(db: Path, sql: str) -> None:
+    run_sql(db, sql)
+    with pytest.raises(VerificationError):
+        audit(db)
+
+
+def test_injected_attestation_for_an_unattested_subject_is_detected(db: Path) -> None:
+    """An RMAP attestation for the uncertified cooperative, written straight into the table,
+    would let its next extraction be certified."""
+    run_sql(db, "INSERT INTO attestations SELECT 'ff' || substr(id, 3), 'mine:tujenge', "
+                "replace(data, 'mine:kasonta', 'mine:tujenge') FROM attestations WHERE subject='mine:kasonta'")
+    with pytest.raises(VerificationError, match="attestation"):
+        audit(db)
+
+
+def test_changed_policy_is_detected(db: Path) -> None:
+    run_sql(db, "UPDATE meta SET value=replace(value, '\"transform\":50', '\"transform\":900') WHERE key='policy'")
+    with pytest.raises(VerificationError, match="policy"):
+        audit(db)
+
+
+def test_extra_merkle_node_is_detected(db: Path) -> None:
+    """A planted node beyond the tree would block the next append (primary-key clash)."""
+    run_sql(db, "INSERT INTO nodes SELECT (SELECT COUNT(*) FROM events), hash FROM nodes LIMIT 1")
+    with pytest.raises(VerificationError, match="node"):
+        audit(db)
+
+
+def test_an_accepted_event_with_a_large_integral_number_still_audits(tmp_path: Path) -> None:
+    """A sensor reading of 1e16 is canonicalised as integral digits; the stored event must still
+    re-canonicalise to its bytes (else any participant could make ``log verify`` fail for good)."""
+    path = tmp_path / "big.db"
+    c = Chain(SQLiteStore(str(path)))
+    lot = c.extract("kasonta")
+    ev = c.sign("kasonta", {"kind": "ship", "to": c.did("kivijarvi"), "lots": [lot],
+                            "sensors": [{"type": "Radiation", "value": 1e16, "uom": "BQ"}]})
+    c.accept(ev)
+    assert c.ledger.event_by_hash(ev.hash_hex) is not None
+    c.ledger.close()
+    audit(path)

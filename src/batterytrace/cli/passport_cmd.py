@@ -90,7 +90,7 @@ def export_cmd(
 def verify_cmd(
     file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
     issuer: list[str] = typer.Option(None, help="Trusted issuer did (repeatable; default: any did:key)."),
-    operator: str | None = typer.Option(None, help="Expected log operator did for the checkpoint."),
+    operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
 ) -> None:
     """Verify a passport offline: issuer signature, disclosures, event signature, log inclusion."""
     try:
@@ -105,9 +105,12 @@ def verify_cmd(
 
 
 @passport_app.command("show")
-def show_cmd(file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt).")) -> None:
+def show_cmd(
+    file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
+    operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
+) -> None:
     """Verify and print the claims a presentation discloses."""
-    claims = verify_passport(file.read_text().strip(), now=int(time.time()))
+    claims = verify_passport(file.read_text().strip(), log_operator=operator, now=int(time.time()))
     claims.pop("evidence", None)
     console.print_json(json.dumps(claims, ensure_ascii=False))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +117,10 @@ def _decode_part(text: str, what: str) -> Any:
 def verify_sd_jwt(presentation: str, *, trusted_issuers: Iterable[str] | None = None,
                   now: int | None = None) -> dict[str, Any]:
     """Verify a compact SD-JWT presentation; return the claims with presented disclosures applied.
-    Raises ``VerificationError`` on any defect."""
+    Expiry is checked against ``now`` (Unix seconds), by default the current time. Raises
+    ``VerificationError`` on any defect."""
+    if not isinstance(presentation, str) or not presentation.isascii():
+        raise VerificationError("an SD-JWT presentation is ASCII text (base64url parts joined by '.' and '~')")
     if not presentation.endswith("~"):
         raise VerificationError("SD-JWT presentation must end with '~' (key binding is not used)")
     jws, *encoded = presentation[:-1].split("~")
@@ -142,9 +146,12 @@ def verify_sd_jwt(presentation: str, *, trusted_issuers: Iterable[str] | None = 
     verify_signature(public, f"{pieces[0]}.{pieces[1]}".encode("ascii"), signature)
     if payload.get("_sd_alg", SD_ALG) != SD_ALG:
         raise VerificationError("only sha-256 disclosure digests are supported")
-    exp = payload.get("exp")
-    if now is not None and isinstance(exp, int) and now >= exp:
-        raise VerificationError("SD-JWT has expired")
+    if "exp" in payload:
+        exp = payload["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int):
+            raise VerificationError("SD-JWT exp must be an integer NumericDate")
+        if (int(time.time()) if now is None else now) >= exp:
+            raise VerificationError("SD-JWT has expired")
     by_digest: dict[str, tuple[str, Any]] = {}
     for enc in encoded:
         digest = b64u_encode(hashlib.sha256(enc.encode("ascii")).digest())

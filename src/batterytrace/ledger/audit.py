@@ -48,6 +48,13 @@ def _event_time(ev: SignedEvent) -> int | None:
         return None
 
 
+def _inputs_by_event(store: Store) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for event_hash, lot_id in store.iter_inputs():
+        out.setdefault(event_hash, []).append(lot_id)
+    return out
+
+
 def verify_log(store: Store, progress: Callable[[int, int], None] | None = None) -> AuditReport:
     operator = store.get_meta("operator_did")
     if operator is None:
@@ -118,11 +125,32 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
                     raise VerificationError(f"stored {kind} {getattr(row, key)} differs from the log")
             if by_key:
                 raise VerificationError(f"{kind} {next(iter(by_key))} implied by the log is missing")
+        implied_atts = dict(rebuilt.attestations)
+        for att in store.iter_attestations():
+            if implied_atts.pop(att.attestation_id, None) != att:
+                raise VerificationError(f"stored attestation {att.attestation_id} of {att.subject} differs from the log")
+        if implied_atts:
+            raise VerificationError(f"attestation {next(iter(implied_atts))} implied by the log is missing")
         for subject in {a.subject for a in rebuilt.attestations.values()}:
             if sorted(store.attestations_for(subject), key=_att_id) != sorted(
                 rebuilt.attestations_for(subject), key=_att_id
             ):
                 raise VerificationError(f"stored attestations of {subject} differ from the log")
+        # the columns traces, recalls and serial look-ups read without decoding the lot
+        implied_index = rebuilt.lot_index()
+        for row in store.lot_index():
+            if next(implied_index, None) != row:
+                raise VerificationError(f"stored index columns of lot {row.lot_id} differ from the log")
+        if next(implied_index, None) is not None:
+            raise VerificationError("a lot's index columns implied by the log are missing")
+        if _inputs_by_event(store) != _inputs_by_event(rebuilt):
+            raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
+        if store.get_meta("policy") != rebuilt.get_meta("policy"):
+            raise VerificationError("the stored ledger policy differs from the policy the log sets")
+        if store.node_count() != rebuilt.node_count():
+            raise VerificationError(
+                f"store holds {store.node_count()} Merkle nodes; the log implies {rebuilt.node_count()}"
+            )
         heads = store.tree_heads()
     except StorageError as exc:
         raise VerificationError(f"stored state is corrupt: {exc}") from exc

@@ -125,7 +125,7 @@ def material_figures(buckets: Mapping[str, int]) -> MaterialFigures:
     origin: dict[str, dict[str, float]] = {}
     cert: dict[str, float] = {}
     mined: dict[str, int] = {}
-    for key, grams in buckets.items():
+    for key, grams in sorted(buckets.items()):  # sorted: the same figures whatever the key order
         k = parse_bucket_key(key)
         total = totals[k.element]
         if not total:

@@ -12,12 +12,12 @@ from batterytrace.ledger.fields import (
     req_buckets,
     req_int,
     req_list,
+    req_number,
     req_str,
     schema_error,
 )
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import (
-    NO_COUNTRY,
     add_buckets,
     element_totals,
     parse_bucket_key,
@@ -30,6 +30,7 @@ __all__ = ["check_material_event"]
 
 _HEX = frozenset("0123456789abcdef")
 _SCRAP_FORMS = frozenset({"production_scrap"})
+_PRODUCT_DATA = ("model", "capacity_kwh", "chemistry")  # carried by _new_lot into Lot.extra
 
 
 # ------------------------------------------------------------------------- shared pieces
@@ -130,9 +131,11 @@ def _parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, An
                 f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
             )
     _cert_hash(spec)
-    for name in ("gtin", "serial"):
+    for name in ("gtin", "serial", "model", "chemistry"):
         if spec.get(name) is not None:
             req_str(spec, name, 64)
+    if spec.get("capacity_kwh") is not None:
+        req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
     return spec
 
 
@@ -140,8 +143,8 @@ def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | 
     extra: dict[str, Any] = {}
     if spec.get("assay_cert_sha256"):
         extra["assay_cert_sha256"] = spec["assay_cert_sha256"]
-    for name in ("model", "capacity_kwh", "chemistry"):
-        if name in spec:
+    for name in _PRODUCT_DATA:
+        if spec.get(name) is not None:
             extra[name] = spec[name]
     return Lot(
         lot_id=lot_id(ev.hash_hex, i),
@@ -196,9 +199,11 @@ def _spend(ev: SignedEvent, t: int, lots: list[Lot], effect: Effect) -> None:
 
 def _check_balance(
     kind: str, inputs: dict[str, int], outputs: dict[str, int], loss: dict[str, int], tol_permille: int,
-    by_element: bool = False,
+    by_element: bool = False, allowance: dict[str, int] | None = None,
 ) -> None:
-    """Σ in = Σ out + loss (per bucket, or per element for recycling); loss within tolerance."""
+    """Σ in = Σ out + loss (per bucket, or per element for recycling); loss within tolerance.
+    ``allowance`` (element → Σ tolerance‰ × input grams) replaces the uniform ``tol_permille``
+    when the inputs carry different tolerances."""
     if by_element:
         i_tot, o_tot, l_tot = element_totals(inputs), element_totals(outputs), element_totals(loss)
     else:
@@ -212,11 +217,24 @@ def _check_balance(
             )
     in_el, loss_el = element_totals(inputs), element_totals(loss)
     for el, lost in loss_el.items():
-        if lost * 1000 > tol_permille * in_el.get(el, 0):
+        allowed = allowance.get(el, 0) if allowance is not None else tol_permille * in_el.get(el, 0)
+        if lost * 1000 > allowed:
             raise RuleViolationError(
                 "loss.tolerance",
-                f"{el}: loss {lost} g exceeds {tol_permille}‰ of the input {in_el.get(el, 0)} g ({kind})",
+                f"{el}: loss {lost} g exceeds the {kind} tolerance ({allowed / 1000:.0f} g of the "
+                f"input {in_el.get(el, 0)} g)",
             )
+
+
+def _allowance(kind: str, st: BatchState, lots: list[Lot]) -> dict[str, int]:
+    """Per element Σ tolerance(kind, lot form)‰ × grams: a form-specific tolerance (spodumene
+    conversion) applies to the material of that form only, not to everything processed with it."""
+    allowed: dict[str, int] = {}
+    for lot in lots:
+        tol = st.policy.tolerance(kind, (lot.form,))
+        for el, grams in element_totals(lot.buckets).items():
+            allowed[el] = allowed.get(el, 0) + tol * grams
+    return allowed
 
 
 def _weakest_coc(lots: list[Lot]) -> int:
@@ -243,7 +261,7 @@ def _check_created_classes(inputs: dict[str, int], outputs: list[dict[str, Any]]
                 )
 
 
-def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+def _check_coc_model(lots: list[Lot], outputs: list[dict[str, Any]]) -> None:
     weakest = _weakest_coc(lots)
     for i, spec in enumerate(outputs):
         model = spec.get("coc_model", "mass_balance")
@@ -251,6 +269,12 @@ def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[s
             raise RuleViolationError(
                 "coc.model", f"outputs[{i}] claims {model} but an input is only {COC_MODELS[weakest]}"
             )
+
+
+def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+    _check_coc_model(lots, outputs)
+    for i, spec in enumerate(outputs):
+        model = spec.get("coc_model", "mass_balance")
         if model in ("identity_preserved", "segregated"):
             seen: dict[str, set[str]] = {}
             for key in spec["buckets"]:
@@ -274,6 +298,36 @@ def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[s
                     )
 
 
+def _check_bulk_outputs(kind: str, outputs: list[dict[str, Any]]) -> None:
+    for i, spec in enumerate(outputs):
+        if FORM_LEVELS.get(spec["form"], 0) > 0:
+            raise RuleViolationError(
+                "aggregation.hierarchy", f"outputs[{i}]: {kind} yields bulk material, not a {spec['form']}"
+            )
+
+
+def _check_new_serials(st: BatchState, outputs: list[dict[str, Any]], parent: Lot | None = None) -> None:
+    """A GTIN + serial number names one physical item: no output may take a pair already issued,
+    except that disaggregating a ``parent`` gives its parts back the identities they had when the
+    aggregation that made the parent consumed them."""
+    seen: set[tuple[str, str]] = set()
+    for i, spec in enumerate(outputs):
+        gtin, serial = spec.get("gtin"), spec.get("serial")
+        if gtin is None or serial is None:
+            continue
+        carriers = st.lots_with_serial(gtin, serial)
+        restored = (
+            parent is not None
+            and all(x.status == "spent" for x in carriers)
+            and any(x.spent_by == parent.event for x in carriers)
+        )
+        if (gtin, serial) in seen or (carriers and not restored):
+            raise RuleViolationError(
+                "identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is already issued to another lot"
+            )
+        seen.add((gtin, serial))
+
+
 # ------------------------------------------------------------------------------- events
 def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     site_id = _site_of_actor(ev, st, required=True)
@@ -285,6 +339,8 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if "inputs" in ev.body:
         raise schema_error("extraction has no inputs")
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
+    _check_bulk_outputs("extraction", outputs)
+    _check_new_serials(st, outputs)
     valid = [a for a in st.attestations_for(site_id) + st.attestations_for(ev.actor) if a.valid_at(t)]
     certified_ok = st.policy.sourcing.satisfied(valid, t)
     for i, spec in enumerate(outputs):
@@ -379,6 +435,12 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, (spec, src) in enumerate(zip(outputs, lots, strict=True)):
         if spec["form"] != src.form:
             raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
+        kept = {"gtin": src.gtin, "serial": src.serial, **{k: src.extra.get(k) for k in _PRODUCT_DATA}}
+        for name, value in kept.items():
+            if spec.get(name, value) != value:
+                raise RuleViolationError(
+                    "receipt.identity", f"outputs[{i}] changes {name} of lot {src.lot_id} ({value!r} → {spec[name]!r})"
+                )
         if COC_MODELS.index(spec.get("coc_model", "mass_balance")) < COC_MODELS.index(src.coc_model):
             raise RuleViolationError("coc.model", f"outputs[{i}] claims a stronger chain-of-custody model than lot {src.lot_id}")
         for key, grams in spec["buckets"].items():
@@ -436,10 +498,9 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if any(FORM_LEVELS.get(o["form"], 0) > 1 for o in outputs):
         raise RuleViolationError("aggregation.hierarchy", "transform produces bulk material or cells; modules and packs come from aggregate")
     _check_created_classes(in_b, outputs)
-    _check_balance(
-        "transform", in_b, out_b, loss, st.policy.tolerance("transform", {lot.form for lot in lots})
-    )
+    _check_balance("transform", in_b, out_b, loss, 0, allowance=_allowance("transform", st, lots))
     _check_coc(lots, in_b, outputs)
+    _check_new_serials(st, outputs)
     return _emit(ev, t, st, lots, outputs)
 
 
@@ -463,6 +524,8 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.mass", "parent weighs less than its children")
     if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < _weakest_coc(lots):
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
+    _check_coc(lots, in_b, outputs)
+    _check_new_serials(st, outputs)
     effect = _emit(ev, t, st, lots, outputs)
     if level >= 3:
         for lot in effect.lots.values():
@@ -482,25 +545,53 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("balance", "disaggregation loses no material")
     _check_created_classes(in_b, outputs)
     _check_balance("disaggregate", in_b, out_b, {}, 0)
+    _check_coc(lots, in_b, outputs)
+    _check_new_serials(st, outputs, parent=lots[0])
     return _emit(ev, t, st, lots, outputs, {"disaggregated_from": lots[0].lot_id})
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
-    pre_consumer = all(lot.form in _SCRAP_FORMS for lot in lots)
-    allowed = "recycled-pre" if pre_consumer else "recycled-post"
+    for lot in lots:
+        # recycling turns waste into recycled material: end-of-life products, production scrap, or
+        # material that is already recycled (black mass) — never virgin bulk material
+        if lot.level == 0 and lot.form not in _SCRAP_FORMS and not all(
+            parse_bucket_key(key).recycled for key in lot.buckets
+        ):
+            raise RuleViolationError(
+                "recycled.origin",
+                f"lot {lot.lot_id} ({lot.form}) is neither a product, production scrap nor recycled material",
+            )
+    _check_bulk_outputs("recycling", outputs)
+    _check_coc_model(lots, outputs)
     for i, spec in enumerate(outputs):
         for key in spec["buckets"]:
-            k = parse_bucket_key(key)
-            if k.origin != allowed or k.country != NO_COUNTRY:
-                raise RuleViolationError(
-                    "recycled.origin",
-                    f"outputs[{i}] {key}: recycling {'production scrap' if pre_consumer else 'end-of-life material'} yields {allowed} buckets only",
-                )
+            if not parse_bucket_key(key).recycled:
+                raise RuleViolationError("recycled.origin", f"outputs[{i}] {key}: recycling yields recycled buckets only")
     for key in loss:
-        if parse_bucket_key(key).origin != allowed:
-            raise schema_error(f"recycling losses are booked in {allowed} buckets")
+        if not parse_bucket_key(key).recycled:
+            raise schema_error("recycling losses are booked in recycled buckets")
     _check_balance("recycle", in_b, out_b, loss, st.policy.tolerance("recycle"), by_element=True)
+    # each input keeps its class: production scrap → pre-consumer, end-of-life products →
+    # post-consumer, already-recycled material → its own class; per element and class,
+    # outputs + loss may not exceed what came in (a token pack cannot relabel a tonne of scrap)
+    came_in: dict[tuple[str, str], int] = {}
+    for lot in lots:
+        for key, grams in lot.buckets.items():
+            k = parse_bucket_key(key)
+            cls = k.origin if k.recycled else "recycled-pre" if lot.form in _SCRAP_FORMS else "recycled-post"
+            came_in[(k.element, cls)] = came_in.get((k.element, cls), 0) + grams
+    went_out: dict[tuple[str, str], int] = {}
+    for key, grams in [*out_b.items(), *loss.items()]:
+        k = parse_bucket_key(key)
+        went_out[(k.element, k.origin)] = went_out.get((k.element, k.origin), 0) + grams
+    for (el, cls), grams in sorted(went_out.items()):
+        if grams > came_in.get((el, cls), 0):
+            raise RuleViolationError(
+                "recycled.origin",
+                f"{el}: {grams} g booked as {cls} (outputs + loss) but the inputs hold only "
+                f"{came_in.get((el, cls), 0)} g of {cls} origin (scrap → pre-consumer, end-of-life → post-consumer)",
+            )
     for lot in lots:
         statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
         if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):

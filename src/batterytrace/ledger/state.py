@@ -53,6 +53,7 @@ class BatchState:
         self._known_hashes: set[bytes] = set()
         self._prefetched: dict[str, Lot] = {}
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
+        self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
 
     def prefetch(self, event_hashes: list[bytes], lot_ids: list[str]) -> None:
         """Read in one query each what the batch's events will look up: which hashes the log
@@ -102,6 +103,11 @@ class BatchState:
             found[aid] = self._attestations[aid]
         return list(found.values())
 
+    def lots_with_serial(self, gtin: str, serial: str) -> list[Lot]:
+        """Every lot (current state) that carries this GTIN + serial number."""
+        ids = dict.fromkeys(self.store.lots_by_serial(gtin, serial) + self._serials.get((gtin, serial), []))
+        return [lot for lid in ids if (lot := self.lot(lid)) is not None]
+
     def role(self, did: str) -> str | None:
         if did == self.operator_did:
             return "operator"
@@ -112,6 +118,9 @@ class BatchState:
     def merge(self, event_hash: bytes, event_hash_hex: str, effect: Effect) -> None:
         self._hashes.add(event_hash)
         self.batch.lots.update(effect.lots)
+        for x in effect.lots.values():
+            if x.gtin and x.serial:
+                self._serials.setdefault((x.gtin, x.serial), []).append(x.lot_id)
         self.batch.inputs.extend((event_hash_hex, lid) for lid in effect.inputs)
         for p in effect.participants:
             self._participants[p.did] = p

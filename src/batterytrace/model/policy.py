@@ -91,31 +91,51 @@ class LedgerPolicy:
 
     @classmethod
     def from_dict(cls, data: Any) -> LedgerPolicy:
+        """Parse strictly: every value has the type and range the rules compute with (a policy the
+        rules cannot apply is refused when it is set, not when a later event trips on it)."""
+        if not isinstance(data, dict):
+            raise EncodingError("malformed policy: not an object")
         try:
-            alts = tuple(
-                tuple(
-                    SourcingRequirement(
-                        scheme=str(r["scheme"]),
-                        level=r.get("level"),
-                        min_score=r.get("min_score"),
-                    )
-                    for r in alt
-                )
-                for alt in data["sourcing"]
-            )
-            tol = {str(k): int(v) for k, v in data["loss_tolerance_permille"].items()}
+            alts = tuple(tuple(_requirement(r) for r in _list(alt, "alternative")) for alt in _list(data["sourcing"], "sourcing"))
+            tol_data = data["loss_tolerance_permille"]
+            if not isinstance(tol_data, dict):
+                raise EncodingError("loss_tolerance_permille is an object")
+            tol = {str(k): _int(v, k, 0, 1000) for k, v in tol_data.items()}
             policy = cls(
                 sourcing=SourcingPolicy(alts),
                 loss_tolerance_permille=tol,
-                assay_tolerance_permille=int(data["assay_tolerance_permille"]),
-                weighbridge_tolerance_permille=int(data["weighbridge_tolerance_permille"]),
-                max_clock_skew_s=int(data["max_clock_skew_s"]),
+                assay_tolerance_permille=_int(data["assay_tolerance_permille"], "assay_tolerance_permille", 0, 1000),
+                weighbridge_tolerance_permille=_int(
+                    data["weighbridge_tolerance_permille"], "weighbridge_tolerance_permille", 0, 1000
+                ),
+                max_clock_skew_s=_int(data["max_clock_skew_s"], "max_clock_skew_s", 0, 86_400),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise EncodingError(f"malformed policy: {exc}") from exc
-        if any(not 0 <= v <= 1000 for v in tol.values()) or not alts:
-            raise EncodingError("tolerances are per mille in 0..1000 and a policy needs an alternative")
+        except KeyError as exc:
+            raise EncodingError(f"malformed policy: missing {exc}") from exc
+        if not alts or not all(alts):
+            raise EncodingError("a policy needs an alternative, and every alternative a requirement")
         return policy
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise EncodingError(f"malformed policy: {what} is a list")
+    return value
+
+
+def _int(value: Any, what: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise EncodingError(f"malformed policy: {what} must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _requirement(r: Any) -> SourcingRequirement:
+    if not isinstance(r, dict) or not set(r) <= {"scheme", "level", "min_score"}:
+        raise EncodingError("malformed policy: a requirement is {scheme, level?, min_score?}")
+    scheme, level, min_score = r.get("scheme"), r.get("level"), r.get("min_score")
+    if not isinstance(scheme, str) or not scheme or (level is not None and not isinstance(level, str)):
+        raise EncodingError("malformed policy: scheme and level are strings")
+    return SourcingRequirement(scheme, level, None if min_score is None else _int(min_score, "min_score", 0, 100))
 
 
 DEFAULT_POLICY = LedgerPolicy(

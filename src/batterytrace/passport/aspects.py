@@ -25,7 +25,7 @@ from batterytrace.passport.master import PackMasterData
 from batterytrace.storage.base import Store
 from batterytrace.timeutil import format_time
 
-__all__ = ["ELEMENTS", "PackFacts", "build_aspects", "gather_facts"]
+__all__ = ["ELEMENTS", "PackFacts", "build_aspects", "gather_facts", "recycled_content"]
 
 # element → (BatteryPass material name, CAS number, critical raw material in the EU CRM Act list)
 ELEMENTS: dict[str, tuple[str, str, bool]] = {
@@ -117,13 +117,18 @@ def carbon_footprint_aspect(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
     }
 
 
-def circularity(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
-    recycled = [
+def recycled_content(mf: MaterialFigures) -> list[dict[str, Any]]:
+    """Circularity.recycledContent from the pack's buckets (a passport verifier recomputes it)."""
+    return [
         {"recycledMaterial": ELEMENTS[el][0],
-         "preConsumerShare": round(f.materials.recycled_percent.get(el, {}).get("pre", 0.0), 3),
-         "postConsumerShare": round(f.materials.recycled_percent.get(el, {}).get("post", 0.0), 3)}
-        for el in ("Co", "Ni", "Li", "Pb") if el in f.materials.element_g
+         "preConsumerShare": round(mf.recycled_percent.get(el, {}).get("pre", 0.0), 3),
+         "postConsumerShare": round(mf.recycled_percent.get(el, {}).get("post", 0.0), 3)}
+        for el in ("Co", "Ni", "Li", "Pb") if el in mf.element_g
     ]
+
+
+def circularity(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
+    recycled = recycled_content(f.materials)
     supplier = m.spare_part_supplier or m.manufacturer
     return {
         "dismantlingAndRemovalInformation": [

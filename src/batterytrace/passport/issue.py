@@ -17,12 +17,13 @@ from batterytrace.crypto.sdjwt import IssuedSdJwt, SdClaim, issue_sd_jwt, verify
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.figures import material_figures
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
-from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts
+from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
 from batterytrace.passport.master import PackMasterData
 
 __all__ = [
@@ -127,9 +128,14 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
 
 
 def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
-    found = ledger.event_by_hash(f.lot.event)
-    if found is None:
-        raise BatterytraceError(f"the event that created {f.lot.lot_id} is not in the log")
+    # the aggregation that assembled the pack (the first lot with its GTIN + serial, which the
+    # ledger issues once), not a later receipt: it names the economic operator who signs
+    assert f.lot.gtin is not None and f.lot.serial is not None
+    first = ledger.store.get_lots(ledger.store.lots_by_serial(f.lot.gtin, f.lot.serial)[:1])
+    assembled = next(iter(first.values()), f.lot)
+    found = ledger.event_by_hash(assembled.event)
+    if found is None or found[1].kind != "aggregate":
+        raise BatterytraceError(f"the aggregation that assembled {f.lot.lot_id} is not in the log")
     seq, event = found
     cp = ledger.latest_checkpoint()
     if cp is None or cp.tree_size <= seq:
@@ -177,16 +183,42 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
 
 
+def _same_figures(claimed: Any, computed: Any) -> bool:
+    """Equal structure and values, numbers to within 1e-6 (percentages survive JSON exactly, but
+    a float sum may differ in its last bit between platforms)."""
+    if isinstance(computed, list):
+        return isinstance(claimed, list) and len(claimed) == len(computed) and all(
+            _same_figures(c, v) for c, v in zip(claimed, computed, strict=True)
+        )
+    if isinstance(computed, dict):
+        return isinstance(claimed, dict) and claimed.keys() == computed.keys() and all(
+            _same_figures(claimed[k], v) for k, v in computed.items()
+        )
+    if isinstance(computed, bool) or isinstance(claimed, bool):
+        return claimed is computed
+    if isinstance(computed, int | float):
+        return isinstance(claimed, int | float) and abs(claimed - computed) <= 1e-6
+    return bool(claimed == computed)
+
+
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
     """Verify a passport presentation offline and return its claims. Checks the issuer's signature
-    and disclosures, that the embedded event is signed and creates this very pack, and that it is
-    included in the operator-signed checkpoint. Raises ``VerificationError`` on any defect."""
+    and disclosures, that the embedded event is the signed aggregation that assembled this very
+    pack (GTIN + serial) by the issuer, and that it is included in the operator-signed checkpoint.
+    ``log_operator`` is the did of the log operator the verifier trusts; without it any key could
+    vouch for a log of its own making, so a passport is refused. Raises ``VerificationError`` on
+    any defect."""
+    if not log_operator:
+        raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
+                                "the operator of the log the verifier trusts")
     claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
     try:
-        battery, evidence = claims["battery"], claims["evidence"]
+        battery, evidence, summary = claims["battery"], claims["evidence"], claims.get("summary", {})
+        if not all(isinstance(x, dict) for x in (battery, evidence, summary)):
+            raise TypeError("battery, evidence and summary are objects")
         event = SignedEvent.from_wire(evidence["event"])
         checkpoint = Checkpoint.from_dict(evidence["checkpoint"])
         path = [bytes.fromhex(p) for p in evidence["inclusion_proof"]]
@@ -194,15 +226,31 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     except (KeyError, TypeError, ValueError, EncodingError) as exc:
         raise VerificationError(f"passport evidence is malformed: {exc}") from exc
     event.verify_signature()
-    if battery.get("lot") != f"{event.hash_hex}:0":
-        raise VerificationError("the embedded event did not create this pack")
+    if event.kind != "aggregate":
+        raise VerificationError(f"the embedded event is a {event.kind}, not the aggregation that assembled the pack")
     outputs = event.body.get("outputs")
     out = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) else {}
     if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
         raise VerificationError("the embedded event names another GTIN/serial")
     buckets = out.get("buckets")
-    if not isinstance(buckets, dict) or element_totals(buckets) != claims.get("summary", {}).get("element_g"):
+    if not isinstance(buckets, dict):
+        raise VerificationError("the embedded event carries no buckets")
+    try:
+        totals = element_totals(buckets)
+    except (EncodingError, TypeError) as exc:
+        raise VerificationError(f"the embedded event's buckets are malformed: {exc}") from exc
+    if totals != summary.get("element_g"):
         raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
+    # every share the summary states is a ratio of those buckets: recompute, never trust
+    mf = material_figures(buckets)
+    for name, value in (("recycled_percent", mf.recycled_percent), ("art8_targets", mf.art8),
+                        ("origin_mix_percent", mf.origin_mix_percent), ("certified_percent", mf.certified_percent)):
+        if not _same_figures(summary.get(name), value):
+            raise VerificationError(f"the passport's {name} differs from the pack's buckets on the ledger")
+    aspects = claims.get("aspects")
+    circularity = aspects.get("Circularity") if isinstance(aspects, dict) else None
+    if not isinstance(circularity, dict) or not _same_figures(circularity.get("recycledContent"), recycled_content(mf)):
+        raise VerificationError("the passport's Circularity.recycledContent differs from the pack's buckets on the ledger")
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)

@@ -64,6 +64,23 @@ class LotLink(NamedTuple):
         return cls(lot.lot_id, lot.form, lot.event, lot.spent_by)
 
 
+class LotIndexRow(NamedTuple):
+    """The indexed columns SQL stores keep next to a lot's JSON (``log verify`` compares them)."""
+
+    lot_id: str
+    event: str
+    site: str | None
+    created_at: int
+    gtin: str | None
+    serial: str | None
+    form: str
+    spent_by: str | None
+
+    @classmethod
+    def of(cls, lot: Lot) -> LotIndexRow:
+        return cls(lot.lot_id, lot.event, lot.site, lot.created_at, lot.gtin, lot.serial, lot.form, lot.spent_by)
+
+
 @dataclass
 class WriteBatch:
     events: list[StoredEvent] = field(default_factory=list)
@@ -166,6 +183,19 @@ class Store(Protocol):
     def incidents(self) -> list[Incident]: ...
 
     def tree_heads(self) -> list[TreeHeadRecord]: ...
+
+    # full scans for ``log verify`` -------------------------------------------------------
+    def lot_index(self) -> Iterator[LotIndexRow]:
+        """Every lot's indexed columns, ordered by lot id."""
+        ...
+
+    def iter_inputs(self) -> Iterator[tuple[str, str]]:
+        """Every (event hash, consumed lot id) row, in insertion order."""
+        ...
+
+    def iter_attestations(self) -> Iterator[Attestation]: ...
+
+    def node_count(self) -> int: ...
 
 
 def open_store(url: str, create: bool = True) -> Store:

@@ -9,7 +9,7 @@ from typing import Any
 
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
-from batterytrace.storage.base import LotLink, StoredEvent, TreeHeadRecord, WriteBatch
+from batterytrace.storage.base import LotIndexRow, LotLink, StoredEvent, TreeHeadRecord, WriteBatch
 
 __all__ = ["MemoryStore"]
 
@@ -145,6 +145,21 @@ class MemoryStore:
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         return {h: list(self._created_by.get(h, [])) for h in event_hashes}
+
+    def lot_index(self) -> Iterator[LotIndexRow]:
+        for lot_id in sorted(self.lots):
+            yield LotIndexRow.of(self.lots[lot_id])
+
+    def iter_inputs(self) -> Iterator[tuple[str, str]]:
+        for event_hash, lot_ids in self._inputs.items():
+            for lid in lot_ids:
+                yield event_hash, lid
+
+    def iter_attestations(self) -> Iterator[Attestation]:
+        yield from self.attestations.values()
+
+    def node_count(self) -> int:
+        return len(self.nodes)
 
     def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]:
         return [LotLink.of(self.lots[i]) for i in lot_ids if i in self.lots]

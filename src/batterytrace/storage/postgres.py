@@ -22,6 +22,7 @@ import psycopg
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
 from batterytrace.storage.base import (
+    LotIndexRow,
     LotLink,
     StoredEvent,
     TreeHeadRecord,
@@ -258,6 +259,23 @@ class PostgresStore:
     def iter_lots(self) -> Iterator[Lot]:
         for (text,) in self._rows("SELECT data FROM lots ORDER BY lot_id"):
             yield lot_from_json(text)
+
+    def lot_index(self) -> Iterator[LotIndexRow]:
+        for row in self._rows(
+            "SELECT lot_id, event, site, created_at, gtin, serial, form, spent_by FROM lots ORDER BY lot_id"
+        ):
+            yield LotIndexRow(row[0], row[1], row[2], int(row[3]), row[4], row[5], row[6], row[7])
+
+    def iter_inputs(self) -> Iterator[tuple[str, str]]:
+        rows = self._rows("SELECT event, lot_id FROM inputs ORDER BY pos")
+        yield from ((str(event_hash), str(lot_id)) for event_hash, lot_id in rows)
+
+    def iter_attestations(self) -> Iterator[Attestation]:
+        for (text,) in self._rows("SELECT data FROM attestations ORDER BY id"):
+            yield entity_from_json(Attestation, text)
+
+    def node_count(self) -> int:
+        return int(self._one("SELECT COUNT(*) FROM nodes"))
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
