@@ -167,7 +167,8 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
         f"({', '.join(ACCESS_LEVELS)}), each verified offline and its checkpoint anchor checked on chain, in {elapsed:.1f} s → {out}/"
     )
     console.print(f"QR for {last.link}: {out}/qr-last-pack.png (and .svg)")
-    console.print(f"try: batterytrace passport show {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt")
+    console.print(f"try: batterytrace passport verify {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt "
+                  f"--operator {ledger.operator_did}", soft_wrap=True)
 
 
 def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:
