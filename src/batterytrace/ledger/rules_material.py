@@ -285,6 +285,14 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if "inputs" in ev.body:
         raise schema_error("extraction has no inputs")
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
+    return _extract_outputs(ev, t, st, site_id, outputs)
+
+
+def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outputs: list[dict[str, Any]]) -> Effect:
+    """Origin rules on the output bucket keys (country, certified mine) and the new lots.
+    Shared with confidential extraction, which passes its bucket keys with zero grams."""
+    site = st.site(site_id)
+    assert site is not None
     valid = [a for a in st.attestations_for(site_id) + st.attestations_for(ev.actor) if a.valid_at(t)]
     certified_ok = st.policy.sourcing.satisfied(valid, t)
     for i, spec in enumerate(outputs):
@@ -330,7 +338,9 @@ def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     return effect
 
 
-def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+def _receipt_lots(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], str | None]:
+    """The lots a receipt names, checked against their shipment (custody, seals, weighbridge);
+    returns them and the declared discrepancy, if any. Shared with confidential receipts."""
     b = ev.body
     ship_hash = req_str(b, "shipment", 64)
     ids = req_list(b, "lots", 1, 10_000)
@@ -369,6 +379,12 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
                 "receipt.weighbridge",
                 f"weighbridge {got} g vs {shipped_gross} g shipped exceeds {wb_tol}‰; declare a discrepancy",
             )
+    return lots, discrepancy
+
+
+def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    lots, discrepancy = _receipt_lots(ev, t, st)
     site = _site_of_actor(ev, st, required=False)
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 10_000))]
     in_b = add_buckets(lot.buckets for lot in lots)

@@ -117,6 +117,13 @@ class Lot:
     shipment: dict[str, Any] | None = None  # while in transit: {"event","to","seals","gross_mass_g"}
     extra: dict[str, Any] = field(default_factory=dict)  # lifecycle state, passport links...
     made_by: str = ""  # kind of the event that created the lot
+    # Confidential lots: bucket key → Pedersen commitment (hex) instead of ``buckets`` grams
+    # (docs/confidential.md). A lot is either plain (empty) or confidential (non-empty).
+    commitments: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def confidential(self) -> bool:
+        return bool(self.commitments)
 
     @property
     def level(self) -> int:
@@ -134,6 +141,7 @@ class Lot:
         clone.carbon = list(self.carbon)
         clone.attestations = list(self.attestations)
         clone.extra = dict(self.extra)
+        clone.commitments = dict(self.commitments)
         return clone
 
     @classmethod

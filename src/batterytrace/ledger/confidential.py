@@ -1,0 +1,247 @@
+"""Confidential mode: the wire form shared by the rules (verifier) and the prover helpers.
+
+A confidential output spec carries ``"commitments": {bucket_key: hex}`` instead of ``"buckets"``;
+the event carries ``"loss": {bucket_key: hex}`` and ``"proofs": {group_key: proof}``. Bucket keys
+stay public, so rules on origins, countries and segregation still apply to them.
+
+Groups (``bucket_groups``): one proof bundle per bucket key — the inputs and outputs holding that
+key — except for recycling, where the group is the recycled output key and its inputs are every
+input bucket of the same element (recycling balances per element). Extraction has no inputs: its
+proof per key is one aggregated range proof over the outputs holding the key.
+
+Binding: every proof is bound to ``element_context(binding_hash(body), group_key)`` where
+``binding_hash`` hashes the canonical body with ``"proofs"`` removed, under its own domain tag;
+the proofs therefore commit to everything else the event says (actor, nonce, time, inputs,
+commitments, loss), and the signature covers the proofs.
+
+Every refusal is a ``RuleViolationError`` whose rule starts with ``zk.`` (docs/rules.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from batterytrace.canonical import canonical_json
+from batterytrace.crypto.zk import (
+    QUANTITY_BITS,
+    ElementBalanceProof,
+    ElementStatement,
+    Point,
+    RangeProof,
+    decode_commitment,
+    element_context,
+    loss_bound,
+    verify_element_balances,
+    verify_kernel,
+    verify_linear,
+    verify_range,
+    verify_range_batch,
+)
+from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
+from batterytrace.model.buckets import parse_bucket_key
+
+__all__ = [
+    "BINDING_DOMAIN",
+    "MAX_PER_GROUP",
+    "binding_hash",
+    "bucket_groups",
+    "decode_commitments",
+    "is_confidential_body",
+    "malformed",
+    "verify_bundles",
+    "verify_extraction_ranges",
+]
+
+BINDING_DOMAIN = b"batterytrace/confidential/event/v1\x00"
+MAX_PER_GROUP = 63
+"""Outputs per group: the aggregated range proof covers the outputs and the loss (≤ 64 values)."""
+
+T = TypeVar("T")
+
+
+def malformed(message: str) -> RuleViolationError:
+    return RuleViolationError("zk.malformed", message)
+
+
+def binding_hash(body: Mapping[str, Any]) -> bytes:
+    """SHA-256 over the domain tag and the RFC 8785 body without its ``"proofs"`` member."""
+    return hashlib.sha256(
+        BINDING_DOMAIN + canonical_json({k: v for k, v in body.items() if k != "proofs"})
+    ).digest()
+
+
+def is_confidential_body(body: Mapping[str, Any]) -> bool:
+    """An event is confidential when it carries proofs or any output carries commitments."""
+    outputs = body.get("outputs")
+    specs = outputs if isinstance(outputs, list) else []
+    return "proofs" in body or any(isinstance(o, dict) and "commitments" in o for o in specs)
+
+
+def decode_commitments(value: Any, what: str, allow_empty: bool = False) -> dict[str, Point]:
+    """``{bucket_key: hex}`` → points; any bad key or encoding is ``zk.malformed``."""
+    if not isinstance(value, dict) or (not value and not allow_empty):
+        raise malformed(f"{what} must be an object of bucket key → commitment hex")
+    out: dict[str, Point] = {}
+    for key, text in value.items():
+        try:
+            parse_bucket_key(key)
+            if not isinstance(text, str):
+                raise EncodingError("commitment is not a string")
+            out[key] = decode_commitment(text, f"{what}[{key}]")
+        except EncodingError as exc:
+            raise malformed(f"{what}[{key!r}]: {exc}") from exc
+    return out
+
+
+def bucket_groups(
+    kind: str, inputs: Sequence[Mapping[str, T]], outputs: Sequence[Mapping[str, T]]
+) -> dict[str, tuple[list[T], list[T]]]:
+    """Group key → (input items, output items), in input and output order.
+
+    Per bucket key, or for ``recycle`` per output key with every input bucket of its element.
+    Raises ``zk.balance`` when an output key has no input (mass created) or an input key no
+    output (a fully lost bucket must still be carried as an output committing to zero).
+    """
+    groups: dict[str, tuple[list[T], list[T]]] = {}
+    for spec in outputs:
+        for key, item in spec.items():
+            groups.setdefault(key, ([], []))[1].append(item)
+    if kind == "recycle":
+        by_element: dict[str, str] = {}
+        for key in groups:
+            element = parse_bucket_key(key).element
+            if element in by_element:
+                raise RuleViolationError(
+                    "recycled.origin", f"recycling yields one {element} bucket, not {by_element[element]} and {key}"
+                )
+            by_element[element] = key
+        for spec in inputs:
+            for key, item in spec.items():
+                target = by_element.get(parse_bucket_key(key).element)
+                if target is None:
+                    raise RuleViolationError("zk.balance", f"input bucket {key} has no output bucket of its element")
+                groups[target][0].append(item)
+    else:
+        for spec in inputs:
+            for key, item in spec.items():
+                if key not in groups:
+                    raise RuleViolationError(
+                        "zk.balance", f"input bucket {key} has no output bucket (commit to zero when all is lost)"
+                    )
+                groups[key][0].append(item)
+    for key, (ins, outs) in groups.items():
+        if not ins:
+            raise RuleViolationError("zk.balance", f"{key}: output bucket without an input bucket (mass created)")
+        if len(outs) > MAX_PER_GROUP:
+            raise malformed(f"{key}: at most {MAX_PER_GROUP} outputs per bucket key")
+    return groups
+
+
+def _proofs_for(body: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
+    proofs = body.get("proofs", {} if not keys else None)
+    if not isinstance(proofs, dict):
+        raise malformed("a confidential event needs an object 'proofs'")
+    if set(proofs) != keys:
+        missing, extra = sorted(keys - set(proofs)), sorted(set(proofs) - keys)
+        raise malformed(f"proofs must cover exactly the bucket groups (missing {missing}, unexpected {extra})")
+    return proofs
+
+
+def verify_bundles(
+    body: Mapping[str, Any],
+    groups: Mapping[str, tuple[list[Point], list[Point]]],
+    tolerance_per_mille: int,
+) -> None:
+    """Check every group's balance bundle (one batched multi-scalar multiplication).
+
+    ``body["loss"]`` must commit to a loss for exactly the group keys. On failure the bundles
+    are re-checked part by part to name the rule: ``zk.balance`` (kernel), ``zk.range`` (outputs
+    and loss in [0, 2^48)), ``zk.loss`` (loss above the tolerance).
+    """
+    keys = set(groups)
+    loss = decode_commitments(body.get("loss", {}), "loss", allow_empty=not keys)
+    if set(loss) != keys:
+        raise malformed(f"loss must commit to exactly the bucket groups {sorted(keys)}, got {sorted(loss)}")
+    proofs = _proofs_for(body, keys)
+    event_hash = binding_hash(body)
+    items: list[tuple[ElementStatement, ElementBalanceProof]] = []
+    for key in sorted(keys):
+        ins, outs = groups[key]
+        try:
+            proof = ElementBalanceProof.from_wire(proofs[key], outputs=len(outs))
+        except EncodingError as exc:
+            raise malformed(f"proof for {key}: {exc}") from exc
+        statement = ElementStatement(
+            event_hash, key, tuple(ins), tuple(outs), loss[key], tolerance_per_mille
+        )
+        items.append((statement, proof))
+    try:
+        verify_element_balances(items)
+    except VerificationError as exc:
+        _name_failure(items, exc)
+
+
+def _failing_part(st: ElementStatement, proof: ElementBalanceProof) -> tuple[str, str] | None:
+    """(rule, message) of the first part of one bundle that does not verify, else None."""
+    ctx = st.context
+    ins, outs = list(st.inputs), list(st.outputs)
+    try:
+        verify_kernel(proof.kernel, ins, outs, st.loss, ctx)
+    except VerificationError as exc:
+        return "zk.balance", str(exc)
+    try:
+        verify_range(proof.ranges, [*outs, st.loss], QUANTITY_BITS, ctx)
+    except VerificationError as exc:
+        return "zk.range", str(exc)
+    try:
+        bound = loss_bound(st.tolerance_per_mille, len(ins))
+        verify_linear(bound, [*ins, st.loss], proof.loss_bound, ctx)
+    except VerificationError as exc:
+        return "zk.loss", f"{exc} (tolerance {st.tolerance_per_mille}‰)"
+    return None
+
+
+def _name_failure(
+    items: list[tuple[ElementStatement, ElementBalanceProof]], exc: VerificationError
+) -> None:
+    for st, proof in items:
+        failed = _failing_part(st, proof)
+        if failed is not None:
+            raise RuleViolationError(failed[0], f"{st.element}: {failed[1]}") from exc
+    raise RuleViolationError("zk.balance", str(exc)) from exc
+
+
+def verify_extraction_ranges(body: Mapping[str, Any], outputs: Sequence[Mapping[str, Point]]) -> None:
+    """Extraction: one aggregated 48-bit range proof per bucket key over the outputs holding it."""
+    if body.get("loss") is not None:
+        raise malformed("extraction books no loss")
+    per_key: dict[str, list[Point]] = {}
+    for spec in outputs:
+        for key, c in spec.items():
+            per_key.setdefault(key, []).append(c)
+    proofs = _proofs_for(body, set(per_key))
+    event_hash = binding_hash(body)
+    items: list[tuple[RangeProof, list[Point], int, bytes]] = []
+    for key in sorted(per_key):
+        wire = proofs[key]
+        if not isinstance(wire, dict) or set(wire) != {"range"} or not isinstance(wire["range"], str):
+            raise malformed(f"proof for {key} must be {{'range': hex}}")
+        commitments = per_key[key]
+        if len(commitments) > MAX_PER_GROUP + 1:
+            raise malformed(f"{key}: at most {MAX_PER_GROUP + 1} outputs per bucket key")
+        try:
+            proof = RangeProof.from_bytes(bytes.fromhex(wire["range"]), QUANTITY_BITS, len(commitments))
+        except (EncodingError, ValueError) as exc:
+            raise malformed(f"range proof for {key}: {exc}") from exc
+        items.append((proof, commitments, QUANTITY_BITS, element_context(event_hash, key)))
+    try:
+        verify_range_batch(items)
+    except VerificationError as exc:
+        for (proof, commitments, bits, ctx), key in zip(items, sorted(per_key), strict=True):
+            try:
+                verify_range(proof, commitments, bits, ctx)
+            except VerificationError as part:
+                raise RuleViolationError("zk.range", f"{key}: {part}") from exc
+        raise RuleViolationError("zk.range", str(exc)) from exc
