@@ -9,6 +9,7 @@ from batterytrace.crypto.zk import Opening
 from batterytrace.ledger.confidential_client import ProvedEvent, prove_event
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import DEFAULT_POLICY
+from batterytrace.storage.base import Store
 from batterytrace.timeutil import format_time
 from support import Chain
 
@@ -27,8 +28,8 @@ def sulphate(buckets: dict[str, int], gross: int = 1_600_000, coc: str = "mass_b
 class ConfChain(Chain):
     """A Chain plus every participant's private openings (lot id → bucket → opening)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, store: Store | None = None) -> None:
+        super().__init__(store)
         self.openings: dict[str, dict[str, Opening]] = {}
         self.lot = ""  # a test's confidential lot at the refinery, when it made one
 
