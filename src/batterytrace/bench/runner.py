@@ -12,12 +12,13 @@ from batterytrace.bench.ledger_bench import ledger_benchmarks
 
 __all__ = ["GROUPS", "run_all"]
 
-GROUPS = ("ledger", "passport", "zk", "anchoring")
+GROUPS = ("ledger", "passport", "zk", "anchoring", "confidential")
 # Optional groups live beside the code they measure; absent modules are reported, not faked.
 _OPTIONAL = {
     "passport": "batterytrace.passport.bench",
     "zk": "batterytrace.crypto.zk.bench",
     "anchoring": "batterytrace.anchoring.bench",
+    "confidential": "batterytrace.bench.confidential_bench",
 }
 
 

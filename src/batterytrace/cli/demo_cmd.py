@@ -15,11 +15,18 @@ from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.cli.passport_cmd import write_presentations
 from batterytrace.demo.attempts import bad_events
+from batterytrace.demo.confidential import (
+    CO_KEY,
+    ConfidentialRun,
+    confidential_attacks,
+    confidential_chain,
+)
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.confidential_client import import_openings
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
@@ -29,6 +36,7 @@ from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport, verify_pa
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import destroy_store, open_store
+from batterytrace.storage.openings import OpeningStore
 
 
 @app.command()
@@ -37,6 +45,7 @@ def demo(
     fresh: bool = typer.Option(False, help="Delete an existing ledger at --db first (SQLite files or PostgreSQL schema)."),
     packs: int = typer.Option(20, min=1, max=500, help="Packs in the series production run."),
     legacy_packs: int = typer.Option(4, min=1, max=100, help="Earlier packs that reach end of life and are recycled."),
+    confidential: bool = typer.Option(False, "--confidential", help="Also run confidential chains (commitments and proofs instead of grams)."),
 ) -> None:
     """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
     if fresh:
@@ -73,6 +82,8 @@ def demo(
         except RuleViolationError as exc:
             console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {escape(exc.detail[:110])}")
 
+    if confidential:
+        _confidential(ledger, s)
     report = verify_log(ledger.store)
     console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")
     _summary(ledger, s.packs, Counter(ev.kind for ev in s.events))
@@ -89,6 +100,38 @@ def demo(
     )
     _passports(ledger, s, db)
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}")
+
+
+def _confidential(ledger: Ledger, s: Scenario) -> None:
+    """Confidential chains: the log holds commitments and proofs; openings stay private."""
+    console.rule("confidential mode")
+    run = ConfidentialRun()
+    with console.status("proving confidential events…"):
+        for i in range(3):
+            confidential_chain(s, run, co_g=320_000 + 10_000 * i)
+    started = time.perf_counter()
+    result = ledger.submit_batch(run.events, check_clock=False)
+    elapsed = time.perf_counter() - started
+    for r in result.rejected[:5]:
+        console.print(f"[red]rejected[/] confidential event {r.index}: {escape(r.message)}")
+    if result.rejected:
+        raise typer.Exit(1)
+    lot = run.refined[-1]
+    stored = ledger.store.get_lot(lot)
+    assert stored is not None
+    console.print(f"accepted {len(result.accepted)} confidential events in {elapsed:.2f} s; lot {lot[:16]}… "
+                  f"holds {escape(str(stored.commitments))[:90]}… and no grams")
+    auditor = OpeningStore()
+    import_openings(ledger.store, auditor, run.store("kivijarvi").export([lot]))
+    grams = auditor.get(lot)[CO_KEY].value
+    console.print(f"an auditor receives Kivijärvi's openings for it, checks them against the log: {grams:,} g Co")
+    for description, ev in confidential_attacks(s, run, lot):
+        try:
+            ledger.submit(ev)
+            console.print(f"[red]ACCEPTED (unexpected)[/] {description}")
+            raise typer.Exit(1)
+        except RuleViolationError as exc:
+            console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {escape(exc.detail[:110])}")
 
 
 def _passports(ledger: Ledger, s: Scenario, db: str) -> None:
