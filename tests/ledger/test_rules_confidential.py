@@ -21,6 +21,7 @@ from batterytrace.crypto.zk import (
     random_opening,
     verify_kernel,
 )
+from batterytrace.errors import RuleViolationError
 from batterytrace.ledger.confidential import binding_hash
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.timeutil import format_time
@@ -259,6 +260,8 @@ def test_extraction_range_proofs_are_checked(c: ConfChain) -> None:
         lambda b: b["proofs"].update({"Ni/uncertified/CD": b["proofs"]["Co/certified/CD"]}),
         lambda b: b.pop("loss"),
         lambda b: b.update(proofs=[]),
+        lambda b: b["outputs"][0]["commitments"].update({"Co/certified/CD": b["outputs"][0]["commitments"]["Co/certified/CD"].upper()}),
+        lambda b: b["outputs"][0]["commitments"].update({"Co/certified/CD": 7}),
     ],
 )
 def test_malformed_confidential_events_are_refused(c: ConfChain, change: Any) -> None:
@@ -279,3 +282,70 @@ def test_created_and_dropped_buckets_are_refused(c: ConfChain) -> None:
     dropped = c.sign("aurelia", c.receipt_body(ship, "aurelia", [output]))
     err = c.reject(dropped)
     assert err.rule == "zk.balance" and "keep the bucket keys" in err.detail
+
+
+def cells_and_module(c: ConfChain) -> tuple[list[str], str]:
+    lot = c.lot
+    ship = c.ship("kivijarvi", "nordcell", [lot])
+    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [lot]))
+    cells_body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
+        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance"},
+        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance"},
+    ]}
+    cells = c.keep(c.prove("nordcell", cells_body, [held], 50))
+    module = {"kind": "aggregate", "inputs": cells, "site": "plant:nordcell", "outputs": [
+        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": CO_G}, "coc_model": "mass_balance"}]}
+    [mod] = c.keep(c.prove("nordcell", module, cells))
+    return cells, mod
+
+
+def test_disaggregation_balances_with_zero_loss(c: ConfChain) -> None:
+    _, mod = cells_and_module(c)
+    parts = {"kind": "disaggregate", "inputs": [mod], "site": "plant:nordcell", "outputs": [
+        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance"},
+        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance"}]}
+    lossy = {**parts, "outputs": [parts["outputs"][0], {**parts["outputs"][1], "buckets": {"Co/certified/CD": 149_000}}],
+             "loss": {"Co/certified/CD": 1_000}}
+    assert c.reject(c.prove("nordcell", lossy, [mod], 1000).event).rule == "zk.loss"
+    inflated = {**parts, "outputs": [parts["outputs"][0], {**parts["outputs"][1], "buckets": {"Co/certified/CD": 151_000}}]}
+    with pytest.raises(ValueError):
+        c.prove("nordcell", inflated, [mod])
+    out = c.keep(c.prove("nordcell", parts, [mod]))
+    assert lot_of(c, out[0]).extra["disaggregated_from"] == mod
+
+
+def test_recycling_rules_on_keys_still_apply(c: ConfChain) -> None:
+    _, mod = cells_and_module(c)
+    ship = c.ship("nordcell", "circulon", [mod])
+    [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [
+        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": CO_G}, "coc_model": "mass_balance"}]), [mod]))
+    out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance"}
+    pre = {"kind": "recycle", "inputs": [held], "site": "plant:circulon",
+           "outputs": [{**out, "buckets": {"Co/recycled-pre/—": 340_000}}], "loss": {"Co/recycled-pre/—": 10_000}}
+    assert c.reject(c.prove("circulon", pre, [held], 100).event).rule == "recycled.origin"
+    two = {**pre, "outputs": [{**out, "buckets": {"Co/recycled-post/—": 340_000}},
+                              {**out, "buckets": {"Ni/recycled-post/—": 0}}], "loss": {"Co/recycled-post/—": 10_000}}
+    with pytest.raises(RuleViolationError, match="without an input bucket"):
+        c.prove("circulon", two, [held], 100)  # the prover's grouping refuses it too
+    forged = c.prove("circulon", {**two, "outputs": two["outputs"][:1]}, [held], 100)
+    extra = tamper(forged.event, c.s.actors["circulon"].signing_key, lambda b: b["outputs"].append(
+        {**out, "commitments": {"Ni/recycled-post/—": random_opening(0).commitment().hex()}}))
+    assert c.reject(extra).rule == "zk.balance"
+    lossy = {**pre, "outputs": [{**out, "buckets": {"Co/recycled-post/—": 300_000}}], "loss": {"Co/recycled-post/—": 50_000}}
+    assert c.reject(c.prove("circulon", lossy, [held], 1000).event).rule == "zk.loss"  # 143 ‰ > 100 ‰
+    ok = {**lossy, "outputs": [{**out, "buckets": {"Co/recycled-post/—": 320_000}}], "loss": {"Co/recycled-post/—": 30_000}}
+    c.keep(c.prove("circulon", ok, [held], 100))
+
+
+def test_blending_and_extraction_loss_are_refused(c: ConfChain) -> None:
+    lot = c.lot
+    blend = transform_body(c, lot, CO_G, 0)
+    blend["outputs"][0]["coc_model"] = "controlled_blending"
+    assert c.reject(c.prove("kivijarvi", blend, [lot], 50).event).rule == "zk.unsupported"
+    proved = c.prove("kasonta", {"kind": "extract", "site": "mine:kasonta", "outputs": [hydroxide({"Co/certified/CD": CO_G})]})
+    with_loss = tamper(proved.event, c.s.actors["kasonta"].signing_key,
+                       lambda b: b.update(loss={"Co/certified/CD": random_opening(1).commitment().hex()}))
+    assert c.reject(with_loss).rule == "zk.malformed"
+    country = tamper(proved.event, c.s.actors["kasonta"].signing_key,
+                     lambda b: b["outputs"][0].update(commitments={"Co/certified/ID": b["outputs"][0]["commitments"]["Co/certified/CD"]}))
+    assert c.reject(country).rule == "origin.country"

@@ -87,8 +87,8 @@ def decode_commitments(value: Any, what: str, allow_empty: bool = False) -> dict
     for key, text in value.items():
         try:
             parse_bucket_key(key)
-            if not isinstance(text, str):
-                raise EncodingError("commitment is not a string")
+            if not isinstance(text, str) or text != text.lower():
+                raise EncodingError("commitment must be lower-case hex")
             out[key] = decode_commitment(text, f"{what}[{key}]")
         except EncodingError as exc:
             raise malformed(f"{what}[{key!r}]: {exc}") from exc
