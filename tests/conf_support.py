@@ -46,11 +46,14 @@ class ConfChain(Chain):
         self.openings.update(proved.lot_openings())
         return lots
 
-    def conf_extract(self, who: str = "kasonta", origin: str = "certified", co_g: int = CO_G) -> str:
+    def conf_extract_event(self, who: str = "kasonta", origin: str = "certified", co_g: int = CO_G) -> ProvedEvent:
         site = self.s.actors[who].site
         country = self.s.actors[who].country
         body = {"kind": "extract", "site": site, "outputs": [hydroxide({f"Co/{origin}/{country}": co_g})]}
-        return self.keep(self.prove(who, body))[0]
+        return self.prove(who, body)
+
+    def conf_extract(self, who: str = "kasonta", origin: str = "certified", co_g: int = CO_G) -> str:
+        return self.keep(self.conf_extract_event(who, origin, co_g))[0]
 
     def ship(self, src: str, dst: str, lots: list[str]) -> SignedEvent:
         ev = self.sign(src, {"kind": "ship", "to": self.did(dst), "lots": lots, "seals": ["S-1"]})

@@ -60,3 +60,23 @@ def test_commitment_decoding_is_strict() -> None:
         with pytest.raises(RuleViolationError) as info:
             decode_commitments(bad, "c")
         assert info.value.rule == "zk.malformed"
+
+
+def test_deferred_proofs_roll_back_and_fail_on_a_false_proof() -> None:
+    from batterytrace.crypto.zk import prove_range
+    from batterytrace.errors import VerificationError
+    from batterytrace.ledger.confidential import DeferredProofs
+
+    ctx = b"ctx"
+    o = random_opening(7)
+    proof, points = prove_range([o.value], [o.blinding], 48, ctx)
+    d = DeferredProofs()
+    assert not d
+    d.ranges.append((proof, points, 48, ctx))
+    mark = d.mark()
+    d.ranges.append((proof, [random_opening(7).commitment()], 48, ctx))  # wrong commitment
+    with pytest.raises(VerificationError):
+        d.verify()
+    d.rollback(mark)
+    d.verify()
+    assert d.mark() == (0, 1)

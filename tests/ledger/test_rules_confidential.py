@@ -349,3 +349,28 @@ def test_blending_and_extraction_loss_are_refused(c: ConfChain) -> None:
     country = tamper(proved.event, c.s.actors["kasonta"].signing_key,
                      lambda b: b["outputs"][0].update(commitments={"Co/certified/ID": b["outputs"][0]["commitments"]["Co/certified/CD"]}))
     assert c.reject(country).rule == "origin.country"
+
+
+# ----------------------------------------------------------- proofs batched over submit_batch
+def test_a_false_proof_in_a_batch_refuses_only_its_event(c: ConfChain, monkeypatch: pytest.MonkeyPatch) -> None:
+    judged: list[bool] = []
+    original = c.ledger._judge
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        judged.append(kwargs["defer"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(c.ledger, "_judge", spy)
+    good = [c.conf_extract_event() for _ in range(3)]
+    lot = c.lot
+    bad = c.prove("kivijarvi", transform_body(c, lot, CO_G - 100_000, 100_000), [lot], 1000)  # 286 ‰
+    result = c.ledger.submit_batch([good[0].event, bad.event, good[1].event, good[2].event])
+    assert [r.rule for r in result.rejected] == ["zk.loss"] and result.rejected[0].index == 1
+    assert len(result.accepted) == 3
+    assert judged == [True, False]  # the batched check failed; the batch was judged again
+    judged.clear()
+    ok = c.prove("kivijarvi", transform_body(c, lot, CO_G - 1_000, 1_000), [lot], 50)
+    refused = c.sign("kivijarvi", {"kind": "transform", "inputs": ["nope:0"], "outputs": [], "site": "plant:kivijarvi"})
+    result = c.ledger.submit_batch([refused, ok.event, c.conf_extract_event().event])
+    assert [r.rule for r in result.rejected] == ["unknown-lot"] and len(result.accepted) == 2
+    assert judged == [True]  # valid proofs: one batched check, no second pass

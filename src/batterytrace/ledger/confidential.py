@@ -45,6 +45,7 @@ from batterytrace.model.buckets import parse_bucket_key
 __all__ = [
     "BINDING_DOMAIN",
     "MAX_PER_GROUP",
+    "DeferredProofs",
     "binding_hash",
     "bucket_groups",
     "decode_commitments",
@@ -59,6 +60,33 @@ MAX_PER_GROUP = 63
 """Outputs per group: the aggregated range proof covers the outputs and the loss (≤ 64 values)."""
 
 T = TypeVar("T")
+
+
+class DeferredProofs:
+    """Proofs collected over the events of a batch and verified together at its end (one
+    multi-scalar multiplication for the balance bundles, one for extraction range proofs).
+    ``verify`` raises VerificationError when any fails; the ledger then re-checks the batch
+    event by event, which names the rule and refuses only the culprit."""
+
+    def __init__(self) -> None:
+        self.bundles: list[tuple[ElementStatement, ElementBalanceProof]] = []
+        self.ranges: list[tuple[RangeProof, list[Point], int, bytes]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.bundles or self.ranges)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.bundles), len(self.ranges)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Drop what a refused event added."""
+        del self.bundles[mark[0] :], self.ranges[mark[1] :]
+
+    def verify(self) -> None:
+        if self.bundles:
+            verify_element_balances(self.bundles)
+        if self.ranges:
+            verify_range_batch(self.ranges)
 
 
 def malformed(message: str) -> RuleViolationError:
@@ -153,12 +181,14 @@ def verify_bundles(
     body: Mapping[str, Any],
     groups: Mapping[str, tuple[list[Point], list[Point]]],
     tolerance_per_mille: int,
+    defer: DeferredProofs | None = None,
 ) -> None:
     """Check every group's balance bundle (one batched multi-scalar multiplication).
 
     ``body["loss"]`` must commit to a loss for exactly the group keys. On failure the bundles
     are re-checked part by part to name the rule: ``zk.balance`` (kernel), ``zk.range`` (outputs
-    and loss in [0, 2^48)), ``zk.loss`` (loss above the tolerance).
+    and loss in [0, 2^48)), ``zk.loss`` (loss above the tolerance). With ``defer`` the shape
+    is checked now and the proofs are only collected for the batch's final check.
     """
     keys = set(groups)
     loss = decode_commitments(body.get("loss", {}), "loss", allow_empty=not keys)
@@ -177,6 +207,9 @@ def verify_bundles(
             event_hash, key, tuple(ins), tuple(outs), loss[key], tolerance_per_mille
         )
         items.append((statement, proof))
+    if defer is not None:
+        defer.bundles.extend(items)
+        return
     try:
         verify_element_balances(items)
     except VerificationError as exc:
@@ -213,8 +246,11 @@ def _name_failure(
     raise RuleViolationError("zk.balance", str(exc)) from exc
 
 
-def verify_extraction_ranges(body: Mapping[str, Any], outputs: Sequence[Mapping[str, Point]]) -> None:
-    """Extraction: one aggregated 48-bit range proof per bucket key over the outputs holding it."""
+def verify_extraction_ranges(
+    body: Mapping[str, Any], outputs: Sequence[Mapping[str, Point]], defer: DeferredProofs | None = None
+) -> None:
+    """Extraction: one aggregated 48-bit range proof per bucket key over the outputs holding it
+    (collected into ``defer`` instead of verified, when given)."""
     if body.get("loss") is not None:
         raise malformed("extraction books no loss")
     per_key: dict[str, list[Point]] = {}
@@ -236,6 +272,9 @@ def verify_extraction_ranges(body: Mapping[str, Any], outputs: Sequence[Mapping[
         except (EncodingError, ValueError) as exc:
             raise malformed(f"range proof for {key}: {exc}") from exc
         items.append((proof, commitments, QUANTITY_BITS, element_context(event_hash, key)))
+    if defer is not None:
+        defer.ranges.extend(items)
+        return
     try:
         verify_range_batch(items)
     except VerificationError as exc:

@@ -5,6 +5,8 @@ hierarchy, chain-of-custody models, origin classes on bucket keys, lifecycle); e
 rule is enforced by verifying proofs instead of adding grams: per-bucket balance (kernel), outputs
 and loss in [0, 2^48) (range proofs), loss within the policy tolerance (threshold proof).
 A lot is either plain or confidential; an event mixing the two is refused (``zk.mixed-mode``).
+Each handler verifies its proofs last, so deferring them to one check per batch
+(``BatchState.deferred_proofs``) cannot change which rule refuses an event.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise schema_error("extraction has no inputs")
     specs, points = _outputs(ev, st, 1000)
     effect = rm._extract_outputs(ev, t, st, site_id, specs)
-    verify_extraction_ranges(ev.body, points)
+    verify_extraction_ranges(ev.body, points, st.deferred_proofs)
     return _seal(effect, ev, specs)
 
 
@@ -111,8 +113,8 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     groups = bucket_groups("transform", [_lot_points(lot) for lot in lots], points)
-    verify_bundles(ev.body, groups, st.policy.tolerance("transform", {lot.form for lot in lots}))
     rm._check_coc(lots, in_keys, specs)
+    verify_bundles(ev.body, groups, st.policy.tolerance("transform", {lot.form for lot in lots}), st.deferred_proofs)
     return _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
 
 
@@ -128,12 +130,12 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             f"a {parent['form']} cannot contain {sorted({lot.form for lot in lots})} (cell → module → pack → vehicle)",
         )
     rm._check_created_classes(_in_keys(lots), specs)
-    # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
-    verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0)
     if parent["gross_mass_g"] < sum(lot.gross_mass_g for lot in lots):
         raise RuleViolationError("aggregation.mass", "parent weighs less than its children")
     if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < rm._weakest_coc(lots):
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
+    # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
+    verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0, st.deferred_proofs)
     effect = _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
     if level >= 3:
         for lot in effect.lots.values():
@@ -150,7 +152,7 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if any(not 1 <= FORM_LEVELS.get(o["form"], 0) < lots[0].level for o in specs):
         raise RuleViolationError("aggregation.hierarchy", "parts must sit below the parent in the hierarchy")
     rm._check_created_classes(_in_keys(lots), specs)
-    verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0)
+    verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     effect = rm._emit(ev, t, st, lots, specs, {"disaggregated_from": lots[0].lot_id})
     return _seal(effect, ev, specs)
 
@@ -164,12 +166,12 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             k = parse_bucket_key(key)
             if k.origin != allowed or k.country != NO_COUNTRY:
                 raise RuleViolationError("recycled.origin", f"outputs[{i}] {key}: this recycling yields {allowed} buckets only")
-    groups = bucket_groups("recycle", [_lot_points(lot) for lot in lots], points)
-    verify_bundles(ev.body, groups, st.policy.tolerance("recycle"))
     for lot in lots:
         statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
         if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
             raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
+    groups = bucket_groups("recycle", [_lot_points(lot) for lot in lots], points)
+    verify_bundles(ev.body, groups, st.policy.tolerance("recycle"), st.deferred_proofs)
     cited: dict[str, Any] = {"recycled_from": sorted(lot.lot_id for lot in lots)}
     passports = sorted(
         passport_id_for(lot.gtin, lot.serial, passport_version(lot.extra.get("lifecycle", [])))
@@ -201,7 +203,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         changed.update(k for k, c in spec["commitments"].items() if c != src.commitments[k])
     groups = bucket_groups("receive", [_lot_points(lot) for lot in lots], points)
     tol = st.policy.tolerance("receive") if discrepancy is None else 1000
-    verify_bundles(b, {k: g for k, g in groups.items() if k in changed}, tol)
+    verify_bundles(b, {k: g for k, g in groups.items() if k in changed}, tol, st.deferred_proofs)
     effect = Effect()
     atts = rm._inherited_attestations(lots)
     rm._spend(ev, t, lots, effect)
