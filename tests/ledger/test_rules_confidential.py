@@ -82,7 +82,7 @@ def test_receipt_with_committed_loss_within_tolerance(c: ConfChain) -> None:
     ship = c.ship("kivijarvi", "aurelia", [src])
     body = c.receipt_body(ship, "aurelia", [hydroxide({"Co/certified/CD": CO_G - 1_000})], loss={"Co/certified/CD": 1_000})
     proved = c.prove("aurelia", body, [src], 5)
-    assert set(proved.event.body["proofs"]) == {"Co/certified/CD"}
+    assert set(proved.event.body["proofs"]) == set(proved.event.body["loss"]) == {"0:Co/certified/CD"}
     c.keep(proved)
 
 
@@ -374,3 +374,23 @@ def test_a_false_proof_in_a_batch_refuses_only_its_event(c: ConfChain, monkeypat
     result = c.ledger.submit_batch([refused, ok.event, c.conf_extract_event().event])
     assert [r.rule for r in result.rejected] == ["unknown-lot"] and len(result.accepted) == 2
     assert judged == [True]  # valid proofs: one batched check, no second pass
+
+
+def test_receipts_balance_lot_by_lot(c: ConfChain) -> None:
+    lots = [c.conf_extract(), c.conf_extract()]
+    ship = c.ship("kasonta", "kivijarvi", lots)
+    key = "Co/certified/CD"
+    shifted = c.receipt_body(ship, "kivijarvi", [hydroxide({key: CO_G + 1_000}), hydroxide({key: CO_G - 1_000})])
+    with pytest.raises(ValueError, match="0:Co/certified/CD"):
+        c.prove("kivijarvi", shifted, lots, 1000)  # moving grams between received lots
+    body = c.receipt_body(ship, "kivijarvi", [hydroxide({key: CO_G}), hydroxide({key: CO_G - 1_000})])
+    proved = c.prove("kivijarvi", body, lots, 5)
+    assert set(proved.event.body["proofs"]) == {"1:Co/certified/CD"}
+    signer = c.s.actors["kivijarvi"].signing_key
+
+    def relabel(b: dict[str, Any]) -> None:
+        b["proofs"] = {"0:" + key: b["proofs"]["1:" + key]}
+        b["loss"] = {"0:" + key: b["loss"]["1:" + key]}
+
+    assert c.reject(tamper(proved.event, signer, relabel)).rule == "zk.malformed"
+    c.keep(proved)

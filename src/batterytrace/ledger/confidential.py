@@ -51,6 +51,7 @@ __all__ = [
     "decode_commitments",
     "is_confidential_body",
     "malformed",
+    "receipt_groups",
     "verify_bundles",
     "verify_extraction_ranges",
 ]
@@ -167,6 +168,14 @@ def bucket_groups(
     return groups
 
 
+def receipt_groups(
+    inputs: Sequence[Mapping[str, T]], outputs: Sequence[Mapping[str, T]], changed: set[tuple[int, str]]
+) -> dict[str, tuple[list[T], list[T]]]:
+    """Receipts balance lot by lot: group ``"<i>:<bucket key>"`` = ([shipped], [received]) for
+    every bucket of received lot i whose commitment changed (unchanged ones need no proof)."""
+    return {f"{i}:{key}": ([inputs[i][key]], [outputs[i][key]]) for i, key in sorted(changed)}
+
+
 def _proofs_for(body: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
     proofs = body.get("proofs", {} if not keys else None)
     if not isinstance(proofs, dict):
@@ -191,9 +200,18 @@ def verify_bundles(
     is checked now and the proofs are only collected for the batch's final check.
     """
     keys = set(groups)
-    loss = decode_commitments(body.get("loss", {}), "loss", allow_empty=not keys)
-    if set(loss) != keys:
-        raise malformed(f"loss must commit to exactly the bucket groups {sorted(keys)}, got {sorted(loss)}")
+    wire_loss = body.get("loss", {})
+    if not isinstance(wire_loss, dict) or set(wire_loss) != keys:
+        got = sorted(wire_loss) if isinstance(wire_loss, dict) else wire_loss
+        raise malformed(f"loss must commit to exactly the groups {sorted(keys)}, got {got}")
+    loss: dict[str, Point] = {}
+    for key, text in wire_loss.items():
+        try:
+            if not isinstance(text, str) or text != text.lower():
+                raise EncodingError("commitment must be lower-case hex")
+            loss[key] = decode_commitment(text, f"loss[{key}]")
+        except EncodingError as exc:
+            raise malformed(f"loss[{key!r}]: {exc}") from exc
     proofs = _proofs_for(body, keys)
     event_hash = binding_hash(body)
     items: list[tuple[ElementStatement, ElementBalanceProof]] = []

@@ -1,8 +1,9 @@
 """The participant's side of confidential mode: commit, prove, sign; check received openings.
 
-``prove_event`` takes an event body written as in plain mode (grams in each output's ``buckets``
-and in ``loss``), replaces every quantity by a Pedersen commitment, adds the proofs the rules
-verify (ledger/confidential.py) and signs it. It returns the signed event and the private
+``prove_event`` takes an event body written as in plain mode (grams in each output's ``buckets``),
+replaces every quantity by a Pedersen commitment, commits to the loss of every group (inputs −
+outputs, so a plain ``loss`` in the body is ignored), adds the proofs the rules verify
+(ledger/confidential.py) and signs it. It returns the signed event and the private
 openings of the new lots (and of the loss), which never enter the log: the sender keeps them in
 its ``OpeningStore`` and hands them to the receiver or to an auditor (``OpeningStore.export``);
 the receiver checks them against the public lot with ``check_openings`` / ``import_openings``.
@@ -26,7 +27,7 @@ from batterytrace.crypto.zk import (
     random_opening,
 )
 from batterytrace.errors import EncodingError, VerificationError
-from batterytrace.ledger.confidential import binding_hash, bucket_groups
+from batterytrace.ledger.confidential import binding_hash, bucket_groups, receipt_groups
 from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent, new_nonce, sign_event
 from batterytrace.storage.base import Store
@@ -61,7 +62,6 @@ def prove_event(
     out.setdefault("actor", key.did)
     out.setdefault("nonce", new_nonce())
     out.setdefault("v", 1)
-    grams_loss: dict[str, int] = dict(body.get("loss") or {})
     specs: list[dict[str, Any]] = []
     openings: list[dict[str, Opening]] = []
     for i, spec in enumerate(body["outputs"]):
@@ -88,11 +88,16 @@ def prove_event(
             )
             proofs[bucket] = {"range": ranges.to_bytes().hex()}
     else:
-        groups = bucket_groups(kind, inputs, openings)
         if kind == "receive":
-            changed = {b for i, mine in enumerate(openings) for b, o in mine.items() if o is not inputs[i].get(b)}
-            groups = {b: g for b, g in groups.items() if b in changed}
-        loss = {b: random_opening(grams_loss.get(b, 0)) for b in groups}
+            changed = {(i, b) for i, mine in enumerate(openings) for b, o in mine.items() if o is not inputs[i].get(b)}
+            groups = receipt_groups(inputs, openings, changed)
+        else:
+            groups = bucket_groups(kind, inputs, openings)
+        for group, (ins, outs) in groups.items():
+            lost = sum(o.value for o in ins) - sum(o.value for o in outs)
+            if lost < 0:
+                raise ValueError(f"{group}: the outputs hold {-lost} g more than the inputs")
+            loss[group] = random_opening(lost)
         if loss:
             out["loss"] = {b: o.commitment().hex() for b, o in loss.items()}
         out_hash = binding_hash(out)

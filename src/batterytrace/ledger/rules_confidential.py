@@ -21,6 +21,7 @@ from batterytrace.ledger.confidential import (
     decode_commitments,
     is_confidential_body,
     malformed,
+    receipt_groups,
     verify_bundles,
     verify_extraction_ranges,
 )
@@ -184,15 +185,15 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     """A receipt keeps each lot's bucket keys; a bucket whose commitment is unchanged needs no
-    proof; changed buckets are proved per key (Σ shipped = Σ received + committed loss) with the
-    receive tolerance, or up to everything when a discrepancy is declared."""
+    proof; a changed bucket of lot i is proved as group ``"i:key"`` (shipped = received +
+    committed loss) with the receive tolerance, or up to everything with a declared discrepancy."""
     b = ev.body
     lots, discrepancy = rm._receipt_lots(ev, t, st)
     site = rm._site_of_actor(ev, st, required=False)
     specs, points = _outputs(ev, st, 10_000)
     if len(specs) != len(lots):
         raise RuleViolationError("receipt.lots", "a receipt yields one output per received lot, in order")
-    changed: set[str] = set()
+    changed: set[tuple[int, str]] = set()
     for i, (spec, src) in enumerate(zip(specs, lots, strict=True)):
         if spec["form"] != src.form:
             raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
@@ -200,10 +201,10 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             raise RuleViolationError("coc.model", f"outputs[{i}] claims a stronger chain-of-custody model than lot {src.lot_id}")
         if set(spec["commitments"]) != set(src.commitments):
             raise RuleViolationError("zk.balance", f"outputs[{i}] must keep the bucket keys of lot {src.lot_id}")
-        changed.update(k for k, c in spec["commitments"].items() if c != src.commitments[k])
-    groups = bucket_groups("receive", [_lot_points(lot) for lot in lots], points)
+        changed.update((i, k) for k, c in spec["commitments"].items() if c != src.commitments[k])
+    groups = receipt_groups([_lot_points(lot) for lot in lots], points, changed)
     tol = st.policy.tolerance("receive") if discrepancy is None else 1000
-    verify_bundles(b, {k: g for k, g in groups.items() if k in changed}, tol, st.deferred_proofs)
+    verify_bundles(b, groups, tol, st.deferred_proofs)
     effect = Effect()
     atts = rm._inherited_attestations(lots)
     rm._spend(ev, t, lots, effect)
