@@ -99,3 +99,22 @@ def test_event_a_lax_operator_accepted_fails_the_audit(tmp_path: Path, monkeypat
     c.ledger.close()
     with pytest.raises(VerificationError, match=r"zk\.loss"):
         audit(path)
+
+
+def test_replay_from_canonical_bodies_keeps_the_proof_order(tmp_path: Path) -> None:
+    """Bodies are stored as canonical JSON (sorted keys): proofs made over a lot whose buckets were
+    listed in another order must still verify when ``log verify`` replays them."""
+    from batterytrace.ledger.audit import verify_log as audit_store
+    from batterytrace.storage.memory import MemoryStore
+    from conf_support import hydroxide
+
+    c = ConfChain(MemoryStore())
+    two = hydroxide({"Co/uncertified/CD": 100_000, "Co/certified/CD": 250_000}, coc="mass_balance")
+    [lot] = c.keep(c.prove("kasonta", {"kind": "extract", "site": "mine:kasonta", "outputs": [two]}))
+    ship = c.ship("kasonta", "circulon", [lot])
+    [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [two]), [lot]))
+    out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
+           "buckets": {"Co/recycled-post/—": 330_000}}
+    rec = {"kind": "recycle", "inputs": [held], "site": "plant:circulon", "outputs": [out]}
+    c.keep(c.prove("circulon", rec, [held], 100))
+    audit_store(c.ledger.store)

@@ -127,7 +127,8 @@ def decode_commitments(value: Any, what: str, allow_empty: bool = False) -> dict
 def bucket_groups(
     kind: str, inputs: Sequence[Mapping[str, T]], outputs: Sequence[Mapping[str, T]]
 ) -> dict[str, tuple[list[T], list[T]]]:
-    """Group key → (input items, output items), in input and output order.
+    """Group key → (input items, output items), in input and output order (within a lot, in
+    sorted key order: the log stores bodies as canonical JSON, so dict order is not kept).
 
     Per bucket key, or for ``recycle`` per output key with every input bucket of its element.
     Raises ``zk.balance`` when an output key has no input (mass created) or an input key no
@@ -135,8 +136,8 @@ def bucket_groups(
     """
     groups: dict[str, tuple[list[T], list[T]]] = {}
     for spec in outputs:
-        for key, item in spec.items():
-            groups.setdefault(key, ([], []))[1].append(item)
+        for key in sorted(spec):
+            groups.setdefault(key, ([], []))[1].append(spec[key])
     if kind == "recycle":
         by_element: dict[str, str] = {}
         for key in groups:
@@ -147,19 +148,19 @@ def bucket_groups(
                 )
             by_element[element] = key
         for spec in inputs:
-            for key, item in spec.items():
+            for key in sorted(spec):
                 target = by_element.get(parse_bucket_key(key).element)
                 if target is None:
                     raise RuleViolationError("zk.balance", f"input bucket {key} has no output bucket of its element")
-                groups[target][0].append(item)
+                groups[target][0].append(spec[key])
     else:
         for spec in inputs:
-            for key, item in spec.items():
+            for key in sorted(spec):
                 if key not in groups:
                     raise RuleViolationError(
                         "zk.balance", f"input bucket {key} has no output bucket (commit to zero when all is lost)"
                     )
-                groups[key][0].append(item)
+                groups[key][0].append(spec[key])
     for key, (ins, outs) in groups.items():
         if not ins:
             raise RuleViolationError("zk.balance", f"{key}: output bucket without an input bucket (mass created)")
