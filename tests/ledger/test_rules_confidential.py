@@ -22,7 +22,7 @@ from batterytrace.crypto.zk import (
     verify_kernel,
 )
 from batterytrace.errors import RuleViolationError
-from batterytrace.ledger.confidential import binding_hash
+from batterytrace.ledger.confidential import binding_hash, contained_context, contained_statement
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.timeutil import format_time
 from conf_support import CO_G, ConfChain, hydroxide, sulphate
@@ -148,6 +148,7 @@ def test_hidden_negative_output_inflating_mass_is_refused(c: ConfChain) -> None:
     ranges, _ = prove_range([CO_G + 10_000, 0, 0], [o.blinding for o in [*outs, loss]], QUANTITY_BITS, ctx)
     bound, _ = prove_linear(loss_bound(50, 1), [c_in, loss], ctx)
     forged["proofs"] = {key: ElementBalanceProof(kernel, ranges, bound).to_wire()}
+    forged["contained"] = c.prove("kivijarvi", transform_body(c, lot, CO_G, 0), [lot], 50).event.body["contained"] * 2
     err = c.reject(sign_event(forged, signer))
     assert err.rule == "zk.range" and key in err.detail
     c.keep(c.prove("kivijarvi", transform_body(c, lot, CO_G, 0), [lot], 50))  # the honest event
@@ -394,3 +395,23 @@ def test_receipts_balance_lot_by_lot(c: ConfChain) -> None:
 
     assert c.reject(tamper(proved.event, signer, relabel)).rule == "zk.malformed"
     c.keep(proved)
+
+
+def test_contained_metal_above_gross_mass_is_refused(c: ConfChain) -> None:
+    lot = c.lot
+    body = transform_body(c, lot, CO_G, 0)
+    light = {**body, "outputs": [{**body["outputs"][0], "gross_mass_g": CO_G - 1}]}
+    with pytest.raises(ValueError, match="contained"):
+        c.prove("kivijarvi", light, [lot], 50)  # 350 000 g of cobalt in a 349 999 g lot
+    signer = c.s.actors["kivijarvi"].signing_key
+    honest = c.prove("kivijarvi", body, [lot], 50)
+    mine = honest.outputs[0]
+    # a threshold proof for a heavier lot than the one declared, swapped in after proving
+    heavier = prove_linear(contained_statement(3_000_000, 1), [mine["Co/certified/CD"]],
+                           contained_context(binding_hash(honest.event.body), 0))[0].to_bytes().hex()
+    err = c.reject(tamper(honest.event, signer, lambda b: b.update(contained=[heavier])))
+    assert err.rule == "zk.assay" and "outputs[0]" in err.detail
+    assert c.reject(tamper(honest.event, signer, lambda b: b.pop("contained"))).rule == "zk.malformed"
+    assert c.reject(tamper(honest.event, signer, lambda b: b.update(contained=b["contained"] * 2))).rule == "zk.malformed"
+    assert c.reject(tamper(honest.event, signer, lambda b: b.update(contained=["00"]))).rule == "zk.malformed"
+    c.keep(honest)

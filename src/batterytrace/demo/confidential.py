@@ -109,7 +109,7 @@ def confidential_attacks(s: Scenario, run: ConfidentialRun, lot: str) -> list[tu
     replayed_body.pop("loss")
     replayed_body["outputs"][0].pop("buckets")
     replayed = sign_event({**replayed_body, "outputs": honest.body["outputs"], "loss": honest.body["loss"],
-                           "proofs": honest.body["proofs"]}, key)
+                           "proofs": honest.body["proofs"], "contained": honest.body["contained"]}, key)
     plain = sign_event({**body(grams, 0), "loss": {}}, key)
     return [
         ("a committed 50 % refining loss (proved against a looser tolerance)", too_lossy),

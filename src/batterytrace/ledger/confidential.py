@@ -9,8 +9,12 @@ key — except for recycling, where the group is the recycled output key and its
 input bucket of the same element (recycling balances per element). Extraction has no inputs: its
 proof per key is one aggregated range proof over the outputs holding the key.
 
+Each output also carries a threshold proof that its committed metal does not exceed its public
+gross mass (``"contained"``, one per output).
+
 Binding: every proof is bound to ``element_context(binding_hash(body), group_key)`` where
-``binding_hash`` hashes the canonical body with ``"proofs"`` removed, under its own domain tag;
+``binding_hash`` hashes the canonical body with ``"proofs"`` and ``"contained"`` removed, under
+its own domain tag;
 the proofs therefore commit to everything else the event says (actor, nonce, time, inputs,
 commitments, loss), and the signature covers the proofs.
 
@@ -28,6 +32,7 @@ from batterytrace.crypto.zk import (
     QUANTITY_BITS,
     ElementBalanceProof,
     ElementStatement,
+    LinearStatement,
     Point,
     RangeProof,
     decode_commitment,
@@ -45,14 +50,17 @@ from batterytrace.model.buckets import parse_bucket_key
 __all__ = [
     "BINDING_DOMAIN",
     "MAX_PER_GROUP",
+    "PROOF_FIELDS",
     "DeferredProofs",
     "binding_hash",
     "bucket_groups",
+    "contained_statement",
     "decode_commitments",
     "is_confidential_body",
     "malformed",
     "receipt_groups",
     "verify_bundles",
+    "verify_contained",
     "verify_extraction_ranges",
 ]
 
@@ -94,10 +102,14 @@ def malformed(message: str) -> RuleViolationError:
     return RuleViolationError("zk.malformed", message)
 
 
+PROOF_FIELDS = frozenset({"proofs", "contained"})
+
+
 def binding_hash(body: Mapping[str, Any]) -> bytes:
-    """SHA-256 over the domain tag and the RFC 8785 body without its ``"proofs"`` member."""
+    """SHA-256 over the domain tag and the RFC 8785 body without its proof members
+    (``"proofs"``, ``"contained"``)."""
     return hashlib.sha256(
-        BINDING_DOMAIN + canonical_json({k: v for k, v in body.items() if k != "proofs"})
+        BINDING_DOMAIN + canonical_json({k: v for k, v in body.items() if k not in PROOF_FIELDS})
     ).digest()
 
 
@@ -303,3 +315,47 @@ def verify_extraction_ranges(
             except VerificationError as part:
                 raise RuleViolationError("zk.range", f"{key}: {part}") from exc
         raise RuleViolationError("zk.range", str(exc)) from exc
+
+
+def contained_statement(gross_mass_g: int, buckets: int) -> LinearStatement:
+    """gross − Σ v_bucket ≥ 0: an output holds no more metal than it weighs."""
+    return LinearStatement(f"contained<={gross_mass_g}", (-1,) * buckets, -gross_mass_g)
+
+
+def contained_context(event_hash: bytes, index: int) -> bytes:
+    return element_context(event_hash, f"outputs[{index}]")
+
+
+def verify_contained(
+    body: Mapping[str, Any],
+    outputs: Sequence[tuple[int, Mapping[str, Point]]],
+    defer: DeferredProofs | None = None,
+) -> None:
+    """``body["contained"]``: one 64-bit threshold proof per output (gross mass, commitments in
+    sorted bucket key order) that the committed metal does not exceed the public gross mass
+    (``zk.assay``). A threshold proof is a range proof on Σ a_i·C_i − c·G, so it joins the
+    batch's range proofs."""
+    wire = body.get("contained")
+    if not isinstance(wire, list) or len(wire) != len(outputs) or not all(isinstance(w, str) for w in wire):
+        raise malformed("'contained' must list one proof (hex) per output")
+    event_hash = binding_hash(body)
+    items: list[tuple[RangeProof, list[Point], int, bytes]] = []
+    for i, ((gross, commitments), text) in enumerate(zip(outputs, wire, strict=True)):
+        points = [commitments[k] for k in sorted(commitments)]
+        statement = contained_statement(gross, len(points))
+        try:
+            proof = RangeProof.from_bytes(bytes.fromhex(text), statement.n_bits, 1)
+        except (EncodingError, ValueError) as exc:
+            raise malformed(f"contained[{i}]: {exc}") from exc
+        context = statement.context(points, contained_context(event_hash, i))
+        items.append((proof, [statement.combined(points)], statement.n_bits, context))
+    if defer is not None:
+        defer.ranges.extend(items)
+        return
+    for i, (proof, combined, bits, context) in enumerate(items):
+        try:
+            verify_range(proof, combined, bits, context)
+        except VerificationError as exc:
+            raise RuleViolationError(
+                "zk.assay", f"outputs[{i}]: contained metal ≤ gross mass does not verify: {exc}"
+            ) from exc

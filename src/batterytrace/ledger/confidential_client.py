@@ -23,11 +23,18 @@ from batterytrace.crypto.zk import (
     element_context,
     open_commitment,
     prove_element_balance,
+    prove_linear,
     prove_range,
     random_opening,
 )
 from batterytrace.errors import EncodingError, VerificationError
-from batterytrace.ledger.confidential import binding_hash, bucket_groups, receipt_groups
+from batterytrace.ledger.confidential import (
+    binding_hash,
+    bucket_groups,
+    contained_context,
+    contained_statement,
+    receipt_groups,
+)
 from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent, new_nonce, sign_event
 from batterytrace.storage.base import Store
@@ -57,7 +64,7 @@ def prove_event(
     the order the body lists them; ``tolerance_per_mille`` is the policy's tolerance for the
     event (0 for aggregation, 1000 for a receipt declaring a discrepancy). Raises ValueError
     when the quantities do not satisfy the statements (the prover cannot prove a false one)."""
-    out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "loss")}
+    out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss")}
     kind = str(out["kind"])
     out.setdefault("actor", key.did)
     out.setdefault("nonce", new_nonce())
@@ -104,6 +111,13 @@ def prove_event(
         for bucket, (ins, outs) in sorted(groups.items()):
             _, proof = prove_element_balance(out_hash, bucket, ins, outs, loss[bucket], tolerance_per_mille)
             proofs[bucket] = proof.to_wire()
+    out_hash = binding_hash(out)
+    contained = []
+    for i, (spec, mine) in enumerate(zip(specs, openings, strict=True)):
+        statement = contained_statement(int(spec["gross_mass_g"]), len(mine))
+        bound, _ = prove_linear(statement, [mine[b] for b in sorted(mine)], contained_context(out_hash, i))
+        contained.append(bound.to_bytes().hex())
+    out["contained"] = contained
     if proofs:
         out["proofs"] = proofs
     return ProvedEvent(sign_event(out, key), openings, loss)

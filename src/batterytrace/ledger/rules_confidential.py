@@ -23,6 +23,7 @@ from batterytrace.ledger.confidential import (
     malformed,
     receipt_groups,
     verify_bundles,
+    verify_contained,
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_list, schema_error
@@ -70,6 +71,11 @@ def _lot_points(lot: Lot) -> dict[str, Point]:
     return decode_commitments(lot.commitments, f"lot {lot.lot_id} commitments")
 
 
+def _check_contained(ev: SignedEvent, st: BatchState, specs: list[dict[str, Any]], points: list[dict[str, Point]]) -> None:
+    outputs = [(int(spec["gross_mass_g"]), p) for spec, p in zip(specs, points, strict=True)]
+    verify_contained(ev.body, outputs, st.deferred_proofs)
+
+
 def _in_keys(lots: list[Lot]) -> dict[str, int]:
     return {key: 0 for lot in lots for key in lot.commitments}
 
@@ -95,6 +101,7 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     specs, points = _outputs(ev, st, 1000)
     effect = rm._extract_outputs(ev, t, st, site_id, specs)
     verify_extraction_ranges(ev.body, points, st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     return _seal(effect, ev, specs)
 
 
@@ -116,6 +123,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     groups = bucket_groups("transform", [_lot_points(lot) for lot in lots], points)
     rm._check_coc(lots, in_keys, specs)
     verify_bundles(ev.body, groups, st.policy.tolerance("transform", {lot.form for lot in lots}), st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     return _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
 
 
@@ -137,6 +145,7 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
     # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
     verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0, st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     effect = _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
     if level >= 3:
         for lot in effect.lots.values():
@@ -154,6 +163,7 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.hierarchy", "parts must sit below the parent in the hierarchy")
     rm._check_created_classes(_in_keys(lots), specs)
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     effect = rm._emit(ev, t, st, lots, specs, {"disaggregated_from": lots[0].lot_id})
     return _seal(effect, ev, specs)
 
@@ -173,6 +183,7 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
     groups = bucket_groups("recycle", [_lot_points(lot) for lot in lots], points)
     verify_bundles(ev.body, groups, st.policy.tolerance("recycle"), st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     cited: dict[str, Any] = {"recycled_from": sorted(lot.lot_id for lot in lots)}
     passports = sorted(
         passport_id_for(lot.gtin, lot.serial, passport_version(lot.extra.get("lifecycle", [])))
@@ -205,6 +216,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     groups = receipt_groups([_lot_points(lot) for lot in lots], points, changed)
     tol = st.policy.tolerance("receive") if discrepancy is None else 1000
     verify_bundles(b, groups, tol, st.deferred_proofs)
+    _check_contained(ev, st, specs, points)
     effect = Effect()
     atts = rm._inherited_attestations(lots)
     rm._spend(ev, t, lots, effect)
