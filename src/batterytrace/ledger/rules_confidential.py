@@ -107,7 +107,7 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 def _consume(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], list[dict[str, Any]], list[dict[str, Point]]]:
     rm._check_evidence(ev.body)
-    lots = rm._take_inputs(ev, t, st, req_list(ev.body, "inputs", 1, 100_000))
+    lots = rm._take_inputs(ev, t, st, req_list(ev.body, "inputs", 1, 100_000), confidential=True)
     specs, points = _outputs(ev, st, 100_000)
     return lots, specs, points
 
@@ -199,7 +199,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     proof; a changed bucket of lot i is proved as group ``"i:key"`` (shipped = received +
     committed loss) with the receive tolerance, or up to everything with a declared discrepancy."""
     b = ev.body
-    lots, discrepancy = rm._receipt_lots(ev, t, st)
+    lots, discrepancy = rm._receipt_lots(ev, t, st, confidential=True)
     site = rm._site_of_actor(ev, st, required=False)
     specs, points = _outputs(ev, st, 10_000)
     if len(specs) != len(lots):
@@ -240,31 +240,9 @@ _HANDLERS = {
 }
 
 
-def _referenced_modes(ev: SignedEvent, st: BatchState) -> set[bool]:
-    modes: set[bool] = set()
-    for name in ("inputs", "lots"):
-        ids = ev.body.get(name)
-        for lid in ids if isinstance(ids, list) else []:
-            lot = st.lot(lid) if isinstance(lid, str) else None
-            if lot is not None:
-                modes.add(lot.confidential)
-    return modes
-
-
 def check_confidential_event(ev: SignedEvent, t: int, st: BatchState) -> Effect | None:
-    """The effect of a confidential material event; None for plain events (after refusing any
-    mixing of plain and confidential lots or outputs)."""
-    if ev.kind not in _HANDLERS and ev.kind != "ship":
-        return None
-    modes = _referenced_modes(ev, st)
-    if len(modes) > 1:
-        raise _mixed(f"{ev.kind} mixes plain and confidential lots")
-    if ev.kind == "ship":  # a shipment carries no quantities: the plain rule serves both modes
-        return None
-    confidential = is_confidential_body(ev.body)
-    if modes and modes != {confidential}:
-        mode = "confidential" if confidential else "plain"
-        raise _mixed(f"a {mode} {ev.kind} cannot consume {'plain' if confidential else 'confidential'} lots")
-    if not confidential:
+    """The effect of a confidential material event; None for plain events and shipments (the
+    plain rules refuse plain events consuming confidential lots, and mixed shipments)."""
+    if ev.kind not in _HANDLERS or not is_confidential_body(ev.body):
         return None
     return _HANDLERS[ev.kind](ev, t, st)

@@ -165,7 +165,18 @@ def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | 
     )
 
 
-def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any]) -> list[Lot]:
+def _check_mode(kind: str, lots: list[Lot], confidential: bool) -> None:
+    """A lot is plain or confidential (docs/confidential.md): an event consumes one kind only;
+    a shipment carries no quantities and may move either, but not both at once."""
+    if kind == "ship":
+        if len({lot.confidential for lot in lots}) > 1:
+            raise RuleViolationError("zk.mixed-mode", "a shipment mixes plain and confidential lots")
+    elif any(lot.confidential != confidential for lot in lots):
+        mine, other = ("confidential", "plain") if confidential else ("plain", "confidential")
+        raise RuleViolationError("zk.mixed-mode", f"a {mine} {kind} cannot consume {other} lots")
+
+
+def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any], confidential: bool = False) -> list[Lot]:
     if len(set(map(str, ids))) != len(ids):
         raise RuleViolationError("unspent", "an input lot is listed twice")
     lots = []
@@ -184,6 +195,7 @@ def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any]) -> lis
         if t < lot.last_event_at:
             raise RuleViolationError("time.order", f"event predates the latest event of lot {lid}")
         lots.append(lot)
+    _check_mode(ev.kind, lots, confidential)
     return lots
 
 
@@ -338,7 +350,7 @@ def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     return effect
 
 
-def _receipt_lots(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], str | None]:
+def _receipt_lots(ev: SignedEvent, t: int, st: BatchState, confidential: bool = False) -> tuple[list[Lot], str | None]:
     """The lots a receipt names, checked against their shipment (custody, seals, weighbridge);
     returns them and the declared discrepancy, if any. Shared with confidential receipts."""
     b = ev.body
@@ -360,6 +372,7 @@ def _receipt_lots(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], s
         if t < lot.last_event_at:
             raise RuleViolationError("time.order", f"receipt predates the shipment of lot {lid}")
         lots.append(lot)
+    _check_mode(ev.kind, lots, confidential)
     shipment = lots[0].shipment
     assert shipment is not None
     if len(lots) != shipment["lots"]:

@@ -141,7 +141,7 @@ class Lot:
         clone.carbon = list(self.carbon)
         clone.attestations = list(self.attestations)
         clone.extra = dict(self.extra)
-        clone.commitments = dict(self.commitments)
+        clone.commitments = dict(self.commitments) if self.commitments else {}
         return clone
 
     @classmethod
