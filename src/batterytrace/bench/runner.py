@@ -12,13 +12,14 @@ from batterytrace.bench.ledger_bench import ledger_benchmarks
 
 __all__ = ["GROUPS", "run_all"]
 
-GROUPS = ("ledger", "passport", "zk", "anchoring", "api")
+GROUPS = ("ledger", "passport", "zk", "anchoring", "api", "confidential")
 # Optional groups live beside the code they measure; absent modules are reported, not faked.
 _OPTIONAL = {
     "passport": "batterytrace.passport.bench",
     "zk": "batterytrace.crypto.zk.bench",
     "anchoring": "batterytrace.anchoring.bench",
     "api": "batterytrace.api.bench",
+    "confidential": "batterytrace.bench.confidential_bench",
 }
 
 

@@ -16,12 +16,19 @@ from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.cli.passport_cmd import write_presentations
 from batterytrace.demo.attempts import bad_events
+from batterytrace.demo.confidential import (
+    CO_KEY,
+    ConfidentialRun,
+    confidential_attacks,
+    confidential_chain,
+)
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.confidential_client import import_openings
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
@@ -31,6 +38,7 @@ from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import destroy_store, open_store
+from batterytrace.storage.openings import OpeningStore
 
 
 @app.command()
@@ -42,6 +50,7 @@ def demo(
     serve: bool = typer.Option(False, "--serve", help="Afterwards, serve the API and passport viewer until Ctrl-C."),
     host: str = typer.Option("127.0.0.1", help="With --serve: address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="With --serve: TCP port."),
+    confidential: bool = typer.Option(False, "--confidential", help="Also run confidential chains (commitments and proofs instead of grams)."),
 ) -> None:
     """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
     if fresh:
@@ -78,6 +87,8 @@ def demo(
         except RuleViolationError as exc:
             console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {escape(exc.detail[:110])}")
 
+    if confidential:
+        _confidential(ledger, s)
     report = verify_log(ledger.store)
     console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")
     anchoring = _anchor(ledger, cp, db, fresh)
@@ -133,6 +144,38 @@ def _anchor(ledger: Ledger, cp: Checkpoint, db: str, fresh: bool) -> Anchoring:
                   f"(in-process EVM, {path}): contract {record.contract}, block {record.block_number}, "
                   f"tx {record.tx_hash[:18]}…")
     return anchoring
+
+
+def _confidential(ledger: Ledger, s: Scenario) -> None:
+    """Confidential chains: the log holds commitments and proofs; openings stay private."""
+    console.rule("confidential mode")
+    run = ConfidentialRun()
+    with console.status("proving confidential events…"):
+        for i in range(3):
+            confidential_chain(s, run, co_g=320_000 + 10_000 * i)
+    started = time.perf_counter()
+    result = ledger.submit_batch(run.events, check_clock=False)
+    elapsed = time.perf_counter() - started
+    for r in result.rejected[:5]:
+        console.print(f"[red]rejected[/] confidential event {r.index}: {escape(r.message)}")
+    if result.rejected:
+        raise typer.Exit(1)
+    lot = run.refined[-1]
+    stored = ledger.store.get_lot(lot)
+    assert stored is not None
+    console.print(f"accepted {len(result.accepted)} confidential events in {elapsed:.2f} s; lot {lot[:16]}… "
+                  f"holds {escape(str(stored.commitments))[:90]}… and no grams")
+    auditor = OpeningStore()
+    import_openings(ledger.store, auditor, run.store("kivijarvi").export([lot]))
+    grams = auditor.get(lot)[CO_KEY].value
+    console.print(f"an auditor receives Kivijärvi's openings for it, checks them against the log: {grams:,} g Co")
+    for description, ev in confidential_attacks(s, run, lot):
+        try:
+            ledger.submit(ev)
+            console.print(f"[red]ACCEPTED (unexpected)[/] {description}")
+            raise typer.Exit(1)
+        except RuleViolationError as exc:
+            console.print(f"[green]refused[/] {description}: [bold]{exc.rule}[/] — {escape(exc.detail[:110])}")
 
 
 def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> None:

@@ -15,8 +15,9 @@ from batterytrace.crypto.merkle import (
     subtree_hash,
 )
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import ConfigError, EncodingError, RuleViolationError
+from batterytrace.errors import ConfigError, EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
+from batterytrace.ledger.confidential import DeferredProofs
 from batterytrace.ledger.rules import check_event
 from batterytrace.ledger.state import BatchState
 from batterytrace.model.entities import Participant, Site
@@ -113,33 +114,23 @@ class Ledger:
         """Check each event in order; accepted ones are committed together, rejected ones are
         reported with their rule and leave no trace. With ``all_or_nothing`` one rejection
         commits nothing: ``accepted`` comes back empty and ``rejected`` names every failure."""
-        result = BatchResult()
         now = now_us() if check_clock else None
         with self.store.write_lock():
             size = self.store.size()
             tree = self._tree
             if tree is None or tree.size != size:
                 tree = CompactTree.from_source(self.store.get_node, size)
-            st = BatchState(self.store, self.operator_did, self.policy(), self._registry_cache)
-            st.prefetch([ev.event_hash for ev in events], _referenced_lots(events))
-            batch = st.batch
-            for i, ev in enumerate(events):
+            result, st = self._judge(events, size, tree, now, signatures_checked, defer=True)
+            deferred = st.deferred_proofs
+            if deferred:
                 try:
-                    t, effect = check_event(ev, st, now_us=now, signature_checked=signatures_checked)
-                except RuleViolationError as exc:
-                    result.rejected.append(Rejection(i, ev.hash_hex, exc.rule, str(exc)))
-                    continue
-                except EncodingError as exc:
-                    result.rejected.append(Rejection(i, ev.hash_hex, "schema", str(exc)))
-                    continue
-                seq = size + len(batch.events)
-                st.merge(ev.event_hash, ev.hash_hex, effect)
-                batch.events.append(
-                    StoredEvent(seq, ev.event_hash, ev.canonical, ev.signature, ev.kind, ev.actor, t)
-                )
-                batch.nodes.extend(tree.append(leaf_hash(ev.leaf_data)))
-                created = tuple(lid for lid, lot in effect.lots.items() if lot.event == ev.hash_hex)
-                result.accepted.append(Receipt(seq, ev.hash_hex, created))
+                    deferred.verify()
+                except VerificationError:
+                    # some proof in the batch is false: judge again event by event, which
+                    # names the rule and refuses only the culprits
+                    tree = CompactTree.from_source(self.store.get_node, size)
+                    result, st = self._judge(events, size, tree, now, signatures_checked, defer=False)
+            batch = st.batch
             if st.policy_changed:
                 batch.meta["policy"] = canonical_json(st.policy.to_dict()).decode()
             self._tree = None
@@ -149,6 +140,42 @@ class Ledger:
                 self.store.apply(batch)
         self._tree = tree
         return result
+
+    def _judge(
+        self,
+        events: Sequence[SignedEvent],
+        size: int,
+        tree: CompactTree,
+        now: int | None,
+        signatures_checked: bool,
+        defer: bool,
+    ) -> tuple[BatchResult, BatchState]:
+        """Run every event through the rules, staging accepted ones; with ``defer`` the proofs of
+        confidential events are collected for one batched check by the caller."""
+        result = BatchResult()
+        st = BatchState(self.store, self.operator_did, self.policy(), self._registry_cache)
+        st.prefetch([ev.event_hash for ev in events], _referenced_lots(events))
+        deferred = st.deferred_proofs = DeferredProofs() if defer else None
+        batch = st.batch
+        for i, ev in enumerate(events):
+            mark = deferred.mark() if deferred is not None else (0, 0)
+            try:
+                t, effect = check_event(ev, st, now_us=now, signature_checked=signatures_checked)
+            except (RuleViolationError, EncodingError) as exc:
+                rule = exc.rule if isinstance(exc, RuleViolationError) else "schema"
+                result.rejected.append(Rejection(i, ev.hash_hex, rule, str(exc)))
+                if deferred is not None:
+                    deferred.rollback(mark)
+                continue
+            seq = size + len(batch.events)
+            st.merge(ev.event_hash, ev.hash_hex, effect)
+            batch.events.append(
+                StoredEvent(seq, ev.event_hash, ev.canonical, ev.signature, ev.kind, ev.actor, t)
+            )
+            batch.nodes.extend(tree.append(leaf_hash(ev.leaf_data)))
+            created = tuple(lid for lid, lot in effect.lots.items() if lot.event == ev.hash_hex)
+            result.accepted.append(Receipt(seq, ev.hash_hex, created))
+        return result, st
 
     # --------------------------------------------------------------------- the log
     def size(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from batterytrace.errors import RuleViolationError, VerificationError
 from batterytrace.ledger.fields import req_time
+from batterytrace.ledger.rules_confidential import check_confidential_event
 from batterytrace.ledger.rules_material import check_material_event
 from batterytrace.ledger.rules_registry import check_registry_event
 from batterytrace.ledger.state import BatchState, Effect
@@ -59,6 +60,8 @@ def check_event(
     if now_us is not None and t > now_us + st.policy.max_clock_skew_s * 1_000_000:
         raise RuleViolationError("time.future", "event time lies in the future")
     effect = check_registry_event(ev, t, st)
+    if effect is None:
+        effect = check_confidential_event(ev, t, st)
     if effect is None:
         effect = check_material_event(ev, t, st)
     assert effect is not None  # every kind in EVENT_KINDS has a handler

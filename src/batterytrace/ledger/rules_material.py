@@ -168,7 +168,18 @@ def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | 
     )
 
 
-def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any]) -> list[Lot]:
+def _check_mode(kind: str, lots: list[Lot], confidential: bool) -> None:
+    """A lot is plain or confidential (docs/confidential.md): an event consumes one kind only;
+    a shipment carries no quantities and may move either, but not both at once."""
+    if kind == "ship":
+        if len({lot.confidential for lot in lots}) > 1:
+            raise RuleViolationError("zk.mixed-mode", "a shipment mixes plain and confidential lots")
+    elif any(lot.confidential != confidential for lot in lots):
+        mine, other = ("confidential", "plain") if confidential else ("plain", "confidential")
+        raise RuleViolationError("zk.mixed-mode", f"a {mine} {kind} cannot consume {other} lots")
+
+
+def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any], confidential: bool = False) -> list[Lot]:
     if len(set(map(str, ids))) != len(ids):
         raise RuleViolationError("unspent", "an input lot is listed twice")
     lots = []
@@ -187,6 +198,7 @@ def _take_inputs(ev: SignedEvent, t: int, st: BatchState, ids: list[Any]) -> lis
         if t < lot.last_event_at:
             raise RuleViolationError("time.order", f"event predates the latest event of lot {lid}")
         lots.append(lot)
+    _check_mode(ev.kind, lots, confidential)
     return lots
 
 
@@ -339,8 +351,16 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if "inputs" in ev.body:
         raise schema_error("extraction has no inputs")
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
+    return _extract_outputs(ev, t, st, site_id, outputs)
+
+
+def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outputs: list[dict[str, Any]]) -> Effect:
+    """Origin rules on the output bucket keys (country, certified mine) and the new lots.
+    Shared with confidential extraction, which passes its bucket keys with zero grams."""
     _check_bulk_outputs("extraction", outputs)
     _check_new_serials(st, outputs)
+    site = st.site(site_id)
+    assert site is not None
     valid = [a for a in st.attestations_for(site_id) + st.attestations_for(ev.actor) if a.valid_at(t)]
     certified_ok = st.policy.sourcing.satisfied(valid, t)
     for i, spec in enumerate(outputs):
@@ -386,7 +406,9 @@ def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     return effect
 
 
-def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+def _receipt_lots(ev: SignedEvent, t: int, st: BatchState, confidential: bool = False) -> tuple[list[Lot], str | None]:
+    """The lots a receipt names, checked against their shipment (custody, seals, weighbridge);
+    returns them and the declared discrepancy, if any. Shared with confidential receipts."""
     b = ev.body
     ship_hash = req_str(b, "shipment", 64)
     ids = req_list(b, "lots", 1, 10_000)
@@ -406,6 +428,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         if t < lot.last_event_at:
             raise RuleViolationError("time.order", f"receipt predates the shipment of lot {lid}")
         lots.append(lot)
+    _check_mode(ev.kind, lots, confidential)
     shipment = lots[0].shipment
     assert shipment is not None
     if len(lots) != shipment["lots"]:
@@ -425,6 +448,12 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
                 "receipt.weighbridge",
                 f"weighbridge {got} g vs {shipped_gross} g shipped exceeds {wb_tol}‰; declare a discrepancy",
             )
+    return lots, discrepancy
+
+
+def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    b = ev.body
+    lots, discrepancy = _receipt_lots(ev, t, st)
     site = _site_of_actor(ev, st, required=False)
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 10_000))]
     in_b = add_buckets(lot.buckets for lot in lots)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from batterytrace.ledger.confidential import DeferredProofs
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
@@ -54,6 +55,8 @@ class BatchState:
         self._prefetched: dict[str, Lot] = {}
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
+        # When set, confidential rules collect their proofs here for one check at batch end.
+        self.deferred_proofs: DeferredProofs | None = None
 
     def prefetch(self, event_hashes: list[bytes], lot_ids: list[str]) -> None:
         """Read in one query each what the batch's events will look up: which hashes the log

@@ -116,6 +116,13 @@ class Lot:
     shipment: dict[str, Any] | None = None  # while in transit: {"event","to","seals","gross_mass_g"}
     extra: dict[str, Any] = field(default_factory=dict)  # lifecycle state, passport links...
     made_by: str = ""  # kind of the event that created the lot
+    # Confidential lots: bucket key → Pedersen commitment (hex) instead of ``buckets`` grams
+    # (docs/confidential.md). A lot is either plain (empty) or confidential (non-empty).
+    commitments: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def confidential(self) -> bool:
+        return bool(self.commitments)
 
     @property
     def level(self) -> int:
@@ -133,6 +140,7 @@ class Lot:
         fields["carbon"] = self.carbon.copy()
         fields["attestations"] = self.attestations.copy()
         fields["extra"] = self.extra.copy()
+        fields["commitments"] = self.commitments.copy() if self.commitments else {}
         clone = object.__new__(Lot)
         clone.__dict__ = fields  # hot path of the rules: no __init__, one dict built once
         return clone

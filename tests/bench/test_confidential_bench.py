@@ -1,0 +1,19 @@
+"""The confidential benchmark group is registered and measures real ingest of proved events."""
+
+from __future__ import annotations
+
+from batterytrace.bench import runner
+from batterytrace.bench.confidential_bench import run_benchmarks
+
+
+def test_group_is_registered() -> None:
+    assert "confidential" in runner.GROUPS
+    assert runner._OPTIONAL["confidential"] == "batterytrace.bench.confidential_bench"
+
+
+def test_quick_run_reports_positive_measured_figures() -> None:
+    results = run_benchmarks(quick=True)
+    rate = results["confidential_ingest_events_per_s"]
+    assert rate["unit"] == "events/s" and rate["value"] > 0
+    assert "18 with proofs" in rate["anchor"]  # 6 chains × (extract, receive, transform)
+    assert results["confidential_prove_ms_per_proved_event"]["value"] > 0

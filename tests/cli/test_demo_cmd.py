@@ -1,0 +1,35 @@
+"""``batterytrace demo --confidential`` (in process): the confidential section runs and is verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from batterytrace.cli import app
+from batterytrace.ledger.audit import verify_log
+from batterytrace.storage.sqlite import SQLiteStore
+
+
+def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batterytrace.cli import bench_cmd, demo_cmd, ledger_cmd, passport_cmd  # noqa: F401  (register commands)
+
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(
+        app, ["demo", "--db", str(db), "--fresh", "--packs", "1", "--legacy-packs", "1", "--confidential"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "confidential mode" in out and "accepted 12 confidential events" in out
+    for rule in ("zk.loss", "zk.balance", "zk.mixed-mode"):
+        assert rule in out
+    assert "ACCEPTED (unexpected)" not in out
+    store = SQLiteStore(str(db))
+    try:
+        verify_log(store)
+        assert sum(1 for lot in store.iter_lots() if lot.commitments) == 9
+    finally:
+        store.close()
