@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh scripts/node-tools.sh tools/node
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/batterytrace demo --db demo.db --fresh --serve
+	$(BIN)/batterytrace demo --db demo.db --fresh --confidential --serve
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
