@@ -22,10 +22,14 @@ def test_targets_are_marked_met_or_missed(tmp_path: Path) -> None:
         "ingest_sqlite_events_per_s": {"value": 2800.0, "unit": "events/s", "target": 20000, "anchor": "x"},
         "trace_backward_p95_ms": {"value": 4.1, "unit": "ms", "target": 20, "anchor": None},
         "trace_ledger_events": {"value": 100000, "unit": "events", "target": None, "anchor": None},
+        "zk_range64_prove_ms": {"value": 27.6, "unit": "ms CPU", "target": 30, "anchor": None},
+        "zk_range64_verify_ms": {"value": 13.0, "unit": "ms CPU", "target": 12, "anchor": None},
     }
     table = render_markdown(results, {"cpu": "test cpu", "cores": 2}, True, "batterytrace bench --quick")
     assert "| `ingest_sqlite_events_per_s` | 2,800 | events/s | 20000 ✗ |" in table
     assert "| `trace_backward_p95_ms` | 4.1 | ms | 20 ✓ |" in table
+    assert "| `zk_range64_prove_ms` | 27.6 | ms CPU | 30 ✓ |" in table
+    assert "| `zk_range64_verify_ms` | 13 | ms CPU | 12 ✗ |" in table
     assert "cpu test cpu" in table and "quick" in table
     doc = tmp_path / "benchmarks.md"
     write_markdown(doc, table)

@@ -64,7 +64,8 @@ def render_markdown(results: dict[str, dict[str, Any]], machine: dict[str, Any],
         target = "" if m.get("target") is None else f"{m['target']:g}"
         met = ""
         if m.get("target") is not None:
-            lower_is_better = m["unit"] in ("ms", "MB", "s")
+            # times, sizes and costs are better lower; rates ("…/s") and counts higher
+            lower_is_better = str(m["unit"]).split()[0] in ("ms", "µs", "us", "MB", "s", "gas")
             ok = m["value"] <= m["target"] if lower_is_better else m["value"] >= m["target"]
             met = " ✓" if ok else " ✗"
         lines.append(f"| `{name}` | {m['value']:,.4g} | {m['unit']} | {target}{met} | {m.get('anchor') or ''} |")
