@@ -54,8 +54,6 @@ class SQLiteStore:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA cache_size=-65536")
-            # lineage walks (recall, trace) read index pages at random across the file: map it
-            conn.execute("PRAGMA mmap_size=1073741824")
             self._local.conn = conn
         return conn
 
