@@ -146,13 +146,7 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
     verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    effect = _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
-    if level >= 3:
-        for lot in effect.lots.values():
-            if lot.event == ev.hash_hex:
-                lot.extra["economic_operator"] = ev.actor
-                lot.extra["children"] = sorted(x.lot_id for x in lots)
-    return effect
+    return rm.mark_parent(ev, _seal(rm._emit(ev, t, st, lots, specs), ev, specs), lots, level)
 
 
 def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:

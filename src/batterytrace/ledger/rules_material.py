@@ -555,12 +555,16 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
     _check_coc(lots, in_b, outputs)
     _check_new_serials(st, outputs)
-    effect = _emit(ev, t, st, lots, outputs)
+    return mark_parent(ev, _emit(ev, t, st, lots, outputs), lots, level)
+
+
+def mark_parent(ev: SignedEvent, effect: Effect, children: list[Lot], level: int) -> Effect:
+    """A pack (or vehicle) records the economic operator that assembled it and its children."""
     if level >= 3:
         for lot in effect.lots.values():
             if lot.event == ev.hash_hex:
                 lot.extra["economic_operator"] = ev.actor
-                lot.extra["children"] = sorted(x.lot_id for x in lots)
+                lot.extra["children"] = sorted(x.lot_id for x in children)
     return effect
 
 
