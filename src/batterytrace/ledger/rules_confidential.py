@@ -90,14 +90,7 @@ def _seal(effect: Effect, ev: SignedEvent, specs: list[dict[str, Any]]) -> Effec
 
 
 def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
-    site_id = rm._site_of_actor(ev, st, required=True)
-    assert site_id is not None
-    site = st.site(site_id)
-    assert site is not None
-    if site.kind != "mine":
-        raise RuleViolationError("site", f"extraction must happen at a mine site, not a {site.kind}")
-    if "inputs" in ev.body:
-        raise schema_error("extraction has no inputs")
+    site_id = rm.extraction_site(ev, st)
     specs, points = _outputs(ev, st, 1000)
     effect = rm._extract_outputs(ev, t, st, site_id, specs)
     verify_extraction_ranges(ev.body, points, st.deferred_proofs)

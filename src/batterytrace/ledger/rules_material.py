@@ -341,7 +341,8 @@ def _check_new_serials(st: BatchState, outputs: list[dict[str, Any]], parent: Lo
 
 
 # ------------------------------------------------------------------------------- events
-def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+def extraction_site(ev: SignedEvent, st: BatchState) -> str:
+    """The mine site an extraction names: registered, operated by the signer, a mine; no inputs."""
     site_id = _site_of_actor(ev, st, required=True)
     assert site_id is not None
     site = st.site(site_id)
@@ -350,6 +351,11 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("site", f"extraction must happen at a mine site, not a {site.kind}")
     if "inputs" in ev.body:
         raise schema_error("extraction has no inputs")
+    return site_id
+
+
+def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    site_id = extraction_site(ev, st)
     outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
     return _extract_outputs(ev, t, st, site_id, outputs)
 
