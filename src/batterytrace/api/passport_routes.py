@@ -117,10 +117,10 @@ async def verify(request: Request) -> dict[str, Any]:
     operator = request.app.state.ledger.operator_did
     claims = await run_in_threadpool(verify_passport, text, log_operator=operator, now=int(time.time()))
     desk: PassportDesk = request.app.state.desk
-    evidence = claims.get("evidence")
-    anchored = isinstance(evidence, dict) and "anchor" in evidence and desk.anchor_verifier is not None
-    if anchored and desk.anchor_verifier is not None:
-        await run_in_threadpool(desk.anchor_verifier, claims)
+    evidence, check_anchor = claims.get("evidence"), desk.anchor_verifier
+    anchored = isinstance(evidence, dict) and "anchor" in evidence and check_anchor is not None
+    if anchored and check_anchor is not None:
+        await run_in_threadpool(check_anchor, claims)
     return {"valid": True, "passport_id": claims.get("passport_id"), "issuer": claims.get("iss"),
             "checks": [c.__dict__ for c in verification_checks(claims, anchored)], "claims": claims}
 
