@@ -18,7 +18,8 @@ def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "demo.db"
     result = CliRunner().invoke(
-        app, ["demo", "--db", str(db), "--fresh", "--packs", "1", "--legacy-packs", "1", "--confidential"],
+        app, ["demo", "--db", str(db), "--fresh", "--packs", "1", "--legacy-packs", "1", "--confidential",
+              "--confidential-pack", "2x3"],
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
@@ -27,9 +28,14 @@ def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.Mo
     for rule in ("zk.loss", "zk.balance", "zk.mixed-mode"):
         assert rule in out
     assert "ACCEPTED (unexpected)" not in out
+    assert "confidential pack passports" in out and "proved in zero knowledge" in out
+    assert "the log holds no grams from mine to pack" in out
+    passports = sorted((tmp_path / "demo-passports").glob("*.public.sd-jwt"))
+    assert len(passports) == 2  # the series pack and the confidential pack
     store = SQLiteStore(str(db))
     try:
         verify_log(store)
-        assert sum(1 for lot in store.iter_lots() if lot.commitments) == 9
+        confidential = [lot for lot in store.iter_lots() if lot.commitments]
+        assert any(lot.form == "pack" for lot in confidential) and not any(lot.buckets for lot in confidential)
     finally:
         store.close()

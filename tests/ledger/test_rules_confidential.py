@@ -12,6 +12,7 @@ from batterytrace.crypto.zk import (
     QUANTITY_BITS,
     ElementBalanceProof,
     L,
+    Opening,
     commit,
     element_context,
     loss_bound,
@@ -22,7 +23,14 @@ from batterytrace.crypto.zk import (
     verify_kernel,
 )
 from batterytrace.errors import RuleViolationError
-from batterytrace.ledger.confidential import binding_hash, contained_context, contained_statement
+from batterytrace.ledger import rules_material as rm
+from batterytrace.ledger.confidential import (
+    binding_hash,
+    contained_context,
+    contained_statement,
+    public_openings,
+)
+from batterytrace.ledger.confidential_client import prove_event
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.timeutil import format_time
 from conf_support import CO_G, ConfChain, hydroxide, sulphate
@@ -206,15 +214,16 @@ def test_mixed_mode_is_refused(c: ConfChain) -> None:
     plain = c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")])[0]
     conf = c.lot
     both = c.prove("kivijarvi", transform_body(c, conf, CO_G, 0), [conf], 50)
+    # plain stock slipped into a proved confidential transform: its grams enter the balance
     mixed_inputs = tamper(both.event, c.s.actors["kivijarvi"].signing_key, lambda b: b.update(inputs=[conf, plain]))
-    assert c.reject(mixed_inputs).rule == "zk.mixed-mode"
+    assert c.reject(mixed_inputs).rule == "zk.balance"
     # a plain transform consuming a confidential lot
     plain_body = {"kind": "transform", "inputs": [conf], "outputs": [sulphate({"Co/certified/CD": CO_G})], "site": "plant:kivijarvi"}
     assert c.reject(c.sign("kivijarvi", plain_body)).rule == "zk.mixed-mode"
-    # a confidential transform consuming a plain lot
+    # a confidential transform may consume plain stock, but only at its public grams (blinding 0)
     fake = {"Co/certified/CD": random_opening(350_000)}
     c.openings[plain] = fake
-    assert c.reject(c.prove("kivijarvi", transform_body(c, plain, CO_G, 0), [plain], 50).event).rule == "zk.mixed-mode"
+    assert c.reject(c.prove("kivijarvi", transform_body(c, plain, CO_G, 0), [plain], 50).event).rule == "zk.balance"
     # grams next to commitments in one event
     grams = tamper(both.event, c.s.actors["kivijarvi"].signing_key,
                    lambda b: b["outputs"].append(sulphate({"Co/certified/CD": 1})))
@@ -415,3 +424,35 @@ def test_contained_metal_above_gross_mass_is_refused(c: ConfChain) -> None:
     assert c.reject(tamper(honest.event, signer, lambda b: b.update(contained=b["contained"] * 2))).rule == "zk.malformed"
     assert c.reject(tamper(honest.event, signer, lambda b: b.update(contained=["00"]))).rule == "zk.malformed"
     c.keep(honest)
+
+
+def test_plain_stock_enters_a_confidential_transform_at_its_public_grams(c: ConfChain) -> None:
+    plain = c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")])[0]
+    stored = c.ledger.store.get_lot(plain)
+    assert stored is not None and not stored.confidential
+    grams = stored.buckets["Co/certified/CD"]
+    conf = c.lot
+    body = {"kind": "transform", "inputs": [conf, plain], "site": "plant:kivijarvi",
+            "outputs": [sulphate({"Co/certified/CD": CO_G + grams - 1_000}, gross=3_200_000)]}
+    inputs = [c.openings[conf], public_openings(stored.buckets)]
+    # claiming more grams for the plain lot than the log shows creates mass: refused
+    inflated = {"Co/certified/CD": Opening(grams + 5_000, 0)}
+    cheat = prove_event({**body, "time": format_time(c.s.clock + 1)}, c.s.actors["kivijarvi"].signing_key,
+                        [c.openings[conf], inflated], 50)
+    assert c.reject(cheat.event).rule == "zk.balance"
+    [out] = c.keep(prove_event({**body, "time": format_time(c.s.clock + 2)}, c.s.actors["kivijarvi"].signing_key, inputs, 50))
+    lot = c.ledger.store.get_lot(out)
+    assert lot is not None and lot.confidential and not lot.buckets
+    assert c.openings[out]["Co/certified/CD"].value == CO_G + grams - 1_000
+    assert c.ledger.store.get_lot(plain).status == "spent"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", ["aggregate", "disaggregate", "recycle", "receive"])
+def test_only_transformation_takes_plain_stock_into_confidential_mode(c: ConfChain, kind: str) -> None:
+    plain = c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")])[0]
+    stored = c.ledger.store.get_lot(plain)
+    assert stored is not None
+    rm._check_mode("transform", [stored], True)  # allowed
+    with pytest.raises(RuleViolationError) as err:
+        rm._check_mode(kind, [stored], True)
+    assert err.value.rule == "zk.mixed-mode"

@@ -55,8 +55,12 @@ def test_checks_name_what_was_verified(issued: tuple[IssuedPassport, str]) -> No
     assert checks["checkpoint"].status == "passed" and operator in checks["checkpoint"].detail
     assert checks["anchor"].status == "absent" and checks["ZK claims"].status == "absent"
     anchor = {"tree_size": 9, "contract": "0xabc", "chain_id": 1, "block_number": 3, "tx_hash": "0x12"}
-    with_anchor = {**claims, "evidence": {**claims["evidence"], "anchor": anchor}, "zk_claims": []}
+    with_anchor = {**claims, "evidence": {**claims["evidence"], "anchor": anchor}}
     checks = {c.name: c for c in verification_checks(with_anchor)}
-    assert checks["anchor"].status == "not checked" and checks["ZK claims"].status == "not checked"
+    assert checks["anchor"].status == "not checked" and checks["ZK claims"].status == "absent"
+    zk = {**claims, "evidence": {**claims["evidence"], "zk_figures": {"certified_percent/Co": {"upper": "00"}}}}
+    checks = {c.name: c for c in verification_checks(zk)}
+    assert checks["ZK claims"].status == "passed" and "1 figures" in checks["ZK claims"].detail
+    assert "commitments" in checks["ledger event"].detail
     checks = {c.name: c for c in verification_checks(with_anchor, anchor_checked=True)}
     assert checks["anchor"].status == "passed" and "block 3" in checks["anchor"].detail

@@ -23,6 +23,7 @@ from batterytrace.demo.confidential import (
     confidential_attacks,
     confidential_chain,
 )
+from batterytrace.demo.confidential_pack import PackDesign, confidential_packs
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
 from batterytrace.errors import RuleViolationError
@@ -53,6 +54,9 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="With --serve: address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="With --serve: TCP port."),
     confidential: bool = typer.Option(False, "--confidential", help="Also run confidential chains (commitments and proofs instead of grams)."),
+    confidential_pack: str = typer.Option(
+        "8x24", "--confidential-pack", metavar="MODULESxCELLS",
+        help="With --confidential: modules × cells per module of the confidential pack (8x24 is the VM75; proving takes about a minute)."),
 ) -> None:
     """Run the end-to-end demo: mines → refinery → cathode → cells → packs → recycler → new cells."""
     if fresh:
@@ -83,8 +87,9 @@ def demo(
     console.rule("the ledger refuses bad events")
     _show_refusals(ledger, bad_events(s))
 
+    conf: tuple[ConfidentialRun, list[str]] | None = None
     if confidential:
-        _confidential(ledger, s)
+        conf = _confidential(ledger, s, _design(confidential_pack))
     report = verify_log(ledger.store)
     console.print(f"[green]log verified[/]: {report.events} events, {report.lots} lots replayed; root {report.root_hash[:16]}…")
     if ledger.size() > cp.tree_size:  # the confidential run added events: cover them too
@@ -103,6 +108,8 @@ def demo(
         f"{len(flagged.pack_ids)} packs"
     )
     _passports(ledger, s, db, anchoring)
+    if conf is not None:
+        _confidential_passports(ledger, s, db, anchoring, *conf)
     anchoring.close()
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}; batterytrace anchor verify --db {db}")
     if serve:
@@ -156,7 +163,15 @@ def _anchor(ledger: Ledger, cp: Checkpoint, db: str, fresh: bool) -> Anchoring:
     return anchoring
 
 
-def _confidential(ledger: Ledger, s: Scenario) -> None:
+def _design(text: str) -> PackDesign:
+    try:
+        modules, cells = (int(x) for x in text.lower().split("x"))
+        return PackDesign(modules, cells)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--confidential-pack takes MODULESxCELLS, e.g. 8x24: {exc}") from exc
+
+
+def _confidential(ledger: Ledger, s: Scenario, design: PackDesign) -> tuple[ConfidentialRun, list[str]]:
     """Confidential chains: the log holds commitments and proofs; openings stay private."""
     console.rule("confidential mode")
     run = ConfidentialRun()
@@ -180,6 +195,22 @@ def _confidential(ledger: Ledger, s: Scenario) -> None:
     grams = auditor.get(lot)[CO_KEY].value
     console.print(f"an auditor receives Kivijärvi's openings for it, checks them against the log: {grams:,} g Co")
     _show_refusals(ledger, confidential_attacks(s, run, lot))
+    done = len(run.events)
+    started = time.perf_counter()
+    with console.status(f"proving a confidential pack ({design.modules} modules × {design.cells_per_module} cells) "
+                        "from the refined cobalt and the cathode maker's stock…"):
+        packs = confidential_packs(s, run, 1, design)
+    proving = time.perf_counter() - started
+    started = time.perf_counter()
+    result = ledger.submit_batch(run.events[done:], check_clock=False)
+    for r in result.rejected[:5]:
+        console.print(f"[red]rejected[/] confidential event {r.index}: {escape(r.message)}")
+    if result.rejected:
+        raise typer.Exit(1)
+    console.print(f"confidential pack {packs[0][:16]}…: {len(run.events) - done} events proved in {proving:.1f} s "
+                  f"(participants' side), verified and accepted in {time.perf_counter() - started:.1f} s; "
+                  "the log holds no grams from mine to pack")
+    return run, packs
 
 
 def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> None:
@@ -216,6 +247,44 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
     console.print(f"QR for {last.link}: {out}/qr-last-pack.png (and .svg)")
     console.print(f"try: batterytrace passport verify {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt "
                   f"--operator {ledger.operator_did}", soft_wrap=True)
+
+
+def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring, run: ConfidentialRun,
+                            packs: list[str]) -> None:
+    """Passports of the confidential packs: figures proved in zero knowledge, grams private."""
+    console.rule("confidential pack passports")
+    out = Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+    oem = s.actors["voltara"]
+    now = int(time.time())
+    for pack in packs:
+        started = time.perf_counter()
+        p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=TraceCache(),
+                           openings=run.store("voltara"))
+        issued_s = time.perf_counter() - started
+        started = time.perf_counter()
+        for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
+            claims = verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
+                                              log_operator=ledger.operator_did, now=now)
+        verify_s = (time.perf_counter() - started) / len(ACCESS_LEVELS)
+        summary, proofs = claims["summary"], claims["evidence"]["zk_figures"]
+        table = Table(title=f"confidential pack {claims['battery']['gtin']}/{claims['battery']['serial']}: "
+                            "figures proved in zero knowledge (grams stay private)")
+        table.add_column("figure")
+        table.add_column("value (to 0.01 point)", justify="right")
+        for el in ("Co", "Ni", "Li"):
+            r = summary["recycled_percent"].get(el, {})
+            met = "meets" if summary["art8_targets"].get(el, {}).get("2031", {}).get("met") else "below"
+            table.add_row(f"recycled {el} (pre / post)", f"{r.get('pre', 0):.2f} / {r.get('post', 0):.2f} % ({met} 2031 target)")
+        for el in ("Co", "Ni", "Li", "Mn"):
+            mix = ", ".join(f"{c} {v:.2f} %" for c, v in summary["origin_mix_percent"].get(el, {}).items())
+            table.add_row(f"{el} origin (mined) / certified", f"{mix} / {summary['certified_percent'].get(el, 0):.2f} %")
+        table.add_row("CO2e per kWh (issuer, opened lineage)", f"{summary['carbon_kgco2e_per_kwh'] * 1000:.1f} g")
+        console.print(table)
+        console.print(f"[green]passport {p.passport_id}[/]: {len(proofs)} figures, "
+                      f"{sum(len(v) for v in proofs.values())} range proofs; issued in {issued_s:.1f} s, each of "
+                      f"{len(ACCESS_LEVELS)} presentations verified (proofs, inclusion, anchor) in {verify_s * 1000:.0f} ms")
+        console.print(f"try: batterytrace passport verify {out}/{p.passport_id.rsplit(':', 1)[1]}.public.sd-jwt "
+                      f"--operator {ledger.operator_did}", soft_wrap=True)
 
 
 def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:

@@ -33,6 +33,7 @@ from batterytrace.crypto.zk import (
     ElementBalanceProof,
     ElementStatement,
     LinearStatement,
+    Opening,
     Point,
     RangeProof,
     decode_commitment,
@@ -58,6 +59,8 @@ __all__ = [
     "decode_commitments",
     "is_confidential_body",
     "malformed",
+    "public_openings",
+    "public_points",
     "receipt_groups",
     "verify_bundles",
     "verify_contained",
@@ -111,6 +114,17 @@ def binding_hash(body: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(
         BINDING_DOMAIN + canonical_json({k: v for k, v in body.items() if k not in PROOF_FIELDS})
     ).digest()
+
+
+def public_openings(buckets: Mapping[str, int]) -> dict[str, Opening]:
+    """The openings of a plain lot's buckets as they enter a confidential transformation: the
+    public grams with blinding 0 (empty buckets are left out: 0·G is the identity)."""
+    return {key: Opening(int(grams), 0) for key, grams in buckets.items() if grams}
+
+
+def public_points(buckets: Mapping[str, int]) -> dict[str, Point]:
+    """The commitments v·G of ``public_openings`` (what the verifier uses for a plain input)."""
+    return {key: o.commitment() for key, o in public_openings(buckets).items()}
 
 
 def is_confidential_body(body: Mapping[str, Any]) -> bool:

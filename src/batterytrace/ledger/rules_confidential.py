@@ -21,6 +21,7 @@ from batterytrace.ledger.confidential import (
     decode_commitments,
     is_confidential_body,
     malformed,
+    public_points,
     receipt_groups,
     verify_bundles,
     verify_contained,
@@ -68,6 +69,10 @@ def _outputs(ev: SignedEvent, st: BatchState, max_len: int) -> Outputs:
 
 
 def _lot_points(lot: Lot) -> dict[str, Point]:
+    """A confidential lot's commitments; a plain lot (stock entering a confidential
+    transformation) at its public grams, committed with blinding 0 (v·G; empty buckets left out)."""
+    if not lot.confidential:
+        return public_points(lot.buckets)
     return decode_commitments(lot.commitments, f"lot {lot.lot_id} commitments")
 
 
@@ -77,7 +82,8 @@ def _check_contained(ev: SignedEvent, st: BatchState, specs: list[dict[str, Any]
 
 
 def _in_keys(lots: list[Lot]) -> dict[str, int]:
-    return {key: 0 for lot in lots for key in lot.commitments}
+    keys = [key for lot in lots for key in (lot.commitments if lot.confidential else [k for k, g in lot.buckets.items() if g])]
+    return dict.fromkeys(keys, 0)
 
 
 def _seal(effect: Effect, ev: SignedEvent, specs: list[dict[str, Any]]) -> Effect:

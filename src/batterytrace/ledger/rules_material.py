@@ -170,10 +170,14 @@ def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | 
 
 def _check_mode(kind: str, lots: list[Lot], confidential: bool) -> None:
     """A lot is plain or confidential (docs/confidential.md): an event consumes one kind only;
-    a shipment carries no quantities and may move either, but not both at once."""
+    a shipment carries no quantities and may move either, but not both at once. One exception:
+    a confidential transformation may take plain stock, whose grams are public anyway (it enters
+    the balance as the commitment v·G with blinding 0); the reverse would publish secrets."""
     if kind == "ship":
         if len({lot.confidential for lot in lots}) > 1:
             raise RuleViolationError("zk.mixed-mode", "a shipment mixes plain and confidential lots")
+    elif confidential and kind == "transform":
+        return
     elif any(lot.confidential != confidential for lot in lots):
         mine, other = ("confidential", "plain") if confidential else ("plain", "confidential")
         raise RuleViolationError("zk.mixed-mode", f"a {mine} {kind} cannot consume {other} lots")

@@ -9,6 +9,7 @@ event the whole recycled bucket is attributed to the recycler and the end-of-lif
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batterytrace.errors import BatterytraceError
@@ -73,11 +74,16 @@ def _input_shares(in_lots: list[Lot]) -> dict[str, list[tuple[str, float]]]:
     }
 
 
-def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None) -> BackwardTrace:
+def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
+                   reveal: Callable[[Lot], Lot] | None = None) -> BackwardTrace:
+    """``reveal`` gives a confidential lot its grams from openings the caller holds (the
+    economic operator of a confidential pack: ledger/openings_view.py); plain lots pass through."""
     cache = cache if cache is not None else TraceCache()
     start = store.get_lot(lot_id)
     if start is None:
         raise BatterytraceError(f"lot {lot_id} does not exist")
+    if reveal is not None:
+        start = reveal(start)
     result = BackwardTrace(start, {lot_id: start})
     inputs_by_lot: dict[str, list[str]] = {}
     frontier = [start]
@@ -100,6 +106,8 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None) -
         if missing:
             cache.lots.update(store.get_lots(missing))
         fetched = [cache.lots[i] for i in need if i in cache.lots]
+        if reveal is not None:
+            fetched = [reveal(x) for x in fetched]
         result.lots.update((x.lot_id, x) for x in fetched)
         frontier = fetched
 

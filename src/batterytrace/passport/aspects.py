@@ -7,6 +7,7 @@ schema of the same name; tests validate every payload against those schemas.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,10 @@ class PackFacts:
         return _STATUS.get(str(history[-1]["status"]) if history else "original", "Original")
 
 
-def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: TraceCache | None = None) -> PackFacts:
+def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: TraceCache | None = None,
+                 reveal: Callable[[Lot], Lot] | None = None) -> PackFacts:
+    """``reveal`` opens confidential lots (ledger/openings_view.py); a confidential pack's
+    lineage cannot be traced without it."""
     lot = store.get_lot(pack_id)
     if lot is None:
         raise BatterytraceError(f"no lot {pack_id}")
@@ -77,8 +81,11 @@ def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: Trac
                                         f"recycled by event {latest.spent_by}")
         raise BatterytraceError(f"lot {pack_id} was superseded by event {lot.spent_by}; "
                                 f"the battery's current lot is {latest.lot_id}")
+    if lot.confidential and reveal is None:
+        raise BatterytraceError(f"pack {pack_id} is confidential: its passport needs the openings of its lineage")
     capacity = float(lot.extra.get("capacity_kwh", 0))
-    trace = trace_backward(store, pack_id, cache)
+    trace = trace_backward(store, pack_id, cache, reveal)
+    lot = trace.lot
     fp = carbon_footprint(trace, capacity * master.usable_energy_fraction, master.service_years,
                           end_of_life_kgco2e_per_kg=master.end_of_life_kgco2e_per_kg)
     return PackFacts(lot, trace, fp, material_figures(lot.buckets), due_diligence(store, trace, "Co"))
@@ -123,7 +130,7 @@ def recycled_content(mf: MaterialFigures) -> list[dict[str, Any]]:
         {"recycledMaterial": ELEMENTS[el][0],
          "preConsumerShare": round(mf.recycled_percent.get(el, {}).get("pre", 0.0), 3),
          "postConsumerShare": round(mf.recycled_percent.get(el, {}).get("post", 0.0), 3)}
-        for el in ("Co", "Ni", "Li", "Pb") if el in mf.element_g
+        for el in ("Co", "Ni", "Li", "Pb") if el in mf.certified_percent  # every element the pack holds
     ]
 
 

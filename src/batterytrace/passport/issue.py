@@ -9,7 +9,7 @@ presentation for one level carries only the disclosures of that level and the le
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
@@ -17,14 +17,19 @@ from batterytrace.crypto.sdjwt import IssuedSdJwt, SdClaim, issue_sd_jwt, verify
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
-from batterytrace.ledger.figures import material_figures
+from batterytrace.ledger.confidential_client import check_openings
+from batterytrace.ledger.figures import MaterialFigures, material_figures
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.openings_view import revealer
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
+from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
 from batterytrace.passport.master import PackMasterData
+from batterytrace.passport.zk_figures import prove_share_figures, verify_share_figures
+from batterytrace.storage.openings import OpeningStore
 
 __all__ = [
     "ACCESS_LEVELS",
@@ -108,7 +113,9 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
         "temperature_range_idle_c": idle,
         "chemistry": f.lot.extra.get("chemistry"),
         "capacity_kwh": f.lot.extra.get("capacity_kwh"),
-        "element_g": mf.element_g,
+        "confidential": f.lot.confidential,
+        # a confidential pack's grams stay private; its shares are proved (evidence.zk_figures)
+        "element_g": None if f.lot.confidential else mf.element_g,
         "recycled_percent": mf.recycled_percent,
         "art8_targets": mf.art8,
         "origin_mix_percent": mf.origin_mix_percent,
@@ -127,15 +134,18 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
     }
 
 
-def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
+def _assembled(ledger: Ledger, f: PackFacts) -> Lot:
     # the aggregation that assembled the pack (the first lot with its GTIN + serial, which the
     # ledger issues once), not a later receipt: it names the economic operator who signs
     assert f.lot.gtin is not None and f.lot.serial is not None
     first = ledger.store.get_lots(ledger.store.lots_by_serial(f.lot.gtin, f.lot.serial)[:1])
-    assembled = next(iter(first.values()), f.lot)
+    return next(iter(first.values()), f.lot)
+
+
+def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
     found = ledger.event_by_hash(assembled.event)
     if found is None or found[1].kind != "aggregate":
-        raise BatterytraceError(f"the aggregation that assembled {f.lot.lot_id} is not in the log")
+        raise BatterytraceError(f"the aggregation that assembled {assembled.lot_id} is not in the log")
     seq, event = found
     cp = ledger.latest_checkpoint()
     if cp is None or cp.tree_size <= seq:
@@ -155,16 +165,31 @@ def _evidence(ledger: Ledger, f: PackFacts) -> dict[str, Any]:
 
 
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
-                   issued_at: int, valid_years: int = 15, cache: TraceCache | None = None) -> IssuedPassport:
+                   issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
+                   openings: OpeningStore | None = None) -> IssuedPassport:
     """Build and sign the passport of one pack. ``issuer`` is the economic operator's key; a
-    ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage."""
-    f = gather_facts(ledger.store, pack_id, master, cache)
+    ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage.
+    A confidential pack needs ``openings`` of its lineage: its shares are then stated to 0.01
+    point and proved in zero knowledge against the commitments of its assembly event."""
+    f = gather_facts(ledger.store, pack_id, master, cache, revealer(openings) if openings is not None else None)
     if f.lot.extra.get("economic_operator") not in (None, issuer.did):
         raise BatterytraceError("only the pack's economic operator may issue its passport")
     assert f.lot.gtin is not None and f.lot.serial is not None
     history = f.lot.extra.get("lifecycle", [])
     version = passport_version(history)
     pid = passport_id_for(f.lot.gtin, f.lot.serial, version)
+    assembled = _assembled(ledger, f)
+    evidence = _evidence(ledger, assembled)
+    if f.lot.confidential:
+        assert openings is not None  # gather_facts refuses a confidential pack without them
+        held = openings.get(assembled.lot_id)
+        try:
+            check_openings(assembled, held)
+        except VerificationError as exc:
+            raise BatterytraceError(f"cannot prove the figures of {pack_id}: {exc}") from exc
+        proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
+        f = replace(f, materials=replace(proved, element_g=f.materials.element_g))
+    assert f.lot.gtin is not None and f.lot.serial is not None
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
         aspects[name] = _with_levels(payload, FIELD_LEVELS.get(name, {}))
@@ -175,7 +200,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         "battery": {"gtin": f.lot.gtin, "serial": f.lot.serial, "digital_link": link, "lot": f.lot.lot_id},
         "aspects": aspects,
         "summary": _summary(f, master),
-        "evidence": _evidence(ledger, f),
+        "evidence": evidence,
     }
     if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
         claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
@@ -199,6 +224,31 @@ def _same_figures(claimed: Any, computed: Any) -> bool:
     if isinstance(computed, int | float):
         return isinstance(claimed, int | float) and abs(claimed - computed) <= 1e-6
     return bool(claimed == computed)
+
+
+def _proved_figures(out: dict[str, Any], summary: dict[str, Any], evidence: dict[str, Any],
+                    event_hash: str, passport_id: Any) -> MaterialFigures:
+    """The pack's figures from the logged assembly event: recomputed from its buckets (plain),
+    or checked against the zero-knowledge proofs over its commitments (confidential)."""
+    if "commitments" in out:
+        if summary.get("element_g") is not None or summary.get("confidential") is not True:
+            raise VerificationError("a confidential pack's passport states no grams and says it is confidential")
+        if not isinstance(out["commitments"], dict) or not isinstance(passport_id, str):
+            raise VerificationError("the embedded event's commitments or the passport id are malformed")
+        return verify_share_figures(out["commitments"], summary, evidence.get("zk_figures"), event_hash, passport_id)
+    buckets = out.get("buckets")
+    if not isinstance(buckets, dict):
+        raise VerificationError("the embedded event carries no buckets")
+    if summary.get("confidential", False) is not False or "zk_figures" in evidence:
+        raise VerificationError("a plain pack's passport claims confidential figures")
+    try:
+        totals = element_totals(buckets)
+    except (EncodingError, TypeError) as exc:
+        raise VerificationError(f"the embedded event's buckets are malformed: {exc}") from exc
+    if totals != summary.get("element_g"):
+        raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
+    # every share the summary states is a ratio of those buckets: recompute, never trust
+    return material_figures(buckets)
 
 
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
@@ -232,17 +282,7 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     out = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) else {}
     if (out.get("gtin"), out.get("serial")) != (battery.get("gtin"), battery.get("serial")):
         raise VerificationError("the embedded event names another GTIN/serial")
-    buckets = out.get("buckets")
-    if not isinstance(buckets, dict):
-        raise VerificationError("the embedded event carries no buckets")
-    try:
-        totals = element_totals(buckets)
-    except (EncodingError, TypeError) as exc:
-        raise VerificationError(f"the embedded event's buckets are malformed: {exc}") from exc
-    if totals != summary.get("element_g"):
-        raise VerificationError("the passport's element masses differ from the pack's buckets on the ledger")
-    # every share the summary states is a ratio of those buckets: recompute, never trust
-    mf = material_figures(buckets)
+    mf = _proved_figures(out, summary, evidence, event.hash_hex, claims.get("passport_id"))
     for name, value in (("recycled_percent", mf.recycled_percent), ("art8_targets", mf.art8),
                         ("origin_mix_percent", mf.origin_mix_percent), ("certified_percent", mf.certified_percent)):
         if not _same_figures(summary.get(name), value):

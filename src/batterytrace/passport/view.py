@@ -104,7 +104,8 @@ def verification_checks(claims: dict[str, Any], anchor_checked: bool = False) ->
     checks = [
         Check("issuer signature", "passed", f"EdDSA signature of the economic operator {claims.get('iss')} over the passport"),
         Check("selective disclosures", "passed", "every disclosed field is committed to by the signed passport"),
-        Check("ledger event", "passed", "the signed event that assembled this pack names its GTIN, serial and element masses"),
+        Check("ledger event", "passed", "the signed event that assembled this pack names its GTIN, serial and "
+              + ("commitments to its element masses" if isinstance(ev.get("zk_figures"), dict) else "element masses")),
         Check("log inclusion", "passed", f"event is leaf {ev.get('leaf_index')} of the log's tree of "
               f"{cp.get('tree_size')} entries (RFC 9162 inclusion proof)"),
         Check("checkpoint", "passed", f"tree head signed by the ledger operator {cp.get('log_id')}"),
@@ -119,8 +120,12 @@ def verification_checks(claims: dict[str, Any], anchor_checked: bool = False) ->
                             "connection to the chain it names"))
     else:
         checks.append(Check("anchor", "absent", "the passport carries no on-chain anchor of its checkpoint"))
-    if claims.get("zk_claims") is not None or claims.get("zk") is not None:
-        checks.append(Check("ZK claims", "not checked", "the passport carries zero-knowledge proofs, which this viewer does not verify"))
+    zk = ev.get("zk_figures")
+    if isinstance(zk, dict):
+        proofs = sum(len(v) for v in zk.values() if isinstance(v, dict))
+        checks.append(Check("ZK claims", "passed", f"{len(zk)} figures (recycled content, certified share, origin mix) "
+                            f"proved by {proofs} zero-knowledge range proofs over the pack's commitments on the "
+                            "ledger; the grams stay confidential"))
     else:
         checks.append(Check("ZK claims", "absent", "the passport carries no zero-knowledge threshold proofs"))
     return checks

@@ -87,6 +87,14 @@ class OpeningStore:
         ).fetchall()
         return {b: Opening(v, int.from_bytes(bytes.fromhex(r), "little")) for b, v, r in rows}
 
+    def lot_ids(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT DISTINCT lot_id FROM openings ORDER BY lot_id")]
+
+    def merge(self, other: OpeningStore) -> None:
+        """Keep every opening ``other`` holds (e.g. a supplier's, handed over privately)."""
+        for lot_id in other.lot_ids():
+            self.put(lot_id, other.get(lot_id))
+
     def export(self, lot_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
         """The wire form for ``lot_ids`` (for the receiver, or an auditor's request)."""
         found: dict[str, dict[str, Opening]] = {}
