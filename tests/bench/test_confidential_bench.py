@@ -17,3 +17,8 @@ def test_quick_run_reports_positive_measured_figures() -> None:
     assert rate["unit"] == "events/s" and rate["value"] > 0
     assert "18 with proofs" in rate["anchor"]  # 6 chains × (extract, receive, transform)
     assert results["confidential_prove_ms_per_proved_event"]["value"] > 0
+    for name in ("confidential_pack_prove_s", "confidential_pack_ingest_s", "passport_confidential_issue_ms",
+                 "passport_confidential_verify_ms"):
+        assert results[name]["value"] > 0, name
+    assert "2×3-cell pack" in results["confidential_pack_prove_s"]["anchor"]
+    assert "range proofs" in results["passport_confidential_issue_ms"]["anchor"]

@@ -30,8 +30,21 @@ def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.Mo
     assert "ACCEPTED (unexpected)" not in out
     assert "confidential pack passports" in out and "proved in zero knowledge" in out
     assert "the log holds no grams from mine to pack" in out
-    passports = sorted((tmp_path / "demo-passports").glob("*.public.sd-jwt"))
+    out_dir = tmp_path / "demo-passports"
+    passports = sorted(out_dir.glob("*.public.sd-jwt"))
     assert len(passports) == 2  # the series pack and the confidential pack
+    # the economic operator re-issues the confidential pack's passport from the CLI with its openings
+    serial = out.split("confidential pack 04099999000753/")[1].split(":")[0]
+    issue = ["passport", "issue", f"04099999000753/{serial}", "--key", str(out_dir / "voltara.key"),
+             "--master", str(out_dir / "vm75.master.json"), "--out", str(tmp_path / "again"), "--db", str(db)]
+    without = CliRunner().invoke(app, issue)
+    assert without.exit_code != 0 and "openings" in str(without.exception)
+    again = CliRunner().invoke(app, [*issue, "--openings", str(out_dir / "voltara.openings.sqlite")])
+    assert again.exit_code == 0, again.output
+    public = next((tmp_path / "again").glob("*.public.sd-jwt"))
+    operator = out.split("--operator ")[1].split()[0]
+    verified = CliRunner().invoke(app, ["passport", "verify", str(public), "--operator", operator])
+    assert verified.exit_code == 0 and "passport verified" in verified.output, verified.output
     store = SQLiteStore(str(db))
     try:
         verify_log(store)

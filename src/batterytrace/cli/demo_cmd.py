@@ -256,6 +256,11 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
     out = Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
     oem = s.actors["voltara"]
     now = int(time.time())
+    kept = out / "voltara.openings.sqlite"  # for `passport issue --openings`
+    kept.unlink(missing_ok=True)
+    saved = OpeningStore(str(kept))
+    saved.merge(run.store("voltara"))
+    saved.close()
     for pack in packs:
         started = time.perf_counter()
         p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=TraceCache(),
@@ -285,6 +290,8 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
                       f"{len(ACCESS_LEVELS)} presentations verified (proofs, inclusion, anchor) in {verify_s * 1000:.0f} ms")
         console.print(f"try: batterytrace passport verify {out}/{p.passport_id.rsplit(':', 1)[1]}.public.sd-jwt "
                       f"--operator {ledger.operator_did}", soft_wrap=True)
+        console.print(f"     batterytrace passport issue {claims['battery']['gtin']}/{claims['battery']['serial']} "
+                      f"--key {out}/voltara.key --master {out}/vm75.master.json --openings {kept} --db {db}", soft_wrap=True)
 
 
 def _figures_table(ledger: Ledger, tr: BackwardTrace) -> Table:

@@ -24,6 +24,7 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import open_store
+from batterytrace.storage.openings import OpeningStore
 
 passport_app = typer.Typer(help="Battery passports: issue, show, verify, QR code.", no_args_is_help=True)
 app.add_typer(passport_app, name="passport")
@@ -56,13 +57,18 @@ def issue_cmd(
     key: Path = typer.Option(..., help="Economic operator's key file (hex Ed25519 seed)."),
     master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
     out: Path = typer.Option(Path("passports"), help="Directory for the per-level presentations."),
+    openings: Path | None = typer.Option(
+        None, help="Openings store (SQLite) of a confidential pack's lineage; its figures are then proved in zero knowledge."),
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
     """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level."""
     ledger = Ledger(open_store(db, create=False))
     pack_id = resolve_pack(ledger, pack)
+    if openings is not None and not openings.is_file():
+        raise BatterytraceError(f"no openings store at {openings}")
+    store = OpeningStore(str(openings)) if openings is not None else None
     p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
-                       issued_at=int(time.time()))
+                       issued_at=int(time.time()), openings=store)
     for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
         console.print(f"wrote {path}")
     console.print(f"passport {p.passport_id} → {p.link}")

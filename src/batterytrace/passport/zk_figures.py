@@ -13,7 +13,7 @@ each a 64-bit threshold proof over a linear combination of the commitments (cryp
 bound to the assembly event, the passport id and the figure. The set of figures follows from the
 public bucket keys alone, so a verifier rebuilds every statement itself: a passport can neither
 drop a figure nor state one its proofs do not cover. Art. 8 targets are whole percents, so
-``met`` ⇔ b ≥ 100·target is exact. Statements, bounds and the security argument: docs/zk.md §10.
+``met`` ⇔ b ≥ 100·target is exact. Statements, bounds and the security argument: docs/zk.md §14.
 """
 
 from __future__ import annotations
