@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonschema
 import pytest
 
 from batterytrace.crypto.sdjwt import issue_sd_jwt
@@ -22,6 +23,7 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.view import verification_checks
 from batterytrace.storage.openings import OpeningStore
 from conf_pack_support import ConfWorld, conf_world
+from passport.test_aspects import SCHEMAS, load_schema
 
 NOW = 1_790_000_000
 
@@ -107,3 +109,14 @@ def test_issuing_needs_the_lineage_openings(world: ConfWorld) -> None:
     wrong.put(pack, {**held, key0: type(held[key0])(held[key0].value + 1, held[key0].blinding)})
     with pytest.raises(BatterytraceError, match="do not open"):
         issue_passport(world.ledger, pack, VOLTARA_VM75, key, issued_at=NOW, openings=wrong)
+
+
+@pytest.mark.parametrize("aspect", sorted(SCHEMAS))
+def test_confidential_aspects_validate_against_batterypass_schemas(world: ConfWorld, issued: IssuedPassport,
+                                                                   aspect: str) -> None:
+    claims = verify_passport(issued.present("authorities"), log_operator=world.ledger.operator_did, now=NOW)
+    validator = jsonschema.Draft4Validator(load_schema(SCHEMAS[aspect]), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    assert [e.message for e in validator.iter_errors(claims["aspects"][aspect])] == []
+    if aspect == "Circularity":  # proved figures, not the opened grams
+        co = next(r for r in claims["aspects"][aspect]["recycledContent"] if r["recycledMaterial"] == "Cobalt")
+        assert co["postConsumerShare"] == claims["summary"]["recycled_percent"]["Co"]["post"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import typer
@@ -197,9 +200,13 @@ def _confidential(ledger: Ledger, s: Scenario, design: PackDesign) -> tuple[Conf
     _show_refusals(ledger, confidential_attacks(s, run, lot))
     done = len(run.events)
     started = time.perf_counter()
+    workers = max(1, os.cpu_count() or 1)
     with console.status(f"proving a confidential pack ({design.modules} modules × {design.cells_per_module} cells) "
-                        "from the refined cobalt and the cathode maker's stock…"):
+                        f"from the refined cobalt and the cathode maker's stock on {workers} cores…"), \
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        run.executor = pool
         packs = confidential_packs(s, run, 1, design)
+        run.executor = None
     proving = time.perf_counter() - started
     started = time.perf_counter()
     result = ledger.submit_batch(run.events[done:], check_clock=False)

@@ -7,6 +7,7 @@ Used by ``batterytrace demo --confidential`` and by the ``confidential`` benchma
 from __future__ import annotations
 
 import copy
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class ConfidentialRun:
     events: list[SignedEvent] = field(default_factory=list)
     stores: dict[str, OpeningStore] = field(default_factory=dict)
     refined: list[str] = field(default_factory=list)  # confidential sulphate lots at the refinery
+    executor: Executor | None = None  # proves the groups of an event in parallel when set
 
     def store(self, who: str) -> OpeningStore:
         if who not in self.stores:

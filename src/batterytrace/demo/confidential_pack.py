@@ -65,7 +65,7 @@ def _time(s: Scenario, body: dict[str, Any]) -> dict[str, Any]:
 
 def _prove(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any],
            inputs: Sequence[Mapping[str, Opening]], tol: int) -> list[str]:
-    proved: ProvedEvent = prove_event(_time(s, body), s.actors[who].signing_key, inputs, tol)
+    proved: ProvedEvent = prove_event(_time(s, body), s.actors[who].signing_key, inputs, tol, run.executor)
     for lot, openings in proved.lot_openings().items():
         run.store(who).put(lot, openings)
     run.events.append(proved.event)

@@ -11,9 +11,10 @@ the receiver checks them against the public lot with ``check_openings`` / ``impo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.crypto.zk import (
@@ -42,6 +43,8 @@ from batterytrace.storage.openings import OpeningStore, openings_from_wire
 
 __all__ = ["ProvedEvent", "check_openings", "import_openings", "prove_event"]
 
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
 class ProvedEvent:
@@ -54,16 +57,30 @@ class ProvedEvent:
         return {f"{self.event.hash_hex}:{i}": o for i, o in enumerate(self.outputs)}
 
 
+def _contained_proof(gross_mass_g: int, openings: list[Opening], context: bytes) -> str:
+    bound, _ = prove_linear(contained_statement(gross_mass_g, len(openings)), openings, context)
+    return bound.to_bytes().hex()
+
+
+def _balance_proof(out_hash: bytes, group: str, ins: list[Opening], outs: list[Opening], loss: Opening,
+                   tolerance_per_mille: int) -> dict[str, str]:
+    _, proof = prove_element_balance(out_hash, group, ins, outs, loss, tolerance_per_mille)
+    return proof.to_wire()
+
+
 def prove_event(
     body: Mapping[str, Any],
     key: SigningKey,
     inputs: Sequence[Mapping[str, Opening]] = (),
     tolerance_per_mille: int = 0,
+    executor: Executor | None = None,
 ) -> ProvedEvent:
     """Commit, prove and sign. ``inputs`` are the openings of the input (or received) lots, in
     the order the body lists them; ``tolerance_per_mille`` is the policy's tolerance for the
     event (0 for aggregation, 1000 for a receipt declaring a discrepancy). Raises ValueError
-    when the quantities do not satisfy the statements (the prover cannot prove a false one)."""
+    when the quantities do not satisfy the statements (the prover cannot prove a false one).
+    ``executor`` (e.g. a process pool) proves the groups and outputs in parallel; the proofs are
+    the same statements either way."""
     out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss")}
     kind = str(out["kind"])
     out.setdefault("actor", key.did)
@@ -108,19 +125,23 @@ def prove_event(
         if loss:
             out["loss"] = {b: o.commitment().hex() for b, o in loss.items()}
         out_hash = binding_hash(out)
-        for bucket, (ins, outs) in sorted(groups.items()):
-            _, proof = prove_element_balance(out_hash, bucket, ins, outs, loss[bucket], tolerance_per_mille)
-            proofs[bucket] = proof.to_wire()
+        jobs = {bucket: (out_hash, bucket, ins, outs, loss[bucket], tolerance_per_mille)
+                for bucket, (ins, outs) in sorted(groups.items())}
+        proofs.update(zip(jobs, _run(executor, _balance_proof, list(jobs.values())), strict=True))
     out_hash = binding_hash(out)
-    contained = []
-    for i, (spec, mine) in enumerate(zip(specs, openings, strict=True)):
-        statement = contained_statement(int(spec["gross_mass_g"]), len(mine))
-        bound, _ = prove_linear(statement, [mine[b] for b in sorted(mine)], contained_context(out_hash, i))
-        contained.append(bound.to_bytes().hex())
-    out["contained"] = contained
+    out["contained"] = _run(executor, _contained_proof, [
+        (int(spec["gross_mass_g"]), [mine[b] for b in sorted(mine)], contained_context(out_hash, i))
+        for i, (spec, mine) in enumerate(zip(specs, openings, strict=True))
+    ])
     if proofs:
         out["proofs"] = proofs
     return ProvedEvent(sign_event(out, key), openings, loss)
+
+
+def _run(executor: Executor | None, fn: Callable[..., R], jobs: list[tuple[Any, ...]]) -> list[R]:
+    if executor is None or len(jobs) < 2:
+        return [fn(*job) for job in jobs]
+    return list(executor.map(fn, *zip(*jobs, strict=True)))
 
 
 def check_openings(lot: Lot, openings: Mapping[str, Opening]) -> None:
