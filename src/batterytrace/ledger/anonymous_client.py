@@ -24,6 +24,7 @@ from batterytrace.canonical import canonical_json
 from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_signature
 from batterytrace.crypto.zk import (
     L,
+    Opening,
     Point,
     PossessionProof,
     prove_membership,
@@ -110,8 +111,8 @@ class AnonymousExtraction:
     def event(self) -> SignedEvent:
         return self.proved.event
 
-    def lot_openings(self) -> dict[str, dict[str, Any]]:
-        return dict(self.proved.lot_openings())
+    def lot_openings(self) -> dict[str, dict[str, Opening]]:
+        return self.proved.lot_openings()
 
 
 def _points(ring: Sequence[RingMember] | Sequence[Point]) -> list[Point]:
