@@ -140,3 +140,15 @@ def test_registration_time_is_its_own(chain: RingChain) -> None:
     ev = ring_key_registration(chain.s.actors["tujenge"].signing_key, fresh, format_time(chain.s.clock + 1))
     chain.accept(ev)
     assert chain.reject(ev).rule == "replay"
+
+
+def test_epcis_carries_ring_events(chain: RingChain) -> None:
+    """Ring-key registrations and anonymous extractions export to EPCIS and import back signed."""
+    from batterytrace.ledger.epcis import export_event, import_event
+
+    made = chain.anon()
+    registration = chain.register_key("tujenge", RingSecret.from_label("mine:tujenge", "epcis"))
+    for ev in (made.event, registration):
+        exported = export_event(ev)
+        assert "readPoint" not in exported or ev.kind == "register_ring_key"
+        assert import_event(exported).event_hash == ev.event_hash
