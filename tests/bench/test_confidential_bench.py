@@ -17,3 +17,6 @@ def test_quick_run_reports_positive_measured_figures() -> None:
     assert rate["unit"] == "events/s" and rate["value"] > 0
     assert "18 with proofs" in rate["anchor"]  # 6 chains × (extract, receive, transform)
     assert results["confidential_prove_ms_per_proved_event"]["value"] > 0
+    for name in ("anonymous_extract_prove_ms", "anonymous_extract_ingest_ms"):
+        figure = results[name]
+        assert figure["unit"] == "ms" and figure["value"] > 0 and "ring of 2" in figure["anchor"]
