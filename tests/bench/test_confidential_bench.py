@@ -22,3 +22,6 @@ def test_quick_run_reports_positive_measured_figures() -> None:
         assert results[name]["value"] > 0, name
     assert "2×3-cell pack" in results["confidential_pack_prove_s"]["anchor"]
     assert "range proofs" in results["passport_confidential_issue_ms"]["anchor"]
+    for name in ("anonymous_extract_prove_ms", "anonymous_extract_ingest_ms"):
+        figure = results[name]
+        assert figure["unit"] == "ms" and figure["value"] > 0 and "ring of 2" in figure["anchor"]

@@ -79,4 +79,4 @@ def test_deferred_proofs_roll_back_and_fail_on_a_false_proof() -> None:
         d.verify()
     d.rollback(mark)
     d.verify()
-    assert d.mark() == (0, 1)
+    assert d.mark() == (0, 1, 0)

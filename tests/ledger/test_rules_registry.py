@@ -43,6 +43,9 @@ def policy(**changes: Any) -> dict[str, Any]:
         policy(assay_tolerance_permille=-1),
         policy(weighbridge_tolerance_permille="5"),
         policy(max_clock_skew_s=-300),
+        policy(min_ring_size=1),
+        policy(min_ring_size="3"),
+        policy(min_ring_size=1 << 17),
     ],
 )
 def test_malformed_policy_is_refused_when_set(c: Chain, bad: dict[str, Any]) -> None:
@@ -57,3 +60,12 @@ def test_a_refused_policy_leaves_extraction_working(c: Chain) -> None:
 
 def test_well_formed_policy_is_accepted(c: Chain) -> None:
     c.accept(c.sign("operator", {"kind": "set_policy", "policy": policy(max_clock_skew_s=60)}))
+
+
+def test_min_ring_size_round_trips_and_is_omitted_at_its_default() -> None:
+    from batterytrace.model.policy import LedgerPolicy
+
+    assert "min_ring_size" not in DEFAULT_POLICY.to_dict()
+    assert LedgerPolicy.from_dict(DEFAULT_POLICY.to_dict()).min_ring_size == 2
+    five = LedgerPolicy.from_dict(policy(min_ring_size=5))
+    assert five.min_ring_size == 5 and five.to_dict()["min_ring_size"] == 5

@@ -156,3 +156,18 @@ def test_downstream_walk_matches_the_memory_double(store: Store) -> None:
     assert store.downstream(["ff" * 32 + ":0"], PRODUCT_FORMS) == (0, [])
     assert store.downstream([], PRODUCT_FORMS) == (0, [])
     assert store.downstream(mine_lots, ())[1] == []
+
+
+def test_ring_keys_are_kept_by_site_and_replaced(store: Store) -> None:
+    from batterytrace.model.entities import RingKey
+
+    Ledger(store, "did:key:operator")
+    a = RingKey("mine:a", "did:key:a", "11" * 32, 1, "e1")
+    b = RingKey("mine:b", "did:key:b", "22" * 32, 2, "e2")
+    with store.write_lock():
+        store.apply(WriteBatch(ring_keys=[b, a]))
+    assert store.ring_keys() == [a, b]
+    rotated = RingKey("mine:a", "did:key:a", "33" * 32, 3, "e3")
+    with store.write_lock():
+        store.apply(WriteBatch(ring_keys=[rotated]))
+    assert store.ring_keys() == [rotated, b]

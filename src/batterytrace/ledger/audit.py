@@ -117,6 +117,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             ("participant", store.list_participants(), rebuilt.list_participants(), "did"),
             ("site", store.list_sites(), rebuilt.list_sites(), "site_id"),
             ("incident", store.incidents(), rebuilt.incidents(), "incident_id"),
+            ("ring key of site", store.ring_keys(), rebuilt.ring_keys(), "site_id"),
         ]
         for kind, stored_rows, implied_rows, key in registry:
             by_key = {getattr(x, key): x for x in implied_rows}

@@ -33,6 +33,7 @@ from batterytrace.crypto.zk import (
     ElementBalanceProof,
     ElementStatement,
     LinearStatement,
+    MembershipProof,
     Opening,
     Point,
     RangeProof,
@@ -42,6 +43,7 @@ from batterytrace.crypto.zk import (
     verify_element_balances,
     verify_kernel,
     verify_linear,
+    verify_membership_batch,
     verify_range,
     verify_range_batch,
 )
@@ -76,41 +78,45 @@ T = TypeVar("T")
 
 class DeferredProofs:
     """Proofs collected over the events of a batch and verified together at its end (one
-    multi-scalar multiplication for the balance bundles, one for extraction range proofs).
+    multi-scalar multiplication for the balance bundles, one for extraction range proofs, one
+    for the ring membership proofs of anonymous extractions).
     ``verify`` raises VerificationError when any fails; the ledger then re-checks the batch
     event by event, which names the rule and refuses only the culprit."""
 
     def __init__(self) -> None:
         self.bundles: list[tuple[ElementStatement, ElementBalanceProof]] = []
         self.ranges: list[tuple[RangeProof, list[Point], int, bytes]] = []
+        self.memberships: list[tuple[MembershipProof, list[Point], bytes]] = []
 
     def __bool__(self) -> bool:
-        return bool(self.bundles or self.ranges)
+        return bool(self.bundles or self.ranges or self.memberships)
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.bundles), len(self.ranges)
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.bundles), len(self.ranges), len(self.memberships)
 
-    def rollback(self, mark: tuple[int, int]) -> None:
+    def rollback(self, mark: tuple[int, int, int]) -> None:
         """Drop what a refused event added."""
-        del self.bundles[mark[0] :], self.ranges[mark[1] :]
+        del self.bundles[mark[0] :], self.ranges[mark[1] :], self.memberships[mark[2] :]
 
     def verify(self) -> None:
         if self.bundles:
             verify_element_balances(self.bundles)
         if self.ranges:
             verify_range_batch(self.ranges)
+        if self.memberships:
+            verify_membership_batch(self.memberships)
 
 
 def malformed(message: str) -> RuleViolationError:
     return RuleViolationError("zk.malformed", message)
 
 
-PROOF_FIELDS = frozenset({"proofs", "contained"})
+PROOF_FIELDS = frozenset({"proofs", "contained", "membership"})
 
 
 def binding_hash(body: Mapping[str, Any]) -> bytes:
     """SHA-256 over the domain tag and the RFC 8785 body without its proof members
-    (``"proofs"``, ``"contained"``)."""
+    (``"proofs"``, ``"contained"``, and an anonymous extraction's ``"membership"``)."""
     return hashlib.sha256(
         BINDING_DOMAIN + canonical_json({k: v for k, v in body.items() if k not in PROOF_FIELDS})
     ).digest()

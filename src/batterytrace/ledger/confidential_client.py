@@ -41,7 +41,7 @@ from batterytrace.model.events import SignedEvent, new_nonce, sign_event
 from batterytrace.storage.base import Store
 from batterytrace.storage.openings import OpeningStore, openings_from_wire
 
-__all__ = ["ProvedEvent", "check_openings", "import_openings", "prove_event"]
+__all__ = ["ProvedEvent", "check_openings", "import_openings", "prove_body", "prove_event"]
 
 R = TypeVar("R")
 
@@ -81,9 +81,23 @@ def prove_event(
     when the quantities do not satisfy the statements (the prover cannot prove a false one).
     ``executor`` (e.g. a process pool) proves the groups and outputs in parallel; the proofs are
     the same statements either way."""
+    out, openings, loss = prove_body(body, key.did, inputs, tolerance_per_mille, executor)
+    return ProvedEvent(sign_event(out, key), openings, loss)
+
+
+def prove_body(
+    body: Mapping[str, Any],
+    actor: str,
+    inputs: Sequence[Mapping[str, Opening]] = (),
+    tolerance_per_mille: int = 0,
+    executor: Executor | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Opening]], dict[str, Opening]]:
+    """``prove_event`` without the signature: the proved body (``actor`` filled in when absent),
+    the openings of the outputs and of the loss. Members a caller adds afterwards are covered
+    by the proofs unless they are proof members (``PROOF_FIELDS``)."""
     out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss")}
     kind = str(out["kind"])
-    out.setdefault("actor", key.did)
+    out.setdefault("actor", actor)
     out.setdefault("nonce", new_nonce())
     out.setdefault("v", 1)
     specs: list[dict[str, Any]] = []
@@ -135,7 +149,7 @@ def prove_event(
     ])
     if proofs:
         out["proofs"] = proofs
-    return ProvedEvent(sign_event(out, key), openings, loss)
+    return out, openings, loss
 
 
 def _run(executor: Executor | None, fn: Callable[..., R], jobs: list[tuple[Any, ...]]) -> list[R]:

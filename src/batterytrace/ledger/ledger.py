@@ -158,7 +158,7 @@ class Ledger:
         deferred = st.deferred_proofs = DeferredProofs() if defer else None
         batch = st.batch
         for i, ev in enumerate(events):
-            mark = deferred.mark() if deferred is not None else (0, 0)
+            mark = deferred.mark() if deferred is not None else (0, 0, 0)
             try:
                 t, effect = check_event(ev, st, now_us=now, signature_checked=signatures_checked)
             except (RuleViolationError, EncodingError) as exc:

@@ -2,18 +2,23 @@
 
 ``check_event`` verifies the signature (unless a worker already did), rejects replays, checks
 that the signer's role may perform the event kind and that its time is acceptable, then applies
-the kind's own rules (``rules_registry``, ``rules_material``). It returns the event's effect or
+the kind's own rules (``rules_registry``, ``rules_anonymous``, ``rules_confidential``,
+``rules_material``). An anonymous extraction is the one event whose signer is not registered:
+a fresh one-time key (``ring.one-time``), which then holds the ``anonymous`` role. It returns the event's effect or
 raises ``RuleViolationError`` whose ``rule`` names the broken rule.
 """
 
 from __future__ import annotations
 
 from batterytrace.errors import RuleViolationError, VerificationError
+from batterytrace.ledger.anonymous import is_anonymous_body
 from batterytrace.ledger.fields import req_time
+from batterytrace.ledger.rules_anonymous import check_anonymous_event, check_one_time_signer
 from batterytrace.ledger.rules_confidential import check_confidential_event
 from batterytrace.ledger.rules_material import check_material_event
 from batterytrace.ledger.rules_registry import check_registry_event
 from batterytrace.ledger.state import BatchState, Effect
+from batterytrace.model.entities import ANONYMOUS_ROLE
 from batterytrace.model.events import SignedEvent
 
 __all__ = ["ROLE_PERMISSIONS", "check_event"]
@@ -23,9 +28,10 @@ _MATERIAL = frozenset({"mine", "refiner", "cathode_maker", "cell_maker", "oem", 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "register_participant": frozenset({"operator"}),
     "register_site": frozenset({"operator"}),
+    "register_ring_key": frozenset({"mine"}),
     "set_policy": frozenset({"operator"}),
-    "extract": frozenset({"mine"}),
-    "ship": _MATERIAL,
+    "extract": frozenset({"mine"}),  # and a fresh one-time key for an anonymous extraction
+    "ship": _MATERIAL | {ANONYMOUS_ROLE},
     "receive": _MATERIAL,
     "transform": frozenset({"refiner", "cathode_maker", "cell_maker", "oem", "recycler"}),
     "aggregate": frozenset({"cell_maker", "oem"}),
@@ -49,9 +55,12 @@ def check_event(
     if st.seen(ev.event_hash):
         raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
     role = st.role(ev.actor)
-    if role is None:
-        raise RuleViolationError("registration", f"signer {ev.actor} is not a registered participant")
     allowed = ROLE_PERMISSIONS[ev.kind]
+    if is_anonymous_body(ev.body):
+        check_one_time_signer(ev, role)
+        role, allowed = ANONYMOUS_ROLE, frozenset({ANONYMOUS_ROLE})
+    elif role is None:
+        raise RuleViolationError("registration", f"signer {ev.actor} is not a registered participant")
     if role not in allowed:
         raise RuleViolationError(
             "authorisation", f"a {role} may not sign {ev.kind} events (allowed: {sorted(allowed)})"
@@ -60,6 +69,8 @@ def check_event(
     if now_us is not None and t > now_us + st.policy.max_clock_skew_s * 1_000_000:
         raise RuleViolationError("time.future", "event time lies in the future")
     effect = check_registry_event(ev, t, st)
+    if effect is None:
+        effect = check_anonymous_event(ev, t, st)
     if effect is None:
         effect = check_confidential_event(ev, t, st)
     if effect is None:

@@ -22,7 +22,14 @@ from batterytrace.model.buckets import (
     element_totals,
     parse_bucket_key,
 )
-from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
+from batterytrace.model.entities import (
+    ANONYMOUS_ROLE,
+    CARBON_STAGES,
+    COC_MODELS,
+    FORM_LEVELS,
+    Lot,
+    lot_id,
+)
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
 
@@ -371,7 +378,7 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
     _check_new_serials(st, outputs)
     site = st.site(site_id)
     assert site is not None
-    valid = [a for a in st.attestations_for(site_id) + st.attestations_for(ev.actor) if a.valid_at(t)]
+    valid = st.valid_attestations(site_id, ev.actor, t)
     certified_ok = st.policy.sourcing.satisfied(valid, t)
     for i, spec in enumerate(outputs):
         for key in spec["buckets"]:
@@ -398,7 +405,8 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
 def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     b = ev.body
     receiver = req_str(b, "to")
-    if st.participant(receiver) is None:
+    to = st.participant(receiver)
+    if to is None or to.role == ANONYMOUS_ROLE:  # a one-time key receives nothing
         raise RuleViolationError("registration", f"receiver {receiver} is not registered")
     if receiver == ev.actor:
         raise schema_error("a shipment goes to another participant")

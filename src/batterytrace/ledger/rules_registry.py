@@ -7,6 +7,7 @@ from typing import Any
 
 from batterytrace.crypto.signing import public_key_from_did
 from batterytrace.errors import EncodingError, RuleViolationError
+from batterytrace.ledger.anonymous import RING_SITE_PREFIX
 from batterytrace.ledger.fields import (
     opt_str,
     req_int,
@@ -16,7 +17,14 @@ from batterytrace.ledger.fields import (
     schema_error,
 )
 from batterytrace.ledger.state import BatchState, Effect
-from batterytrace.model.entities import ROLES, Attestation, Incident, Participant, Site
+from batterytrace.model.entities import (
+    ANONYMOUS_ROLE,
+    ROLES,
+    Attestation,
+    Incident,
+    Participant,
+    Site,
+)
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import LedgerPolicy
 
@@ -52,8 +60,11 @@ def _register_participant(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 def _register_site(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     b = ev.body
     site_id = req_str(b, "site_id", 128)
+    if site_id.startswith(RING_SITE_PREFIX):
+        raise schema_error("site ids starting with 'ring:' are reserved for anonymous lots")
     owner = req_str(b, "owner")
-    if st.participant(owner) is None:
+    p = st.participant(owner)
+    if p is None or p.role == ANONYMOUS_ROLE:
         raise RuleViolationError("registration", f"site owner {owner} is not registered")
     if st.site(site_id) is not None:
         raise RuleViolationError("registration.duplicate", f"site {site_id} is already registered")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from batterytrace.ledger.confidential import DeferredProofs
-from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
 
@@ -27,6 +27,7 @@ class Effect:
     sites: list[Site] = field(default_factory=list)
     attestations: list[Attestation] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    ring_keys: list[RingKey] = field(default_factory=list)
     policy: LedgerPolicy | None = None
 
 
@@ -55,6 +56,7 @@ class BatchState:
         self._prefetched: dict[str, Lot] = {}
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
+        self._ring_keys: dict[str, RingKey] | None = None  # site id → key; read once per batch
         # When set, confidential rules collect their proofs here for one check at batch end.
         self.deferred_proofs: DeferredProofs | None = None
 
@@ -106,6 +108,18 @@ class BatchState:
             found[aid] = self._attestations[aid]
         return list(found.values())
 
+    def valid_attestations(self, site_id: str, owner: str, t: int) -> list[Attestation]:
+        """Attestations of a site and of its operator valid at ``t`` (what the sourcing policy
+        judges for plain and anonymous certified extraction alike)."""
+        return [a for a in self.attestations_for(site_id) + self.attestations_for(owner) if a.valid_at(t)]
+
+    def ring_keys(self) -> dict[str, RingKey]:
+        """Site id → the site's current ring key (stored, plus those registered in this batch).
+        Never cached across batches: a site may replace its key."""
+        if self._ring_keys is None:
+            self._ring_keys = {r.site_id: r for r in self.store.ring_keys()}
+        return dict(self._ring_keys)
+
     def lots_with_serial(self, gtin: str, serial: str) -> list[Lot]:
         """Every lot (current state) that carries this GTIN + serial number."""
         ids = dict.fromkeys(self.store.lots_by_serial(gtin, serial) + self._serials.get((gtin, serial), []))
@@ -137,6 +151,12 @@ class BatchState:
             self._attestations[a.attestation_id] = a
             self.batch.attestations.append(a)
         self.batch.incidents.extend(effect.incidents)
+        if effect.ring_keys:
+            current = self.ring_keys()
+            for r in effect.ring_keys:
+                current[r.site_id] = r
+                self.batch.ring_keys.append(r)
+            self._ring_keys = current
         if effect.policy is not None:
             self.policy = effect.policy
             self.policy_changed = True

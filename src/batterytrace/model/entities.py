@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ANONYMOUS_ROLE",
     "CARBON_STAGES",
     "COC_MODELS",
     "FORM_LEVELS",
@@ -14,6 +15,7 @@ __all__ = [
     "Incident",
     "Lot",
     "Participant",
+    "RingKey",
     "Site",
     "lot_id",
 ]
@@ -21,6 +23,9 @@ __all__ = [
 ROLES = frozenset(
     {"operator", "mine", "refiner", "cathode_maker", "cell_maker", "oem", "recycler", "auditor", "authority", "logistics"}
 )
+# The role the ledger gives the one-time key of an anonymous certified extraction
+# (docs/confidential.md): it may ship the lots it extracted, nothing else; never registered by hand.
+ANONYMOUS_ROLE = "anonymous"
 # ISO 22095 chain-of-custody models.
 COC_MODELS = ("identity_preserved", "segregated", "controlled_blending", "mass_balance")
 # Lifecycle stages of the Commission's battery carbon-footprint method.
@@ -52,6 +57,18 @@ class Site:
     country: str
     lat: float | None
     lon: float | None
+    registered_at: int
+    event: str
+
+
+@dataclass(frozen=True)
+class RingKey:
+    """A mine site's ring key (hex of P = sk·G on ristretto255), registered by the site's owner
+    with a proof of possession; the certified rings of anonymous extractions are made of these."""
+
+    site_id: str
+    owner: str
+    key: str
     registered_at: int
     event: str
 

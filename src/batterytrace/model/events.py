@@ -33,6 +33,7 @@ EVENT_KINDS = frozenset(
     {
         "register_participant",
         "register_site",
+        "register_ring_key",
         "set_policy",
         "extract",
         "ship",

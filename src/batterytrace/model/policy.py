@@ -56,6 +56,10 @@ class SourcingPolicy:
         )
 
 
+DEFAULT_MIN_RING = 2
+_MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
+
+
 @dataclass(frozen=True)
 class LedgerPolicy:
     sourcing: SourcingPolicy
@@ -67,6 +71,9 @@ class LedgerPolicy:
     weighbridge_tolerance_permille: int = 5
     # Events may not be dated further than this in the future at acceptance.
     max_clock_skew_s: int = 300
+    # Fewest members the certified ring of an anonymous extraction may have (a ring of k hides
+    # the mine among k at best; a ring of 1 names it).
+    min_ring_size: int = DEFAULT_MIN_RING
 
     def tolerance(self, kind: str, input_forms: Iterable[str] = ()) -> int:
         """Loss tolerance for ``kind``; a ``kind:form`` entry for an input form may raise it
@@ -75,7 +82,7 @@ class LedgerPolicy:
         return max([base] + [self.loss_tolerance_permille.get(f"{kind}:{f}", 0) for f in input_forms])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sourcing": [
                 [
                     {k: v for k, v in vars(r).items() if v is not None}
@@ -88,6 +95,10 @@ class LedgerPolicy:
             "weighbridge_tolerance_permille": self.weighbridge_tolerance_permille,
             "max_clock_skew_s": self.max_clock_skew_s,
         }
+        if self.min_ring_size != DEFAULT_MIN_RING:
+            # only when set, so policies written before rings existed keep their stored form
+            out["min_ring_size"] = self.min_ring_size
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> LedgerPolicy:
@@ -109,6 +120,7 @@ class LedgerPolicy:
                     data["weighbridge_tolerance_permille"], "weighbridge_tolerance_permille", 0, 1000
                 ),
                 max_clock_skew_s=_int(data["max_clock_skew_s"], "max_clock_skew_s", 0, 86_400),
+                min_ring_size=_int(data.get("min_ring_size", DEFAULT_MIN_RING), "min_ring_size", 2, _MAX_RING),
             )
         except KeyError as exc:
             raise EncodingError(f"malformed policy: missing {exc}") from exc

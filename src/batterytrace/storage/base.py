@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from batterytrace.errors import StorageError
-from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 
 __all__ = [
     "LotLink",
@@ -90,6 +90,7 @@ class WriteBatch:
     sites: list[Site] = field(default_factory=list)
     attestations: list[Attestation] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    ring_keys: list[RingKey] = field(default_factory=list)  # inserted or replaced (by site)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     tree_heads: list[TreeHeadRecord] = field(default_factory=list)
@@ -181,6 +182,10 @@ class Store(Protocol):
     def get_attestation(self, attestation_id: str) -> Attestation | None: ...
 
     def incidents(self) -> list[Incident]: ...
+
+    def ring_keys(self) -> list[RingKey]:
+        """Every mine site's current ring key, ordered by site id."""
+        ...
 
     def tree_heads(self) -> list[TreeHeadRecord]: ...
 

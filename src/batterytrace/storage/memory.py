@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from batterytrace.errors import StorageError
-from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import LotIndexRow, LotLink, StoredEvent, TreeHeadRecord, WriteBatch
 
 __all__ = ["MemoryStore"]
@@ -32,6 +32,7 @@ class MemoryStore:
         self.sites: dict[str, Site] = {}
         self.attestations: dict[str, Attestation] = {}
         self._incidents: list[Incident] = []
+        self.ring_key_rows: dict[str, RingKey] = {}
         self.meta: dict[str, str] = {}
         self._heads: list[TreeHeadRecord] = []
         self._journal: list[tuple[dict[Any, Any], Any, Any]] | None = None
@@ -100,6 +101,8 @@ class MemoryStore:
         for a in batch.attestations:
             self._set(self.attestations, a.attestation_id, a)
         self._incidents.extend(batch.incidents)
+        for r in batch.ring_keys:
+            self._set(self.ring_key_rows, r.site_id, r)
         for level, index, h in batch.nodes:
             self._set(self.nodes, (level, index), h)
         for name, value in batch.meta.items():
@@ -212,6 +215,9 @@ class MemoryStore:
 
     def incidents(self) -> list[Incident]:
         return list(self._incidents)
+
+    def ring_keys(self) -> list[RingKey]:
+        return [self.ring_key_rows[k] for k in sorted(self.ring_key_rows)]
 
     def tree_heads(self) -> list[TreeHeadRecord]:
         return list(self._heads)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from batterytrace.errors import StorageError
-from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
     LotIndexRow,
     LotLink,
@@ -144,6 +144,7 @@ class PostgresStore:
                             cp.write_row(row)
                 self._upsert(c, "participants", "did", [(p.did, entity_to_json(p)) for p in batch.participants])
                 self._upsert(c, "sites", "site_id", [(s.site_id, entity_to_json(s)) for s in batch.sites])
+                self._upsert(c, "ring_keys", "site_id", [(r.site_id, entity_to_json(r)) for r in batch.ring_keys])
                 if batch.attestations:
                     c.executemany(
                         "INSERT INTO attestations(id, subject, data) VALUES (%s,%s,%s) "
@@ -367,6 +368,10 @@ class PostgresStore:
     def get_attestation(self, attestation_id: str) -> Attestation | None:
         text = self._one("SELECT data FROM attestations WHERE id=%s", (attestation_id,))
         return None if text is None else entity_from_json(Attestation, text)
+
+    def ring_keys(self) -> list[RingKey]:
+        rows = self._rows("SELECT data FROM ring_keys ORDER BY site_id")
+        return [entity_from_json(RingKey, r[0]) for r in rows]
 
     def incidents(self) -> list[Incident]:
         rows = self._rows("SELECT data FROM incidents ORDER BY pos")

@@ -7,16 +7,16 @@ from typing import Any, TypeVar
 
 from batterytrace.canonical import canonical_json
 from batterytrace.errors import StorageError
-from batterytrace.model.entities import Attestation, Incident, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Participant, RingKey, Site
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "entity_from_json", "entity_to_json", "node_key"]
 
 SCHEMA_VERSION = "1"
 
-E = TypeVar("E", Participant, Site, Attestation, Incident)
+E = TypeVar("E", Participant, Site, Attestation, Incident, RingKey)
 
 
-def entity_to_json(entity: Participant | Site | Attestation | Incident) -> str:
+def entity_to_json(entity: Participant | Site | Attestation | Incident | RingKey) -> str:
     data: dict[str, Any] = {k: getattr(entity, k) for k in entity.__dataclass_fields__}
     return canonical_json(data).decode("utf-8")
 
@@ -55,6 +55,7 @@ TABLES = [
         id TEXT PRIMARY KEY, subject TEXT NOT NULL, data TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS attestations_subject ON attestations(subject)",
     "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ring_keys (site_id TEXT PRIMARY KEY, data TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS tree_heads (
         tree_size {bigint} NOT NULL, root {blob} NOT NULL, timestamp {bigint} NOT NULL,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from batterytrace.errors import StorageError
-from batterytrace.model.entities import Attestation, Incident, Lot, Participant, Site
+from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
     LotIndexRow,
     LotLink,
@@ -114,6 +114,10 @@ class SQLiteStore:
             c.executemany(
                 "INSERT INTO incidents(id, data) VALUES (?,?)",
                 [(i.incident_id, entity_to_json(i)) for i in batch.incidents],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO ring_keys(site_id, data) VALUES (?,?)",
+                [(r.site_id, entity_to_json(r)) for r in batch.ring_keys],
             )
             c.executemany(
                 "INSERT INTO nodes(id, hash) VALUES (?,?)",
@@ -326,6 +330,10 @@ class SQLiteStore:
     def get_attestation(self, attestation_id: str) -> Attestation | None:
         text = self._one("SELECT data FROM attestations WHERE id=?", (attestation_id,))
         return None if text is None else entity_from_json(Attestation, text)
+
+    def ring_keys(self) -> list[RingKey]:
+        rows = self._conn().execute("SELECT data FROM ring_keys ORDER BY site_id")
+        return [entity_from_json(RingKey, r[0]) for r in rows]
 
     def incidents(self) -> list[Incident]:
         rows = self._conn().execute("SELECT data FROM incidents ORDER BY rowid")

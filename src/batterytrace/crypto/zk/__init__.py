@@ -11,7 +11,8 @@ The API the ledger uses:
 * thresholds — ``LinearStatement`` (``loss_bound``, ``recycled_share``, ``at_most``) with
   ``prove_linear`` / ``verify_linear``;
 * certified origin — ``certified_ring`` from ``CertificationRecord``s, ``prove_membership`` /
-  ``verify_membership`` / ``verify_membership_batch``;
+  ``verify_membership`` / ``verify_membership_batch``; ring keys registered with a proof of
+  possession (``prove_possession`` / ``verify_possession``);
 * one element of one confidential event — ``prove_element_balance`` /
   ``verify_element_balance`` / ``verify_element_balances`` (batched) and the wire form
   ``ElementBalanceProof.to_wire`` / ``from_wire``.
@@ -50,6 +51,7 @@ from batterytrace.crypto.zk.oneofmany import (
     verify_membership_batch,
 )
 from batterytrace.crypto.zk.pedersen import Opening, commit, open_commitment, random_opening
+from batterytrace.crypto.zk.possession import PossessionProof, prove_possession, verify_possession
 from batterytrace.crypto.zk.rangeproof import (
     RangeProof,
     prove_range,
@@ -68,6 +70,7 @@ __all__ = [
     "MembershipProof",
     "Opening",
     "Point",
+    "PossessionProof",
     "RangeProof",
     "at_most",
     "certified_ring",
@@ -81,6 +84,7 @@ __all__ = [
     "prove_kernel",
     "prove_linear",
     "prove_membership",
+    "prove_possession",
     "prove_range",
     "random_opening",
     "recycled_share",
@@ -90,6 +94,7 @@ __all__ = [
     "verify_linear",
     "verify_membership",
     "verify_membership_batch",
+    "verify_possession",
     "verify_range",
     "verify_range_batch",
 ]
