@@ -19,10 +19,12 @@ from batterytrace.anchoring import Anchoring, chain_path_for, verify_anchored_pa
 from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.cli.passport_cmd import write_presentations
+from batterytrace.demo.anonymous import ring_setup
 from batterytrace.demo.attempts import bad_events
 from batterytrace.demo.confidential import (
     CO_KEY,
     ConfidentialRun,
+    anonymous_chain,
     confidential_attacks,
     confidential_chain,
 )
@@ -31,6 +33,7 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.keys import default_key_path, save_key
+from batterytrace.ledger.anonymous_client import verify_origin_disclosure
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.confidential_client import import_openings
@@ -178,9 +181,13 @@ def _confidential(ledger: Ledger, s: Scenario, design: PackDesign) -> tuple[Conf
     """Confidential chains: the log holds commitments and proofs; openings stay private."""
     console.rule("confidential mode")
     run = ConfidentialRun()
+    setup = ring_setup(s)  # RMAP re-audits Mwelu; the CD mines register their sites' ring keys
+    if ledger.submit_batch(setup.events, check_clock=False).rejected:
+        raise typer.Exit(1)
     with console.status("proving confidential events…"):
         for i in range(3):
             confidential_chain(s, run, co_g=320_000 + 10_000 * i)
+        anonymous_chain(s, run, setup, ledger.store, "mwelu", co_g=300_000)
     started = time.perf_counter()
     result = ledger.submit_batch(run.events, check_clock=False)
     elapsed = time.perf_counter() - started
@@ -193,6 +200,12 @@ def _confidential(ledger: Ledger, s: Scenario, design: PackDesign) -> tuple[Conf
     assert stored is not None
     console.print(f"accepted {len(result.accepted)} confidential events in {elapsed:.2f} s; lot {lot[:16]}… "
                   f"holds {escape(str(stored.commitments))[:90]}… and no grams")
+    [disclosure] = run.disclosures
+    ring = next(ev for ev in run.events if ev.kind == "extract" and "origin" in ev.body).body["origin"]
+    site = verify_origin_disclosure(ledger.store, disclosure, s.actors["kivijarvi"].did)
+    console.print(f"an anonymous certified extraction: signed by a one-time key with a ring proof over "
+                  f"{len(ring['ring'])} certified {ring['country']} mine sites (the public learns no more); "
+                  f"Kivijärvi alone checks the mine's private disclosure: {site}")
     auditor = OpeningStore()
     import_openings(ledger.store, auditor, run.store("kivijarvi").export([lot]))
     grams = auditor.get(lot)[CO_KEY].value

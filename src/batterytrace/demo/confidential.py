@@ -11,14 +11,16 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+from batterytrace.demo.anonymous import RingSetup, anonymous_shipment
 from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.confidential_client import ProvedEvent, prove_event
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
+from batterytrace.storage.base import Store
 from batterytrace.storage.openings import OpeningStore
 from batterytrace.timeutil import format_time
 
-__all__ = ["ConfidentialRun", "confidential_attacks", "confidential_chain"]
+__all__ = ["ConfidentialRun", "anonymous_chain", "confidential_attacks", "confidential_chain"]
 
 CO_KEY = "Co/certified/CD"
 
@@ -31,6 +33,7 @@ class ConfidentialRun:
     stores: dict[str, OpeningStore] = field(default_factory=dict)
     refined: list[str] = field(default_factory=list)  # confidential sulphate lots at the refinery
     executor: Executor | None = None  # proves the groups of an event in parallel when set
+    disclosures: list[dict[str, str]] = field(default_factory=list)  # anonymous mines' origin disclosures
 
     def store(self, who: str) -> OpeningStore:
         if who not in self.stores:
@@ -71,6 +74,26 @@ def confidential_chain(
     ship = _sign(s, run, mine, {"kind": "ship", "to": s.actors[refiner].did, "lots": [lot], "seals": [f"CSEAL-{lot[:12]}"]})
     # the sender hands the openings over a private channel; the receiver keeps them
     run.store(refiner).put(lot, run.store(mine).get(lot))
+    return _receive_and_refine(s, run, lot, ship, co_g, gross, policy)
+
+
+def anonymous_chain(s: Scenario, run: ConfidentialRun, setup: RingSetup, store: Store, who: str = "kasonta",
+                    co_g: int = 300_000, policy: LedgerPolicy = DEFAULT_POLICY) -> str:
+    """As ``confidential_chain``, but ``who`` extracts anonymously (a one-time key and a ring
+    proof over the certified CD mines' keys; ``setup.events`` must be on the ledger behind
+    ``store``); the one-time key ships to Kivijärvi, which alone learns the mine from the
+    disclosure. Returns the refined lot id."""
+    made = anonymous_shipment(s, setup, who, co_g, receiver=run.store("kivijarvi"), store=store)
+    run.events += made.events
+    run.disclosures.append(made.disclosure)  # private, to Kivijärvi: checkable once the extraction is logged
+    gross = co_g * 1_000_000 // 350_000
+    return _receive_and_refine(s, run, made.lot, made.shipment, co_g, gross, policy)
+
+
+def _receive_and_refine(s: Scenario, run: ConfidentialRun, lot: str, ship: SignedEvent, co_g: int, gross: int,
+                        policy: LedgerPolicy) -> str:
+    refiner = "kivijarvi"
+    hydroxide = {"form": "cobalt_hydroxide", "gross_mass_g": gross, "coc_model": "segregated"}
     s.tick(48)
     lost = co_g * 2 // 1000
     received = _prove(s, run, refiner, {
