@@ -24,7 +24,9 @@ def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.Mo
     )
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "confidential mode" in out and "accepted 16 confidential events" in out and "Kivijärvi alone checks the mine's private disclosure: mine:mwelu" in out
+    flat = " ".join(out.split())
+    assert "confidential mode" in out and "accepted 16 confidential events" in flat
+    assert "Kivijärvi alone checks the mine's private disclosure: mine:mwelu" in flat
     for rule in ("zk.loss", "zk.balance", "zk.mixed-mode"):
         assert rule in out
     assert "ACCEPTED (unexpected)" not in out
