@@ -119,7 +119,7 @@ def demo(
     anchoring.close()
     console.print(f"\nledger: {db}   try: batterytrace log verify --db {db}; batterytrace anchor verify --db {db}")
     if serve:
-        _serve(ledger, s, db, host, port)
+        _serve(ledger, s, db, host, port, conf[1] if conf is not None else [])
 
 
 def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) -> None:
@@ -134,7 +134,7 @@ def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) 
         raise typer.Exit(1)
 
 
-def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int) -> None:
+def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confidential: list[str]) -> None:
     """Serve the viewer over this ledger with the OEM's key and master data from the demo."""
     from batterytrace.cli.serve_cmd import run_server
     from batterytrace.ledger.access import issue_access_token
@@ -146,9 +146,12 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int) -> None:
     write_qr(local, out / "qr-last-pack-local.png")
     now = int(time.time())
     token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "commission", now, now + 86400)
+    conf_links = [f"http://{host}:{port}/01/{p.gtin}/21/{p.serial}" for p in ledger.store.get_lots(confidential).values()]
     ledger.close()
     console.rule("passport viewer")
     console.print(f"open {local}  (QR: {out}/qr-last-pack-local.png)")
+    for link in conf_links:
+        console.print(f"confidential pack (figures proved in zero knowledge): {link}")
     console.print(f"sign in at http://{host}:{port}/signin with this 24 h commission token:\n{token}", soft_wrap=True)
     run_server(host, port, None, db=db, passports=str(out), issuers=((str(out / "voltara.key"), str(out / "vm75.master.json")),),
                operator_key=str(default_key_path(db)))
