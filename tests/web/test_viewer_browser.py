@@ -5,6 +5,7 @@ screenshots go to artifacts/."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,13 @@ from typing import Any
 import pytest
 
 from api_support import Served, live_server, serve
+from batterytrace.api.app import create_app
+from batterytrace.api.config import ApiConfig
+from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.passport.issue import FIELD_LEVELS
+from batterytrace.passport.issue import FIELD_LEVELS, issue_passport
+from batterytrace.passport.registry import PassportDesk, PassportIssuer, save_presentations
+from conf_pack_support import conf_world
 from conftest import missing_service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,3 +92,40 @@ def test_sign_in_by_keyboard_shows_restricted_data(browser: Any, site: tuple[Ser
     assert "stateOfCharge" in restricted.inner_text() and "DismantlingManual" in restricted.inner_text()
     page.screenshot(path=str(ARTIFACTS / "passport-commission.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def confidential_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, float]]:
+    """The small confidential pack of conf_pack_support, its passport issued with the lineage
+    openings and published to the desk the viewer reads."""
+    world = conf_world()
+    directory = tmp_path_factory.mktemp("confidential-viewer")
+    voltara = world.s.actors["voltara"].signing_key
+    desk = PassportDesk(world.ledger, directory, [PassportIssuer(voltara, VOLTARA_VM75)])
+    p = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, voltara, issued_at=int(time.time()),
+                       openings=world.run.store("voltara"))
+    save_presentations(p, directory)
+    app = create_app(ApiConfig.load(env={}, db=":memory:", rate_per_s=0), world.ledger, desk)
+    pack = world.ledger.store.get_lot(world.packs[0])
+    assert pack is not None
+    held = world.run.store("voltara").get(world.packs[0])
+    co = {k: o.value for k, o in held.items() if k.startswith("Co/")}
+    post = 10_000 * sum(g for k, g in co.items() if "recycled-post" in k) // sum(co.values()) / 100
+    with live_server(app) as url:
+        yield url, f"/01/{pack.gtin}/21/{pack.serial}", post
+
+
+def test_confidential_passport_page_shows_the_proved_figures(browser: Any, confidential_site: tuple[str, str, float]) -> None:
+    url, path, post = confidential_site
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    response = page.goto(url + path)
+    assert response is not None and response.status == 200
+    verification = page.locator("#verification").inner_text()
+    assert "ZK claims" in verification and "proved by" in verification and "grams stay confidential" in verification
+    assert "failed" not in verification.lower()
+    box = page.locator('svg[data-chart="recycled"]').bounding_box()
+    assert box is not None and box["width"] > 200
+    assert f"{post:.1f} %" in page.locator("table").first.inner_text()  # Co post-consumer, as proved
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "passport-confidential.png"), full_page=True)
+    page.close()
