@@ -149,18 +149,21 @@ def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
             # d is this lot's alone (popped above): the node's demand starts as it (0.0 + g == g)
             nd = d
         else:
+            get = nd.get
             for key, grams in d.items():
-                nd[key] = nd.get(key, 0.0) + grams
+                nd[key] = get(key, 0.0) + grams
         left = members_left[node] - 1
         members_left[node] = left
         if left:
             node_demand[node] = nd
             continue
-        node_demand.pop(node, None)
-        if len(node) == 1 and node[0] not in demand and _holds_all(lots[node[0]].buckets, nd):
+        if nd is not d:
+            del node_demand[node]
+        only = node[0]
+        if len(node) == 1 and only not in demand and _holds_all(lots[only].buckets, nd):
             # one input holding every demanded bucket: its fraction of each is g / g == 1.0, and
             # grams * 1.0 == grams, so the demand passes on unchanged (a receipt's lot, mostly)
-            demand[node[0]] = nd
+            demand[only] = nd
         else:
             _push(node, nd, lots, demand, cache)
         for i in node:
@@ -188,16 +191,47 @@ def _push(node: tuple[str, ...], nd: dict[str, float], lots: dict[str, Lot],
     """Split a node's demand over its inputs: per bucket, demand × (input grams / inputs' total)."""
     totals = cache.totals.get(node)
     if totals is None:
-        totals = cache.totals[node] = add_buckets(lots[i].buckets for i in node)
+        totals = cache.totals[node] = _node_totals([lots[i].buckets for i in node])
+    last_buckets: dict[str, int] | None = None
+    last_share: dict[str, float] = {}
     for i in node:
         buckets = lots[i].buckets
         dd = demand.get(i)
-        if dd is None:
-            dd = demand[i] = {}
+        if dd is not None:  # demand from another node already: add to it
+            for key, grams in nd.items():
+                held = buckets.get(key)
+                if held:
+                    dd[key] = dd.get(key, 0.0) + grams * (held / totals[key])
+            continue
+        if buckets == last_buckets:
+            # the same buckets as the input before (the cells of one module): the same share
+            demand[i] = dict(last_share)
+            continue
+        share: dict[str, float] = {}
         for key, grams in nd.items():
             held = buckets.get(key)
             if held:  # then the inputs' total is at least ``held``, so positive
-                dd[key] = dd.get(key, 0.0) + grams * (held / totals[key])
+                share[key] = grams * (held / totals[key])
+        demand[i] = share
+        last_buckets, last_share = buckets, share  # copied when reused: each lot's own dict
+
+
+def _node_totals(parts: list[dict[str, int]]) -> dict[str, int]:
+    """Bucket totals of a node's inputs. Integer grams: runs of inputs with the same buckets (the
+    cells of one module) are added as count × grams, which is exact."""
+    runs: list[tuple[dict[str, int], int]] = []
+    for buckets in parts:
+        if runs and runs[-1][0] == buckets:
+            runs[-1] = (buckets, runs[-1][1] + 1)
+        else:
+            runs.append((buckets, 1))
+    if len(runs) == len(parts):
+        return add_buckets(parts)
+    total: dict[str, int] = {}
+    for buckets, count in runs:
+        for key, grams in buckets.items():
+            total[key] = total.get(key, 0) + grams * count
+    return total
 
 
 def trace_forward(
