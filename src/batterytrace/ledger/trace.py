@@ -86,32 +86,34 @@ def _walk_up(
     node_of: dict[str, tuple[str, ...]] = {}
     members_left: dict[tuple[str, ...], int] = {}
     event_nodes: dict[str, tuple[str, ...]] = {}
+    inputs, known = cache.inputs, cache.lots
     frontier = [result.lot]
     while frontier:
         # recycled material is a new origin: the walk stops at the recycling event
         frontier = [lot for lot in frontier if lot.made_by != "recycle"]
-        events = sorted(e for e in {lot.event for lot in frontier} if e not in cache.inputs)
+        events = sorted({lot.event for lot in frontier}.difference(inputs))
         if events:
-            cache.inputs.update(store.inputs_of(events))
+            inputs.update(store.inputs_of(events))
         level_nodes: set[tuple[str, ...]] = set()
         for lot in frontier:
             if lot.made_by == "receive":
                 # a receipt's output i is its received lot i: no mixing across the shipment
-                node = tuple(cache.inputs[lot.event][lot.index : lot.index + 1])
+                shipped = inputs[lot.event]
+                node = (shipped[lot.index],) if 0 <= lot.index < len(shipped) else ()
             else:
                 found = event_nodes.get(lot.event)
-                node = found if found is not None else event_nodes.setdefault(lot.event, tuple(cache.inputs[lot.event]))
+                node = found if found is not None else event_nodes.setdefault(lot.event, tuple(inputs[lot.event]))
             if node:
                 node_of[lot.lot_id] = node
                 members_left[node] = members_left.get(node, 0) + 1
                 level_nodes.add(node)
-        need = sorted({i for node in level_nodes for i in node if i not in lots})
-        missing = [i for i in need if i not in cache.lots]
+        need = sorted({i for node in level_nodes for i in node}.difference(lots))
+        missing = [i for i in need if i not in known]
         if missing:
-            cache.lots.update(store.read_lots(missing))
-        fetched = [cache.lots[i] for i in need if i in cache.lots]
-        lots.update((x.lot_id, x) for x in fetched)
-        frontier = fetched
+            known.update(store.read_lots(missing))
+        fetched = {i: known[i] for i in need if i in known}
+        lots.update(fetched)
+        frontier = list(fetched.values())
     return node_of, members_left
 
 
@@ -149,15 +151,14 @@ def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
             # d is this lot's alone (popped above): the node's demand starts as it (0.0 + g == g)
             nd = d
         else:
-            get = nd.get
             for key, grams in d.items():
-                nd[key] = get(key, 0.0) + grams
+                nd[key] = nd.get(key, 0.0) + grams
         left = members_left[node] - 1
         members_left[node] = left
         if left:
             node_demand[node] = nd
             continue
-        if nd is not d:
+        if nd is not d:  # it was kept for the node's other members
             del node_demand[node]
         only = node[0]
         if len(node) == 1 and only not in demand and _holds_all(lots[only].buckets, nd):
