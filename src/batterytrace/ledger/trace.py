@@ -125,7 +125,10 @@ def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
     node's demand times the input's fraction of the inputs' bucket total.
 
     Float arithmetic is done in one fixed order (the same additions and products, in the same
-    sequence, whatever the cache holds), so figures derived from a trace are reproducible."""
+    sequence, whatever the cache holds), so figures derived from a trace are reproducible. The
+    shortcuts below give bit-for-bit what pushing every bucket through every node's shares gives
+    (tests/ledger/test_trace_equivalence.py): bucket grams are non-negative integers, so no demand
+    is -0.0 and ``0.0 + g == g``."""
     lots = result.lots
     start = result.lot
     pending = dict.fromkeys(lots, 0)
