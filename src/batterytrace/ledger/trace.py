@@ -96,6 +96,7 @@ def _walk_up(
             inputs.update(store.inputs_of(events))
         level_nodes: set[tuple[str, ...]] = set()
         for lot in frontier:
+            node: tuple[str, ...]
             if lot.made_by == "receive":
                 # a receipt's output i is its received lot i: no mixing across the shipment
                 shipped = inputs[lot.event]
