@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     )
 
 # The names are imported on first use (PEP 562): a process that only reads anchor records (passport
-# issuance) does not load the chain client, the contract compiler or the in-process EVM.
+# issuance) does not load the chain client, contract, in-process chain and service modules.
 _HOME = {
     "client": ("AnchorClient", "connect_rpc"),
     "contract": ("checkpoint_hash", "compile_registry", "load_artifact"),
