@@ -62,3 +62,21 @@ def test_malformed_did_keys(bad: str) -> None:
 def test_secret_is_not_printed() -> None:
     key = SigningKey.from_label("secret")
     assert key.seed.hex() not in repr(key)
+
+
+def test_cached_key_material_signs_like_libsodium_key_objects() -> None:
+    import os
+
+    from nacl.signing import SigningKey as NaclSigningKey
+
+    from batterytrace.crypto.signing import did_from_public_key
+
+    for n in range(20):
+        seed = os.urandom(32)
+        key = SigningKey(seed)
+        message = os.urandom(n * 7)
+        reference = NaclSigningKey(seed)
+        assert key.sign(message) == reference.sign(message).signature
+        assert key.public_key == bytes(reference.verify_key)
+        assert key.did == did_from_public_key(bytes(reference.verify_key))
+        assert key == SigningKey(seed) and hash(key) == hash(SigningKey(seed))

@@ -61,24 +61,36 @@ class IssuedSdJwt:
         return "~".join(parts) + "~"
 
 
+# Encoders built once (json.dumps builds one per call with the same settings; same output).
+_DISCLOSURE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_JWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_RESERVED = frozenset({"_sd", "...", "_sd_alg"})
+# values that are never claim objects: skips the (slow) Mapping ABC check for most leaves
+_LEAVES = (str, int, float, list, tuple, type(None))
+
+
 def _make_disclosure(name: str, value: Any, tag: str) -> Disclosure:
     salt = b64u_encode(secrets.token_bytes(16))
-    text = json.dumps([salt, name, value], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _DISCLOSURE_JSON.encode([salt, name, value])
     return Disclosure(b64u_encode(text.encode("utf-8")), tag, name)
+
+
+def _is_object(value: Any) -> bool:
+    return type(value) is dict or (not isinstance(value, _LEAVES) and isinstance(value, Mapping))
 
 
 def _conceal(obj: Mapping[str, Any], out: list[Disclosure]) -> dict[str, Any]:
     plain: dict[str, Any] = {}
     digests: list[str] = []
     for name, value in obj.items():
-        if name in ("_sd", "...", "_sd_alg"):
+        if name in _RESERVED:
             raise EncodingError(f"claim name {name!r} is reserved by SD-JWT")
         if isinstance(value, SdClaim):
-            inner = _conceal(value.value, out) if isinstance(value.value, Mapping) else value.value
+            inner = _conceal(value.value, out) if _is_object(value.value) else value.value
             d = _make_disclosure(name, inner, value.tag)
             out.append(d)
             digests.append(d.digest)
-        elif isinstance(value, Mapping):
+        elif _is_object(value):
             plain[name] = _conceal(value, out)
         else:
             plain[name] = value
@@ -89,7 +101,7 @@ def _conceal(obj: Mapping[str, Any], out: list[Disclosure]) -> dict[str, Any]:
 
 def _jws(key: SigningKey, header: dict[str, Any], payload: dict[str, Any]) -> str:
     def enc(part: dict[str, Any]) -> str:
-        return b64u_encode(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        return b64u_encode(_JWS_JSON.encode(part).encode("utf-8"))
 
     signing_input = f"{enc(header)}.{enc(payload)}"
     return f"{signing_input}.{b64u_encode(key.sign(signing_input.encode('ascii')))}"

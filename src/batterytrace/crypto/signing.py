@@ -9,6 +9,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
+from nacl.bindings import crypto_sign, crypto_sign_BYTES, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey as _NaclSigningKey
 from nacl.signing import VerifyKey as _NaclVerifyKey
@@ -66,16 +67,22 @@ class SigningKey:
         """A deterministic key for demos and tests. Never use for real participants."""
         return cls(hashlib.sha256(b"batterytrace/demo-key/" + label.encode()).digest())
 
-    @property
-    def public_key(self) -> bytes:
-        return bytes(_NaclSigningKey(self.seed).verify_key)
+    @functools.cached_property
+    def _keypair(self) -> tuple[bytes, bytes]:
+        # (public key, libsodium secret key): derived once per key, not once per signature
+        public, secret = crypto_sign_seed_keypair(self.seed)
+        return bytes(public), bytes(secret)
 
     @property
+    def public_key(self) -> bytes:
+        return self._keypair[0]
+
+    @functools.cached_property
     def did(self) -> str:
         return did_from_public_key(self.public_key)
 
     def sign(self, message: bytes) -> bytes:
-        return _NaclSigningKey(self.seed).sign(message).signature
+        return bytes(crypto_sign(message, self._keypair[1])[:crypto_sign_BYTES])
 
     def __repr__(self) -> str:  # never print the secret
         return f"SigningKey(did={self.did!r})"

@@ -78,13 +78,19 @@ def carbon_footprint(
         raise BatterytraceError("lifetime energy needs positive usable energy, service years and cycles per year")
     per_stage = dict.fromkeys(LIFECYCLE_STAGES, 0.0)
     primary = 0.0
+    lots = trace.lots
     for lot_id, grams in trace.attributed_g.items():
-        lot = trace.lots[lot_id]
+        if not grams:
+            continue
+        lot = lots[lot_id]
+        carbon = lot.carbon
+        if not carbon:
+            continue
         contained = sum(lot.buckets.values())
-        if not contained or not grams or not lot.carbon:
+        if not contained:
             continue
         attributed_kg = lot.gross_mass_g / 1000 * min(1.0, grams / contained)
-        for entry in lot.carbon:
+        for entry in carbon:
             kg = float(entry["kgco2e_per_kg"]) * attributed_kg
             per_stage[str(entry["stage"])] += kg
             if entry.get("primary"):

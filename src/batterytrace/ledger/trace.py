@@ -56,22 +56,14 @@ class ForwardTrace:
 @dataclass
 class TraceCache:
     """What backward traces read upstream of their start lot — lots, the inputs of their
-    producing events, per-input bucket totals — kept for the traces of one batch (e.g. issuing
+    producing events, per-node bucket totals — kept for the traces of one batch (e.g. issuing
     every pack's passport). Only facts fixed when a lot is created are read through it, so it
     stays valid while events are appended; a start lot is always read fresh from the store."""
 
     lots: dict[str, Lot] = field(default_factory=dict)
     inputs: dict[str, list[str]] = field(default_factory=dict)
-    # inputs of an event → bucket → [(input lot, its fraction of the inputs' bucket total)]
-    shares: dict[tuple[str, ...], dict[str, list[tuple[str, float]]]] = field(default_factory=dict)
-
-
-def _input_shares(in_lots: list[Lot]) -> dict[str, list[tuple[str, float]]]:
-    totals = add_buckets(x.buckets for x in in_lots)
-    return {
-        key: [(x.lot_id, x.buckets[key] / total) for x in in_lots if x.buckets.get(key)]
-        for key, total in totals.items() if total
-    }
+    # inputs of an event (a node) → bucket → grams the inputs hold together
+    totals: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
 
 
 def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
@@ -84,84 +76,176 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
         raise BatterytraceError(f"lot {lot_id} does not exist")
     if reveal is not None:
         start = reveal(start)
+        cache = TraceCache()  # bucket totals of opened lots must not mix with public ones
     result = BackwardTrace(start, {lot_id: start})
-    inputs_by_lot: dict[str, list[str]] = {}
-    frontier = [start]
+    node_of, members_left = _walk_up(store, result, cache, reveal)
+    _attribute(result, node_of, members_left, cache)
+    return result
+
+
+def _walk_up(
+    store: Store, result: BackwardTrace, cache: TraceCache, reveal: Callable[[Lot], Lot] | None = None
+) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], int]]:
+    """Read every contributing lot, level by level (one batched read per level), and return each
+    lot's node — the input list of the event that made it (every output of a transform shares
+    one; a receipt's output i has its own, its received lot i) — with the traced members per node."""
+    lots = result.lots
+    node_of: dict[str, tuple[str, ...]] = {}
+    members_left: dict[tuple[str, ...], int] = {}
+    event_nodes: dict[str, tuple[str, ...]] = {}
+    inputs, known = cache.inputs, cache.lots
+    frontier = [result.lot]
     while frontier:
         # recycled material is a new origin: the walk stops at the recycling event
         frontier = [lot for lot in frontier if lot.made_by != "recycle"]
-        events = sorted(e for e in {lot.event for lot in frontier} if e not in cache.inputs)
+        events = sorted({lot.event for lot in frontier}.difference(inputs))
         if events:
-            cache.inputs.update(store.inputs_of(events))
-        level_inputs: dict[int, list[str]] = {}  # distinct input lists of this level (by identity)
+            inputs.update(store.inputs_of(events))
+        level_nodes: set[tuple[str, ...]] = set()
         for lot in frontier:
-            ins = cache.inputs[lot.event]
+            node: tuple[str, ...]
             if lot.made_by == "receive":
                 # a receipt's output i is its received lot i: no mixing across the shipment
-                ins = ins[lot.index : lot.index + 1]
-            inputs_by_lot[lot.lot_id] = ins
-            level_inputs[id(ins)] = ins
-        need = sorted({i for ins in level_inputs.values() for i in ins if i not in result.lots})
-        missing = [i for i in need if i not in cache.lots]
+                shipped = inputs[lot.event]
+                node = (shipped[lot.index],) if 0 <= lot.index < len(shipped) else ()
+            else:
+                found = event_nodes.get(lot.event)
+                node = found if found is not None else event_nodes.setdefault(lot.event, tuple(inputs[lot.event]))
+            if node:
+                node_of[lot.lot_id] = node
+                members_left[node] = members_left.get(node, 0) + 1
+                level_nodes.add(node)
+        need = sorted({i for node in level_nodes for i in node}.difference(lots))
+        missing = [i for i in need if i not in known]
         if missing:
-            cache.lots.update(store.get_lots(missing))
-        fetched = [cache.lots[i] for i in need if i in cache.lots]
+            known.update(store.read_lots(missing))
+        fetched = {i: known[i] for i in need if i in known}
         if reveal is not None:
-            fetched = [reveal(x) for x in fetched]
-        result.lots.update((x.lot_id, x) for x in fetched)
-        frontier = fetched
+            fetched = {i: reveal(x) for i, x in fetched.items()}
+        lots.update(fetched)
+        frontier = list(fetched.values())
+    return node_of, members_left
 
-    # Demand flows down in Kahn's order over *nodes*: a node is the input list of the event that
-    # made a lot (every output of a transform shares one; a receipt's output i has its own). A
-    # lot's demand is final once every node consuming it has pushed; a node pushes once, after
-    # all its traced members added their demand, so 192 cells of one cell batch cost one push.
-    node_of: dict[str, tuple[str, ...]] = {}
-    members_left: dict[tuple[str, ...], int] = {}
-    for lid, ins in inputs_by_lot.items():
-        if ins:
-            node = node_of[lid] = tuple(ins)
-            members_left[node] = members_left.get(node, 0) + 1
-    pending = dict.fromkeys(result.lots, 0)
-    for node in members_left:
-        for i in node:  # input ids are distinct within an event
+
+def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
+               members_left: dict[tuple[str, ...], int], cache: TraceCache) -> None:
+    """Demand flows down in Kahn's order over nodes: a lot's demand is final once every node
+    consuming it has pushed; a node pushes once, after all its traced members added their
+    demand, so 192 cells of one cell batch cost one push. A node's input gets, per bucket, the
+    node's demand times the input's fraction of the inputs' bucket total.
+
+    Float arithmetic is done in one fixed order (the same additions and products, in the same
+    sequence, whatever the cache holds), so figures derived from a trace are reproducible. The
+    shortcuts below give bit-for-bit what pushing every bucket through every node's shares gives
+    (tests/ledger/test_trace_equivalence.py): bucket grams are non-negative integers, so no demand
+    is -0.0 and ``0.0 + g == g``."""
+    lots = result.lots
+    start = result.lot
+    pending = dict.fromkeys(lots, 0)
+    for consumer in members_left:
+        for i in consumer:  # input ids are distinct within an event
             pending[i] += 1
-    demand: dict[str, dict[str, float]] = {lot_id: {k: float(v) for k, v in start.buckets.items()}}
+    demand: dict[str, dict[str, float]] = {start.lot_id: {k: float(v) for k, v in start.buckets.items()}}
     node_demand: dict[tuple[str, ...], dict[str, float]] = {}
+    attributed = result.attributed_g
     ready = [lid for lid, n in pending.items() if n == 0]
     while ready:
         lid = ready.pop()
-        lot = result.lots[lid]
-        d = demand.pop(lid, {})
-        result.attributed_g[lid] = sum(d.values())
-        made_of = node_of.get(lid)
-        if made_of is None:  # an origin: extraction, or recycling (recycled material starts anew)
-            site = lot.site or f"participant:{lot.custodian}"
-            bucket_map = result.origins.setdefault(site, {})
+        d = demand.pop(lid, None)
+        if d is None:
+            d = {}
+        attributed[lid] = sum(d.values())
+        node = node_of.get(lid)
+        if node is None:  # an origin: extraction, or recycling (recycled material starts anew)
+            _add_origin(result, lots[lid], d)
+            continue
+        nd = node_demand.get(node)
+        if nd is None:
+            # d is this lot's alone (popped above): the node's demand starts as it (0.0 + g == g)
+            nd = d
+        else:
             for key, grams in d.items():
-                bucket_map[key] = bucket_map.get(key, 0.0) + grams
-            if lot.made_by == "recycle":
-                cited = set(lot.extra.get("recycled_from", []))
-                result.recycled_from[site] = sorted(set(result.recycled_from.get(site, [])) | cited)
+                nd[key] = nd.get(key, 0.0) + grams
+        left = members_left[node] - 1
+        members_left[node] = left
+        if left:
+            node_demand[node] = nd
             continue
-        node = made_of
-        nd = node_demand.setdefault(node, {})
-        for key, grams in d.items():
-            nd[key] = nd.get(key, 0.0) + grams
-        members_left[node] -= 1
-        if members_left[node]:
-            continue
-        shares = cache.shares.get(node)
-        if shares is None:
-            shares = cache.shares[node] = _input_shares([result.lots[i] for i in node])
-        for key, grams in node_demand.pop(node).items():
-            for input_id, fraction in shares.get(key, ()):
-                dd = demand.setdefault(input_id, {})
-                dd[key] = dd.get(key, 0.0) + grams * fraction
+        if nd is not d:  # it was kept for the node's other members
+            del node_demand[node]
+        only = node[0]
+        if len(node) == 1 and only not in demand and _holds_all(lots[only].buckets, nd):
+            # one input holding every demanded bucket: its fraction of each is g / g == 1.0, and
+            # grams * 1.0 == grams, so the demand passes on unchanged (a receipt's lot, mostly)
+            demand[only] = nd
+        else:
+            _push(node, nd, lots, demand, cache)
         for i in node:
             pending[i] -= 1
             if pending[i] == 0:
                 ready.append(i)
-    return result
+
+
+def _holds_all(buckets: dict[str, int], wanted: dict[str, float]) -> bool:
+    return wanted.keys() <= buckets.keys() and all(buckets.values())
+
+
+def _add_origin(result: BackwardTrace, lot: Lot, d: dict[str, float]) -> None:
+    site = lot.site or f"participant:{lot.custodian}"
+    bucket_map = result.origins.setdefault(site, {})
+    for key, grams in d.items():
+        bucket_map[key] = bucket_map.get(key, 0.0) + grams
+    if lot.made_by == "recycle":
+        cited = set(lot.extra.get("recycled_from", []))
+        result.recycled_from[site] = sorted(set(result.recycled_from.get(site, [])) | cited)
+
+
+def _push(node: tuple[str, ...], nd: dict[str, float], lots: dict[str, Lot],
+          demand: dict[str, dict[str, float]], cache: TraceCache) -> None:
+    """Split a node's demand over its inputs: per bucket, demand × (input grams / inputs' total)."""
+    totals = cache.totals.get(node)
+    if totals is None:
+        totals = cache.totals[node] = _node_totals([lots[i].buckets for i in node])
+    last_buckets: dict[str, int] | None = None
+    last_share: dict[str, float] = {}
+    for i in node:
+        buckets = lots[i].buckets
+        dd = demand.get(i)
+        if dd is not None:  # demand from another node already: add to it
+            for key, grams in nd.items():
+                held = buckets.get(key)
+                if held:
+                    dd[key] = dd.get(key, 0.0) + grams * (held / totals[key])
+            continue
+        if buckets == last_buckets:
+            # the same buckets as the input before (the cells of one module): the same share
+            demand[i] = dict(last_share)
+            continue
+        share: dict[str, float] = {}
+        for key, grams in nd.items():
+            held = buckets.get(key)
+            if held:  # then the inputs' total is at least ``held``, so positive
+                share[key] = grams * (held / totals[key])
+        demand[i] = share
+        last_buckets, last_share = buckets, share  # copied when reused: each lot's own dict
+
+
+def _node_totals(parts: list[dict[str, int]]) -> dict[str, int]:
+    """Bucket totals of a node's inputs. Integer grams: runs of inputs with the same buckets (the
+    cells of one module) are added as count × grams, which is exact."""
+    runs: list[tuple[dict[str, int], int]] = []
+    for buckets in parts:
+        if runs and runs[-1][0] == buckets:
+            runs[-1] = (buckets, runs[-1][1] + 1)
+        else:
+            runs.append((buckets, 1))
+    if len(runs) == len(parts):
+        return add_buckets(parts)
+    total: dict[str, int] = {}
+    for buckets, count in runs:
+        for key, grams in buckets.items():
+            total[key] = total.get(key, 0) + grams * count
+    return total
 
 
 def trace_forward(

@@ -142,6 +142,10 @@ class MemoryStore:
     def get_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]:
         return {i: self.lots[i].copy() for i in lot_ids if i in self.lots}
 
+    def read_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]:
+        # stored lots are snapshots: ``apply`` puts a copy and later replaces it, never mutates it
+        return {i: self.lots[i] for i in lot_ids if i in self.lots}
+
     def iter_lots(self) -> Iterator[Lot]:
         for lot in self.lots.values():
             yield lot.copy()

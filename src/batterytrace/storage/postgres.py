@@ -257,6 +257,9 @@ class PostgresStore:
         rows = self._rows("SELECT lot_id, data FROM lots WHERE lot_id = ANY(%s)", (list(lot_ids),))
         return {r[0]: lot_from_json(r[1]) for r in rows}
 
+    def read_lots(self, lot_ids: Sequence[str]) -> dict[str, Lot]:
+        return self.get_lots(lot_ids)  # decoded from rows: fresh objects anyway
+
     def iter_lots(self) -> Iterator[Lot]:
         for (text,) in self._rows("SELECT data FROM lots ORDER BY lot_id"):
             yield lot_from_json(text)
