@@ -113,8 +113,12 @@ def test_replay_from_canonical_bodies_keeps_the_proof_order(tmp_path: Path) -> N
     [lot] = c.keep(c.prove("kasonta", {"kind": "extract", "site": "mine:kasonta", "outputs": [two]}))
     ship = c.ship("kasonta", "circulon", [lot])
     [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [two]), [lot]))
+    # virgin hydroxide is not recyclable: the recycler's own process turns it into production scrap
+    scrap = {**two, "form": "production_scrap"}
+    [held] = c.keep(c.prove("circulon", {"kind": "transform", "inputs": [held], "site": "plant:circulon",
+                                         "outputs": [scrap]}, [held], c.transform_tol()))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
-           "buckets": {"Co/recycled-post/—": 330_000}}
+           "buckets": {"Co/recycled-pre/—": 330_000}}
     rec = {"kind": "recycle", "inputs": [held], "site": "plant:circulon", "outputs": [out]}
     c.keep(c.prove("circulon", rec, [held], 100))
     audit_store(c.ledger.store)

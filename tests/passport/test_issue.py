@@ -225,3 +225,35 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
         else:
             with pytest.raises(VerificationError, match="buckets"):
                 verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+
+
+def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  # type: ignore[no-untyped-def]
+    """A passport's identifier (and its predecessor's) is passport_id_for(GTIN, serial, version):
+    an issuer may not give a pack's passport another battery's identifier or version."""
+    import copy
+
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.model.identifiers import passport_id_for
+    from batterytrace.passport.issue import VCT
+
+    ledger, _packs, keys = world
+    claims = verify_passport(issue(world).present("public"), log_operator=ledger.operator_did, now=NOW)
+    for name in ("iss", "iat", "exp", "vct"):
+        claims.pop(name)
+    other = verify_passport(issue(world, 1).present("public"), log_operator=ledger.operator_did, now=NOW)
+    gtin, serial = claims["battery"]["gtin"], claims["battery"]["serial"]
+    for change in ({"passport_id": other["passport_id"]}, {"passport_version": 2},
+                   {"passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2)},
+                   {"passport_version": "1"}, {"predecessor": passport_id_for(gtin, serial, 0)}):
+        forged = {**copy.deepcopy(claims), **change}
+        signed = issue_sd_jwt(keys["voltara"], forged, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
+        with pytest.raises(VerificationError, match="passport"):
+            verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+    ok = {**copy.deepcopy(claims), "passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2),
+          "predecessor": passport_id_for(gtin, serial, 1)}
+    with pytest.raises(VerificationError, match="batteryPassportIdentifier"):
+        verify_passport(issue_sd_jwt(keys["voltara"], ok, vct=VCT, issued_at=NOW).jws + "~",  # type: ignore[arg-type]
+                        log_operator=ledger.operator_did, now=NOW)
+    ok["aspects"]["GeneralProductInformation"]["batteryPassportIdentifier"] = ok["passport_id"]
+    signed = issue_sd_jwt(keys["voltara"], ok, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
+    verify_passport(signed, log_operator=ledger.operator_did, now=NOW)  # a repurposed battery's passport

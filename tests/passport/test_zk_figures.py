@@ -3,6 +3,7 @@ changed figure, moved or swapped proof, foreign commitment, missing or extra pro
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -143,3 +144,42 @@ def test_malformed_or_identity_commitments_are_refused(proved: Any) -> None:
 def test_a_share_of_nothing_cannot_be_stated() -> None:
     with pytest.raises(ValueError):
         prove_share_figures({"Co/certified/CD": random_opening(0)}, EVENT, PID)
+
+
+def _forged_proofs(openings: dict[str, Opening], stated: dict[str, int]) -> dict[str, dict[str, str]]:
+    """A dishonest issuer's proofs: every statement the verifier builds for the stated basis
+    points that holds for the openings, proved; the others left out."""
+    from batterytrace.crypto.zk import prove_linear
+    from batterytrace.passport.zk_figures import _extra, _statements
+
+    out: dict[str, dict[str, str]] = {}
+    for claim in share_claims(openings):
+        name = "/".join(claim.path)
+        items = [openings[k] for k in claim.denominator]
+        out[name] = {}
+        for side, st in _statements(claim, stated[name]).items():
+            with contextlib.suppress(ValueError):  # a false statement cannot be proved
+                out[name][side] = prove_linear(st, items, _extra(EVENT, PID, claim))[0].to_bytes().hex()
+    return out
+
+
+def test_a_whole_share_cannot_be_stated_as_99_99() -> None:
+    """num = den (only certified cobalt, one country): the share is 100 %; at b = 9 999 the upper
+    statement's coefficients are all 0 ("0 − 1 ≥ 0", false) and must not be left out."""
+    openings = {"Co/certified/CD": random_opening(7_000)}
+    commitments = {k: o.commitment().hex() for k, o in openings.items()}
+    stated = {"recycled_percent/Co/pre": 0, "recycled_percent/Co/post": 0, "recycled_percent/Co/total": 0,
+              "certified_percent/Co": 9_999, "origin_mix_percent/Co/CD": 9_999}
+    summary = {"recycled_percent": {"Co": {"pre": 0.0, "post": 0.0, "total": 0.0}},
+               "certified_percent": {"Co": 99.99}, "origin_mix_percent": {"Co": {"CD": 99.99}}}
+    with pytest.raises(VerificationError):
+        verify_share_figures(commitments, summary, _forged_proofs(openings, stated), EVENT, PID)
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 10**400, float("inf")])
+def test_huge_figures_are_refused_as_verification_errors(proved: Any, value: Any) -> None:
+    _, commitments, summary, proofs = proved
+    forged = copy.deepcopy(summary)
+    forged["recycled_percent"]["Co"]["post"] = value
+    with pytest.raises(VerificationError):
+        verify_share_figures(commitments, forged, proofs, EVENT, PID)

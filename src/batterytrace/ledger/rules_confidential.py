@@ -111,6 +111,20 @@ def _consume(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], list[d
     return lots, specs, points
 
 
+def _transform_tolerance(st: BatchState, lots: list[Lot]) -> int:
+    """The one loss tolerance of a confidential transformation. A form-specific tolerance covers
+    only the lots of that form (plain mode weighs each lot's tolerance by its grams); the proofs
+    state one tolerance per bucket group, so inputs whose forms carry different tolerances are
+    refused rather than all given the largest."""
+    tolerances = {st.policy.tolerance("transform", (lot.form,)) for lot in lots}
+    if len(tolerances) > 1:
+        forms = sorted({lot.form for lot in lots})
+        raise RuleViolationError(
+            "zk.unsupported", f"inputs {forms} carry different loss tolerances; transform them separately"
+        )
+    return tolerances.pop()
+
+
 def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, specs, points = _consume(ev, t, st)
     if any(lot.level > 0 for lot in lots):
@@ -121,7 +135,8 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     rm._check_created_classes(in_keys, specs)
     groups = bucket_groups("transform", [_lot_points(lot) for lot in lots], points)
     rm._check_coc(lots, in_keys, specs)
-    verify_bundles(ev.body, groups, st.policy.tolerance("transform", {lot.form for lot in lots}), st.deferred_proofs)
+    rm._check_new_serials(st, specs)
+    verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
     _check_contained(ev, st, specs, points)
     return _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
 
@@ -137,11 +152,14 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             "aggregation.hierarchy",
             f"a {parent['form']} cannot contain {sorted({lot.form for lot in lots})} (cell → module → pack → vehicle)",
         )
-    rm._check_created_classes(_in_keys(lots), specs)
+    in_keys = _in_keys(lots)
+    rm._check_created_classes(in_keys, specs)
     if parent["gross_mass_g"] < sum(lot.gross_mass_g for lot in lots):
         raise RuleViolationError("aggregation.mass", "parent weighs less than its children")
     if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < rm._weakest_coc(lots):
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
+    rm._check_coc(lots, in_keys, specs)
+    rm._check_new_serials(st, specs)
     # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
     verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
@@ -154,7 +172,10 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.hierarchy", "disaggregation takes one module, pack or vehicle")
     if any(not 1 <= FORM_LEVELS.get(o["form"], 0) < lots[0].level for o in specs):
         raise RuleViolationError("aggregation.hierarchy", "parts must sit below the parent in the hierarchy")
-    rm._check_created_classes(_in_keys(lots), specs)
+    in_keys = _in_keys(lots)
+    rm._check_created_classes(in_keys, specs)
+    rm._check_coc(lots, in_keys, specs)
+    rm._check_new_serials(st, specs, parent=lots[0])
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
     effect = rm._emit(ev, t, st, lots, specs, {"disaggregated_from": lots[0].lot_id})
@@ -163,13 +184,27 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, specs, points = _consume(ev, t, st)
-    pre_consumer = all(lot.form in rm._SCRAP_FORMS for lot in lots)
-    allowed = "recycled-pre" if pre_consumer else "recycled-post"
+    rm.check_recyclable(lots)
+    rm._check_bulk_outputs("recycling", specs)
+    rm._check_coc_model(lots, specs)
+    # each input keeps its class (scrap → pre, end-of-life → post, recycled → its own); plain mode
+    # caps each class's output by its input grams, which commitments hide, so the inputs of one
+    # element must all be of one class, and its output bucket is of that class
+    classes: dict[str, set[str]] = {}
+    for lot in lots:
+        for key in lot.commitments:
+            classes.setdefault(parse_bucket_key(key).element, set()).add(rm.recycled_class(lot, key))
     for i, spec in enumerate(specs):
         for key in spec["buckets"]:
             k = parse_bucket_key(key)
-            if k.origin != allowed or k.country != NO_COUNTRY:
-                raise RuleViolationError("recycled.origin", f"outputs[{i}] {key}: this recycling yields {allowed} buckets only")
+            allowed = classes.get(k.element, {k.origin})  # none: mass created (zk.balance below)
+            if len(allowed) > 1:
+                raise RuleViolationError(
+                    "recycled.origin", f"{k.element}: inputs of classes {sorted(allowed)} cannot be told apart on "
+                    "commitments; recycle each class separately")
+            if k.origin not in allowed or k.country != NO_COUNTRY:
+                raise RuleViolationError(
+                    "recycled.origin", f"outputs[{i}] {key}: this recycling yields {sorted(allowed)} {k.element} buckets only")
     for lot in lots:
         statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
         if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
@@ -201,6 +236,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, (spec, src) in enumerate(zip(specs, lots, strict=True)):
         if spec["form"] != src.form:
             raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
+        rm.check_receipt_identity(i, spec, src)
         if COC_MODELS.index(spec.get("coc_model", "mass_balance")) < COC_MODELS.index(src.coc_model):
             raise RuleViolationError("coc.model", f"outputs[{i}] claims a stronger chain-of-custody model than lot {src.lot_id}")
         if set(spec["commitments"]) != set(src.commitments):

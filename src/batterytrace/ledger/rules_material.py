@@ -469,6 +469,16 @@ def _receipt_lots(ev: SignedEvent, t: int, st: BatchState, confidential: bool = 
     return lots, discrepancy
 
 
+def check_receipt_identity(i: int, spec: dict[str, Any], src: Lot) -> None:
+    """A receipt passes a product's identity on: GTIN, serial and product data unchanged."""
+    kept = {"gtin": src.gtin, "serial": src.serial, **{k: src.extra.get(k) for k in _PRODUCT_DATA}}
+    for name, value in kept.items():
+        if spec.get(name, value) != value:
+            raise RuleViolationError(
+                "receipt.identity", f"outputs[{i}] changes {name} of lot {src.lot_id} ({value!r} → {spec[name]!r})"
+            )
+
+
 def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     b = ev.body
     lots, discrepancy = _receipt_lots(ev, t, st)
@@ -482,12 +492,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, (spec, src) in enumerate(zip(outputs, lots, strict=True)):
         if spec["form"] != src.form:
             raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
-        kept = {"gtin": src.gtin, "serial": src.serial, **{k: src.extra.get(k) for k in _PRODUCT_DATA}}
-        for name, value in kept.items():
-            if spec.get(name, value) != value:
-                raise RuleViolationError(
-                    "receipt.identity", f"outputs[{i}] changes {name} of lot {src.lot_id} ({value!r} → {spec[name]!r})"
-                )
+        check_receipt_identity(i, spec, src)
         if COC_MODELS.index(spec.get("coc_model", "mass_balance")) < COC_MODELS.index(src.coc_model):
             raise RuleViolationError("coc.model", f"outputs[{i}] claims a stronger chain-of-custody model than lot {src.lot_id}")
         for key, grams in spec["buckets"].items():
@@ -601,18 +606,29 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     return _emit(ev, t, st, lots, outputs, {"disaggregated_from": lots[0].lot_id})
 
 
-def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
-    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+def check_recyclable(lots: list[Lot]) -> None:
+    """Recycling turns waste into recycled material: end-of-life products, production scrap, or
+    material that is already recycled (black mass) — never virgin bulk material. Plain lots and
+    confidential ones (by their bucket keys) alike."""
     for lot in lots:
-        # recycling turns waste into recycled material: end-of-life products, production scrap, or
-        # material that is already recycled (black mass) — never virgin bulk material
-        if lot.level == 0 and lot.form not in _SCRAP_FORMS and not all(
-            parse_bucket_key(key).recycled for key in lot.buckets
-        ):
+        keys = lot.commitments if lot.confidential else lot.buckets
+        if lot.level == 0 and lot.form not in _SCRAP_FORMS and not all(parse_bucket_key(key).recycled for key in keys):
             raise RuleViolationError(
                 "recycled.origin",
                 f"lot {lot.lot_id} ({lot.form}) is neither a product, production scrap nor recycled material",
             )
+
+
+def recycled_class(lot: Lot, key: str) -> str:
+    """The recycled class a bucket of an input lot becomes: production scrap → pre-consumer,
+    end-of-life products → post-consumer, already-recycled material keeps its own class."""
+    k = parse_bucket_key(key)
+    return k.origin if k.recycled else "recycled-pre" if lot.form in _SCRAP_FORMS else "recycled-post"
+
+
+def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
+    check_recyclable(lots)
     _check_bulk_outputs("recycling", outputs)
     _check_coc_model(lots, outputs)
     for i, spec in enumerate(outputs):
@@ -630,7 +646,7 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for lot in lots:
         for key, grams in lot.buckets.items():
             k = parse_bucket_key(key)
-            cls = k.origin if k.recycled else "recycled-pre" if lot.form in _SCRAP_FORMS else "recycled-post"
+            cls = recycled_class(lot, key)
             came_in[(k.element, cls)] = came_in.get((k.element, cls), 0) + grams
     went_out: dict[tuple[str, str], int] = {}
     for key, grams in [*out_b.items(), *loss.items()]:

@@ -251,6 +251,26 @@ def _proved_figures(out: dict[str, Any], summary: dict[str, Any], evidence: dict
     return material_figures(buckets)
 
 
+def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
+    """The identifier is passport_id_for(GTIN, serial, version), as the issuer derives it (and the
+    ZK figure proofs are bound to it); a later version names its predecessor."""
+    version = claims.get("passport_version")
+    gtin, serial = battery.get("gtin"), battery.get("serial")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1 or not isinstance(gtin, str) \
+            or not isinstance(serial, str):
+        raise VerificationError("the passport version, GTIN or serial is malformed")
+    pid = claims.get("passport_id")
+    if pid != passport_id_for(gtin, serial, version):
+        raise VerificationError(f"passport_id {pid!r} is not the identifier of {gtin}/{serial} version {version}")
+    previous = passport_id_for(gtin, serial, version - 1) if version > 1 else None
+    if claims.get("predecessor") != previous:
+        raise VerificationError(f"the passport's predecessor must be {previous!r}")
+    aspects = claims.get("aspects")
+    gpi = aspects.get("GeneralProductInformation") if isinstance(aspects, dict) else None
+    if isinstance(gpi, dict) and gpi.get("batteryPassportIdentifier", pid) != pid:
+        raise VerificationError("GeneralProductInformation.batteryPassportIdentifier differs from the passport_id")
+
+
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
     """Verify a passport presentation offline and return its claims. Checks the issuer's signature
@@ -295,4 +315,5 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)
     verify_inclusion(leaf_hash(event.leaf_data), index, checkpoint.tree_size, path, checkpoint.root_hash)
+    _check_passport_id(claims, battery)
     return claims

@@ -86,8 +86,9 @@ def _statements(claim: ShareClaim, bp: int) -> dict[str, LinearStatement]:
     out = {}
     if bp > 0 and any(lower):
         out["lower"] = LinearStatement(f"passport/{label}>={bp}bp", lower, 0, _N_BITS)
-    if any(upper):
-        out["upper"] = LinearStatement(f"passport/{label}<{bp + 1}bp", upper, 1, _N_BITS)
+    # always present: with num = den and b = 9 999 its coefficients are all 0 and it reads
+    # "0 − 1 ≥ 0", which no proof satisfies (a whole share is 100 %, not 99.99)
+    out["upper"] = LinearStatement(f"passport/{label}<{bp + 1}bp", upper, 1, _N_BITS)
     return out
 
 
@@ -144,8 +145,10 @@ def _claimed(summary: Mapping[str, Any], path: tuple[str, ...]) -> int:
     node: Any = summary
     for name in path:
         node = node.get(name) if isinstance(node, dict) else None
-    if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(node):
+    if isinstance(node, bool) or not isinstance(node, int | float) or (isinstance(node, float) and not math.isfinite(node)):
         raise VerificationError(f"the passport states no number for {'/'.join(path)}")
+    if not 0 <= node <= 100:  # before scaling: a huge int or float overflows round()
+        raise VerificationError(f"{'/'.join(path)} = {node!r} is not a percentage")
     bp = round(node * 100)
     if not 0 <= bp <= SCALE or abs(node * 100 - bp) > 1e-6:
         raise VerificationError(f"{'/'.join(path)} = {node!r} is not a percentage to 0.01 point")
