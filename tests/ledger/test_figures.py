@@ -88,3 +88,9 @@ def test_due_diligence_indices_weighted_by_cobalt_supplied() -> None:
     scores = {"mine:kasonta": 72, "mine:tujenge": 58, "mine:mwelu": 49}
     expected = sum(co[m] * sc for m, sc in scores.items() if co.get(m)) / sum(co[m] for m in scores if co.get(m))
     assert cl.score == pytest.approx(expected)
+
+
+def test_an_element_with_only_empty_mined_buckets_has_no_origin_mix() -> None:
+    mf = material_figures({"Co/certified/CD": 0, "Co/recycled-post/—": 500})
+    assert "Co" not in mf.origin_mix_percent
+    assert mf.recycled_percent["Co"]["post"] == 100.0

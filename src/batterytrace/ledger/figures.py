@@ -147,8 +147,11 @@ def material_figures(buckets: Mapping[str, int]) -> MaterialFigures:
             o[k.country] = o.get(k.country, 0.0) + grams
         if k.origin == "certified":
             cert[k.element] = cert.get(k.element, 0.0) + 100.0 * grams / total
-    for el, countries in origin.items():
-        origin[el] = {c: 100.0 * g / mined[el] for c, g in sorted(countries.items())}
+    for el, countries in list(origin.items()):
+        if mined[el]:
+            origin[el] = {c: 100.0 * g / mined[el] for c, g in sorted(countries.items())}
+        else:  # only empty mined buckets: no origin mix to state
+            del origin[el]
     art8: dict[str, dict[str, dict[str, float | bool]]] = {}
     for el, targets in ART8_TARGETS_PERCENT.items():
         if el in totals:

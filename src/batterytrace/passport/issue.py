@@ -187,7 +187,10 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
             check_openings(assembled, held)
         except VerificationError as exc:
             raise BatterytraceError(f"cannot prove the figures of {pack_id}: {exc}") from exc
-        proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
+        try:
+            proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
+        except ValueError as exc:  # a share over 0 g: no band can be stated or proved
+            raise BatterytraceError(f"cannot state the figures of {pack_id}: {exc}") from exc
         f = replace(f, materials=replace(proved, element_g=f.materials.element_g))
     assert f.lot.gtin is not None and f.lot.serial is not None
     aspects: dict[str, Any] = {}
