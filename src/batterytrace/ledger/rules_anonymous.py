@@ -40,6 +40,7 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_str, schema_error
+from batterytrace.ledger.lot_specs import check_evidence, new_lot
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import parse_bucket_key
 from batterytrace.model.entities import ANONYMOUS_ROLE, Participant, RingKey
@@ -148,7 +149,7 @@ def _anonymous_extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     origin = parse_origin(b)
     specs, points = rc._outputs(ev, st, 1000)
     rm._check_bulk_outputs("extraction", specs)
-    rm._check_evidence(b)
+    check_evidence(b)
     for i, spec in enumerate(specs):
         if spec.get("coc_model") == "identity_preserved":
             raise RuleViolationError("coc.identity", f"outputs[{i}]: an anonymous lot cannot preserve its mine's identity")
@@ -164,7 +165,7 @@ def _anonymous_extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     rc._check_contained(ev, st, specs, points)
     effect = Effect()
     for i, spec in enumerate(specs):
-        lot = rm._new_lot(ev, i, spec, t, RING_SITE_PREFIX + origin.country, [])
+        lot = new_lot(ev, i, spec, t, RING_SITE_PREFIX + origin.country, [])
         lot.extra["ring"] = {"country": origin.country, "size": len(origin.ring)}
         effect.lots[lot.lot_id] = lot
     effect.participants.append(

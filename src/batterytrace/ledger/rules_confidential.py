@@ -28,6 +28,7 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_list, schema_error
+from batterytrace.ledger.lot_specs import check_evidence, new_lot, parse_output
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import NO_COUNTRY, parse_bucket_key
 from batterytrace.model.entities import COC_MODELS, FORM_LEVELS, Lot
@@ -62,7 +63,7 @@ def _outputs(ev: SignedEvent, st: BatchState, max_len: int) -> Outputs:
             )
         plain = {k: v for k, v in spec.items() if k != "commitments"}
         plain["buckets"] = {}
-        rm._parse_output(plain, i, st.policy.assay_tolerance_permille)
+        parse_output(plain, i, st.policy.assay_tolerance_permille)
         specs.append({**plain, "buckets": dict.fromkeys(decoded, 0), "commitments": dict(spec["commitments"])})
         points.append(decoded)
     return specs, points
@@ -105,7 +106,7 @@ def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 
 def _consume(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], list[dict[str, Any]], list[dict[str, Point]]]:
-    rm._check_evidence(ev.body)
+    check_evidence(ev.body)
     lots = rm._take_inputs(ev, t, st, req_list(ev.body, "inputs", 1, 100_000), confidential=True)
     specs, points = _outputs(ev, st, 100_000)
     return lots, specs, points
@@ -251,7 +252,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     rm._spend(ev, t, lots, effect)
     for i, spec in enumerate(specs):
         src = lots[i]
-        lot = rm._new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
+        lot = new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
         lot.extra = {**src.extra, **lot.extra}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": b.get("loss", {})}

@@ -3,7 +3,6 @@ recycle. Every check raises ``RuleViolationError`` naming its rule (see docs/rul
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from batterytrace.errors import RuleViolationError
@@ -12,10 +11,10 @@ from batterytrace.ledger.fields import (
     req_buckets,
     req_int,
     req_list,
-    req_number,
     req_str,
     schema_error,
 )
+from batterytrace.ledger.lot_specs import PRODUCT_DATA, check_evidence, new_lot, parse_output
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import (
     add_buckets,
@@ -24,20 +23,16 @@ from batterytrace.model.buckets import (
 )
 from batterytrace.model.entities import (
     ANONYMOUS_ROLE,
-    CARBON_STAGES,
     COC_MODELS,
     FORM_LEVELS,
     Lot,
-    lot_id,
 )
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
 
 __all__ = ["check_material_event"]
 
-_HEX = frozenset("0123456789abcdef")
 _SCRAP_FORMS = frozenset({"production_scrap"})
-_PRODUCT_DATA = ("model", "capacity_kwh", "chemistry")  # carried by _new_lot into Lot.extra
 
 
 # ------------------------------------------------------------------------- shared pieces
@@ -53,126 +48,6 @@ def _site_of_actor(ev: SignedEvent, st: BatchState, required: bool) -> str | Non
     if site.owner != ev.actor:
         raise RuleViolationError("site", f"site {site_id} is not operated by the signer")
     return site_id
-
-
-def _check_evidence(body: dict[str, Any]) -> None:
-    """Physical evidence: seals, sensor readings, assay certificate hashes, locations."""
-    seals = body.get("seals")
-    if seals is not None and (
-        not isinstance(seals, list)
-        or not all(isinstance(s, str) and 0 < len(s) <= 128 for s in seals)
-        or len(set(seals)) != len(seals)
-    ):
-        raise RuleViolationError("evidence.seals", "seals must be a list of distinct seal/tag ids")
-    sensors = body.get("sensors")
-    if sensors is not None:
-        if not isinstance(sensors, list):
-            raise RuleViolationError("evidence.sensor", "sensors must be a list of readings")
-        for r in sensors:
-            ok = (
-                isinstance(r, dict)
-                and isinstance(r.get("type"), str)
-                and isinstance(r.get("uom"), str)
-                and isinstance(r.get("value"), int | float)
-                and not isinstance(r.get("value"), bool)
-                and math.isfinite(r["value"])
-            )
-            if not ok:
-                raise RuleViolationError(
-                    "evidence.sensor", "a sensor reading needs type, numeric value and uom (EPCIS sensorReport)"
-                )
-    loc = body.get("location")
-    if loc is not None:
-        ok = isinstance(loc, dict) and all(
-            isinstance(loc.get(k), int | float) and not isinstance(loc.get(k), bool) for k in ("lat", "lon")
-        )
-        if not ok or not (-90 <= loc["lat"] <= 90 and -180 <= loc["lon"] <= 180):
-            raise RuleViolationError("evidence.location", "location must be {lat, lon} in degrees")
-
-
-def _cert_hash(spec: dict[str, Any]) -> None:
-    h = spec.get("assay_cert_sha256")
-    if h is not None and (not isinstance(h, str) or len(h) != 64 or not set(h) <= _HEX):
-        raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
-
-
-def _parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
-    if not isinstance(spec, dict):
-        raise schema_error(f"outputs[{i}] must be an object")
-    req_str(spec, "form", 64)
-    gross = req_int(spec, "gross_mass_g", 1, 2**48)
-    buckets = req_buckets(spec, "buckets", allow_empty=True)
-    coc = spec.get("coc_model", "mass_balance")
-    if coc not in COC_MODELS:
-        raise schema_error(f"outputs[{i}].coc_model must be one of {COC_MODELS}")
-    assay = spec.get("assay_ppm", {})
-    if not isinstance(assay, dict) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1_000_000 for v in assay.values()
-    ):
-        raise schema_error(f"outputs[{i}].assay_ppm must map elements to integer ppm")
-    totals = element_totals(buckets)
-    if sum(totals.values()) > gross:
-        raise RuleViolationError("assay", f"outputs[{i}]: contained metal exceeds gross mass")
-    for el, ppm in assay.items():
-        expected = gross * ppm / 1_000_000
-        if abs(totals.get(el, 0) - expected) > expected * policy_assay_permille / 1000 + 1:
-            raise RuleViolationError(
-                "assay",
-                f"outputs[{i}]: {el} buckets hold {totals.get(el, 0)} g but the assay says {expected:.0f} g",
-            )
-    carbon = spec.get("carbon", [])
-    if not isinstance(carbon, list):
-        raise schema_error(f"outputs[{i}].carbon must be a list")
-    for c in carbon:
-        ok = (
-            isinstance(c, dict)
-            and c.get("stage") in CARBON_STAGES
-            and isinstance(c.get("kgco2e_per_kg"), int | float)
-            and not isinstance(c.get("kgco2e_per_kg"), bool)
-            and math.isfinite(c["kgco2e_per_kg"])
-            and c["kgco2e_per_kg"] >= 0
-            and isinstance(c.get("primary"), bool)
-        )
-        if not ok:
-            raise schema_error(
-                f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
-            )
-    _cert_hash(spec)
-    for name in ("gtin", "serial", "model", "chemistry"):
-        if spec.get(name) is not None:
-            req_str(spec, name, 64)
-    if spec.get("capacity_kwh") is not None:
-        req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
-    return spec
-
-
-def _new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:
-    extra: dict[str, Any] = {}
-    if spec.get("assay_cert_sha256"):
-        extra["assay_cert_sha256"] = spec["assay_cert_sha256"]
-    for name in _PRODUCT_DATA:
-        if spec.get(name) is not None:
-            extra[name] = spec[name]
-    return Lot(
-        lot_id=lot_id(ev.hash_hex, i),
-        event=ev.hash_hex,
-        index=i,
-        custodian=ev.actor,
-        site=site,
-        form=spec["form"],
-        created_at=t,
-        gross_mass_g=spec["gross_mass_g"],
-        buckets=dict(spec["buckets"]),
-        coc_model=spec.get("coc_model", "mass_balance"),
-        assay_ppm=dict(spec.get("assay_ppm", {})),
-        carbon=list(spec.get("carbon", [])),
-        attestations=attestations,
-        gtin=spec.get("gtin"),
-        serial=spec.get("serial"),
-        last_event_at=t,
-        extra=extra,
-        made_by=ev.kind,
-    )
 
 
 def _check_mode(kind: str, lots: list[Lot], confidential: bool) -> None:
@@ -367,7 +242,7 @@ def extraction_site(ev: SignedEvent, st: BatchState) -> str:
 
 def _extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     site_id = extraction_site(ev, st)
-    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
+    outputs = [parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(ev.body, "outputs", 1, 1000))]
     return _extract_outputs(ev, t, st, site_id, outputs)
 
 
@@ -393,11 +268,11 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
                     f"mine site {site_id} holds no valid attestation satisfying the sourcing policy at "
                     f"event time ({st.policy.sourcing.describe()})",
                 )
-    _check_evidence(ev.body)
+    check_evidence(ev.body)
     atts = sorted(a.attestation_id for a in valid)
     effect = Effect()
     for i, spec in enumerate(outputs):
-        lot = _new_lot(ev, i, spec, t, site_id, atts)
+        lot = new_lot(ev, i, spec, t, site_id, atts)
         effect.lots[lot.lot_id] = lot
     return effect
 
@@ -410,7 +285,7 @@ def _ship(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("registration", f"receiver {receiver} is not registered")
     if receiver == ev.actor:
         raise schema_error("a shipment goes to another participant")
-    _check_evidence(b)
+    check_evidence(b)
     lots = _take_inputs(ev, t, st, req_list(b, "lots", 1, 10_000))
     gross = req_int(b, "gross_mass_g", 1, 2**48) if b.get("gross_mass_g") is not None else None
     shipment = {
@@ -451,7 +326,7 @@ def _receipt_lots(ev: SignedEvent, t: int, st: BatchState, confidential: bool = 
     assert shipment is not None
     if len(lots) != shipment["lots"]:
         raise RuleViolationError("receipt.lots", f"shipment holds {shipment['lots']} lots; receipt lists {len(lots)}")
-    _check_evidence(b)
+    check_evidence(b)
     if sorted(b.get("seals") or []) != shipment["seals"]:
         raise RuleViolationError(
             "receipt.seals", f"seals presented {sorted(b.get('seals') or [])} differ from seals shipped {shipment['seals']}"
@@ -471,7 +346,7 @@ def _receipt_lots(ev: SignedEvent, t: int, st: BatchState, confidential: bool = 
 
 def check_receipt_identity(i: int, spec: dict[str, Any], src: Lot) -> None:
     """A receipt passes a product's identity on: GTIN, serial and product data unchanged."""
-    kept = {"gtin": src.gtin, "serial": src.serial, **{k: src.extra.get(k) for k in _PRODUCT_DATA}}
+    kept = {"gtin": src.gtin, "serial": src.serial, **{k: src.extra.get(k) for k in PRODUCT_DATA}}
     for name, value in kept.items():
         if spec.get(name, value) != value:
             raise RuleViolationError(
@@ -483,7 +358,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     b = ev.body
     lots, discrepancy = _receipt_lots(ev, t, st)
     site = _site_of_actor(ev, st, required=False)
-    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 10_000))]
+    outputs = [parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 10_000))]
     in_b = add_buckets(lot.buckets for lot in lots)
     out_b = add_buckets(o["buckets"] for o in outputs)
     loss = req_buckets(b, "loss", allow_empty=True)
@@ -511,7 +386,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _spend(ev, t, lots, effect)
     for i, spec in enumerate(outputs):
         src = lots[i]
-        lot = _new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
+        lot = new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
         lot.extra = {**src.extra, **lot.extra}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": loss}
@@ -521,9 +396,9 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 def _consume_and_produce(ev: SignedEvent, t: int, st: BatchState) -> tuple[list[Lot], list[dict[str, Any]], dict[str, int], dict[str, int], dict[str, int]]:
     b = ev.body
-    _check_evidence(b)
+    check_evidence(b)
     lots = _take_inputs(ev, t, st, req_list(b, "inputs", 1, 100_000))
-    outputs = [_parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 100_000))]
+    outputs = [parse_output(o, i, st.policy.assay_tolerance_permille) for i, o in enumerate(req_list(b, "outputs", 1, 100_000))]
     in_b = add_buckets(lot.buckets for lot in lots)
     out_b = add_buckets(o["buckets"] for o in outputs)
     loss = req_buckets(b, "loss", allow_empty=True)
@@ -536,7 +411,7 @@ def _emit(ev: SignedEvent, t: int, st: BatchState, lots: list[Lot], outputs: lis
     atts = _inherited_attestations(lots)
     _spend(ev, t, lots, effect)
     for i, spec in enumerate(outputs):
-        lot = _new_lot(ev, i, spec, t, site, atts)
+        lot = new_lot(ev, i, spec, t, site, atts)
         if extra:
             lot.extra.update(extra)
         effect.lots[lot.lot_id] = lot

@@ -1,0 +1,145 @@
+"""Parsing the parts of a material event that become lots: output specs (form, gross mass, buckets,
+assay, carbon, product data), physical evidence, and the new ``Lot`` records. Shared by the plain,
+confidential and anonymous rule handlers. Every refusal names its rule (docs/rules.md)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from batterytrace.errors import RuleViolationError
+from batterytrace.ledger.fields import (
+    req_buckets,
+    req_int,
+    req_number,
+    req_str,
+    schema_error,
+)
+from batterytrace.model.buckets import element_totals
+from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, Lot, lot_id
+from batterytrace.model.events import SignedEvent
+
+__all__ = ["PRODUCT_DATA", "check_evidence", "new_lot", "parse_output"]
+
+_HEX = frozenset("0123456789abcdef")
+PRODUCT_DATA = ("model", "capacity_kwh", "chemistry")  # carried by new_lot into Lot.extra
+
+
+def check_evidence(body: dict[str, Any]) -> None:
+    """Physical evidence: seals, sensor readings, assay certificate hashes, locations."""
+    seals = body.get("seals")
+    if seals is not None and (
+        not isinstance(seals, list)
+        or not all(isinstance(s, str) and 0 < len(s) <= 128 for s in seals)
+        or len(set(seals)) != len(seals)
+    ):
+        raise RuleViolationError("evidence.seals", "seals must be a list of distinct seal/tag ids")
+    sensors = body.get("sensors")
+    if sensors is not None:
+        if not isinstance(sensors, list):
+            raise RuleViolationError("evidence.sensor", "sensors must be a list of readings")
+        for r in sensors:
+            ok = (
+                isinstance(r, dict)
+                and isinstance(r.get("type"), str)
+                and isinstance(r.get("uom"), str)
+                and isinstance(r.get("value"), int | float)
+                and not isinstance(r.get("value"), bool)
+                and math.isfinite(r["value"])
+            )
+            if not ok:
+                raise RuleViolationError(
+                    "evidence.sensor", "a sensor reading needs type, numeric value and uom (EPCIS sensorReport)"
+                )
+    loc = body.get("location")
+    if loc is not None:
+        ok = isinstance(loc, dict) and all(
+            isinstance(loc.get(k), int | float) and not isinstance(loc.get(k), bool) for k in ("lat", "lon")
+        )
+        if not ok or not (-90 <= loc["lat"] <= 90 and -180 <= loc["lon"] <= 180):
+            raise RuleViolationError("evidence.location", "location must be {lat, lon} in degrees")
+
+
+def _cert_hash(spec: dict[str, Any]) -> None:
+    h = spec.get("assay_cert_sha256")
+    if h is not None and (not isinstance(h, str) or len(h) != 64 or not set(h) <= _HEX):
+        raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
+
+
+def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise schema_error(f"outputs[{i}] must be an object")
+    req_str(spec, "form", 64)
+    gross = req_int(spec, "gross_mass_g", 1, 2**48)
+    buckets = req_buckets(spec, "buckets", allow_empty=True)
+    coc = spec.get("coc_model", "mass_balance")
+    if coc not in COC_MODELS:
+        raise schema_error(f"outputs[{i}].coc_model must be one of {COC_MODELS}")
+    assay = spec.get("assay_ppm", {})
+    if not isinstance(assay, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1_000_000 for v in assay.values()
+    ):
+        raise schema_error(f"outputs[{i}].assay_ppm must map elements to integer ppm")
+    totals = element_totals(buckets)
+    if sum(totals.values()) > gross:
+        raise RuleViolationError("assay", f"outputs[{i}]: contained metal exceeds gross mass")
+    for el, ppm in assay.items():
+        expected = gross * ppm / 1_000_000
+        if abs(totals.get(el, 0) - expected) > expected * policy_assay_permille / 1000 + 1:
+            raise RuleViolationError(
+                "assay",
+                f"outputs[{i}]: {el} buckets hold {totals.get(el, 0)} g but the assay says {expected:.0f} g",
+            )
+    carbon = spec.get("carbon", [])
+    if not isinstance(carbon, list):
+        raise schema_error(f"outputs[{i}].carbon must be a list")
+    for c in carbon:
+        ok = (
+            isinstance(c, dict)
+            and c.get("stage") in CARBON_STAGES
+            and isinstance(c.get("kgco2e_per_kg"), int | float)
+            and not isinstance(c.get("kgco2e_per_kg"), bool)
+            and math.isfinite(c["kgco2e_per_kg"])
+            and c["kgco2e_per_kg"] >= 0
+            and isinstance(c.get("primary"), bool)
+        )
+        if not ok:
+            raise schema_error(
+                f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
+            )
+    _cert_hash(spec)
+    for name in ("gtin", "serial", "model", "chemistry"):
+        if spec.get(name) is not None:
+            req_str(spec, name, 64)
+    if spec.get("capacity_kwh") is not None:
+        req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
+    return spec
+
+
+def new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:
+    extra: dict[str, Any] = {}
+    if spec.get("assay_cert_sha256"):
+        extra["assay_cert_sha256"] = spec["assay_cert_sha256"]
+    for name in PRODUCT_DATA:
+        if spec.get(name) is not None:
+            extra[name] = spec[name]
+    return Lot(
+        lot_id=lot_id(ev.hash_hex, i),
+        event=ev.hash_hex,
+        index=i,
+        custodian=ev.actor,
+        site=site,
+        form=spec["form"],
+        created_at=t,
+        gross_mass_g=spec["gross_mass_g"],
+        buckets=dict(spec["buckets"]),
+        coc_model=spec.get("coc_model", "mass_balance"),
+        assay_ppm=dict(spec.get("assay_ppm", {})),
+        carbon=list(spec.get("carbon", [])),
+        attestations=attestations,
+        gtin=spec.get("gtin"),
+        serial=spec.get("serial"),
+        last_event_at=t,
+        extra=extra,
+        made_by=ev.kind,
+    )
