@@ -120,3 +120,14 @@ def test_confidential_aspects_validate_against_batterypass_schemas(world: ConfWo
     if aspect == "Circularity":  # proved figures, not the opened grams
         co = next(r for r in claims["aspects"][aspect]["recycledContent"] if r["recycledMaterial"] == "Cobalt")
         assert co["postConsumerShare"] == claims["summary"]["recycled_percent"]["Co"]["post"]
+
+
+def test_a_desk_cannot_issue_a_confidential_pack_on_demand(world: ConfWorld, tmp_path: Any) -> None:
+    from batterytrace.errors import NotFoundError
+    from batterytrace.passport.registry import PassportDesk, PassportIssuer
+
+    desk = PassportDesk(world.ledger, tmp_path, [PassportIssuer(world.s.actors["voltara"].signing_key, VOLTARA_VM75)])
+    pack = world.ledger.store.get_lot(world.packs[0])
+    assert pack is not None and pack.gtin and pack.serial
+    with pytest.raises(NotFoundError, match="confidential pack"):
+        desk.presentation(pack.gtin, pack.serial, "public")

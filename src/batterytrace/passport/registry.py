@@ -114,6 +114,10 @@ class PassportDesk:
         found = self.ledger.event_by_hash(lot.event)
         operator = lot.extra.get("economic_operator") or (found[1].actor if found else None)
         issuer = self.issuers.get(str(operator))
+        if lot.confidential:
+            raise NotFoundError(f"no passport has been published for {lot.gtin}/{lot.serial}, a confidential pack: "
+                                "only its economic operator, holding the openings of its lineage, can issue it "
+                                "(passport issue --openings) and publish it (POST /passports)")
         if issuer is None:
             raise NotFoundError(f"no passport has been issued for {lot.gtin}/{lot.serial} and this "
                                 "service does not hold its economic operator's key")
