@@ -122,6 +122,12 @@ def demo(
         _serve(ledger, s, db, host, port, conf[1] if conf is not None else [])
 
 
+def _passports_dir(db: str) -> Path:
+    """Where the demo writes passports, keys and QR codes: ``<db stem>-passports`` (``demo-passports``
+    for a PostgreSQL ledger)."""
+    return Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+
+
 def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) -> None:
     """Submit each bad event and show the rule the ledger names; one acceptance fails the demo."""
     for description, ev in attempts:
@@ -139,7 +145,7 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confident
     from batterytrace.cli.serve_cmd import run_server
     from batterytrace.ledger.access import issue_access_token
 
-    out = Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+    out = _passports_dir(db)
     lot = ledger.store.get_lot(s.packs[-1])
     assert lot is not None and lot.gtin is not None and lot.serial is not None
     local = f"http://{host}:{port}/01/{lot.gtin}/21/{lot.serial}"
@@ -240,8 +246,7 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
     """Issue every series pack's passport at every access level, verify each offline, write the
     files a user needs to repeat it with the CLI (issuer key, master data, QR codes)."""
     console.rule("battery passports")
-    base = Path("demo" if db.startswith(("postgresql://", "postgres://")) else db).with_suffix("")
-    out = Path(f"{base}-passports")
+    out = _passports_dir(db)
     out.mkdir(parents=True, exist_ok=True)
     oem = s.actors["voltara"]
     save_key(oem.signing_key, out / "voltara.key")
@@ -276,7 +281,7 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
                             packs: list[str]) -> None:
     """Passports of the confidential packs: figures proved in zero knowledge, grams private."""
     console.rule("confidential pack passports")
-    out = Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+    out = _passports_dir(db)
     oem = s.actors["voltara"]
     now = int(time.time())
     kept = out / "voltara.openings.sqlite"  # for `passport issue --openings`

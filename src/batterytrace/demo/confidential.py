@@ -7,10 +7,12 @@ Used by ``batterytrace demo --confidential`` and by the ``confidential`` benchma
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+from batterytrace.crypto.zk import Opening
 from batterytrace.demo.anonymous import RingSetup, anonymous_shipment
 from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.confidential_client import ProvedEvent, prove_event
@@ -20,7 +22,7 @@ from batterytrace.storage.base import Store
 from batterytrace.storage.openings import OpeningStore
 from batterytrace.timeutil import format_time
 
-__all__ = ["ConfidentialRun", "anonymous_chain", "confidential_attacks", "confidential_chain"]
+__all__ = ["ConfidentialRun", "anonymous_chain", "confidential_attacks", "confidential_chain", "prove_as", "sign_as"]
 
 CO_KEY = "Co/certified/CD"
 
@@ -41,17 +43,24 @@ class ConfidentialRun:
         return self.stores[who]
 
 
-def _prove(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any], inputs: list[str], tol: int) -> ProvedEvent:
+def prove_as(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any],
+             inputs: Sequence[Mapping[str, Opening]], tol: int) -> ProvedEvent:
+    """``who`` proves and signs ``body`` at the scenario clock from the openings of its inputs
+    (on the run's executor when set), keeps the new lots' openings and queues the event."""
     timed = {**body, "time": format_time(s.clock)}
     s.tick(0.25)
-    proved = prove_event(timed, s.actors[who].signing_key, [run.store(who).get(i) for i in inputs], tol)
+    proved = prove_event(timed, s.actors[who].signing_key, inputs, tol, run.executor)
     for lot, openings in proved.lot_openings().items():
         run.store(who).put(lot, openings)
     run.events.append(proved.event)
     return proved
 
 
-def _sign(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any]) -> SignedEvent:
+def _prove(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any], inputs: list[str], tol: int) -> ProvedEvent:
+    return prove_as(s, run, who, body, [run.store(who).get(i) for i in inputs], tol)
+
+
+def sign_as(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any]) -> SignedEvent:
     ev = sign_event({**body, "time": format_time(s.clock)}, s.actors[who].signing_key)
     s.tick(0.25)
     run.events.append(ev)
@@ -71,7 +80,7 @@ def confidential_chain(
                                       "outputs": [{**hydroxide, "buckets": {CO_KEY: co_g}}]}, [], 0)
     [lot] = extracted.lot_openings()
     s.tick(1)
-    ship = _sign(s, run, mine, {"kind": "ship", "to": s.actors[refiner].did, "lots": [lot], "seals": [f"CSEAL-{lot[:12]}"]})
+    ship = sign_as(s, run, mine, {"kind": "ship", "to": s.actors[refiner].did, "lots": [lot], "seals": [f"CSEAL-{lot[:12]}"]})
     # the sender hands the openings over a private channel; the receiver keeps them
     run.store(refiner).put(lot, run.store(mine).get(lot))
     return _receive_and_refine(s, run, lot, ship, co_g, gross, policy)

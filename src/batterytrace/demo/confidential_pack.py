@@ -13,11 +13,11 @@ carries mostly one bucket per element; the pack's recycled share is what the CAM
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from batterytrace.crypto.zk import Opening
-from batterytrace.demo.confidential import ConfidentialRun
+from batterytrace.demo.confidential import ConfidentialRun, prove_as, sign_as
 from batterytrace.demo.scenario import (
     CAM_PPM,
     CELL_CONTENT_MG,
@@ -28,11 +28,9 @@ from batterytrace.demo.scenario import (
     gtin14,
 )
 from batterytrace.ledger.confidential import public_openings
-from batterytrace.ledger.confidential_client import ProvedEvent, prove_event
+from batterytrace.ledger.confidential_client import ProvedEvent
 from batterytrace.model.buckets import element_totals, parse_bucket_key
-from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
-from batterytrace.timeutil import format_time
 
 __all__ = ["CELLS_PER_BATCH", "PackDesign", "confidential_packs"]
 
@@ -57,25 +55,8 @@ class PackDesign:
         return self.modules * self.cells_per_module
 
 
-def _time(s: Scenario, body: dict[str, Any]) -> dict[str, Any]:
-    timed = {**body, "time": format_time(s.clock)}
-    s.tick(0.25)
-    return timed
-
-
-def _prove(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any],
-           inputs: Sequence[Mapping[str, Opening]], tol: int) -> list[str]:
-    proved: ProvedEvent = prove_event(_time(s, body), s.actors[who].signing_key, inputs, tol, run.executor)
-    for lot, openings in proved.lot_openings().items():
-        run.store(who).put(lot, openings)
-    run.events.append(proved.event)
+def _lots(proved: ProvedEvent) -> list[str]:
     return list(proved.lot_openings())
-
-
-def _sign(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any]) -> SignedEvent:
-    ev = sign_event(_time(s, body), s.actors[who].signing_key)
-    run.events.append(ev)
-    return ev
 
 
 def _values(run: ConfidentialRun, who: str, lot: str) -> dict[str, int]:
@@ -97,7 +78,7 @@ def _deliver(s: Scenario, run: ConfidentialRun, src: str, dst: str, lots: list[s
     changes, so the receipt reuses every commitment and needs no balance proof)."""
     specs = [_spec_of(run, lot) for lot in lots]
     seals = [f"CSEAL-{lots[0][:10]}-{len(run.events)}"]
-    ship = _sign(s, run, src, {"kind": "ship", "to": s.actors[dst].did, "lots": lots, "seals": seals})
+    ship = sign_as(s, run, src, {"kind": "ship", "to": s.actors[dst].did, "lots": lots, "seals": seals})
     for lot in lots:
         run.store(dst).put(lot, run.store(src).get(lot))
     s.tick(hours)
@@ -106,13 +87,7 @@ def _deliver(s: Scenario, run: ConfidentialRun, src: str, dst: str, lots: list[s
                for lot, spec in zip(lots, specs, strict=True)]
     body = {"kind": "receive", "shipment": ship.hash_hex, "lots": lots, "seals": seals,
             "site": s.actors[dst].site, "outputs": outputs}
-    return _prove(s, run, dst, body, [run.store(dst).get(lot) for lot in lots], 0)
-
-
-def _sulphate(form: str, buckets: dict[str, int], coc: str = "mass_balance") -> dict[str, Any]:
-    spec = Scenario.material(form, buckets, coc)
-    spec.pop("assay_ppm")  # a public assay and gross mass would disclose the committed grams
-    return spec
+    return _lots(prove_as(s, run, dst, body, [run.store(dst).get(lot) for lot in lots], 0))
 
 
 def _make_cam(s: Scenario, run: ConfidentialRun, conf_co: list[str], design: PackDesign, packs: int,
@@ -164,10 +139,10 @@ def _make_cam(s: Scenario, run: ConfidentialRun, conf_co: list[str], design: Pac
     for el, form in SULPHATE_FOR.items():  # every input bucket needs an output bucket
         rest_b = {k: pool.get(k, 0) for k in keys if parse_bucket_key(k).element == el}
         if rest_b:
-            outputs.append(_sulphate(form, rest_b))
+            outputs.append(Scenario.material(form, rest_b))  # prove_event drops its assay
     body = {"kind": "transform", "inputs": conf_co + plain, "outputs": outputs, "site": s.actors[who].site}
     tol = policy.tolerance("transform", {"cobalt_sulphate", "nickel_sulphate", "lithium_hydroxide", "manganese_sulphate"})
-    lots = _prove(s, run, who, body, inputs, tol)
+    lots = _lots(prove_as(s, run, who, body, inputs, tol))
     for i in plain:
         s.lots.pop(i)
     return lots[0]
@@ -215,7 +190,7 @@ def _make_cells(s: Scenario, run: ConfidentialRun, cam: str, count: int, policy:
         outputs.append({"form": "cam_nmc811", "gross_mass_g": max(1, round(co * 1_000_000 / CAM_PPM["Co"]), sum(rest.values())),
                         "buckets": rest, "coc_model": "mass_balance"})
         body = {"kind": "transform", "inputs": [cam], "outputs": outputs, "site": s.actors[who].site}
-        lots = _prove(s, run, who, body, [run.store(who).get(cam)], policy.tolerance("transform", {"cam_nmc811"}))
+        lots = _lots(prove_as(s, run, who, body, [run.store(who).get(cam)], policy.tolerance("transform", {"cam_nmc811"})))
         cells += lots[:n]
         cam = lots[n]
         s.tick(2)
@@ -228,7 +203,7 @@ def _aggregate(s: Scenario, run: ConfidentialRun, who: str, parts: list[str], sp
         for key, grams in _values(run, who, part).items():
             totals[key] = totals.get(key, 0) + grams
     body = {"kind": "aggregate", "inputs": parts, "outputs": [{**spec, "buckets": totals}], "site": s.actors[who].site}
-    return _prove(s, run, who, body, [run.store(who).get(p) for p in parts], 0)[0]
+    return _lots(prove_as(s, run, who, body, [run.store(who).get(p) for p in parts], 0))[0]
 
 
 def confidential_packs(s: Scenario, run: ConfidentialRun, packs: int = 1, design: PackDesign | None = None,
@@ -261,7 +236,7 @@ def confidential_packs(s: Scenario, run: ConfidentialRun, packs: int = 1, design
                 "model": "Voltara VM75 NMC811", "capacity_kwh": round(CELL_KWH * design.cells, 2),
                 "chemistry": "NMC811", "carbon": [{"stage": "production", "kgco2e_per_kg": 0.6, "primary": True}]}
         pack = _aggregate(s, run, "voltara", modules[p * design.modules : (p + 1) * design.modules], spec)
-        _sign(s, run, "voltara", {"kind": "lifecycle", "lot": pack, "status": "original", "soh_percent": 100.0, "cycles": 0,
+        sign_as(s, run, "voltara", {"kind": "lifecycle", "lot": pack, "status": "original", "soh_percent": 100.0, "cycles": 0,
                                   "bms": {"state_of_charge_percent": 30.0, "remaining_capacity_ah": 216.4,
                                           "remaining_energy_kwh": round(CELL_KWH * design.cells * 0.98, 1),
                                           "energy_throughput_kwh": 52.0}})
