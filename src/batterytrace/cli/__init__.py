@@ -3,6 +3,7 @@ method each; errors are printed as the library words them."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -26,7 +27,29 @@ err_console = Console(stderr=True, emoji=False)
 DB_HELP = "Ledger database: a SQLite file path (default) or a postgresql:// URL."
 
 
+class _OneLine(logging.Formatter):
+    """Log records as one line on stderr: the message and the exception's type, no traceback (the
+    CLI never prints one; a service logs them in full)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+        return text
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    root = logging.getLogger("batterytrace")
+    if not root.handlers:
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+        root.propagate = False
+
+
 def main() -> None:
+    _configure_logging()
     from batterytrace.cli import (  # noqa: F401  (register commands)
         anchor_cmd,
         bench_cmd,

@@ -3,6 +3,7 @@ stores the derived state, one transaction per batch."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,13 +21,20 @@ from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from batterytrace.ledger.confidential import DeferredProofs
 from batterytrace.ledger.rules import check_event
 from batterytrace.ledger.state import BatchState
-from batterytrace.model.entities import Participant, Site
+from batterytrace.model.entities import Lot, Participant, Site
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import LedgerPolicy
 from batterytrace.storage.base import Store, StoredEvent, TreeHeadRecord, open_store
 from batterytrace.timeutil import now_us
 
-__all__ = ["BatchResult", "Ledger", "Receipt", "Rejection"]
+__all__ = ["INTERNAL_RULE", "BatchResult", "Ledger", "Receipt", "Rejection"]
+
+_log = logging.getLogger("batterytrace.ledger")
+
+# The rule of a refusal caused by an unexpected exception while judging one event: a defect in
+# the rules, never the client's fault alone. The event is refused, the rest of its batch is judged
+# on its own, and the exception is logged with the event's hash.
+INTERNAL_RULE = "internal"
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,9 @@ class Ledger:
             if deferred:
                 try:
                     deferred.verify()
-                except VerificationError:
+                except Exception as exc:  # a false proof, or a defect in batch verification
+                    if not isinstance(exc, VerificationError):
+                        _log.exception("batched proof verification failed unexpectedly; judging one by one")
                     # some proof in the batch is false: judge again event by event, which
                     # names the rule and refuses only the culprits
                     tree = CompactTree.from_source(self.store.get_node, size)
@@ -140,6 +150,17 @@ class Ledger:
                 self.store.apply(batch)
         self._tree = tree
         return result
+
+    def dry_run(self, events: Sequence[SignedEvent], *, check_clock: bool = True) -> tuple[BatchResult, dict[str, Lot]]:
+        """Judge ``events`` as ``submit_batch`` would, commit nothing, and return the verdicts with
+        every lot the accepted ones would create or change (``lot_id → Lot``): what a client
+        checks before it submits, and what the rules fuzzer inspects."""
+        now = now_us() if check_clock else None
+        with self.store.write_lock():
+            size = self.store.size()
+            tree = CompactTree.from_source(self.store.get_node, size)
+            result, st = self._judge(events, size, tree, now, False, defer=False)
+        return result, dict(st.batch.lots)
 
     def _judge(
         self,
@@ -164,6 +185,16 @@ class Ledger:
             except (RuleViolationError, EncodingError) as exc:
                 rule = exc.rule if isinstance(exc, RuleViolationError) else "schema"
                 result.rejected.append(Rejection(i, ev.hash_hex, rule, str(exc)))
+                if deferred is not None:
+                    deferred.rollback(mark)
+                continue
+            except Exception as exc:  # one defective judgement must not sink the batch
+                _log.exception("unexpected error judging event %s; refused as %r", ev.hash_hex, INTERNAL_RULE)
+                message = (
+                    f"[{INTERNAL_RULE}] the ledger could not judge this event ({type(exc).__name__}); "
+                    "it was refused and logged with its hash"
+                )
+                result.rejected.append(Rejection(i, ev.hash_hex, INTERNAL_RULE, message))
                 if deferred is not None:
                     deferred.rollback(mark)
                 continue

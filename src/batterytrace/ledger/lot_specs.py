@@ -113,7 +113,8 @@ def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any
             req_str(spec, name, 64)
     if spec.get("capacity_kwh") is not None:
         req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
-    return spec
+    # a normalised copy: later rules read ``buckets`` and ``coc_model`` without defaults
+    return {**spec, "buckets": buckets, "coc_model": coc}
 
 
 def new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:
