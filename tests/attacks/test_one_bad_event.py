@@ -149,3 +149,27 @@ def test_a_defect_in_batched_proof_checking_falls_back_to_one_by_one(monkeypatch
     monkeypatch.setattr(DeferredProofs, "verify", broken_verify)
     result = c.ledger.submit_batch([proved.event])
     assert calls and not result.rejected and len(result.accepted) == 1
+
+
+def test_capture_proceeds_past_a_defect_and_rollback_records_nothing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EPCIS capture: under ``proceed`` the other events are recorded and the job names the
+    internal refusal; under ``rollback`` (EPCIS default) nothing is, and the job says why."""
+    from batterytrace.ledger.epcis import epcis_document, export_event
+
+    a, b, c = _refinery_lots(served)[:3]
+    ship = _signed(served, "kivijarvi", {"kind": "ship", "to": served.scenario.actors["aurelia"].did, "lots": [b]}, 1)
+    events = [_lifecycle_free_transform(served, a, 2), ship, _no_buckets(served, c)]
+    doc = epcis_document([export_event(ev) for ev in events], now_us())
+    monkeypatch.setitem(rules_material._HANDLERS, "transform", _defect)
+    size = served.ledger.size()
+    r = served.client.post("/capture", json=doc, headers={"GS1-Capture-Error-Behaviour": "rollback"})
+    assert r.status_code == 202, r.text
+    assert r.json()["eventsRecorded"] == 0 and not r.json()["success"]
+    assert served.ledger.size() == size
+    r = served.client.post("/capture", json=doc, headers={"GS1-Capture-Error-Behaviour": "proceed"})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["eventsRecorded"] == 1 and served.ledger.size() == size + 1
+    assert INTERNAL_RULE in str(job["errors"])
