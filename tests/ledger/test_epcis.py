@@ -23,7 +23,7 @@ from batterytrace.ledger.epcis import (
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.storage.memory import MemoryStore
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "epcis"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "epcis"
 SCHEMA = REFERENCE / "EPCIS-JSON-Schema.json"
 EXAMPLES = sorted((REFERENCE / "JSON").rglob("*.jsonld"))
 REASONS = {"unsigned", "error_declaration", "not_material_flow", "unsupported", "malformed", "signature"}
