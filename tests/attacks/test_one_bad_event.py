@@ -173,3 +173,31 @@ def test_capture_proceeds_past_a_defect_and_rollback_records_nothing(
     job = r.json()
     assert job["eventsRecorded"] == 1 and served.ledger.size() == size + 1
     assert INTERNAL_RULE in str(job["errors"])
+
+
+def test_cli_submit_survives_lines_no_parser_expected(served: Served, tmp_path: Path) -> None:
+    """Garbage, a non-object, a 100,000-level nested array and a huge number between two valid
+    events: each bad line is refused by name, the valid ones are recorded, no traceback."""
+    db = tmp_path / "ledger.db"
+    ledger = Ledger.open(str(db), served.scenario.actors["operator"].did)
+    assert not ledger.submit_batch(served.scenario.events).rejected
+    ledger.close()
+    a, c = _refinery_lots(served)[:2]
+    good = [_lifecycle_free_transform(served, a, 1), _lifecycle_free_transform(served, c, 2)]
+    bad = [b"\xff\xfe not json", b"[1, 2, 3]", b"[" * 100_000 + b"]" * 100_000,
+           b'{"event": {"kind": "extract", "n": 1' + b"0" * 5000 + b'}, "signature": "x"}']
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join([good[0].wire_bytes(), *bad, good[1].wire_bytes()]) + b"\n")
+    from batterytrace.cli import ledger_cmd  # noqa: F401  (registers the command)
+
+    for workers in ("1", "2"):  # in this process, and in worker processes
+        out = CliRunner().invoke(cli_app, ["submit", str(path), "--db", str(db), "--workers", workers],
+                                 env={"COLUMNS": "200"})
+        assert "Traceback" not in out.output
+        assert out.exit_code == 1, out.output
+        for line in range(2, 6):
+            assert f"line {line}: rejected by rule " in out.output, out.output
+        assert "internal" not in out.output
+    assert "accepted 0, rejected 6" in out.output  # the second run: the valid two are replays now
+    reopened = Ledger.open(str(db))
+    assert all(reopened.event_by_hash(ev.hash_hex) is not None for ev in good)

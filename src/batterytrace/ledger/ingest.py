@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,8 @@ from batterytrace.model.events import SignedEvent, signing_input
 __all__ = ["check_wire_chunk", "ingest_wire"]
 
 Checked = tuple[bytes, bytes, bytes] | tuple[str, str]
+
+_log = logging.getLogger("batterytrace.ledger")
 
 
 def _check_one(wire: bytes) -> Checked:
@@ -49,6 +52,11 @@ def _check_one(wire: bytes) -> Checked:
         return ("schema", str(exc))
     except (ValueError, TypeError) as exc:
         return ("signature", f"signature check failed: {exc}")
+    except RecursionError:
+        return ("schema", "the event nests deeper than JSON parsing allows")
+    except Exception as exc:  # one line the checker did not foresee must not sink the submission
+        _log.exception("unexpected error checking a submitted line (%d bytes)", len(wire))
+        return ("internal", f"the line could not be checked ({type(exc).__name__}); it was refused and logged")
     return (canonical, sig, digest)
 
 
@@ -100,7 +108,7 @@ def ingest_wire(
                 try:
                     # canonical bytes come from our own worker's parse of this very input
                     ev = SignedEvent(json.loads(canonical), sig, canonical, digest)
-                except BatterytraceError as exc:
+                except (BatterytraceError, RecursionError) as exc:
                     total.rejected.append(Rejection(offset + i, digest.hex(), "schema", f"[schema] {exc}"))
                     continue
                 events.append(ev)
