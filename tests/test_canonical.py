@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.canonical import (
+    MAX_JSON_DEPTH,
+    canonical_json,
+    check_depth,
+    parse_json,
+    parse_json_probed,
+)
 from batterytrace.errors import EncodingError
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical serialisations.
@@ -105,10 +114,9 @@ def test_integers_that_are_not_doubles_are_refused() -> None:
 
 
 # --- the plain fast path used by ingest must be byte-identical to JCS --------------------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
-from batterytrace.canonical import canonical_json_plain, parse_json_probed  # noqa: E402
+from batterytrace.canonical import canonical_json_plain  # noqa: E402
 
 _plain_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
@@ -162,3 +170,43 @@ def test_probed_parse_reads_numbers_as_parse_json_does() -> None:
         value, _plain = parse_json_probed(text)
         assert value == parse_json(text) and type(value) is type(parse_json(text))
         assert canonical_json(value) == canonical_json(parse_json(text))
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10) | st.text(alphabet='[]{}"\\ab', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@given(_json, st.integers(1, 12))
+def test_depth_limit_agrees_with_the_nesting_it_parses(value: object, limit: int) -> None:
+    """check_depth refuses exactly the documents nesting deeper than the limit, brackets inside
+    strings (escaped quotes and backslashes included) ignored."""
+    text = json.dumps(value)
+    if _depth(value) > limit:
+        with pytest.raises(EncodingError):
+            check_depth(text, limit)
+        with pytest.raises(EncodingError):
+            check_depth(text.encode(), limit)
+    else:
+        check_depth(text, limit)
+        check_depth(text.encode(), limit)
+
+
+@pytest.mark.parametrize("doc", [b"[" * 100_000 + b"]" * 100_000, b"[[]" * 100_000 + b"]" * 100_000,
+                                 b'{"a":' * 50_000 + b"1" + b"}" * 50_000])
+def test_deep_documents_are_refused_before_parsing(doc: bytes) -> None:
+    with pytest.raises(EncodingError, match="deeper than"):
+        parse_json(doc)
+    with pytest.raises(EncodingError, match="deeper than"):
+        parse_json_probed(doc)
+    parse_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)

@@ -11,13 +11,44 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from batterytrace.errors import EncodingError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "canonical_json_plain", "format_number", "parse_json", "parse_json_probed"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_SAFE_INTEGER", "canonical_json", "canonical_json_plain", "check_depth", "format_number", "parse_json", "parse_json_probed"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# Deepest nesting of arrays and objects any batterytrace document needs is about a dozen levels;
+# parsing refuses more before the recursive parser sees it (a deep array must never reach the
+# interpreter's recursion limit, or the C stack when a library raised that limit).
+MAX_JSON_DEPTH = 100
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_depth(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ``EncodingError`` when JSON text nests arrays/objects deeper than ``limit``. Runs at C
+    speed without recursion: strings are cut out, everything but brackets dropped, and innermost
+    ``[]``/``{}`` pairs removed one level per pass; text still holding brackets after ``limit``
+    passes is deeper than ``limit`` (or malformed, which the parser would refuse anyway)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    for level in range(limit):
+        if not brackets:
+            return
+        # after ``level`` passes, a run of this many opening brackets proves the depth
+        if re.search(rb"[\[{]{%d}" % (limit + 1 - level), brackets):
+            break
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            break  # unbalanced: not JSON
+        brackets = shorter
+    if brackets:
+        raise EncodingError(f"JSON is malformed or nests deeper than {limit} levels")
+
 
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -103,7 +134,10 @@ def _write(value: Any, out: list[str]) -> None:
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 encoding of ``value``."""
     out: list[str] = []
-    _write(value, out)
+    try:
+        _write(value, out)
+    except RecursionError as exc:
+        raise EncodingError("value nests too deeply to encode") from exc
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -134,10 +168,13 @@ def _json_int(text: str) -> int | float:
 def parse_json(data: bytes | str) -> Any:
     """Parse strict I-JSON: no duplicate names, no NaN/Infinity; integral numbers beyond the safe
     integer range are read as doubles."""
+    check_depth(data)
     try:
         return json.loads(
             data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_int=_json_int
         )
+    except RecursionError as exc:
+        raise EncodingError("malformed JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, EncodingError):
             raise
@@ -182,9 +219,12 @@ def parse_json_probed(data: bytes | str) -> tuple[Any, bool]:
                 plain[0] = False
         return result
 
+    check_depth(data)
     try:
         value = json.loads(data, object_pairs_hook=on_object, parse_constant=_reject_constant,
                            parse_float=on_float, parse_int=on_int)
+    except RecursionError as exc:
+        raise EncodingError("malformed JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, EncodingError):
             raise

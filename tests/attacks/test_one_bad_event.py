@@ -201,3 +201,17 @@ def test_cli_submit_survives_lines_no_parser_expected(served: Served, tmp_path: 
     assert "accepted 0, rejected 6" in out.output  # the second run: the valid two are replays now
     reopened = Ledger.open(str(db))
     assert all(reopened.event_by_hash(ev.hash_hex) is not None for ev in good)
+
+
+@pytest.mark.parametrize("path", ["/events", "/events/batch", "/capture"])
+def test_deeply_nested_bodies_are_a_400_not_a_500(served: Served, path: str) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(served.app, raise_server_exceptions=False)
+    size = served.ledger.size()
+    for depth in (1_000, 100_000):
+        body = b'{"event": ' + b"[" * depth + b"]" * depth + b', "signature": "x"}'
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, (depth, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert served.ledger.size() == size
