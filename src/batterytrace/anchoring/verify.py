@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from batterytrace.anchoring.chain_state import verify_chain_state
 from batterytrace.anchoring.client import AnchorClient, decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.records import AnchorRecord, load_records
@@ -124,11 +125,17 @@ def _split_views(checkpoints: Sequence[Checkpoint]) -> None:
             raise_split_view(evidence)
 
 
-def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
-    """``anchor verify``: every anchored checkpoint is a validly signed stored tree head, is on
-    chain where its record says, matches the log as stored now, and each is consistent with the
-    next (so a rewritten history is caught)."""
+def verify_anchored_log(ledger: Ledger, client: AnchorClient, operator: str | None = None) -> None:
+    """``anchor verify``: the registry's state for ``operator`` (the anchoring account; default:
+    the client's) holds no anchor the store lacks and no size beyond the log (a truncated log is
+    caught, ``verify_chain_state``); every anchored checkpoint is a validly signed stored tree
+    head, is on chain where its record says, matches the log as stored now, and each is
+    consistent with the next (so a rewritten history is caught)."""
     records = load_records(ledger.store)
+    account = operator or (client.account.address if client.account is not None else None)
+    if account is None:
+        raise VerificationError("no anchoring account to read the registry's state for")
+    verify_chain_state(ledger, client, account, records)
     if not records:
         raise VerificationError("no checkpoint of this ledger is anchored")
     checkpoints = ledger.checkpoints()
