@@ -148,7 +148,7 @@ def anchor_verify(
         anchoring = _open(db, None)
         anchoring.verify(contract=contract, operator=account)
         records = anchoring.records()
-    except Exception as exc:  # noqa: BLE001  (any failure to verify is reported as one)
+    except Exception as exc:  # any failure to verify is reported as one (verification_failed)
         raise verification_failed("anchor verification", exc) from exc
     finally:
         if anchoring is not None:

@@ -80,9 +80,9 @@ def check_event_rows(store: Store, total: int) -> None:
             f"an event row at sequence number {rows.low} lies outside the log (positions "
             f"{_positions(total)}): no logged event explains it"
         )
-    if rows.count != total:
+    if rows.total != total:
         raise VerificationError(
-            f"the store holds {rows.count} event rows for a log of {total} events: "
+            f"the store holds {rows.total} event rows for a log of {total} events: "
             "duplicate or stray sequence numbers"
         )
 

@@ -69,7 +69,7 @@ class EventRows(NamedTuple):
     """What the events table holds, whatever the log says: row count and lowest / highest
     sequence number (None when empty). ``log verify`` compares them with the log's bounds."""
 
-    count: int
+    total: int
     low: int | None
     high: int | None
 

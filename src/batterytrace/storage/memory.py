@@ -9,7 +9,14 @@ from typing import Any
 
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
-from batterytrace.storage.base import EventRows, LotIndexRow, LotLink, StoredEvent, TreeHeadRecord, WriteBatch
+from batterytrace.storage.base import (
+    EventRows,
+    LotIndexRow,
+    LotLink,
+    StoredEvent,
+    TreeHeadRecord,
+    WriteBatch,
+)
 
 __all__ = ["MemoryStore"]
 
