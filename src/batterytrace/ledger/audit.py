@@ -14,9 +14,10 @@ read (``StorageError``) is reported the same way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import orjson
 
@@ -33,6 +34,7 @@ from batterytrace.timeutil import parse_time
 __all__ = ["LEDGER_META_KEYS", "SERVICE_META_KEYS", "AuditReport", "check_event_rows", "check_meta_rows", "verify_log"]
 
 _REPLAY_BATCH = 2000
+_P = ParamSpec("_P")
 #: meta keys the ledger writes: its operator (at creation) and the policy the log sets
 LEDGER_META_KEYS = frozenset({"operator_did", "policy"})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
@@ -115,14 +117,21 @@ def check_meta_rows(
             raise VerificationError(f"the anchor record of tree size {size} names a root the log does not hash to")
 
 
+def _unreadable_store_fails(fn: Callable[_P, AuditReport]) -> Callable[_P, AuditReport]:
+    """A store that cannot be read (corrupt rows, missing tables) fails verification."""
+
+    @functools.wraps(fn)
+    def verify(*args: _P.args, **kwargs: _P.kwargs) -> AuditReport:
+        try:
+            return fn(*args, **kwargs)
+        except (StorageError, EncodingError) as exc:
+            raise VerificationError(f"the store cannot be read: {exc}") from exc
+
+    return verify
+
+
+@_unreadable_store_fails
 def verify_log(store: Store, progress: Callable[[int, int], None] | None = None) -> AuditReport:
-    try:
-        return _verify_log(store, progress)
-    except StorageError as exc:
-        raise VerificationError(f"the store cannot be read: {exc}") from exc
-
-
-def _verify_log(store: Store, progress: Callable[[int, int], None] | None) -> AuditReport:
     operator = store.get_meta("operator_did")
     if operator is None:
         raise VerificationError("the store holds no ledger (no operator recorded)")
