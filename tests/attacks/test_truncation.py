@@ -330,6 +330,25 @@ def test_planted_row_on_postgres(pg_url: str, scenario: Scenario) -> None:
     store.close()
 
 
+def test_planted_confidential_event_neither_hides_nor_blocks(tmp_path: Path) -> None:
+    """Confidential mode: the planted copy of a proved extraction not yet submitted fails
+    ``log verify``, is not found by hash, and the real event is accepted where the log ends."""
+    from conf_support import ConfChain
+
+    db = str(tmp_path / "conf.db")
+    chain = ConfChain(SQLiteStore(db))
+    chain.conf_at_refinery()
+    proved = chain.conf_extract_event("tujenge", origin="uncertified")
+    size = chain.ledger.size()
+    _plant_event(db, -1, proved.event)
+    with pytest.raises(VerificationError, match="sequence number -1 lies outside the log"):
+        verify_log(chain.ledger.store)
+    assert chain.ledger.event_by_hash(proved.event.hash_hex) is None
+    assert chain.ledger.submit(proved.event).seq == size
+    assert verify_log(chain.ledger.store).events == size + 1
+    chain.ledger.close()
+
+
 def test_duplicate_seq_fails_log_verify(plain_db: str) -> None:
     """The DBA rebuilds the events table without its keys and duplicates a row."""
     con = sqlite3.connect(plain_db, isolation_level=None)
