@@ -81,10 +81,12 @@ def verify_chain_state(ledger: Ledger, client: AnchorClient, operator: str, reco
     if len(set(sizes)) != len(sizes) or (sizes[-1] if sizes else 0) != latest:
         raise VerificationError(f"the registry's Anchored events by {operator} do not grow to its latest size {latest}")
     stored = {(r.tree_size, r.root_hash) for r in records}
-    heads = ledger.checkpoints()
+    heads: dict[int, list[Checkpoint]] = {}
+    for cp in ledger.checkpoints():
+        heads.setdefault(cp.tree_size, []).append(cp)
     for ev in events:
         on_chain = _chain_checkpoint(ev)
-        _raise_split_view(heads, on_chain)
+        _raise_split_view(heads.get(on_chain.tree_size, []), on_chain)
         try:
             on_chain.verify(ledger.operator_did)
         except VerificationError as exc:
