@@ -17,7 +17,8 @@ from typing import Any
 
 from batterytrace.anchoring.client import AnchorClient
 from batterytrace.anchoring.records import AnchorRecord
-from batterytrace.errors import EncodingError, VerificationError
+from batterytrace.anchoring.verify import chain_checkpoint, raise_split_view
+from batterytrace.errors import VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, SplitViewEvidence
 from batterytrace.ledger.ledger import Ledger
 
@@ -26,14 +27,6 @@ __all__ = ["verify_chain_state"]
 
 def _where(ev: dict[str, Any]) -> str:
     return f"block {ev['block_number']}, tx {ev['tx_hash']}"
-
-
-def _chain_checkpoint(ev: dict[str, Any]) -> Checkpoint:
-    try:
-        return Checkpoint(ev["log_id"], ev["tree_size"], ev["root_hash"], ev["timestamp_us"], ev["signature"])
-    except EncodingError as exc:
-        raise VerificationError(f"the on-chain checkpoint of tree size {ev['tree_size']} ({_where(ev)}) "
-                                f"is malformed: {exc}") from exc
 
 
 def _raise_split_view(heads: Sequence[Checkpoint], on_chain: Checkpoint) -> None:
@@ -45,9 +38,7 @@ def _raise_split_view(heads: Sequence[Checkpoint], on_chain: Checkpoint) -> None
             evidence.verify()
         except VerificationError:
             continue  # not signed by the same operator: reported below as a foreign checkpoint
-        err = evidence.error()
-        err.evidence = evidence.to_dict()
-        raise err
+        raise_split_view(evidence)
 
 
 def _check_records(records: Sequence[AnchorRecord], client: AnchorClient, operator: str) -> None:
@@ -85,7 +76,7 @@ def verify_chain_state(ledger: Ledger, client: AnchorClient, operator: str, reco
     for cp in ledger.checkpoints():
         heads.setdefault(cp.tree_size, []).append(cp)
     for ev in events:
-        on_chain = _chain_checkpoint(ev)
+        on_chain = chain_checkpoint(ev)
         _raise_split_view(heads.get(on_chain.tree_size, []), on_chain)
         try:
             on_chain.verify(ledger.operator_did)

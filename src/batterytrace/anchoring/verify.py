@@ -8,7 +8,6 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from batterytrace.anchoring.chain_state import verify_chain_state
 from batterytrace.anchoring.client import AnchorClient, decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.records import AnchorRecord, load_records
@@ -131,6 +130,8 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient, operator: str | No
     next (so a rewritten history is caught); and the registry's state for ``operator`` (the
     anchoring account; default: the client's) holds no anchor the store lacks and no size beyond
     the log, so a truncated log is caught too (``verify_chain_state``)."""
+    from batterytrace.anchoring.chain_state import verify_chain_state  # it builds on this module
+
     records = load_records(ledger.store)
     account = operator or (client.account.address if client.account is not None else None)
     if account is None:
