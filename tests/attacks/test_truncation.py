@@ -268,8 +268,11 @@ def _plant_event(db: str, seq: int, ev: SignedEvent) -> None:
 @pytest.fixture
 def plain_db(tmp_path: Path, scenario: Scenario) -> Iterator[str]:
     db = str(tmp_path / "ledger.db")
-    ledger = Ledger(SQLiteStore(db), scenario.actors["operator"].did)
-    assert not ledger.submit_batch(scenario.events[:FIRST], check_clock=False).rejected
+    operator = scenario.actors["operator"].signing_key
+    ledger = Ledger(SQLiteStore(db), operator.did)
+    for part in (scenario.events[: FIRST // 2], scenario.events[FIRST // 2 : FIRST]):
+        assert not ledger.submit_batch(part, check_clock=False).rejected
+        ledger.sign_tree_head(operator)
     ledger.close()
     yield db
 
@@ -386,6 +389,10 @@ ORPHANS: dict[str, tuple[str, str]] = {
     "incident": ("copy:incidents:id:incident_id", "incident forged-incident"),
     "lot": ("copy:lots:lot_id:lot_id", "lot"),
     "input": ("INSERT INTO inputs(event, lot_id) SELECT event, lot_id FROM inputs LIMIT 1", "lineage"),
+    "tree head copy": ("INSERT INTO tree_heads SELECT * FROM tree_heads ORDER BY rowid DESC LIMIT 1", "stored twice"),
+    "older tree head moved last": (
+        "INSERT INTO tree_heads SELECT * FROM tree_heads ORDER BY rowid LIMIT 1; "
+        "DELETE FROM tree_heads WHERE rowid = (SELECT MIN(rowid) FROM tree_heads)", "tree heads were reordered"),
     "meta": ("INSERT INTO meta(key, value) VALUES ('operator_backup', 'did:key:z6Mk')", "meta row 'operator_backup'"),
     "merkle node": (f"INSERT INTO nodes(id, hash) VALUES ({node_key(0, 4096)}, zeroblob(32))", "Merkle nodes"),
     "anchor record": (
@@ -404,7 +411,7 @@ def test_state_row_no_event_produced_fails_log_verify(plain_db: str, orphan: str
         _, table, column, field = sql.split(":")
         _copy_row(con, table, column, {field: FORGED[field]})
     else:
-        con.execute(sql)
+        con.executescript(sql)
     con.commit()
     con.close()
     with pytest.raises(VerificationError, match=named):

@@ -31,7 +31,7 @@ from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
 
-__all__ = ["LEDGER_META_KEYS", "SERVICE_META_KEYS", "AuditReport", "check_event_rows", "check_meta_rows", "verify_log"]
+__all__ = ["LEDGER_META_KEYS", "SERVICE_META_KEYS", "AuditReport", "check_event_rows", "check_head_rows", "check_meta_rows", "verify_log"]
 
 _REPLAY_BATCH = 2000
 _P = ParamSpec("_P")
@@ -98,6 +98,20 @@ def _anchor_records(store: Store) -> list[tuple[int, str]]:
         return [(int(r["tree_size"]), str(r["root_hash"])) for r in data]
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
         raise VerificationError(f"the stored anchor records are corrupt: {exc}") from exc
+
+
+def check_head_rows(heads: Sequence[Checkpoint]) -> None:
+    """Tree heads are stored in the order the operator signed them: sizes never shrink (an older
+    head moved last would be served as the latest) and no row is stored twice."""
+    seen: set[tuple[int, bytes, int, bytes]] = set()
+    for i, cp in enumerate(heads):
+        if i and cp.tree_size < heads[i - 1].tree_size:
+            raise VerificationError(f"the stored tree head of size {cp.tree_size} follows one of size "
+                                    f"{heads[i - 1].tree_size}: tree heads were reordered")
+        row = (cp.tree_size, cp.root_hash, cp.timestamp, cp.signature)
+        if row in seen:
+            raise VerificationError(f"the tree head of size {cp.tree_size} signed at {cp.timestamp} is stored twice")
+        seen.add(row)
 
 
 def check_meta_rows(
@@ -244,6 +258,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:
             raise VerificationError(f"signed tree head at size {cp.tree_size} does not match the log")
         checkpoints.append(cp)
+    check_head_rows(checkpoints)
     check_meta_rows(store, total, checkpoints, lambda n: subtree_hash(rebuilt.get_node, 0, n))
     root = subtree_hash(rebuilt.get_node, 0, total).hex()
     return AuditReport(total, lots, len(heads), root)
