@@ -154,7 +154,8 @@ def anchor_verify(
         if anchoring is not None:
             anchoring.close()
     console.print(f"[green]anchors verified[/]: {len(records)} checkpoints on chain {anchoring.config.chain_id}, "
-                  f"latest tree size {records[-1].tree_size}")
+                  f"latest tree size {records[-1].tree_size}; the registry {anchoring.config.contract} holds no "
+                  f"other anchor by {anchoring.config.operator}")
 
 
 @anchor_app.command("passport")
