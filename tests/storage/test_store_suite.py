@@ -85,6 +85,15 @@ def test_lookups(store: Store) -> None:
     assert store.get_site("mine:kasonta") is not None and store.get_site("mine:nowhere") is None
 
 
+def test_row_accounting_queries(store: Store) -> None:
+    """``event_rows`` and ``meta_keys``, which ``log verify`` holds against the log's bounds."""
+    assert store.event_rows() == (0, None, None) and store.meta_keys() == []
+    small_chain(store)
+    ref, _ = reference()
+    assert store.event_rows() == (store.size(), 0, store.size() - 1)
+    assert store.meta_keys() == ref.ledger.store.meta_keys() == ["operator_did", "policy"]
+
+
 def test_many_ids_in_one_query(store: Store) -> None:
     """Lookups by thousands of ids (beyond SQLite's parameter limit) return everything."""
     _c, _ = small_chain(store)

@@ -197,6 +197,21 @@ class AnchorClient:
         c = self._registry()
         return int(self.node("latest_size", lambda: c.functions.latest_size(operator).call()))
 
+    def anchor_count(self, operator: str) -> int:
+        c = self._registry()
+        return int(self.node("anchor_count", lambda: c.functions.anchor_count(operator).call()))
+
+    def operator_anchors(self, operator: str) -> list[dict[str, Any]]:
+        """Every decoded ``Anchored`` event ``operator`` emitted in this registry, in chain order."""
+        from web3 import Web3
+
+        c = self._registry()
+        topics = ["0x" + bytes(Web3.keccak(text=_ANCHORED_SIGNATURE)).hex(),
+                  "0x" + bytes(12).hex() + operator[2:].lower()]
+        params: dict[str, Any] = {"address": self.address, "topics": topics, "fromBlock": 0, "toBlock": "latest"}
+        logs = self.node("logs", lambda: self.w3.eth.get_logs(params))
+        return [decode_anchored(c, log) for log in logs]
+
     def stored(self, operator: str, tree_size: int) -> tuple[bytes, bytes, int, int]:
         """(root, checkpoint hash, block time, block number) the contract stores; zeros if none."""
         c = self._registry()

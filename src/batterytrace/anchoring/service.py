@@ -23,7 +23,7 @@ from batterytrace.anchoring.records import (
 )
 from batterytrace.anchoring.verify import verify_anchored_log
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import BatterytraceError, ConfigError
+from batterytrace.errors import BatterytraceError, ConfigError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.ledger import Ledger
 
@@ -197,5 +197,12 @@ class Anchoring:
                 sleep(schedule.poll_seconds)
         return made
 
-    def verify(self) -> None:
-        verify_anchored_log(self.ledger, self.client)
+    def verify(self, *, contract: str | None = None, operator: str | None = None) -> None:
+        """``anchor verify``; ``contract`` and ``operator`` pin the registry and anchoring account
+        the verifier trusts (the stored configuration is the database's word, not the chain's)."""
+        for what, pinned, configured in (("registry", contract, self.config.contract),
+                                          ("anchoring account", operator, self.config.operator)):
+            if pinned is not None and pinned.lower() != configured.lower():
+                raise VerificationError(f"this ledger's stored configuration names {what} {configured}, "
+                                        f"not the pinned {pinned}")
+        verify_anchored_log(self.ledger, self.client, self.config.operator)

@@ -124,12 +124,20 @@ def _split_views(checkpoints: Sequence[Checkpoint]) -> None:
             raise_split_view(evidence)
 
 
-def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
+def verify_anchored_log(ledger: Ledger, client: AnchorClient, operator: str | None = None) -> None:
     """``anchor verify``: every anchored checkpoint is a validly signed stored tree head, is on
     chain where its record says, matches the log as stored now, and each is consistent with the
-    next (so a rewritten history is caught)."""
+    next (so a rewritten history is caught); and the registry's state for ``operator`` (the
+    anchoring account; default: the client's) holds no anchor the store lacks and no size beyond
+    the log, so a truncated log is caught too (``verify_chain_state``)."""
+    from batterytrace.anchoring.chain_state import verify_chain_state  # it builds on this module
+
     records = load_records(ledger.store)
-    if not records:
+    account = operator or (client.account.address if client.account is not None else None)
+    if account is None:
+        raise VerificationError("no anchoring account to read the registry's state for")
+    if not records:  # the chain may still know anchors whose records were deleted
+        verify_chain_state(ledger, client, account, records)
         raise VerificationError("no checkpoint of this ledger is anchored")
     checkpoints = ledger.checkpoints()
     for cp in checkpoints:
@@ -167,6 +175,7 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient) -> None:
                 f"the log was rewritten: its first {cp.tree_size} events no longer hash to the "
                 "anchored root"
             )
+    verify_chain_state(ledger, client, account, records)  # 4. no anchor the store lacks
 
 
 def verify_passport_anchor(claims: dict[str, Any], w3: Any) -> None:

@@ -13,6 +13,7 @@ from batterytrace.anchoring.records import INPROCESS
 from batterytrace.anchoring.service import Anchoring, RunSchedule, read_chain_key
 from batterytrace.cli import DB_HELP, console, err_console
 from batterytrace.cli import app as root_app
+from batterytrace.cli.ledger_cmd import verification_failed
 from batterytrace.errors import BatterytraceError, ConfigError, VerificationError
 from batterytrace.keys import default_key_path, load_key
 from batterytrace.ledger.ledger import Ledger
@@ -131,20 +132,30 @@ def anchor_register(
 
 
 @anchor_app.command("verify")
-def anchor_verify(db: str = DB) -> None:
-    """Check every stored anchor against the chain, the signed tree heads and the log, with
-    consistency proofs between successive anchored checkpoints."""
-    anchoring = _open(db, None)
+def anchor_verify(
+    db: str = DB,
+    contract: str | None = typer.Option(None, "--contract", help="Pin the registry address you trust "
+                                        "(default: the one the ledger's configuration names)."),
+    account: str | None = typer.Option(None, "--account", help="Pin the anchoring account you trust "
+                                       "(default: the one the ledger's configuration names)."),
+) -> None:
+    """Read the registry's state for the ledger's anchoring account (latest size, anchor count,
+    every Anchored event) and fail on an anchor the store lacks or a size beyond the log; check
+    every stored anchor against the chain, the signed tree heads and the log, with consistency
+    proofs between successive anchored checkpoints."""
+    anchoring = None
     try:
-        anchoring.verify()
-    except VerificationError as exc:
-        err_console.print(f"[bold red]anchor verification FAILED:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        anchoring = _open(db, None)
+        anchoring.verify(contract=contract, operator=account)
+        records = anchoring.records()
+    except Exception as exc:  # any failure to verify is reported as one (verification_failed)
+        raise verification_failed("anchor verification", exc) from exc
     finally:
-        anchoring.close()
-    records = anchoring.records()
+        if anchoring is not None:
+            anchoring.close()
     console.print(f"[green]anchors verified[/]: {len(records)} checkpoints on chain {anchoring.config.chain_id}, "
-                  f"latest tree size {records[-1].tree_size}")
+                  f"latest tree size {records[-1].tree_size}; the registry {anchoring.config.contract} holds no "
+                  f"other anchor by {anchoring.config.operator}")
 
 
 @anchor_app.command("passport")

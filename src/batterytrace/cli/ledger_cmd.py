@@ -14,7 +14,7 @@ from batterytrace.canonical import canonical_json
 from batterytrace.cli import DB_HELP, app, console, err_console
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.errors import BatterytraceError
 from batterytrace.keys import default_key_path, load_key, save_key
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.ingest import ingest_wire
@@ -78,17 +78,26 @@ def log_head(db: str = DB, operator_key: Path | None = KEY) -> None:
     console.print_json(canonical_json(cp.to_dict()).decode())
 
 
+def verification_failed(what: str, exc: Exception) -> typer.Exit:
+    """Print the one line a failed verification shows and return the exit to raise. A verifier
+    that cannot read its input has not verified it: an unexpected error (a database too corrupt
+    for its driver) fails the same way, named by its type, never as a traceback."""
+    text = str(exc) if isinstance(exc, BatterytraceError) else f"the ledger cannot be read ({type(exc).__name__}: {exc})"
+    err_console.print(f"[bold red]{what} FAILED:[/] {escape(text)}", soft_wrap=True)
+    return typer.Exit(1)
+
+
 @log_app.command("verify")
 def log_verify(db: str = DB) -> None:
-    """Recompute everything from storage: hashes, signatures, rules, Merkle nodes, lots, heads."""
-    store = open_store(db, create=False)
-    with progress_bar() as bar:
-        task = bar.add_task("replaying the log", total=store.size())
-        try:
+    """Recompute everything from storage: hashes, signatures, rules, Merkle nodes, lots, heads,
+    and account for every stored row (none outside the log, none the log does not produce)."""
+    try:
+        store = open_store(db, create=False)
+        with progress_bar() as bar:
+            task = bar.add_task("replaying the log", total=store.size())
             report = verify_log(store, lambda done, total: bar.update(task, completed=done))
-        except VerificationError as exc:
-            err_console.print(f"[bold red]log verification FAILED:[/] {escape(str(exc))}")
-            raise typer.Exit(1) from exc
+    except Exception as exc:  # any failure to verify is reported as one (verification_failed)
+        raise verification_failed("log verification", exc) from exc
     console.print(
         f"[green]log verified[/]: {report.events} events, {report.lots} lots, "
         f"{report.tree_heads} signed tree heads, root {report.root_hash}"

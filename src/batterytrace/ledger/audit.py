@@ -4,15 +4,22 @@
 2. sequence numbers are contiguous;
 3. replaying the whole log through the rules into a fresh in-memory ledger accepts every event
    (signatures included) and reproduces every stored Merkle node and every stored lot;
-4. every operator-signed tree head verifies and matches the recomputed root at its size.
-Any difference raises ``VerificationError`` naming the first problem found.
+4. every operator-signed tree head verifies and matches the recomputed root at its size;
+5. every stored row is accounted for: no event row outside ``0..size-1`` (a hand-planted row at a
+   negative sequence number, a duplicate), no state row, Merkle node, tree head or meta key the log
+   does not produce, and every anchor record names a stored tree head of this log.
+Any difference raises ``VerificationError`` naming the first problem found. A store too corrupt to
+read (``StorageError``) is reported the same way.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
+
+import orjson
 
 from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
@@ -24,9 +31,16 @@ from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
 
-__all__ = ["AuditReport", "verify_log"]
+__all__ = ["LEDGER_META_KEYS", "SERVICE_META_KEYS", "AuditReport", "check_event_rows", "check_head_rows", "check_meta_rows", "verify_log"]
 
 _REPLAY_BATCH = 2000
+_P = ParamSpec("_P")
+#: meta keys the ledger writes: its operator (at creation) and the policy the log sets
+LEDGER_META_KEYS = frozenset({"operator_did", "policy"})
+#: meta keys of the anchoring layer (configuration, records): records are checked here against the
+#: stored tree heads and the log, both against the chain by ``anchor verify``
+SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records"})
+_ANCHOR_RECORDS = "anchor/records"
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,82 @@ def _inputs_by_event(store: Store) -> dict[str, list[str]]:
     return out
 
 
+def _positions(total: int) -> str:
+    return f"0..{total - 1}" if total else "none: the log is empty"
+
+
+def check_event_rows(store: Store, total: int) -> None:
+    """Every event row is a position of the log of ``total`` events: none below 0 (invisible to
+    the replay, which reads 0..size-1), none twice."""
+    rows = store.event_rows()
+    if rows.low is not None and rows.low < 0:
+        raise VerificationError(
+            f"an event row at sequence number {rows.low} lies outside the log (positions "
+            f"{_positions(total)}): no logged event explains it"
+        )
+    if rows.total != total:
+        raise VerificationError(
+            f"the store holds {rows.total} event rows for a log of {total} events: "
+            "duplicate or stray sequence numbers"
+        )
+
+
+def _anchor_records(store: Store) -> list[tuple[int, str]]:
+    text = store.get_meta(_ANCHOR_RECORDS)
+    if text is None:
+        return []
+    try:
+        data = orjson.loads(text)
+        return [(int(r["tree_size"]), str(r["root_hash"])) for r in data]
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        raise VerificationError(f"the stored anchor records are corrupt: {exc}") from exc
+
+
+def check_head_rows(heads: Sequence[Checkpoint]) -> None:
+    """Tree heads are stored in the order the operator signed them: sizes never shrink (an older
+    head moved last would be served as the latest) and no row is stored twice."""
+    seen: set[tuple[int, bytes, int, bytes]] = set()
+    for i, cp in enumerate(heads):
+        if i and cp.tree_size < heads[i - 1].tree_size:
+            raise VerificationError(f"the stored tree head of size {cp.tree_size} follows one of size "
+                                    f"{heads[i - 1].tree_size}: tree heads were reordered")
+        row = (cp.tree_size, cp.root_hash, cp.timestamp, cp.signature)
+        if row in seen:
+            raise VerificationError(f"the tree head of size {cp.tree_size} signed at {cp.timestamp} is stored twice")
+        seen.add(row)
+
+
+def check_meta_rows(
+    store: Store, total: int, heads: Sequence[Checkpoint], root_at: Callable[[int], bytes]
+) -> None:
+    """No meta key beyond the ledger's and the anchoring layer's; every anchor record names a
+    stored tree head of this log, within it, whose root the log still hashes to."""
+    unknown = [k for k in store.meta_keys() if k not in LEDGER_META_KEYS | SERVICE_META_KEYS]
+    if unknown:
+        raise VerificationError(f"meta row {unknown[0]!r} is no ledger setting and no logged event produced it")
+    for size, root in _anchor_records(store):
+        if not 0 < size <= total:
+            raise VerificationError(f"an anchor record names tree size {size}, outside the log of {total} events")
+        if not any(cp.tree_size == size and cp.root_hash.hex() == root for cp in heads):
+            raise VerificationError(f"the anchor record of tree size {size} names no stored signed tree head")
+        if root_at(size).hex() != root:
+            raise VerificationError(f"the anchor record of tree size {size} names a root the log does not hash to")
+
+
+def _unreadable_store_fails(fn: Callable[_P, AuditReport]) -> Callable[_P, AuditReport]:
+    """A store that cannot be read (corrupt rows, missing tables) fails verification."""
+
+    @functools.wraps(fn)
+    def verify(*args: _P.args, **kwargs: _P.kwargs) -> AuditReport:
+        try:
+            return fn(*args, **kwargs)
+        except (StorageError, EncodingError) as exc:
+            raise VerificationError(f"the store cannot be read: {exc}") from exc
+
+    return verify
+
+
+@_unreadable_store_fails
 def verify_log(store: Store, progress: Callable[[int, int], None] | None = None) -> AuditReport:
     operator = store.get_meta("operator_did")
     if operator is None:
@@ -96,6 +186,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         progress(expected_seq, total)
     if expected_seq != total:
         raise VerificationError(f"store reports {total} events but yields {expected_seq}")
+    check_event_rows(store, total)
 
     rebuilt = replica.store
     assert isinstance(rebuilt, MemoryStore)
@@ -158,6 +249,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     if lots != len(rebuilt.lots):
         raise VerificationError(f"store holds {lots} lots; the log implies {len(rebuilt.lots)}")
 
+    checkpoints = []
     for head in heads:
         cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature)
         cp.verify(operator)
@@ -165,5 +257,8 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:
             raise VerificationError(f"signed tree head at size {cp.tree_size} does not match the log")
+        checkpoints.append(cp)
+    check_head_rows(checkpoints)
+    check_meta_rows(store, total, checkpoints, lambda n: subtree_hash(rebuilt.get_node, 0, n))
     root = subtree_hash(rebuilt.get_node, 0, total).hex()
     return AuditReport(total, lots, len(heads), root)

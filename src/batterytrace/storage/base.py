@@ -19,6 +19,7 @@ from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 
 __all__ = [
+    "EventRows",
     "LotLink",
     "Store",
     "StoredEvent",
@@ -62,6 +63,15 @@ class LotLink(NamedTuple):
     @classmethod
     def of(cls, lot: Lot) -> LotLink:
         return cls(lot.lot_id, lot.form, lot.event, lot.spent_by)
+
+
+class EventRows(NamedTuple):
+    """What the events table holds, whatever the log says: row count and lowest / highest
+    sequence number (None when empty). ``log verify`` compares them with the log's bounds."""
+
+    total: int
+    low: int | None
+    high: int | None
 
 
 class LotIndexRow(NamedTuple):
@@ -131,10 +141,14 @@ class Store(Protocol):
 
     def size(self) -> int: ...
 
-    def event_seq(self, event_hash: bytes) -> int | None: ...
+    def event_seq(self, event_hash: bytes) -> int | None:
+        """The log position of ``event_hash``; a row outside the log (negative sequence number,
+        planted by hand) is not in the log and is never found."""
+        ...
 
     def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
-        """The subset of ``event_hashes`` already in the log."""
+        """The subset of ``event_hashes`` in the log (rows outside ``0..size-1`` excluded; ``apply``
+        removes such a row when the real event with its hash is appended)."""
         ...
 
     def get_event(self, seq: int) -> StoredEvent: ...
@@ -207,6 +221,14 @@ class Store(Protocol):
     def iter_attestations(self) -> Iterator[Attestation]: ...
 
     def node_count(self) -> int: ...
+
+    def event_rows(self) -> EventRows:
+        """Count and sequence range of every stored event row, in the log or not."""
+        ...
+
+    def meta_keys(self) -> list[str]:
+        """Every key of the meta table, sorted."""
+        ...
 
 
 def open_store(url: str, create: bool = True) -> Store:

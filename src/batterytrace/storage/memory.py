@@ -9,7 +9,14 @@ from typing import Any
 
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
-from batterytrace.storage.base import LotIndexRow, LotLink, StoredEvent, TreeHeadRecord, WriteBatch
+from batterytrace.storage.base import (
+    EventRows,
+    LotIndexRow,
+    LotLink,
+    StoredEvent,
+    TreeHeadRecord,
+    WriteBatch,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -167,6 +174,13 @@ class MemoryStore:
 
     def node_count(self) -> int:
         return len(self.nodes)
+
+    def event_rows(self) -> EventRows:
+        seqs = [ev.seq for ev in self.events]
+        return EventRows(len(seqs), min(seqs, default=None), max(seqs, default=None))
+
+    def meta_keys(self) -> list[str]:
+        return sorted(self.meta)
 
     def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]:
         return [LotLink.of(self.lots[i]) for i in lot_ids if i in self.lots]

@@ -22,6 +22,7 @@ import psycopg
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
+    EventRows,
     LotIndexRow,
     LotLink,
     StoredEvent,
@@ -116,6 +117,10 @@ class PostgresStore:
         conn = self._conn()
         try:
             with conn.cursor() as c:
+                if batch.events and (self._one("SELECT MIN(seq) FROM events") or 0) < 0:
+                    # rows outside the log are not logged events: the real event takes its hash
+                    c.execute("DELETE FROM events WHERE seq < 0 AND hash = ANY(%s)",
+                              ([e.event_hash for e in batch.events],))
                 if batch.events:
                     with c.copy(
                         "COPY events(seq, hash, body, signature, kind, actor, time) FROM STDIN"
@@ -203,13 +208,13 @@ class PostgresStore:
         return 0 if value is None else int(value) + 1
 
     def event_seq(self, event_hash: bytes) -> int | None:
-        value = self._one("SELECT seq FROM events WHERE hash=%s", (event_hash,))
+        value = self._one("SELECT seq FROM events WHERE hash=%s AND seq >= 0", (event_hash,))
         return None if value is None else int(value)
 
     def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
         if not event_hashes:
             return set()
-        rows = self._rows("SELECT hash FROM events WHERE hash = ANY(%s)", (list(event_hashes),))
+        rows = self._rows("SELECT hash FROM events WHERE hash = ANY(%s) AND seq >= 0", (list(event_hashes),))
         return {bytes(r[0]) for r in rows}
 
     @staticmethod
@@ -220,7 +225,7 @@ class PostgresStore:
 
     def get_event(self, seq: int) -> StoredEvent:
         rows = self._rows(
-            "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=%s", (seq,)
+            "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=%s AND seq >= 0", (seq,)
         )
         if not rows:
             raise StorageError(f"no event {seq}")
@@ -280,6 +285,13 @@ class PostgresStore:
 
     def node_count(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM nodes"))
+
+    def event_rows(self) -> EventRows:
+        count, low, high = self._rows("SELECT COUNT(*), MIN(seq), MAX(seq) FROM events")[0]
+        return EventRows(int(count), None if low is None else int(low), None if high is None else int(high))
+
+    def meta_keys(self) -> list[str]:
+        return [str(r[0]) for r in self._rows("SELECT key FROM meta ORDER BY key")]
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}

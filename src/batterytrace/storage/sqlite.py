@@ -17,6 +17,7 @@ from typing import Any
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
+    EventRows,
     LotIndexRow,
     LotLink,
     StoredEvent,
@@ -40,9 +41,12 @@ class SQLiteStore:
         self._local = threading.local()
         self._lock = threading.RLock()
         conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        for ddl in TABLES:
-            conn.execute(ddl.format(blob="BLOB", bigint="INTEGER"))
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            for ddl in TABLES:
+                conn.execute(ddl.format(blob="BLOB", bigint="INTEGER"))
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -51,9 +55,13 @@ class SQLiteStore:
                 conn = sqlite3.connect(self.url, isolation_level=None, check_same_thread=False)
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA cache_size=-65536")
+            try:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute("PRAGMA cache_size=-65536")
+            except sqlite3.Error as exc:
+                conn.close()
+                raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
             self._local.conn = conn
         return conn
 
@@ -79,6 +87,13 @@ class SQLiteStore:
     def apply(self, batch: WriteBatch) -> None:
         c = self._conn()
         try:
+            if batch.events and (self._one("SELECT MIN(seq) FROM events") or 0) < 0:
+                # rows outside the log are not logged events: the real event takes its hash
+                hashes = [e.event_hash for e in batch.events]
+                for i in range(0, len(hashes), _CHUNK):
+                    part = hashes[i : i + _CHUNK]
+                    marks = ",".join("?" * len(part))
+                    c.execute(f"DELETE FROM events WHERE seq < 0 AND hash IN ({marks})", part)
             c.executemany(
                 "INSERT INTO events(seq, hash, body, signature, kind, actor, time) "
                 "VALUES (?,?,?,?,?,?,?)",
@@ -150,7 +165,7 @@ class SQLiteStore:
         return 0 if value is None else int(value) + 1
 
     def event_seq(self, event_hash: bytes) -> int | None:
-        value = self._one("SELECT seq FROM events WHERE hash=?", (event_hash,))
+        value = self._one("SELECT seq FROM events WHERE hash=? AND seq >= 0", (event_hash,))
         return None if value is None else int(value)
 
     def known_hashes(self, event_hashes: Sequence[bytes]) -> set[bytes]:
@@ -158,7 +173,7 @@ class SQLiteStore:
         for i in range(0, len(event_hashes), _CHUNK):
             part = list(event_hashes[i : i + _CHUNK])
             marks = ",".join("?" * len(part))
-            rows = self._conn().execute(f"SELECT hash FROM events WHERE hash IN ({marks})", part)
+            rows = self._conn().execute(f"SELECT hash FROM events WHERE hash IN ({marks}) AND seq >= 0", part)
             found.update(bytes(r[0]) for r in rows)
         return found
 
@@ -172,7 +187,7 @@ class SQLiteStore:
         row = (
             self._conn()
             .execute(
-                "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=?",
+                "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=? AND seq >= 0",
                 (seq,),
             )
             .fetchone()
@@ -245,6 +260,13 @@ class SQLiteStore:
 
     def node_count(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM nodes"))
+
+    def event_rows(self) -> EventRows:
+        count, low, high = self._conn().execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM events").fetchone()
+        return EventRows(int(count), None if low is None else int(low), None if high is None else int(high))
+
+    def meta_keys(self) -> list[str]:
+        return [str(r[0]) for r in self._conn().execute("SELECT key FROM meta ORDER BY key")]
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
