@@ -53,8 +53,61 @@ def _register_participant(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise schema_error(f"role must be one of {sorted(ROLES - {'operator'})}")
     if st.participant(did) is not None or did == st.operator_did:
         raise RuleViolationError("registration.duplicate", f"{did} is already registered")
-    p = Participant(did, role, req_str(b, "legal_name"), _country(b), t, ev.hash_hex)
+    accreditations: list[dict[str, Any]] = []
+    if "accreditations" in b:
+        if role != "auditor":
+            raise RuleViolationError("accreditation", f"only an auditor holds accreditations, not a {role}")
+        items = b["accreditations"]
+        if not isinstance(items, list) or len(items) > 64:
+            raise RuleViolationError("accreditation", "accreditations is a list of at most 64 {scheme, valid_from?, valid_until?}")
+        for item in items:
+            accreditations = _accredit(accreditations, item, t)
+    p = Participant(did, role, req_str(b, "legal_name"), _country(b), t, ev.hash_hex, accreditations)
     return Effect(participants=[p])
+
+
+def _accredit(current: list[dict[str, Any]], item: Any, t: int) -> list[dict[str, Any]]:
+    """``current`` with one more accreditation ``{scheme, valid_from?, valid_until?}`` (times RFC
+    3339; ``valid_from`` defaults to the event time, no ``valid_until`` means until withdrawn)."""
+    if not isinstance(item, dict) or not set(item) <= {"scheme", "valid_from", "valid_until"} or "scheme" not in item:
+        raise RuleViolationError("accreditation", "an accreditation is {scheme, valid_from?, valid_until?}")
+    scheme = req_str(item, "scheme", 64)
+    entry: dict[str, Any] = {"scheme": scheme, "valid_from": req_time(item, "valid_from") if "valid_from" in item else t}
+    if "valid_until" in item:
+        entry["valid_until"] = req_time(item, "valid_until")
+        if entry["valid_until"] <= entry["valid_from"]:
+            raise RuleViolationError("accreditation", f"accreditation for {scheme}: valid_until must be after valid_from")
+    return [*current, entry]
+
+
+def _accreditation_event(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    """The operator adds an accreditation to a registered auditor, or withdraws one (every open
+    or later-ending accreditation for the scheme then ends at the event time: the auditor may not
+    attest that scheme afterwards; what it attested before stands unless revoked, or unless the
+    sourcing policy stops listing it among a requirement's ``issuers``)."""
+    b = ev.body
+    did = req_str(b, "auditor")
+    p = st.participant(did)
+    if p is None or p.role != "auditor":
+        raise RuleViolationError("accreditation", f"{did} is not a registered auditor")
+    if b.get("withdraw") is True:
+        if not set(b) <= {"kind", "actor", "time", "nonce", "auditor", "scheme", "withdraw"}:
+            raise schema_error("a withdrawal names the auditor and the scheme only")
+        scheme = req_str(b, "scheme", 64)
+        if not p.accredited_for(scheme, t) and not any(a["scheme"] == scheme and a["valid_from"] > t for a in p.accreditations):
+            raise RuleViolationError("accreditation", f"{did} holds no current accreditation for {scheme} to withdraw")
+        kept: list[dict[str, Any]] = []
+        for a in p.accreditations:
+            if a["scheme"] == scheme and a["valid_from"] >= t:
+                continue  # a future accreditation withdrawn before it starts
+            if a["scheme"] == scheme and a.get("valid_until", t + 1) > t:
+                a = {**a, "valid_until": t}
+            kept.append(a)
+    elif "withdraw" in b:
+        raise schema_error("withdraw is true or absent")
+    else:
+        kept = _accredit(p.accreditations, {k: b[k] for k in ("scheme", "valid_from", "valid_until") if k in b}, t)
+    return Effect(participants=[Participant(**{**p.__dict__, "accreditations": kept})])
 
 
 def _register_site(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -96,6 +149,12 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if (answered is None) != (total is None) or (answered or 0) > (total or 0):
         raise RuleViolationError("attestation.coverage", "questions answered must be ≤ questions total")
     companies = req_int(b, "companies_covered", 1) if b.get("companies_covered") is not None else None
+    scheme = req_str(b, "scheme", 64)
+    auditor = st.participant(ev.actor)
+    if auditor is None or not auditor.accredited_for(scheme, t):
+        raise RuleViolationError(
+            "attestation.accreditation", f"the signer holds no accreditation for {scheme} at the event time"
+        )
     revokes = opt_str(b, "revokes")
     effect = Effect()
     if revokes is not None:
@@ -108,7 +167,7 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     effect.attestations.append(
         Attestation(
             attestation_id=ev.hash_hex,
-            scheme=req_str(b, "scheme", 64),
+            scheme=scheme,
             subject=subject,
             auditor=ev.actor,
             valid_from=valid_from,
@@ -203,6 +262,7 @@ _HANDLERS = {
     "register_site": _register_site,
     "set_policy": _set_policy,
     "attest": _attest,
+    "accredit": _accreditation_event,
     "incident": _incident,
     "lifecycle": _lifecycle,
 }

@@ -40,8 +40,9 @@ class BatchState:
         registry_cache: dict[str, Participant | Site] | None = None,
     ) -> None:
         self.store = store
-        # Participants and sites never change once registered, so they may be cached across
-        # batches by the ledger (keys: did / site id).
+        # Participants and sites may be cached across batches by the ledger (keys: did / site
+        # id); sites never change, a participant only through an event of this batch (accredit),
+        # which drops it from the cache.
         self._registry_cache = registry_cache if registry_cache is not None else {}
         self.operator_did = operator_did
         self.policy: LedgerPolicy = policy or DEFAULT_POLICY
@@ -141,6 +142,7 @@ class BatchState:
         self.batch.inputs.extend((event_hash_hex, lid) for lid in effect.inputs)
         for p in effect.participants:
             self._participants[p.did] = p
+            self._registry_cache.pop(p.did, None)  # an accreditation change replaces the record
             self.batch.participants.append(p)
         for s in effect.sites:
             self._sites[s.site_id] = s

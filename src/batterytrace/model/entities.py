@@ -46,6 +46,16 @@ class Participant:
     country: str
     registered_at: int  # µs
     event: str
+    # An auditor's accreditations, set by the operator (register_participant, accredit): the
+    # schemes it may attest, each {"scheme", "valid_from" µs, "valid_until" µs (absent: open)}.
+    accreditations: list[dict[str, Any]] = field(default_factory=list, hash=False)
+
+    def accredited_for(self, scheme: str, t: int) -> bool:
+        """Whether this participant held an accreditation for ``scheme`` at time ``t`` (µs)."""
+        return any(
+            a["scheme"] == scheme and a["valid_from"] <= t and ("valid_until" not in a or t < a["valid_until"])
+            for a in self.accreditations
+        )
 
 
 @dataclass(frozen=True)
