@@ -68,11 +68,11 @@ def _cert_hash(spec: dict[str, Any]) -> None:
         raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
 
 
-def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
+def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
     """A checked copy of an output spec (the rules may complete it; the event body stays as signed)."""
-    if not isinstance(spec, dict):
+    if not isinstance(given, dict):
         raise schema_error(f"outputs[{i}] must be an object")
-    spec = dict(spec)
+    spec: dict[str, Any] = dict(given)
     req_str(spec, "form", 64)
     gross = req_int(spec, "gross_mass_g", 1, 2**48)
     buckets = req_buckets(spec, "buckets", allow_empty=True)
@@ -112,7 +112,7 @@ def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any
                 f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
             )
     _cert_hash(spec)
-    for name in ("gtin", "serial", "model", "chemistry"):
+    for name in ("model", "chemistry"):  # gtin and serial: check_identities
         if spec.get(name) is not None:
             req_str(spec, name, 64)
     if spec.get("capacity_kwh") is not None:

@@ -81,31 +81,30 @@ def _accredit(current: list[dict[str, Any]], item: Any, t: int) -> list[dict[str
 
 
 def _accreditation_event(ev: SignedEvent, t: int, st: BatchState) -> Effect:
-    """The operator adds an accreditation to a registered auditor, or withdraws one (every open
-    or later-ending accreditation for the scheme then ends at the event time: the auditor may not
-    attest that scheme afterwards; what it attested before stands unless revoked, or unless the
-    sourcing policy stops listing it among a requirement's ``issuers``)."""
+    """The operator adds an accreditation to a registered auditor, or withdraws every
+    accreditation it holds for a scheme. A withdrawal takes effect by ingestion order: no attest
+    ingested after it passes on that accreditation, whatever time the attest states (a back-dated
+    attestation does not slip in). What the auditor attested before stands unless revoked, or
+    unless the sourcing policy stops listing it among a requirement's ``issuers``."""
     b = ev.body
     did = req_str(b, "auditor")
     p = st.participant(did)
     if p is None or p.role != "auditor":
         raise RuleViolationError("accreditation", f"{did} is not a registered auditor")
-    if b.get("withdraw") is True:
-        if not set(b) <= {"kind", "actor", "time", "nonce", "auditor", "scheme", "withdraw"}:
-            raise schema_error("a withdrawal names the auditor and the scheme only")
+    if "withdraw" in b:
+        if b["withdraw"] is not True or "valid_from" in b or "valid_until" in b:
+            raise RuleViolationError("accreditation", "a withdrawal is {auditor, scheme, withdraw: true}")
         scheme = req_str(b, "scheme", 64)
-        if not p.accredited_for(scheme, t) and not any(a["scheme"] == scheme and a["valid_from"] > t for a in p.accreditations):
-            raise RuleViolationError("accreditation", f"{did} holds no current accreditation for {scheme} to withdraw")
-        kept: list[dict[str, Any]] = []
-        for a in p.accreditations:
-            if a["scheme"] == scheme and a["valid_from"] >= t:
-                continue  # a future accreditation withdrawn before it starts
-            if a["scheme"] == scheme and a.get("valid_until", t + 1) > t:
-                a = {**a, "valid_until": t}
-            kept.append(a)
-    elif "withdraw" in b:
-        raise schema_error("withdraw is true or absent")
+        current = [a for a in p.accreditations if a["scheme"] == scheme and "withdrawn_at" not in a]
+        if not current:
+            raise RuleViolationError("accreditation", f"{did} holds no accreditation for {scheme} to withdraw")
+        kept = [
+            {**a, "withdrawn_at": t} if a["scheme"] == scheme and "withdrawn_at" not in a else a
+            for a in p.accreditations
+        ]
     else:
+        if len(p.accreditations) >= 64:
+            raise RuleViolationError("accreditation", f"{did} already holds 64 accreditation records")
         kept = _accredit(p.accreditations, {k: b[k] for k in ("scheme", "valid_from", "valid_until") if k in b}, t)
     return Effect(participants=[Participant(**{**p.__dict__, "accreditations": kept})])
 
