@@ -54,8 +54,14 @@ def test_ore_does_not_become_a_cell(c: Chain) -> None:
     (ore,) = c.ship_and_receive("tujenge", "nordcell", [c.extract("tujenge", certified=False)])
     err = c.reject(c.sign("nordcell", cells_and(c, "nordcell", ore)))
     assert err.rule == "provenance.product" and ore in err.detail
-    # through a logistics hop and back it is still unprocessed ore
-    (again,) = c.ship_and_receive("nordcell", "voltara", [ore])
+    # the cell maker's own "refining" does not launder it: only a processing role's transformation does
+    (key,) = held(c, ore)
+    own = {"kind": "transform", "inputs": [ore], "site": "plant:nordcell",
+           "outputs": [{"form": "cobalt_sulphate", "gross_mass_g": 600_000, "buckets": {key: grams_of(c, ore)}}]}
+    (laundered,) = c.accept_tracked("nordcell", own)
+    assert c.reject(c.sign("nordcell", cells_and(c, "nordcell", laundered))).rule == "provenance.product"
+    # through another participant's hands it is still unprocessed ore
+    (again,) = c.ship_and_receive("nordcell", "voltara", [laundered])
     assert c.reject(c.sign("voltara", cells_and(c, "voltara", again))).rule == "provenance.product"
 
 
@@ -69,7 +75,8 @@ def test_only_manufacturing_roles_make_products(c: Chain, who: str) -> None:
         (lot,) = c.ship_and_receive("kivijarvi", who, [lot])
     err = c.reject(c.sign(who, cells_and(c, who, lot)))
     assert err.rule == "provenance.product"
-    assert c.ledger.store.get_lot(lot) is not None and c.ledger.store.get_lot(lot).status == "held"  # type: ignore[union-attr]
+    still = c.ledger.store.get_lot(lot)
+    assert still is not None and still.status == "held"
 
 
 # ---------------------------------------------------------------------- production scrap
@@ -186,6 +193,11 @@ def test_confidential_ore_does_not_become_a_cell(cc: ConfChain) -> None:
     [ore] = cc.keep(cc.prove("nordcell", cc.receipt_body(ship, "nordcell", [hydroxide({"Co/uncertified/CD": CO_G}, coc="mass_balance")]), [cc.lot]))
     body = {"kind": "transform", "inputs": [ore], "site": "plant:nordcell", "outputs": [conf_cell(cc, CO_G)]}
     assert cc.reject(cc.prove("nordcell", body, [ore], cc.transform_tol()).event).rule == "provenance.product"
+    own = {"kind": "transform", "inputs": [ore], "site": "plant:nordcell", "outputs": [
+        {"form": "cobalt_sulphate", "gross_mass_g": 1_600_000, "coc_model": "mass_balance", "buckets": {"Co/uncertified/CD": CO_G}}]}
+    [laundered] = cc.keep(cc.prove("nordcell", own, [ore], cc.transform_tol()))
+    body = {**body, "inputs": [laundered]}
+    assert cc.reject(cc.prove("nordcell", body, [laundered], cc.transform_tol()).event).rule == "provenance.product"
 
 
 def test_confidential_scrap_needs_a_product(cc: ConfChain) -> None:

@@ -140,7 +140,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_identities(st, specs)
     verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    return _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
+    return rm.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))
 
 
 def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:

@@ -44,7 +44,10 @@ _SCRAP_FORMS = frozenset({"production_scrap"})
 MANUFACTURING_ROLES = frozenset({"cell_maker", "oem"})
 # Lifecycle statuses that put a product on the market / in service (the status before "waste").
 IN_SERVICE = frozenset({"original", "reused", "repurposed", "remanufactured"})
-RAW = "raw_material"  # Lot.extra marker: extracted and not yet transformed (receipts keep it)
+# Who processes extracted material: only their transformations clear the raw-material mark (a
+# cell maker's own "refining" of ore would otherwise launder it into cell feed).
+PROCESSING_ROLES = frozenset({"refiner", "cathode_maker"})
+RAW = "raw_material"  # Lot.extra marker: extracted and not yet processed (receipts keep it)
 EOL_FROM = "end_of_life_from"  # Lot.extra marker: a part disaggregated from an end-of-life product
 
 
@@ -225,8 +228,8 @@ def _check_bulk_outputs(kind: str, outputs: list[dict[str, Any]]) -> None:
 
 def check_provenance(ev: SignedEvent, st: BatchState, lots: list[Lot], outputs: list[dict[str, Any]]) -> None:
     """A transformation making products (cells) is manufacturing: signed by a manufacturing role
-    and fed with processed material, never with extracted material that no transformation has
-    touched (ore into cells); production scrap is only a by-product of such a transformation, next
+    and fed with processed material, never with extracted material no processing role has
+    transformed since (ore into cells, ``carry_raw``); production scrap is only a by-product of such a transformation, next
     to the product it falls from. Plain and confidential transformations alike."""
     products = [o["form"] for o in outputs if FORM_LEVELS.get(o["form"], 0) > 0]
     scrap = [i for i, o in enumerate(outputs) if o["form"] in _SCRAP_FORMS]
@@ -248,6 +251,16 @@ def check_provenance(ev: SignedEvent, st: BatchState, lots: list[Lot], outputs: 
                 "provenance.product",
                 f"lot {lot.lot_id} ({lot.form}) is extracted material no transformation has processed; it cannot become a {products[0]}",
             )
+
+
+def carry_raw(ev: SignedEvent, st: BatchState, lots: list[Lot], effect: Effect) -> Effect:
+    """A transformation's outputs stay raw material when any input was and the signer is not a
+    processing role (``PROCESSING_ROLES``)."""
+    if st.role(ev.actor) not in PROCESSING_ROLES and any(lot.extra.get(RAW) for lot in lots):
+        for lot in effect.lots.values():
+            if lot.event == ev.hash_hex:
+                lot.extra[RAW] = True
+    return effect
 
 
 def end_of_life(lot: Lot) -> bool:
@@ -465,7 +478,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _check_balance("transform", in_b, out_b, loss, 0, allowance=_allowance("transform", st, lots))
     _check_coc(lots, in_b, outputs)
     check_identities(st, outputs)
-    return _emit(ev, t, st, lots, outputs)
+    return carry_raw(ev, st, lots, _emit(ev, t, st, lots, outputs))
 
 
 def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
