@@ -7,11 +7,14 @@ an attestation from another one is offered. Plain, confidential and anonymous ex
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.errors import VerificationError
 from batterytrace.model.events import sign_event
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time
@@ -201,3 +204,35 @@ def test_the_anonymous_certified_ring_follows_the_accepted_issuers() -> None:
     err = c.reject(c.anon_with_ring(stale_ring).proved.event)
     assert err.rule == "ring.set"
     c.keep(c.anon().proved)
+
+
+def test_accreditations_persist_and_an_insider_cannot_grant_one(tmp_path: Path) -> None:
+    """Accreditations live on the participant record in the store: an accredit event survives a
+    restart; a database administrator who writes an accreditation into the row is caught by
+    ``log verify`` (the record differs from what the log implies)."""
+    import sqlite3
+
+    from batterytrace.ledger.audit import verify_log
+    from batterytrace.ledger.ledger import Ledger
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    db = tmp_path / "ledger.db"
+    c = Chain(SQLiteStore(str(db)))
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("irma"), "scheme": "CopperMark"}))
+    c.ledger.store.close()
+    again = SQLiteStore(str(db))
+    p = again.get_participant(c.did("irma"))
+    assert p is not None and [a["scheme"] for a in p.accreditations] == ["IRMA", "CopperMark"]
+    verify_log(again)
+    again.close()
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute("SELECT data FROM participants WHERE did=?", (c.did("gba"),)).fetchone()
+        forged = json.loads(text)
+        forged["accreditations"].append({"scheme": "RMAP", "valid_from": 0})
+        conn.execute("UPDATE participants SET data=? WHERE did=?", (json.dumps(forged), c.did("gba")))
+    tampered = SQLiteStore(str(db))
+    with pytest.raises(VerificationError, match="participant"):
+        verify_log(tampered)
+    # the forged row would let the assessor attest RMAP: that is exactly what log verify reveals
+    ledger = Ledger(tampered, c.operator.did)
+    ledger.submit(c.sign("gba", RMAP_TUJENGE))
