@@ -8,6 +8,7 @@ function (``lot_specs.check_identities``): plain, confidential and anonymous ali
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -202,3 +203,28 @@ def test_anonymous_extraction_carries_no_identity() -> None:
     body["outputs"][0] = {**body["outputs"][0], **PACK}
     made = anonymous_extraction(c.ledger.store, body, c.secrets["kasonta"])
     assert c.reject(made.proved.event).rule == "identity.bulk"
+
+
+def test_over_http_a_bulk_lot_cannot_take_a_packs_digital_link(tmp_path: Path) -> None:
+    """Through ``POST /events``: a mine labels its hydroxide with a live pack's GTIN + serial; the
+    API answers 422 naming ``identity.bulk`` and the pack's Digital Link still resolves to it."""
+    from api_support import serve
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.model.events import sign_event
+    from batterytrace.timeutil import format_time
+
+    scenario = build_scenario(packs=1, legacy_packs=1)
+    served = serve(scenario, tmp_path)
+    pack = served.ledger.store.get_lot(scenario.packs[-1])
+    assert pack is not None
+    size = served.ledger.size()
+    mine = scenario.actors["tujenge"]
+    out = {"form": "heterogenite_concentrate", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 120_000},
+           "gtin": pack.gtin, "serial": pack.serial}
+    ev = sign_event({"kind": "extract", "site": "mine:tujenge", "outputs": [out], "time": format_time(scenario.clock)},
+                    mine.signing_key)
+    r = served.client.post("/events", json=ev.to_wire())
+    assert r.status_code == 422 and r.json()["rule"] == "identity.bulk", r.text
+    assert served.ledger.size() == size
+    assert served.ledger.store.lots_by_serial(pack.gtin, pack.serial) == [pack.lot_id]
+    served.client.close()
