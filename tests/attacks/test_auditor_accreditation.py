@@ -236,3 +236,27 @@ def test_accreditations_persist_and_an_insider_cannot_grant_one(tmp_path: Path) 
     # the forged row would let the assessor attest RMAP: that is exactly what log verify reveals
     ledger = Ledger(tampered, c.operator.did)
     ledger.submit(c.sign("gba", RMAP_TUJENGE))
+
+
+def test_a_withdrawal_voids_what_was_attested_under_it(c: Chain) -> None:
+    """The RMAP auditor certified Kasonta; the operator finds it issuing false certificates and
+    withdraws its RMAP accreditation: Kasonta's cobalt is no longer certified on its word (plain
+    and anonymous judgement alike), and re-accrediting the auditor does not revive the old
+    certificate; a fresh attestation does."""
+    c.accept(c.sign("kasonta", certified_extract(c, "kasonta")))
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP", "withdraw": True}))
+    assert c.reject(c.sign("kasonta", certified_extract(c, "kasonta"))).rule == "certified.origin"
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP"}))
+    assert c.reject(c.sign("kasonta", certified_extract(c, "kasonta"))).rule == "certified.origin"
+    c.accept(c.sign("rmap", {**RMAP_TUJENGE, "subject": "mine:kasonta"}))
+    c.accept(c.sign("kasonta", certified_extract(c, "kasonta")))
+
+
+def test_a_withdrawal_empties_the_anonymous_ring_of_its_certificates() -> None:
+    c = RingChain()
+    assert len(c.ring()) == 3
+    stale = [m.key for m in c.ring()]
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("irma"), "scheme": "IRMA", "withdraw": True}))
+    assert len(c.ring()) == 2  # Tujenge was certified on IRMA's word only
+    assert c.reject(c.anon_with_ring(stale).proved.event).rule == "ring.set"
+    c.keep(c.anon().proved)

@@ -84,8 +84,9 @@ def _accreditation_event(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     """The operator adds an accreditation to a registered auditor, or withdraws every
     accreditation it holds for a scheme. A withdrawal takes effect by ingestion order: no attest
     ingested after it passes on that accreditation, whatever time the attest states (a back-dated
-    attestation does not slip in). What the auditor attested before stands unless revoked, or
-    unless the sourcing policy stops listing it among a requirement's ``issuers``."""
+    attestation does not slip in), and the attestations issued under it no longer satisfy the
+    sourcing policy for any event ingested after it (``BatchState.accreditation_stands``): an
+    auditor found issuing false certificates stops certifying anything at once."""
     b = ev.body
     did = req_str(b, "auditor")
     p = st.participant(did)
