@@ -139,6 +139,16 @@ def test_an_end_of_life_cell_is_post_consumer(c: Chain) -> None:
     c.accept(c.sign("circulon", recycle_body([cell], 36, "recycled-post")))
 
 
+def test_the_recycler_cannot_put_a_product_in_service_on_paper(c: Chain) -> None:
+    """Fresh cells reach the recycler; it declares them in service itself, then waste: the
+    in-service status must predate the recycler's custody (declared by whoever held it before)."""
+    cell = cell_at_recycler(c, in_service=False)
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": cell, "status": "original"}))
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": cell, "status": "waste"}))
+    err = c.reject(c.sign("circulon", recycle_body([cell], 36, "recycled-post")))
+    assert err.rule == "recycled.end-of-life"
+
+
 def module_with_cells(c: Chain) -> tuple[str, int]:
     (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
     made = c.accept_tracked("nordcell", cells_and(c, "nordcell", lot, n=2))
@@ -172,6 +182,10 @@ def test_parts_of_a_product_in_service_are_not_end_of_life(c: Chain) -> None:
     mod, _ = module_with_cells(c)
     (at,) = c.ship_and_receive("nordcell", "circulon", [mod])
     parts = c.accept(c.sign("circulon", parts_body(c, at, "plant:circulon")))
+    assert c.reject(c.sign("circulon", recycle_body(parts[:1], 36, "recycled-post"))).rule == "recycled.end-of-life"
+    # nor does the recycler's own in-service + waste declaration on the parts it made make them end-of-life
+    for status in ("original", "waste"):
+        c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": parts[0], "status": status}))
     assert c.reject(c.sign("circulon", recycle_body(parts[:1], 36, "recycled-post"))).rule == "recycled.end-of-life"
 
 

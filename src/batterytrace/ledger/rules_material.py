@@ -265,12 +265,18 @@ def carry_raw(ev: SignedEvent, st: BatchState, lots: list[Lot], effect: Effect) 
 
 def end_of_life(lot: Lot) -> bool:
     """A product at its end of life: declared waste after having been placed on the market / in
-    service (a lifecycle status in ``IN_SERVICE`` before the final "waste"), or a part
-    disaggregated from such a product and not put back into service since."""
-    history = [r["status"] for r in lot.extra.get("lifecycle", [])]
+    service (a lifecycle status in ``IN_SERVICE`` before the final "waste", declared before the
+    current holder took the lot — received or made it — so a holder cannot put a product in
+    service on paper itself and then scrap it), or a part disaggregated from such a product and
+    not put back into service since."""
+    history = lot.extra.get("lifecycle", [])
     if not history:
         return bool(lot.extra.get(EOL_FROM))
-    return history[-1] == "waste" and (bool(lot.extra.get(EOL_FROM)) or any(s in IN_SERVICE for s in history[:-1]))
+    if history[-1]["status"] != "waste":
+        return False
+    return bool(lot.extra.get(EOL_FROM)) or any(
+        r["status"] in IN_SERVICE and r["time"] < lot.created_at for r in history[:-1]
+    )
 
 
 # ------------------------------------------------------------------------------- events
