@@ -15,6 +15,7 @@ from typing import Any
 
 from batterytrace.crypto.zk import Point
 from batterytrace.errors import RuleViolationError
+from batterytrace.ledger import provenance as pv
 from batterytrace.ledger import rules_material as rm
 from batterytrace.ledger.confidential import (
     bucket_groups,
@@ -132,7 +133,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.hierarchy", "transform consumes bulk material; use recycle or disaggregate for products")
     if any(FORM_LEVELS.get(o["form"], 0) > 1 for o in specs):
         raise RuleViolationError("aggregation.hierarchy", "transform produces bulk material or cells; modules and packs come from aggregate")
-    rm.check_provenance(ev, st, lots, specs)
+    pv.check_provenance(ev, st, lots, specs)
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     groups = bucket_groups("transform", [_lot_points(lot) for lot in lots], points)
@@ -140,7 +141,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_identities(st, specs)
     verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    return rm.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))
+    return pv.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))
 
 
 def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -180,13 +181,13 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_identities(st, specs, parent=lots[0])
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    effect = rm._emit(ev, t, st, lots, specs, rm.part_marks(lots[0]))
+    effect = rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0]))
     return _seal(effect, ev, specs)
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, specs, points = _consume(ev, t, st)
-    rm.check_recyclable(lots)
+    pv.check_recyclable(lots)
     rm._check_bulk_outputs("recycling", specs)
     check_identities(st, specs)
     rm._check_coc_model(lots, specs)
@@ -196,7 +197,7 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     classes: dict[str, set[str]] = {}
     for lot in lots:
         for key in lot.commitments:
-            classes.setdefault(parse_bucket_key(key).element, set()).add(rm.recycled_class(lot, key))
+            classes.setdefault(parse_bucket_key(key).element, set()).add(pv.recycled_class(lot, key))
     for i, spec in enumerate(specs):
         for key in spec["buckets"]:
             k = parse_bucket_key(key)
