@@ -72,5 +72,18 @@ class ConfChain(Chain):
         body = self.receipt_body(ship, "kivijarvi", [hydroxide({key: CO_G})])
         return self.keep(self.prove("kivijarvi", body, [lot]))[0]
 
+    def at_cell_maker(self, lot: str | None = None) -> str:
+        """The refiner processes a confidential lot it holds (``self.lot`` by default) into
+        sulphate, keeping its buckets, and delivers it to the cell maker: processed material cells
+        may be made from (provenance.product). Returns the lot the cell maker holds."""
+        lot = lot or self.lot
+        stored = self.ledger.store.get_lot(lot)
+        assert stored is not None
+        spec = sulphate({k: o.value for k, o in self.openings[lot].items()}, coc=stored.coc_model)
+        [refined] = self.keep(self.prove("kivijarvi", {"kind": "transform", "inputs": [lot], "site": "plant:kivijarvi",
+                                                       "outputs": [spec]}, [lot], self.transform_tol()))
+        ship = self.ship("kivijarvi", "nordcell", [refined])
+        return self.keep(self.prove("nordcell", self.receipt_body(ship, "nordcell", [spec]), [refined]))[0]
+
     def transform_tol(self) -> int:
         return (self.ledger.policy() or DEFAULT_POLICY).tolerance("transform", {"cobalt_hydroxide"})

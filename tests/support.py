@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from batterytrace.demo.scenario import Scenario
+from batterytrace.demo.scenario import CELL_GTIN, Scenario
 from batterytrace.errors import RuleViolationError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import SignedEvent, sign_event
@@ -77,6 +77,24 @@ class Chain:
         out = self.s.ship(src, dst, ids)
         self.flush()
         return out
+
+    def refine(self, lot: str, who: str = "kivijarvi", form: str = "cobalt_sulphate") -> str:
+        """``who`` processes a lot it holds as is (same buckets, no loss): processed material, which
+        a cell maker may turn into cells (extracted material it may not, provenance.product)."""
+        got = self.ledger.store.get_lot(lot)
+        assert got is not None
+        spec = {"form": form, "gross_mass_g": got.gross_mass_g, "buckets": dict(got.buckets), "coc_model": got.coc_model}
+        (out,) = self.accept_tracked(who, {"kind": "transform", "inputs": [lot], "site": self.s.actors[who].site,
+                                           "outputs": [spec]})
+        return out
+
+    def to_cell_maker(self, lots_at_refiner: list[str]) -> list[str]:
+        """Refine lots the refiner holds and deliver the processed lots to the cell maker."""
+        return self.ship_and_receive("kivijarvi", "nordcell", [self.refine(lot) for lot in lots_at_refiner])
+
+    def product_id(self, prefix: str = "T") -> dict[str, str]:
+        """A fresh GTIN + serial number for a test cell (every product carries one)."""
+        return self.s.product_id(CELL_GTIN, prefix)
 
     def body_of(self, lot: str) -> dict[str, Any]:
         return copy.deepcopy(self.s.lots[lot].extra)

@@ -111,12 +111,18 @@ def test_replay_from_canonical_bodies_keeps_the_proof_order(tmp_path: Path) -> N
     c = ConfChain(MemoryStore())
     two = hydroxide({"Co/uncertified/CD": 100_000, "Co/certified/CD": 250_000}, coc="mass_balance")
     [lot] = c.keep(c.prove("kasonta", {"kind": "extract", "site": "mine:kasonta", "outputs": [two]}))
-    ship = c.ship("kasonta", "circulon", [lot])
-    [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [two]), [lot]))
-    # virgin hydroxide is not recyclable: the recycler's own process turns it into production scrap
-    scrap = {**two, "form": "production_scrap"}
-    [held] = c.keep(c.prove("circulon", {"kind": "transform", "inputs": [held], "site": "plant:circulon",
-                                         "outputs": [scrap]}, [held], c.transform_tol()))
+    ship = c.ship("kasonta", "kivijarvi", [lot])
+    [at_refiner] = c.keep(c.prove("kivijarvi", c.receipt_body(ship, "kivijarvi", [two]), [lot]))
+    at_cells = c.at_cell_maker(at_refiner)
+    # production scrap falls from the cell maker's cell production (two buckets, listed in
+    # another order than the canonical body stores them)
+    cell = {"form": "cell", "gross_mass_g": 1_450, "coc_model": "mass_balance", **c.product_id(),
+            "buckets": {"Co/uncertified/CD": 10, "Co/certified/CD": 26}}
+    scrap = {**two, "form": "production_scrap", "buckets": {"Co/uncertified/CD": 99_990, "Co/certified/CD": 249_974}}
+    [_, made] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [at_cells], "site": "plant:nordcell",
+                                            "outputs": [cell, scrap]}, [at_cells], c.transform_tol()))
+    ship = c.ship("nordcell", "circulon", [made])
+    [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [scrap]), [made]))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
            "buckets": {"Co/recycled-pre/—": 330_000}}
     rec = {"kind": "recycle", "inputs": [held], "site": "plant:circulon", "outputs": [out]}

@@ -422,12 +422,12 @@ def cells(c: Chain) -> list[str]:
     (ni,) = c.ship_and_receive("tanjung", "kivijarvi", [tan])
     pool = {**lot_buckets(c, co), **lot_buckets(c, ni)}
     rest = {k: v - 4 * CELL.get(k, 0) for k, v in pool.items()}
-    outputs = [{"form": "cell", "gross_mass_g": 1_450, "buckets": dict(CELL), "coc_model": "segregated"}
+    outputs = [{"form": "cell", "gross_mass_g": 1_450, "buckets": dict(CELL), "coc_model": "segregated", **c.product_id()}
                for _ in range(4)]
     outputs.append({"form": "residue", "gross_mass_g": 2_000_000, "buckets": rest, "coc_model": "segregated"})
-    made = c.accept_tracked("kivijarvi", {"kind": "transform", "inputs": [co, ni], "site": "plant:kivijarvi",
-                                          "outputs": outputs})
-    return c.ship_and_receive("kivijarvi", "voltara", made[:4])
+    made = c.accept_tracked("nordcell", {"kind": "transform", "inputs": c.to_cell_maker([co, ni]), "site": "plant:nordcell",
+                                         "outputs": outputs})
+    return c.ship_and_receive("nordcell", "voltara", made[:4])
 
 
 def aggregate(c: Chain, inputs: list[str], form: str, gross: int, loss: dict[str, int] | None = None) -> SignedEvent:
@@ -436,7 +436,7 @@ def aggregate(c: Chain, inputs: list[str], form: str, gross: int, loss: dict[str
         for k, v in lot_buckets(c, lot).items():
             buckets[k] = buckets.get(k, 0) + v
     body: dict[str, Any] = {"kind": "aggregate", "inputs": inputs, "site": "plant:voltara",
-                            "outputs": [{"form": form, "gross_mass_g": gross, "buckets": buckets}]}
+                            "outputs": [{"form": form, "gross_mass_g": gross, "buckets": buckets, **c.product_id("A")}]}
     if loss:
         body["loss"] = loss
     return c.sign("voltara", body)
@@ -480,6 +480,7 @@ def test_refiner_may_not_aggregate(c: Chain) -> None:
 def test_pack_must_be_waste_before_recycling(c: Chain, cells: list[str]) -> None:
     (module,) = c.accept(aggregate(c, cells, "module", 10_000))
     (pack,) = c.accept(aggregate(c, [module], "pack", 60_000))
+    c.accept(c.sign("voltara", {"kind": "lifecycle", "lot": pack, "status": "original"}))  # placed on the market
     shp = c.sign("voltara", {"kind": "ship", "to": c.did("circulon"), "lots": [pack]})
     c.accept(shp)
     held = lot_buckets(c, pack)
@@ -491,7 +492,7 @@ def test_pack_must_be_waste_before_recycling(c: Chain, cells: list[str]) -> None
             "Ni/recycled-post/—": 4 * 290 - recovered["Ni/recycled-post/—"]}
     body = {"kind": "recycle", "inputs": [at_recycler], "site": "plant:circulon", "loss": loss,
             "outputs": [{"form": "black_mass", "gross_mass_g": 5_000, "buckets": recovered}]}
-    assert c.reject(c.sign("circulon", body)).rule == "lifecycle"
+    assert c.reject(c.sign("circulon", body)).rule == "recycled.end-of-life"
     c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": at_recycler, "status": "waste"}))
     wrong = {**body, "outputs": [{"form": "black_mass", "gross_mass_g": 5_000,
                                   "buckets": {"Co/recycled-pre/—": recovered["Co/recycled-post/—"],

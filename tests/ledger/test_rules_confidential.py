@@ -108,22 +108,22 @@ def test_receipt_loss_above_tolerance_needs_a_discrepancy(c: ConfChain) -> None:
 
 def test_aggregate_and_recycle_confidential(c: ConfChain) -> None:
     # cells at the cell maker from the refined cobalt
-    lot = c.lot
-    ship = c.ship("kivijarvi", "nordcell", [lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [lot]))
+    held = c.at_cell_maker()
     cells_body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
-        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance"},
-        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 149_000}, "coc_model": "mass_balance"},
+        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance", **c.product_id()},
+        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 149_000}, "coc_model": "mass_balance", **c.product_id()},
     ], "loss": {"Co/certified/CD": 1_000}}
     cells = c.keep(c.prove("nordcell", cells_body, [held], 50))
     module = {"kind": "aggregate", "inputs": cells, "site": "plant:nordcell", "outputs": [
-        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": 349_000}, "coc_model": "mass_balance"}]}
+        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": 349_000}, "coc_model": "mass_balance", **c.product_id("M")}]}
     lost = c.prove("nordcell", {**module, "loss": {"Co/certified/CD": 1}, "outputs": [
         {**module["outputs"][0], "buckets": {"Co/certified/CD": 348_999}}]}, cells, 1000)
     assert c.reject(lost.event).rule == "zk.loss"  # aggregation loses nothing: tolerance 0
     [mod] = c.keep(c.prove("nordcell", module, cells))
+    c.accept(c.sign("nordcell", {"kind": "lifecycle", "lot": mod, "status": "original"}))  # sold as a spare part
     ship2 = c.ship("nordcell", "circulon", [mod])
     [at_recycler] = c.keep(c.prove("circulon", c.receipt_body(ship2, "circulon", [module["outputs"][0]]), [mod]))
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": at_recycler, "status": "waste"}))
     rec = {"kind": "recycle", "inputs": [at_recycler], "site": "plant:circulon", "outputs": [
         {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "buckets": {"Co/recycled-post/—": 330_000}, "coc_model": "mass_balance"}],
         "loss": {"Co/recycled-post/—": 19_000}}
@@ -295,16 +295,14 @@ def test_created_and_dropped_buckets_are_refused(c: ConfChain) -> None:
 
 
 def cells_and_module(c: ConfChain) -> tuple[list[str], str]:
-    lot = c.lot
-    ship = c.ship("kivijarvi", "nordcell", [lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [lot]))
+    held = c.at_cell_maker()
     cells_body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
-        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance"},
-        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance"},
+        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance", **c.product_id()},
+        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance", **c.product_id()},
     ]}
     cells = c.keep(c.prove("nordcell", cells_body, [held], 50))
     module = {"kind": "aggregate", "inputs": cells, "site": "plant:nordcell", "outputs": [
-        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": CO_G}, "coc_model": "mass_balance"}]}
+        {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": CO_G}, "coc_model": "mass_balance", **c.product_id("M")}]}
     [mod] = c.keep(c.prove("nordcell", module, cells))
     return cells, mod
 
@@ -312,8 +310,8 @@ def cells_and_module(c: ConfChain) -> tuple[list[str], str]:
 def test_disaggregation_balances_with_zero_loss(c: ConfChain) -> None:
     _, mod = cells_and_module(c)
     parts = {"kind": "disaggregate", "inputs": [mod], "site": "plant:nordcell", "outputs": [
-        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance"},
-        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance"}]}
+        {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": 200_000}, "coc_model": "mass_balance", **c.product_id()},
+        {"form": "cell", "gross_mass_g": 500_000, "buckets": {"Co/certified/CD": 150_000}, "coc_model": "mass_balance", **c.product_id()}]}
     lossy = {**parts, "outputs": [parts["outputs"][0], {**parts["outputs"][1], "buckets": {"Co/certified/CD": 149_000}}],
              "loss": {"Co/certified/CD": 1_000}}
     assert c.reject(c.prove("nordcell", lossy, [mod], 1000).event).rule == "zk.loss"
@@ -326,9 +324,11 @@ def test_disaggregation_balances_with_zero_loss(c: ConfChain) -> None:
 
 def test_recycling_rules_on_keys_still_apply(c: ConfChain) -> None:
     _, mod = cells_and_module(c)
+    c.accept(c.sign("nordcell", {"kind": "lifecycle", "lot": mod, "status": "original"}))
     ship = c.ship("nordcell", "circulon", [mod])
     [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [
         {"form": "module", "gross_mass_g": 1_200_000, "buckets": {"Co/certified/CD": CO_G}, "coc_model": "mass_balance"}]), [mod]))
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": held, "status": "waste"}))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance"}
     pre = {"kind": "recycle", "inputs": [held], "site": "plant:circulon",
            "outputs": [{**out, "buckets": {"Co/recycled-pre/—": 340_000}}], "loss": {"Co/recycled-pre/—": 10_000}}

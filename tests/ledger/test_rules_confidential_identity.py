@@ -14,7 +14,7 @@ from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time
 from conf_support import CO_G, ConfChain, hydroxide
 
-GTIN = "04099999000751"
+GTIN = "04099999000753"
 
 
 @pytest.fixture
@@ -30,16 +30,14 @@ def _cell(grams: int, **more: Any) -> dict[str, Any]:
 
 
 def _cells(c: ConfChain, grams: list[int], **more: Any) -> list[str]:
-    ship = c.ship("kivijarvi", "nordcell", [c.lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [c.lot]))
+    held = c.at_cell_maker()
     body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell",
-            "outputs": [_cell(g, **more) for g in grams]}
+            "outputs": [_cell(g, **{**c.product_id(), **more}) for g in grams]}
     return c.keep(c.prove("nordcell", body, [held], c.transform_tol()))
 
 
 def test_a_confidential_transform_cannot_issue_a_serial_twice(c: ConfChain) -> None:
-    ship = c.ship("kivijarvi", "nordcell", [c.lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [c.lot]))
+    held = c.at_cell_maker()
     body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
         _cell(200_000, gtin=GTIN, serial="C-1"), _cell(CO_G - 200_000, gtin=GTIN, serial="C-1")]}
     assert c.reject(c.prove("nordcell", body, [held], c.transform_tol()).event).rule == "identity.serial"
@@ -60,7 +58,7 @@ def test_a_confidential_receipt_keeps_the_identity_of_what_it_receives(c: ConfCh
     cells = [cells[0]]
     ship = c.ship("nordcell", "voltara", cells)
     spec = _cell(200_000, gtin=GTIN, capacity_kwh=0.4)
-    for change in ({"serial": "X-9"}, {"gtin": "04099999000768"}, {"capacity_kwh": 4.0}, {"chemistry": "LFP"}):
+    for change in ({"serial": "X-9"}, {"gtin": "04099999000760"}, {"capacity_kwh": 4.0}, {"chemistry": "LFP"}):
         forged = c.prove("voltara", c.receipt_body(ship, "voltara", [{**spec, **change}]), cells)
         assert c.reject(forged.event).rule == "receipt.identity", change
     c.keep(c.prove("voltara", c.receipt_body(ship, "voltara", [spec]), cells))
@@ -105,8 +103,10 @@ def test_confidential_recycling_does_not_relabel_virgin_material_as_recycled(c: 
 
 def test_confidential_recycling_yields_bulk_under_its_inputs_coc_model(c: ConfChain) -> None:
     cells = _cells(c, [200_000, CO_G - 200_000])
+    c.accept(c.sign("nordcell", {"kind": "lifecycle", "lot": cells[0], "status": "original"}))
     ship = c.ship("nordcell", "circulon", [cells[0]])
     [cell] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [_cell(200_000)]), [cells[0]]))
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": cell, "status": "waste"}))
     # recycling yields bulk material (a cell straight from the recycler is refused, as in plain
     # mode) under no stronger chain-of-custody model than its inputs
     out = {"form": "cell", "gross_mass_g": 600_000, "coc_model": "mass_balance",
@@ -121,18 +121,15 @@ def test_confidential_recycling_yields_bulk_under_its_inputs_coc_model(c: ConfCh
 
 
 def test_a_confidential_aggregate_keeps_segregation_rules(c: ConfChain) -> None:
-    ship = c.ship("kivijarvi", "nordcell", [c.lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [c.lot]))
-    other = c.conf_extract("kasonta", "uncertified")
-    ship2 = c.ship("kasonta", "nordcell", [other])
-    [held2] = c.keep(c.prove("nordcell", c.receipt_body(ship2, "nordcell", [hydroxide({"Co/uncertified/CD": CO_G})]), [other]))
+    held = c.at_cell_maker()
+    held2 = c.at_cell_maker(c.conf_at_refinery("uncertified"))
     seg = {"form": "cell", "gross_mass_g": 600_000, "coc_model": "segregated"}
     [cert] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
-        {**seg, "buckets": {"Co/certified/CD": CO_G}}]}, [held], c.transform_tol()))
+        {**seg, "buckets": {"Co/certified/CD": CO_G}, **c.product_id()}]}, [held], c.transform_tol()))
     [unc] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [held2], "site": "plant:nordcell", "outputs": [
-        {**seg, "buckets": {"Co/uncertified/CD": CO_G}}]}, [held2], c.transform_tol()))
+        {**seg, "buckets": {"Co/uncertified/CD": CO_G}, **c.product_id()}]}, [held2], c.transform_tol()))
     module = {"kind": "aggregate", "inputs": [cert, unc], "site": "plant:nordcell", "outputs": [
-        {"form": "module", "gross_mass_g": 1_300_000, "coc_model": "segregated",
+        {"form": "module", "gross_mass_g": 1_300_000, "coc_model": "segregated", **c.product_id("M"),
          "buckets": {"Co/certified/CD": CO_G, "Co/uncertified/CD": CO_G}}]}
     assert c.reject(c.prove("nordcell", module, [cert, unc]).event).rule == "coc.segregated"
 
@@ -141,15 +138,16 @@ def test_confidential_recycling_cannot_book_scrap_as_post_consumer(c: ConfChain)
     """Plain recycling books production scrap as pre-consumer even next to an end-of-life
     product; a confidential one cannot weigh the two classes on commitments, so it refuses the mix
     instead of booking all of it post-consumer."""
-    ship = c.ship("kivijarvi", "nordcell", [c.lot])
-    [held] = c.keep(c.prove("nordcell", c.receipt_body(ship, "nordcell", [hydroxide({"Co/certified/CD": CO_G})]), [c.lot]))
+    held = c.at_cell_maker()
     body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
-        _cell(50_000), {"form": "production_scrap", "gross_mass_g": 900_000, "coc_model": "mass_balance",
+        _cell(50_000, **c.product_id()), {"form": "production_scrap", "gross_mass_g": 900_000, "coc_model": "mass_balance",
                         "buckets": {"Co/certified/CD": CO_G - 50_000}}]}
     lots = c.keep(c.prove("nordcell", body, [held], c.transform_tol()))
+    c.accept(c.sign("nordcell", {"kind": "lifecycle", "lot": lots[0], "status": "original"}))
     ship = c.ship("nordcell", "circulon", lots)
     got = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [
         _cell(50_000), {**body["outputs"][1]}]), lots))
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": got[0], "status": "waste"}))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
            "buckets": {"Co/recycled-post/—": CO_G - 10_000}}
     rec = {"kind": "recycle", "inputs": got, "site": "plant:circulon", "outputs": [out], "loss": {"Co/recycled-post/—": 10_000}}

@@ -59,13 +59,15 @@ def test_a_mine_cannot_extract_products(c: Chain, form: str) -> None:
 
 
 def scrap_at_recycler(c: Chain) -> tuple[str, int]:
-    """Production scrap (made by the refiner from uncertified hydroxide) received by the recycler."""
-    lot = at(c, "tujenge", "kivijarvi", c.extract("tujenge", certified=False))
+    """Production scrap (falling from the cell maker's cell production, from refined uncertified
+    cobalt) received by the recycler; returns it and its grams."""
+    (lot,) = c.to_cell_maker([at(c, "tujenge", "kivijarvi", c.extract("tujenge", certified=False))])
     (grams,) = held(c, lot).values()
-    spec = {"form": "production_scrap", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": grams}}
-    (scrap,) = c.accept_tracked("kivijarvi", {"kind": "transform", "inputs": [lot], "site": "plant:kivijarvi",
-                                              "outputs": [spec]})
-    return at(c, "kivijarvi", "circulon", scrap), grams
+    cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/uncertified/CD": 36}, **c.product_id()}
+    spec = {"form": "production_scrap", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": grams - 36}}
+    (_, scrap) = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell",
+                                               "outputs": [cell, spec]})
+    return at(c, "nordcell", "circulon", scrap), grams - 36
 
 
 @pytest.mark.parametrize("form", ["cell", "pack"])
@@ -83,12 +85,12 @@ def cells_at_oem(c: Chain, certified: bool, n: int = 2, coc: str = "segregated")
     key = f"Co/{origin}/CD"
     spec = Scenario.material("cobalt_hydroxide", {key: 350_000}, coc)
     (raw,) = c.accept_tracked(mine, {"kind": "extract", "site": site, "outputs": [spec]})
-    lot = at(c, mine, "kivijarvi", raw)
-    outputs = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {key: 36}, "coc_model": coc} for _ in range(n)]
+    (lot,) = c.to_cell_maker([at(c, mine, "kivijarvi", raw)])
+    outputs = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {key: 36}, "coc_model": coc, **c.product_id()} for _ in range(n)]
     outputs.append({"form": "residue", "gross_mass_g": 900_000, "buckets": {key: 350_000 - 36 * n}, "coc_model": coc})
-    made = c.accept_tracked("kivijarvi", {"kind": "transform", "inputs": [lot], "site": "plant:kivijarvi",
-                                          "outputs": outputs})
-    return c.ship_and_receive("kivijarvi", "voltara", made[:n])
+    made = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell",
+                                         "outputs": outputs})
+    return c.ship_and_receive("nordcell", "voltara", made[:n])
 
 
 def aggregate_body(c: Chain, inputs: list[str], form: str, coc: str = "mass_balance", **more: Any) -> dict[str, Any]:
@@ -96,8 +98,9 @@ def aggregate_body(c: Chain, inputs: list[str], form: str, coc: str = "mass_bala
     for lot in inputs:
         for k, v in held(c, lot).items():
             buckets[k] = buckets.get(k, 0) + v
+    ident = {} if "gtin" in more else c.product_id("A")
     return {"kind": "aggregate", "inputs": inputs, "site": "plant:voltara",
-            "outputs": [{"form": form, "gross_mass_g": 100_000, "buckets": buckets, "coc_model": coc, **more}]}
+            "outputs": [{"form": form, "gross_mass_g": 100_000, "buckets": buckets, "coc_model": coc, **ident, **more}]}
 
 
 # ---------------------------------------------------------------- chain of custody
@@ -112,8 +115,8 @@ def test_aggregation_cannot_mix_origins_under_segregation(c: Chain) -> None:
 def test_disaggregation_cannot_upgrade_the_custody_model(c: Chain) -> None:
     cells = cells_at_oem(c, certified=True, n=2)
     (module,) = c.accept_tracked("voltara", aggregate_body(c, cells, "module", "mass_balance"))
-    parts = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, "coc_model": "identity_preserved"}
-             for _ in range(2)]
+    parts = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, "coc_model": "identity_preserved",
+              **c.product_id("P")} for _ in range(2)]
     body = {"kind": "disaggregate", "inputs": [module], "site": "plant:voltara", "outputs": parts}
     assert c.reject(c.sign("voltara", body)).rule == "coc.model"
     c.accept(c.sign("voltara", {**body, "outputs": [{**p, "coc_model": "mass_balance"} for p in parts]}))
@@ -150,7 +153,7 @@ def test_a_token_spodumene_input_does_not_raise_the_cobalt_tolerance(c: Chain) -
 
 
 # ---------------------------------------------------------------- product identity
-PACK_ID = {"gtin": "04099999000758", "serial": "VM75-000001"}
+PACK_ID = {"gtin": "04099999000753", "serial": "VM75-000001"}
 
 
 def test_a_serial_number_is_issued_once(c: Chain) -> None:
@@ -176,7 +179,7 @@ def test_a_receipt_keeps_the_products_identity(c: Chain) -> None:
     c.accept(shp)
     out = {"form": "pack", "gross_mass_g": 100_000, "buckets": held(c, pack)}
     body = {"kind": "receive", "shipment": shp.hash_hex, "lots": [pack], "site": "plant:circulon", "outputs": [out]}
-    for change in ({"serial": "VM75-999999"}, {"gtin": "04099999000765"}, {"capacity_kwh": 150.0}):
+    for change in ({"serial": "VM75-999999"}, {"gtin": "04099999000760"}, {"capacity_kwh": 150.0}):
         err = c.reject(c.sign("circulon", {**body, "outputs": [{**out, **PACK_ID, **change}]}))
         assert err.rule == "receipt.identity", change
     (got,) = c.accept(c.sign("circulon", body))
@@ -230,6 +233,7 @@ def test_a_token_pack_does_not_make_production_scrap_post_consumer(c: Chain) -> 
     scrap, scrap_g = scrap_at_recycler(c)
     cells = cells_at_oem(c, certified=True, n=1)
     (pack,) = c.accept_tracked("voltara", aggregate_body(c, cells, "pack", **PACK_ID))
+    c.accept(c.sign("voltara", {"kind": "lifecycle", "lot": pack, "status": "original"}))
     (eol,) = c.ship_and_receive("voltara", "circulon", [pack])
     c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": eol, "status": "waste"}))
     pack_g = sum(held(c, eol).values())

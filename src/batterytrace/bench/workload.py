@@ -54,7 +54,8 @@ class Workload:
         evs = []
         parties = [*self.mines, self.refiner, self.cells, self.auditor]
         for p in parties:
-            evs.append(self._emit(self.operator, {"kind": "register_participant", "did": p.key.did, "role": p.role, "legal_name": f"{p.role} {p.site}", "country": p.country}))
+            evs.append(self._emit(self.operator, {"kind": "register_participant", "did": p.key.did, "role": p.role, "legal_name": f"{p.role} {p.site}", "country": p.country,
+                                                    **({"accreditations": [{"scheme": "RMAP"}]} if p.role == "auditor" else {})}))
         for p in parties:
             if p.site:
                 evs.append(self._emit(self.operator, {"kind": "register_site", "site_id": p.site, "owner": p.key.did, "site_kind": p.site_kind, "name": p.site, "country": p.country}))
@@ -103,10 +104,11 @@ class Workload:
         for i in range(n):
             half = per_cell // 2
             cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": half, "Co/uncertified/CD": half}, "coc_model": "mass_balance"}
-            tc = self._emit(self.cells.key, {"kind": "transform", "inputs": [f"{rc.hash_hex}:{i}"], "outputs": [cell] * _CELLS, "site": self.cells.site})
+            cells = [{**cell, "gtin": "07350999001087", "serial": f"C{self._n}-{k}"} for k in range(_CELLS)]  # one identity each
+            tc = self._emit(self.cells.key, {"kind": "transform", "inputs": [f"{rc.hash_hex}:{i}"], "outputs": cells, "site": self.cells.site})
             yield tc
             mod_b = {"Co/certified/CD": half * _CELLS, "Co/uncertified/CD": half * _CELLS}
-            ag = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{tc.hash_hex}:{k}" for k in range(_CELLS)], "outputs": [{"form": "module", "gross_mass_g": 1_450 * _CELLS + 500, "buckets": mod_b, "coc_model": "mass_balance"}], "site": self.cells.site})
+            ag = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{tc.hash_hex}:{k}" for k in range(_CELLS)], "outputs": [{"form": "module", "gross_mass_g": 1_450 * _CELLS + 500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000241", "serial": f"M{self._n}"}], "site": self.cells.site})
             yield ag
             pk = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{ag.hash_hex}:0"], "outputs": [{"form": "pack", "gross_mass_g": 1_450 * _CELLS + 20_500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000753", "serial": f"P{self._n}"}], "site": self.cells.site})
             yield pk

@@ -19,6 +19,21 @@ def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
         "uncertified mine claims certified cobalt",
         sign_event({"kind": "extract", "time": t, "site": "mine:mwelu", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}}]}, mwelu.signing_key),
     ))
+    gba, tujenge = s.actors["gba"], s.actors["tujenge"]
+    out.append((
+        "index assessor issues RMAP 'conformant' for the mine under a child-labour grievance",
+        sign_event({"kind": "attest", "time": t, "scheme": "RMAP", "level": "conformant", "subject": "mine:tujenge",
+                    "valid_from": t, "valid_until": "2030-01-01T00:00:00Z"}, gba.signing_key),
+    ))
+    out.append((
+        "mine sells its ore as 'production scrap' (pre-consumer recycled feed)",
+        sign_event({"kind": "extract", "time": t, "site": "mine:tujenge", "outputs": [{"form": "production_scrap", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 120_000}}]}, tujenge.signing_key),
+    ))
+    live = s.lots[pack].extra
+    out.append((
+        "hydroxide labelled with a live pack's GTIN + serial (its Digital Link)",
+        sign_event({"kind": "extract", "time": t, "site": "mine:tujenge", "outputs": [{"form": "heterogenite_concentrate", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 120_000}, "gtin": live["gtin"], "serial": live["serial"]}]}, tujenge.signing_key),
+    ))
     out.append((
         "recycler ships a pack it does not hold",
         sign_event({"kind": "ship", "time": t, "to": voltara.did, "lots": [pack]}, circulon.signing_key),

@@ -22,7 +22,9 @@ from batterytrace.demo.scenario import (
     CAM_PPM,
     CELL_CONTENT_MG,
     CELL_GROSS_G,
+    CELL_GTIN,
     CELL_KWH,
+    MODULE_GTIN,
     SULPHATE_FOR,
     Scenario,
     gtin14,
@@ -183,7 +185,7 @@ def _make_cells(s: Scenario, run: ConfidentialRun, cam: str, count: int, policy:
         # recycled credits first: the CAM maker sized the recycled share for these packs
         order = sorted(keys, key=lambda k: (not parse_bucket_key(k).recycled, parse_bucket_key(k).origin, k))
         made = [_take_cell(pool, order) for _ in range(n)]
-        outputs = [{**CELL_SPEC, "buckets": c,
+        outputs = [{**CELL_SPEC, "buckets": c, **s.product_id(CELL_GTIN, "NC811"),
                     "carbon": [{"stage": "production", "kgco2e_per_kg": 7.8, "primary": True}]} for c in made]
         rest = {k: pool.get(k, 0) for k in keys}
         co = element_totals(rest).get("Co", 0)
@@ -224,7 +226,8 @@ def confidential_packs(s: Scenario, run: ConfidentialRun, packs: int = 1, design
     modules: list[str] = []
     for m in range(packs * design.modules):
         part = cells[m * design.cells_per_module : (m + 1) * design.cells_per_module]
-        spec = {"form": "module", "gross_mass_g": CELL_GROSS_G * len(part) + 2_100, "coc_model": "mass_balance"}
+        spec = {"form": "module", "gross_mass_g": CELL_GROSS_G * len(part) + 2_100, "coc_model": "mass_balance",
+                **s.product_id(MODULE_GTIN, "VM75M")}
         modules.append(_aggregate(s, run, "nordcell", part, spec))
     modules = _deliver(s, run, "nordcell", "voltara", modules, hours=36)
     module_g = CELL_GROSS_G * design.cells_per_module + 2_100

@@ -20,7 +20,7 @@ from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time, parse_time
 
-__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "PACK_MASTER_DATA", "Actor", "Scenario", "build_scenario", "gtin14"]
+__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "CELL_GTIN", "MODULE_GTIN", "PACK_MASTER_DATA", "Actor", "Scenario", "build_scenario", "gtin14"]
 
 # Element content of one 108 Ah / 3.63 V NMC811 cell (0.392 kWh) in milligrams; see
 # docs/data-sources.md (≈ 0.093 kg Co per kWh).
@@ -47,6 +47,10 @@ SULPHATE_FOR = {"Co": "cobalt_sulphate", "Ni": "nickel_sulphate", "Li": "lithium
 # declared service life and its estimate for the pack's own end of life (secondary data).
 PACK_MASTER_DATA = {"usable_energy_fraction": 0.95, "service_years": 10.0, "end_of_life_kgco2e_per_kg": 0.5}
 CAM_PPM = {"Co": 60_580, "Ni": 482_300, "Mn": 56_480, "Li": 71_260}  # LiNi0.8Mn0.1Co0.1O2
+# Trade items of the serialised products (fictional GS1 company prefixes): every cell, module
+# and pack carries a GTIN + serial number (docs/rules.md, identity.*).
+CELL_GTIN = "07350999001087"  # Nordcell NC-811-108Ah cell
+MODULE_GTIN = "04099999000241"  # Voltara VM75 module (24 cells)
 
 
 def gtin14(company_prefix: str, item: int) -> str:
@@ -65,6 +69,7 @@ class Actor:
     site_kind: str | None = None
     lat: float | None = None
     lon: float | None = None
+    accreditations: tuple[str, ...] = ()  # an auditor's schemes (the operator records them)
 
     @property
     def signing_key(self) -> SigningKey:
@@ -98,9 +103,9 @@ ACTORS = [
     Actor("nordcell", "Nordcell Batteries AB", "cell_maker", "SE", "plant:nordcell", "cell_plant", 64.75, 20.95),
     Actor("voltara", "Voltara Motors AG", "oem", "DE", "plant:voltara", "pack_plant", 48.78, 9.18),
     Actor("circulon", "Circulon Recycling NV", "recycler", "BE", "plant:circulon", "recycling_plant", 51.17, 4.38),
-    Actor("rmap", "Responsible Minerals Assurance Auditors Ltd", "auditor", "GB"),
-    Actor("gba", "Battery Index Assessors GmbH", "auditor", "DE"),
-    Actor("irma", "Mining Assurance Partners Inc", "auditor", "CA"),
+    Actor("rmap", "Responsible Minerals Assurance Auditors Ltd", "auditor", "GB", accreditations=("RMAP",)),
+    Actor("gba", "Battery Index Assessors GmbH", "auditor", "DE", accreditations=("GBA-ChildLabour", "GBA-HumanRights")),
+    Actor("irma", "Mining Assurance Partners Inc", "auditor", "CA", accreditations=("IRMA",)),
 ]
 
 
@@ -114,6 +119,7 @@ class Scenario:
         self.legacy_packs: list[str] = []
         self._seal = 0
         self._serial = 0
+        self._serials: dict[str, int] = {}
 
     # ------------------------------------------------------------------------ basics
     def tick(self, hours: float = 1.0) -> None:
@@ -154,10 +160,18 @@ class Scenario:
         spec.update(more)
         return spec
 
+    def product_id(self, gtin: str, prefix: str) -> dict[str, str]:
+        """The next GTIN + serial number of a serialised product line (``prefix``-0000001, …)."""
+        n = self._serials[prefix] = self._serials.get(prefix, 0) + 1
+        return {"gtin": gtin, "serial": f"{prefix}-{n:07d}"}
+
     # ------------------------------------------------------------------- registry
     def register_all(self) -> None:
         for a in ACTORS[1:]:
-            self.emit("operator", {"kind": "register_participant", "did": a.did, "role": a.role, "legal_name": a.name, "country": a.country})
+            body: dict[str, Any] = {"kind": "register_participant", "did": a.did, "role": a.role, "legal_name": a.name, "country": a.country}
+            if a.accreditations:
+                body["accreditations"] = [{"scheme": scheme, "valid_from": "2020-01-01T00:00:00Z"} for scheme in a.accreditations]
+            self.emit("operator", body)
         for a in ACTORS:
             if a.site:
                 self.emit("operator", {"kind": "register_site", "site_id": a.site, "owner": a.did, "site_kind": a.site_kind, "name": f"{a.name} — {a.site_kind}", "country": a.country, "lat": a.lat, "lon": a.lon})
@@ -244,7 +258,7 @@ class Scenario:
         cell_g = {el: mg // 1000 for el, mg in CELL_CONTENT_MG.items()}
         cells = []
         for _ in range(n_cells):
-            cells.append({"form": "cell", "gross_mass_g": CELL_GROSS_G, "buckets": draw(pool, cell_g), "coc_model": "mass_balance", "model": "NC-811-108Ah", "capacity_kwh": CELL_KWH, "chemistry": "NMC811", "carbon": [{"stage": "production", "kgco2e_per_kg": 7.8, "primary": True}]})
+            cells.append({"form": "cell", "gross_mass_g": CELL_GROSS_G, "buckets": draw(pool, cell_g), "coc_model": "mass_balance", "model": "NC-811-108Ah", "capacity_kwh": CELL_KWH, "chemistry": "NMC811", "carbon": [{"stage": "production", "kgco2e_per_kg": 7.8, "primary": True}], **self.product_id(CELL_GTIN, "NC811")})
         used = {el: g * n_cells for el, g in cell_g.items()}
         scrap_b = draw(pool, {el: min(element_totals(pool).get(el, 0), g * 4 // 100) for el, g in used.items()})
         loss = draw(pool, {el: min(element_totals(pool).get(el, 0), g * 4 // 1000) for el, g in used.items()})
@@ -266,7 +280,7 @@ class Scenario:
         for m in range(MODULES_PER_PACK):
             part = cells[m * CELLS_PER_MODULE : (m + 1) * CELLS_PER_MODULE]
             b = add_buckets(self.lots[i].buckets for i in part)
-            spec = {"form": "module", "gross_mass_g": sum(self.lots[i].gross_g for i in part) + 2_100, "buckets": b, "coc_model": "mass_balance"}
+            spec = {"form": "module", "gross_mass_g": sum(self.lots[i].gross_g for i in part) + 2_100, "buckets": b, "coc_model": "mass_balance", **self.product_id(MODULE_GTIN, "VM75M")}
             ev = self.emit(who, {"kind": "aggregate", "inputs": part, "outputs": [spec], "site": self.actors[who].site})
             self._spend(part)
             modules.extend(self._outputs(ev, [spec], who))

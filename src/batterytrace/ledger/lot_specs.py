@@ -15,11 +15,13 @@ from batterytrace.ledger.fields import (
     req_str,
     schema_error,
 )
+from batterytrace.ledger.state import BatchState
 from batterytrace.model.buckets import element_totals
-from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, Lot, lot_id
+from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
 from batterytrace.model.events import SignedEvent
+from batterytrace.model.identifiers import IdentifierError, check_serial, normalise_gtin
 
-__all__ = ["PRODUCT_DATA", "check_evidence", "new_lot", "parse_output"]
+__all__ = ["PRODUCT_DATA", "check_evidence", "check_identities", "new_lot", "parse_output"]
 
 _HEX = frozenset("0123456789abcdef")
 PRODUCT_DATA = ("model", "capacity_kwh", "chemistry")  # carried by new_lot into Lot.extra
@@ -66,9 +68,11 @@ def _cert_hash(spec: dict[str, Any]) -> None:
         raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
 
 
-def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
-    if not isinstance(spec, dict):
+def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
+    """A checked copy of an output spec (the rules may complete it; the event body stays as signed)."""
+    if not isinstance(given, dict):
         raise schema_error(f"outputs[{i}] must be an object")
+    spec: dict[str, Any] = dict(given)
     req_str(spec, "form", 64)
     gross = req_int(spec, "gross_mass_g", 1, 2**48)
     buckets = req_buckets(spec, "buckets", allow_empty=True)
@@ -108,13 +112,67 @@ def parse_output(spec: Any, i: int, policy_assay_permille: int) -> dict[str, Any
                 f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
             )
     _cert_hash(spec)
-    for name in ("gtin", "serial", "model", "chemistry"):
+    for name in ("model", "chemistry"):  # gtin and serial: check_identities
         if spec.get(name) is not None:
             req_str(spec, name, 64)
     if spec.get("capacity_kwh") is not None:
         req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
     # a normalised copy: later rules read ``buckets`` and ``coc_model`` without defaults
     return {**spec, "buckets": buckets, "coc_model": coc}
+
+
+def check_identities(
+    st: BatchState, outputs: list[dict[str, Any]], *, sources: list[Lot] | None = None, parent: Lot | None = None
+) -> None:
+    """The one identity check of every event that creates lots (extract, transform, aggregate,
+    disaggregate, receive, recycle; plain, confidential and anonymous alike). A GTIN + serial
+    number names one physical product:
+
+    * bulk material (level 0) carries no GTIN or serial (``identity.bulk``);
+    * a product (cell and up) carries both (``identity.missing``), a GTIN-8/12/13/14 with a correct
+      check digit, stored in its 14-digit form, and a GS1 AI 21 serial (``identity.format``);
+    * no output takes a pair that another lot carries, in the log or earlier in the batch or the
+      event (``identity.serial``), except that a receipt's output ``i`` keeps the identity of the
+      lot ``sources[i]`` it receives (a missing one is inherited), and disaggregating ``parent``
+      gives its parts back the identities they had when the aggregation that made it consumed them.
+
+    Completes the specs in place (normalised GTIN, inherited identity); they are rule-owned copies."""
+    seen: set[tuple[str, str]] = set()
+    for i, spec in enumerate(outputs):
+        src = sources[i] if sources is not None else None
+        if src is not None:
+            spec.setdefault("gtin", src.gtin)
+            spec.setdefault("serial", src.serial)
+        gtin, serial = spec.get("gtin"), spec.get("serial")
+        if FORM_LEVELS.get(spec["form"], 0) == 0:
+            if gtin is not None or serial is not None:
+                raise RuleViolationError(
+                    "identity.bulk", f"outputs[{i}]: bulk material ({spec['form']}) carries no GTIN or serial number"
+                )
+            continue
+        if gtin is None or serial is None:
+            raise RuleViolationError(
+                "identity.missing", f"outputs[{i}]: a {spec['form']} is a serialised product and needs a GTIN and a serial number"
+            )
+        try:
+            gtin = spec["gtin"] = normalise_gtin(gtin)
+            check_serial(serial)
+        except IdentifierError as exc:
+            raise RuleViolationError("identity.format", f"outputs[{i}]: {exc}") from exc
+        if src is not None and (gtin, serial) == (src.gtin, src.serial):
+            seen.add((gtin, serial))  # the received product keeps its name (receipt.identity)
+            continue
+        carriers = st.lots_with_serial(gtin, serial)
+        restored = (
+            parent is not None
+            and all(x.status == "spent" for x in carriers)
+            and any(x.spent_by == parent.event for x in carriers)
+        )
+        if (gtin, serial) in seen or (carriers and not restored):
+            raise RuleViolationError(
+                "identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is already issued to another lot"
+            )
+        seen.add((gtin, serial))
 
 
 def new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:

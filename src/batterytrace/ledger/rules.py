@@ -27,6 +27,7 @@ _MATERIAL = frozenset({"mine", "refiner", "cathode_maker", "cell_maker", "oem", 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "register_participant": frozenset({"operator"}),
+    "accredit": frozenset({"operator"}),
     "register_site": frozenset({"operator"}),
     "register_ring_key": frozenset({"mine"}),
     "set_policy": frozenset({"operator"}),

@@ -40,7 +40,8 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_str, schema_error
-from batterytrace.ledger.lot_specs import check_evidence, new_lot
+from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot
+from batterytrace.ledger.provenance import RAW
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import parse_bucket_key
 from batterytrace.model.entities import ANONYMOUS_ROLE, Participant, RingKey
@@ -149,6 +150,7 @@ def _anonymous_extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     origin = parse_origin(b)
     specs, points = rc._outputs(ev, st, 1000)
     rm._check_bulk_outputs("extraction", specs)
+    check_identities(st, specs)
     check_evidence(b)
     for i, spec in enumerate(specs):
         if spec.get("coc_model") == "identity_preserved":
@@ -167,6 +169,7 @@ def _anonymous_extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, spec in enumerate(specs):
         lot = new_lot(ev, i, spec, t, RING_SITE_PREFIX + origin.country, [])
         lot.extra["ring"] = {"country": origin.country, "size": len(origin.ring)}
+        lot.extra[RAW] = True
         effect.lots[lot.lot_id] = lot
     effect.participants.append(
         Participant(ev.actor, ANONYMOUS_ROLE, f"anonymous certified mine ({origin.country})", origin.country, t, ev.hash_hex)

@@ -15,6 +15,7 @@ from typing import Any
 
 from batterytrace.crypto.zk import Point
 from batterytrace.errors import RuleViolationError
+from batterytrace.ledger import provenance as pv
 from batterytrace.ledger import rules_material as rm
 from batterytrace.ledger.confidential import (
     bucket_groups,
@@ -28,7 +29,7 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_list, schema_error
-from batterytrace.ledger.lot_specs import check_evidence, new_lot, parse_output
+from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot, parse_output
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import NO_COUNTRY, parse_bucket_key
 from batterytrace.model.entities import COC_MODELS, FORM_LEVELS, Lot
@@ -63,7 +64,7 @@ def _outputs(ev: SignedEvent, st: BatchState, max_len: int) -> Outputs:
             )
         plain = {k: v for k, v in spec.items() if k != "commitments"}
         plain["buckets"] = {}
-        parse_output(plain, i, st.policy.assay_tolerance_permille)
+        plain = parse_output(plain, i, st.policy.assay_tolerance_permille)
         specs.append({**plain, "buckets": dict.fromkeys(decoded, 0), "commitments": dict(spec["commitments"])})
         points.append(decoded)
     return specs, points
@@ -132,14 +133,15 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.hierarchy", "transform consumes bulk material; use recycle or disaggregate for products")
     if any(FORM_LEVELS.get(o["form"], 0) > 1 for o in specs):
         raise RuleViolationError("aggregation.hierarchy", "transform produces bulk material or cells; modules and packs come from aggregate")
+    pv.check_provenance(ev, st, lots, specs)
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     groups = bucket_groups("transform", [_lot_points(lot) for lot in lots], points)
     rm._check_coc(lots, in_keys, specs)
-    rm._check_new_serials(st, specs)
+    check_identities(st, specs)
     verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    return _seal(rm._emit(ev, t, st, lots, specs), ev, specs)
+    return pv.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))
 
 
 def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -160,7 +162,7 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < rm._weakest_coc(lots):
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
     rm._check_coc(lots, in_keys, specs)
-    rm._check_new_serials(st, specs)
+    check_identities(st, specs)
     # tolerance 0: the loss bound proves the committed loss is zero (aggregation loses nothing)
     verify_bundles(ev.body, bucket_groups("aggregate", [_lot_points(lot) for lot in lots], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
@@ -176,17 +178,18 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     rm._check_coc(lots, in_keys, specs)
-    rm._check_new_serials(st, specs, parent=lots[0])
+    check_identities(st, specs, parent=lots[0])
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    effect = rm._emit(ev, t, st, lots, specs, {"disaggregated_from": lots[0].lot_id})
+    effect = rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0]))
     return _seal(effect, ev, specs)
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, specs, points = _consume(ev, t, st)
-    rm.check_recyclable(lots)
+    pv.check_recyclable(lots)
     rm._check_bulk_outputs("recycling", specs)
+    check_identities(st, specs)
     rm._check_coc_model(lots, specs)
     # each input keeps its class (scrap → pre, end-of-life → post, recycled → its own); plain mode
     # caps each class's output by its input grams, which commitments hide, so the inputs of one
@@ -194,7 +197,7 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     classes: dict[str, set[str]] = {}
     for lot in lots:
         for key in lot.commitments:
-            classes.setdefault(parse_bucket_key(key).element, set()).add(rm.recycled_class(lot, key))
+            classes.setdefault(parse_bucket_key(key).element, set()).add(pv.recycled_class(lot, key))
     for i, spec in enumerate(specs):
         for key in spec["buckets"]:
             k = parse_bucket_key(key)
@@ -206,10 +209,6 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             if k.origin not in allowed or k.country != NO_COUNTRY:
                 raise RuleViolationError(
                     "recycled.origin", f"outputs[{i}] {key}: this recycling yields {sorted(allowed)} {k.element} buckets only")
-    for lot in lots:
-        statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
-        if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
-            raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
     groups = bucket_groups("recycle", [_lot_points(lot) for lot in lots], points)
     verify_bundles(ev.body, groups, st.policy.tolerance("recycle"), st.deferred_proofs)
     _check_contained(ev, st, specs, points)
@@ -233,6 +232,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     specs, points = _outputs(ev, st, 10_000)
     if len(specs) != len(lots):
         raise RuleViolationError("receipt.lots", "a receipt yields one output per received lot, in order")
+    check_identities(st, specs, sources=lots)
     changed: set[tuple[int, str]] = set()
     for i, (spec, src) in enumerate(zip(specs, lots, strict=True)):
         if spec["form"] != src.form:
@@ -252,7 +252,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     rm._spend(ev, t, lots, effect)
     for i, spec in enumerate(specs):
         src = lots[i]
-        lot = new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
+        lot = new_lot(ev, i, spec, t, site, atts)
         lot.extra = {**src.extra, **lot.extra}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": b.get("loss", {})}

@@ -14,7 +14,22 @@ from batterytrace.ledger.fields import (
     req_str,
     schema_error,
 )
-from batterytrace.ledger.lot_specs import PRODUCT_DATA, check_evidence, new_lot, parse_output
+from batterytrace.ledger.lot_specs import (
+    PRODUCT_DATA,
+    check_evidence,
+    check_identities,
+    new_lot,
+    parse_output,
+)
+from batterytrace.ledger.provenance import (
+    RAW,
+    SCRAP_FORMS,
+    carry_raw,
+    check_provenance,
+    check_recyclable,
+    part_marks,
+    recycled_class,
+)
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import (
     add_buckets,
@@ -32,7 +47,6 @@ from batterytrace.model.identifiers import passport_id_for, passport_version
 
 __all__ = ["check_material_event"]
 
-_SCRAP_FORMS = frozenset({"production_scrap"})
 
 
 # ------------------------------------------------------------------------- shared pieces
@@ -197,33 +211,17 @@ def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[s
 
 
 def _check_bulk_outputs(kind: str, outputs: list[dict[str, Any]]) -> None:
+    """Extraction and recycling yield bulk material: no product, and no production scrap (scrap is
+    only ever a by-product of manufacturing, ``check_provenance``)."""
     for i, spec in enumerate(outputs):
         if FORM_LEVELS.get(spec["form"], 0) > 0:
             raise RuleViolationError(
                 "aggregation.hierarchy", f"outputs[{i}]: {kind} yields bulk material, not a {spec['form']}"
             )
-
-
-def _check_new_serials(st: BatchState, outputs: list[dict[str, Any]], parent: Lot | None = None) -> None:
-    """A GTIN + serial number names one physical item: no output may take a pair already issued,
-    except that disaggregating a ``parent`` gives its parts back the identities they had when the
-    aggregation that made the parent consumed them."""
-    seen: set[tuple[str, str]] = set()
-    for i, spec in enumerate(outputs):
-        gtin, serial = spec.get("gtin"), spec.get("serial")
-        if gtin is None or serial is None:
-            continue
-        carriers = st.lots_with_serial(gtin, serial)
-        restored = (
-            parent is not None
-            and all(x.status == "spent" for x in carriers)
-            and any(x.spent_by == parent.event for x in carriers)
-        )
-        if (gtin, serial) in seen or (carriers and not restored):
+        if spec["form"] in SCRAP_FORMS:
             raise RuleViolationError(
-                "identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is already issued to another lot"
+                "provenance.scrap", f"outputs[{i}]: {kind} cannot yield {spec['form']}; scrap is a by-product of manufacturing"
             )
-        seen.add((gtin, serial))
 
 
 # ------------------------------------------------------------------------------- events
@@ -250,7 +248,7 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
     """Origin rules on the output bucket keys (country, certified mine) and the new lots.
     Shared with confidential extraction, which passes its bucket keys with zero grams."""
     _check_bulk_outputs("extraction", outputs)
-    _check_new_serials(st, outputs)
+    check_identities(st, outputs)
     site = st.site(site_id)
     assert site is not None
     valid = st.valid_attestations(site_id, ev.actor, t)
@@ -273,6 +271,7 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
     effect = Effect()
     for i, spec in enumerate(outputs):
         lot = new_lot(ev, i, spec, t, site_id, atts)
+        lot.extra[RAW] = True
         effect.lots[lot.lot_id] = lot
     return effect
 
@@ -364,6 +363,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     loss = req_buckets(b, "loss", allow_empty=True)
     if len(outputs) != len(lots):
         raise RuleViolationError("receipt.lots", "a receipt yields one output per received lot, in order")
+    check_identities(st, outputs, sources=lots)
     for i, (spec, src) in enumerate(zip(outputs, lots, strict=True)):
         if spec["form"] != src.form:
             raise RuleViolationError("receipt.form", f"outputs[{i}] is {spec['form']}; a receipt does not transform {src.form}")
@@ -386,7 +386,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _spend(ev, t, lots, effect)
     for i, spec in enumerate(outputs):
         src = lots[i]
-        lot = new_lot(ev, i, {**spec, "gtin": spec.get("gtin", src.gtin), "serial": spec.get("serial", src.serial)}, t, site, atts)
+        lot = new_lot(ev, i, spec, t, site, atts)
         lot.extra = {**src.extra, **lot.extra}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": loss}
@@ -424,11 +424,12 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise RuleViolationError("aggregation.hierarchy", "transform consumes bulk material; use recycle or disaggregate for products")
     if any(FORM_LEVELS.get(o["form"], 0) > 1 for o in outputs):
         raise RuleViolationError("aggregation.hierarchy", "transform produces bulk material or cells; modules and packs come from aggregate")
+    check_provenance(ev, st, lots, outputs)
     _check_created_classes(in_b, outputs)
     _check_balance("transform", in_b, out_b, loss, 0, allowance=_allowance("transform", st, lots))
     _check_coc(lots, in_b, outputs)
-    _check_new_serials(st, outputs)
-    return _emit(ev, t, st, lots, outputs)
+    check_identities(st, outputs)
+    return carry_raw(ev, st, lots, _emit(ev, t, st, lots, outputs))
 
 
 def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -452,7 +453,7 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if COC_MODELS.index(parent.get("coc_model", "mass_balance")) < _weakest_coc(lots):
         raise RuleViolationError("coc.model", "parent claims a stronger chain-of-custody model than its children")
     _check_coc(lots, in_b, outputs)
-    _check_new_serials(st, outputs)
+    check_identities(st, outputs)
     return mark_parent(ev, _emit(ev, t, st, lots, outputs), lots, level)
 
 
@@ -477,34 +478,15 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _check_created_classes(in_b, outputs)
     _check_balance("disaggregate", in_b, out_b, {}, 0)
     _check_coc(lots, in_b, outputs)
-    _check_new_serials(st, outputs, parent=lots[0])
-    return _emit(ev, t, st, lots, outputs, {"disaggregated_from": lots[0].lot_id})
-
-
-def check_recyclable(lots: list[Lot]) -> None:
-    """Recycling turns waste into recycled material: end-of-life products, production scrap, or
-    material that is already recycled (black mass) — never virgin bulk material. Plain lots and
-    confidential ones (by their bucket keys) alike."""
-    for lot in lots:
-        keys = lot.commitments if lot.confidential else lot.buckets
-        if lot.level == 0 and lot.form not in _SCRAP_FORMS and not all(parse_bucket_key(key).recycled for key in keys):
-            raise RuleViolationError(
-                "recycled.origin",
-                f"lot {lot.lot_id} ({lot.form}) is neither a product, production scrap nor recycled material",
-            )
-
-
-def recycled_class(lot: Lot, key: str) -> str:
-    """The recycled class a bucket of an input lot becomes: production scrap → pre-consumer,
-    end-of-life products → post-consumer, already-recycled material keeps its own class."""
-    k = parse_bucket_key(key)
-    return k.origin if k.recycled else "recycled-pre" if lot.form in _SCRAP_FORMS else "recycled-post"
+    check_identities(st, outputs, parent=lots[0])
+    return _emit(ev, t, st, lots, outputs, part_marks(lots[0]))
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lots, outputs, in_b, out_b, loss = _consume_and_produce(ev, t, st)
     check_recyclable(lots)
     _check_bulk_outputs("recycling", outputs)
+    check_identities(st, outputs)
     _check_coc_model(lots, outputs)
     for i, spec in enumerate(outputs):
         for key in spec["buckets"]:
@@ -534,10 +516,6 @@ def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
                 f"{el}: {grams} g booked as {cls} (outputs + loss) but the inputs hold only "
                 f"{came_in.get((el, cls), 0)} g of {cls} origin (scrap → pre-consumer, end-of-life → post-consumer)",
             )
-    for lot in lots:
-        statuses = [r["status"] for r in lot.extra.get("lifecycle", [])]
-        if lot.level >= 3 and (not statuses or statuses[-1] != "waste"):
-            raise RuleViolationError("lifecycle", f"pack {lot.lot_id} must be declared waste before recycling")
     cited = {"recycled_from": sorted(lot.lot_id for lot in lots)}
     passports = sorted(
         passport_id_for(lot.gtin, lot.serial, passport_version(lot.extra.get("lifecycle", [])))

@@ -53,8 +53,61 @@ def _register_participant(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise schema_error(f"role must be one of {sorted(ROLES - {'operator'})}")
     if st.participant(did) is not None or did == st.operator_did:
         raise RuleViolationError("registration.duplicate", f"{did} is already registered")
-    p = Participant(did, role, req_str(b, "legal_name"), _country(b), t, ev.hash_hex)
+    accreditations: list[dict[str, Any]] = []
+    if "accreditations" in b:
+        if role != "auditor":
+            raise RuleViolationError("accreditation", f"only an auditor holds accreditations, not a {role}")
+        items = b["accreditations"]
+        if not isinstance(items, list) or len(items) > 64:
+            raise RuleViolationError("accreditation", "accreditations is a list of at most 64 {scheme, valid_from?, valid_until?}")
+        for item in items:
+            accreditations = _accredit(accreditations, item, t)
+    p = Participant(did, role, req_str(b, "legal_name"), _country(b), t, ev.hash_hex, accreditations)
     return Effect(participants=[p])
+
+
+def _accredit(current: list[dict[str, Any]], item: Any, t: int) -> list[dict[str, Any]]:
+    """``current`` with one more accreditation ``{scheme, valid_from?, valid_until?}`` (times RFC
+    3339; ``valid_from`` defaults to the event time, no ``valid_until`` means until withdrawn)."""
+    if not isinstance(item, dict) or not set(item) <= {"scheme", "valid_from", "valid_until"} or "scheme" not in item:
+        raise RuleViolationError("accreditation", "an accreditation is {scheme, valid_from?, valid_until?}")
+    scheme = req_str(item, "scheme", 64)
+    entry: dict[str, Any] = {"scheme": scheme, "valid_from": req_time(item, "valid_from") if "valid_from" in item else t}
+    if "valid_until" in item:
+        entry["valid_until"] = req_time(item, "valid_until")
+        if entry["valid_until"] <= entry["valid_from"]:
+            raise RuleViolationError("accreditation", f"accreditation for {scheme}: valid_until must be after valid_from")
+    return [*current, entry]
+
+
+def _accreditation_event(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    """The operator adds an accreditation to a registered auditor, or withdraws every
+    accreditation it holds for a scheme. A withdrawal takes effect by ingestion order: no attest
+    ingested after it passes on that accreditation, whatever time the attest states (a back-dated
+    attestation does not slip in), and the attestations issued under it no longer satisfy the
+    sourcing policy for any event ingested after it (``BatchState.accreditation_stands``): an
+    auditor found issuing false certificates stops certifying anything at once."""
+    b = ev.body
+    did = req_str(b, "auditor")
+    p = st.participant(did)
+    if p is None or p.role != "auditor":
+        raise RuleViolationError("accreditation", f"{did} is not a registered auditor")
+    if "withdraw" in b:
+        if b["withdraw"] is not True or "valid_from" in b or "valid_until" in b:
+            raise RuleViolationError("accreditation", "a withdrawal is {auditor, scheme, withdraw: true}")
+        scheme = req_str(b, "scheme", 64)
+        current = [a for a in p.accreditations if a["scheme"] == scheme and "withdrawn_at" not in a]
+        if not current:
+            raise RuleViolationError("accreditation", f"{did} holds no accreditation for {scheme} to withdraw")
+        kept = [
+            {**a, "withdrawn_at": t} if a["scheme"] == scheme and "withdrawn_at" not in a else a
+            for a in p.accreditations
+        ]
+    else:
+        if len(p.accreditations) >= 64:
+            raise RuleViolationError("accreditation", f"{did} already holds 64 accreditation records")
+        kept = _accredit(p.accreditations, {k: b[k] for k in ("scheme", "valid_from", "valid_until") if k in b}, t)
+    return Effect(participants=[Participant(**{**p.__dict__, "accreditations": kept})])
 
 
 def _register_site(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -96,6 +149,12 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     if (answered is None) != (total is None) or (answered or 0) > (total or 0):
         raise RuleViolationError("attestation.coverage", "questions answered must be ≤ questions total")
     companies = req_int(b, "companies_covered", 1) if b.get("companies_covered") is not None else None
+    scheme = req_str(b, "scheme", 64)
+    auditor = st.participant(ev.actor)
+    if auditor is None or not auditor.accredited_for(scheme, t):
+        raise RuleViolationError(
+            "attestation.accreditation", f"the signer holds no accreditation for {scheme} at the event time"
+        )
     revokes = opt_str(b, "revokes")
     effect = Effect()
     if revokes is not None:
@@ -108,7 +167,7 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     effect.attestations.append(
         Attestation(
             attestation_id=ev.hash_hex,
-            scheme=req_str(b, "scheme", 64),
+            scheme=scheme,
             subject=subject,
             auditor=ev.actor,
             valid_from=valid_from,
@@ -203,6 +262,7 @@ _HANDLERS = {
     "register_site": _register_site,
     "set_policy": _set_policy,
     "attest": _attest,
+    "accredit": _accreditation_event,
     "incident": _incident,
     "lifecycle": _lifecycle,
 }

@@ -40,8 +40,9 @@ class BatchState:
         registry_cache: dict[str, Participant | Site] | None = None,
     ) -> None:
         self.store = store
-        # Participants and sites never change once registered, so they may be cached across
-        # batches by the ledger (keys: did / site id).
+        # Participants and sites may be cached across batches by the ledger (keys: did / site
+        # id); sites never change, a participant only through an event of this batch (accredit),
+        # which drops it from the cache.
         self._registry_cache = registry_cache if registry_cache is not None else {}
         self.operator_did = operator_did
         self.policy: LedgerPolicy = policy or DEFAULT_POLICY
@@ -109,9 +110,20 @@ class BatchState:
         return list(found.values())
 
     def valid_attestations(self, site_id: str, owner: str, t: int) -> list[Attestation]:
-        """Attestations of a site and of its operator valid at ``t`` (what the sourcing policy
-        judges for plain and anonymous certified extraction alike)."""
-        return [a for a in self.attestations_for(site_id) + self.attestations_for(owner) if a.valid_at(t)]
+        """Attestations of a site and of its operator valid at ``t`` whose issuer's accreditation
+        still stands (what the sourcing policy judges for plain and anonymous certified
+        extraction alike)."""
+        return [
+            a for a in self.attestations_for(site_id) + self.attestations_for(owner)
+            if a.valid_at(t) and self.accreditation_stands(a)
+        ]
+
+    def accreditation_stands(self, att: Attestation) -> bool:
+        """Whether an accreditation the auditor held for the scheme when it issued ``att`` has not
+        been withdrawn since (a withdrawal voids what was issued under it, for every event
+        ingested after the withdrawal; a later re-accreditation does not revive it)."""
+        auditor = self.participant(att.auditor)
+        return auditor is not None and auditor.accredited_for(att.scheme, att.issued_at)
 
     def ring_keys(self) -> dict[str, RingKey]:
         """Site id → the site's current ring key (stored, plus those registered in this batch).
@@ -141,6 +153,7 @@ class BatchState:
         self.batch.inputs.extend((event_hash_hex, lid) for lid in effect.inputs)
         for p in effect.participants:
             self._participants[p.did] = p
+            self._registry_cache.pop(p.did, None)  # an accreditation change replaces the record
             self.batch.participants.append(p)
         for s in effect.sites:
             self._sites[s.site_id] = s

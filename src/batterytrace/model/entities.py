@@ -46,6 +46,21 @@ class Participant:
     country: str
     registered_at: int  # µs
     event: str
+    # An auditor's accreditations, set by the operator (register_participant, accredit): the
+    # schemes it may attest, each {"scheme", "valid_from" µs, "valid_until" µs (absent: open),
+    # "withdrawn_at" µs (once withdrawn: it no longer counts for anything ingested afterwards)}.
+    accreditations: list[dict[str, Any]] = field(default_factory=list, hash=False)
+
+    def accredited_for(self, scheme: str, t: int) -> bool:
+        """Whether this participant holds an accreditation for ``scheme``, not withdrawn, whose
+        validity covers time ``t`` (µs)."""
+        return any(
+            a["scheme"] == scheme
+            and "withdrawn_at" not in a
+            and a["valid_from"] <= t
+            and ("valid_until" not in a or t < a["valid_until"])
+            for a in self.accreditations
+        )
 
 
 @dataclass(frozen=True)

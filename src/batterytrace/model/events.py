@@ -32,6 +32,7 @@ SIGNING_DOMAIN = b"batterytrace/event/v1\x00"
 EVENT_KINDS = frozenset(
     {
         "register_participant",
+        "accredit",
         "register_site",
         "register_ring_key",
         "set_policy",

@@ -1,4 +1,5 @@
-"""Identifiers derived from product data: passport ids and their versions."""
+"""Identifiers of serialised products (GS1 GTIN and serial number syntax) and the passport ids
+and versions derived from them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,55 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["NEW_PASSPORT_STATUSES", "passport_id_for", "passport_version"]
+__all__ = [
+    "GS1_CSET82",
+    "NEW_PASSPORT_STATUSES",
+    "IdentifierError",
+    "check_serial",
+    "gtin_check_digit",
+    "normalise_gtin",
+    "passport_id_for",
+    "passport_version",
+]
+
+# GS1 General Specifications, figure 7.11-1: the 82 characters of "GS1 AI encodable character
+# set 82", which AI 21 (serial number) uses.
+GS1_CSET82 = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
+_GTIN_LENGTHS = (8, 12, 13, 14)
+_SERIAL_MAX = 20  # AI 21: X..20
+
+
+class IdentifierError(ValueError):
+    """A GTIN or serial number that is not valid GS1 syntax (the message says why)."""
+
+
+def gtin_check_digit(digits: str) -> int:
+    """The GS1 mod-10 check digit for ``digits`` (the GTIN without its check digit): weights 3
+    and 1 alternate from the rightmost digit."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def normalise_gtin(gtin: object) -> str:
+    """A GTIN-8, -12, -13 or -14 with a correct check digit, as its 14-digit form (left-padded
+    with zeros, as GS1 Digital Link and AI 01 carry it); ``IdentifierError`` otherwise."""
+    if not isinstance(gtin, str) or not gtin.isascii() or not gtin.isdigit() or len(gtin) not in _GTIN_LENGTHS:
+        raise IdentifierError(f"a GTIN has 8, 12, 13 or 14 digits: {gtin!r}")
+    if gtin_check_digit(gtin[:-1]) != int(gtin[-1]):
+        raise IdentifierError(f"GTIN {gtin} has a wrong check digit (expected {gtin_check_digit(gtin[:-1])})")
+    return gtin.zfill(14)
+
+
+def check_serial(serial: object) -> str:
+    """A serial number as GS1 AI 21 allows it: 1 to 20 characters of GS1 CSET 82."""
+    if not isinstance(serial, str) or not 1 <= len(serial) <= _SERIAL_MAX:
+        raise IdentifierError(f"a serial number (GS1 AI 21) has 1 to {_SERIAL_MAX} characters: {serial!r}")
+    bad = sorted(set(serial) - GS1_CSET82)
+    if bad:
+        raise IdentifierError(f"serial number {serial!r} holds characters outside GS1 CSET 82: {bad!r}")
+    return serial
 
 # Regulation 2023/1542 Art. 77(6): a repurposed or remanufactured battery gets a new passport
 # linked to the passport(s) of the original battery.

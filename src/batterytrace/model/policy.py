@@ -16,14 +16,19 @@ __all__ = ["DEFAULT_POLICY", "LedgerPolicy", "SourcingPolicy", "SourcingRequirem
 
 @dataclass(frozen=True)
 class SourcingRequirement:
-    """One attestation a mine must hold: a scheme, optionally a level and a minimum score."""
+    """One attestation a mine must hold: a scheme, optionally a level, a minimum score and the
+    auditors (did) whose attestations the policy accepts for it (absent: any auditor the ledger
+    accepted the attestation from, i.e. one accredited for the scheme when it attested)."""
 
     scheme: str
     level: str | None = None
     min_score: int | None = None
+    issuers: tuple[str, ...] | None = None
 
     def met_by(self, att: Attestation, t: int) -> bool:
         if att.scheme != self.scheme or not att.valid_at(t):
+            return False
+        if self.issuers is not None and att.auditor not in self.issuers:
             return False
         if self.level is not None and att.level != self.level:
             return False
@@ -35,7 +40,19 @@ class SourcingRequirement:
             text += f" {self.level}"
         if self.min_score is not None:
             text += f" score ≥ {self.min_score}"
+        if self.issuers is not None:
+            text += f" by one of {len(self.issuers)} accepted auditor(s)"
         return text
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"scheme": self.scheme}
+        if self.level is not None:
+            out["level"] = self.level
+        if self.min_score is not None:
+            out["min_score"] = self.min_score
+        if self.issuers is not None:
+            out["issuers"] = list(self.issuers)
+        return out
 
 
 @dataclass(frozen=True)
@@ -83,13 +100,7 @@ class LedgerPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "sourcing": [
-                [
-                    {k: v for k, v in vars(r).items() if v is not None}
-                    for r in alt
-                ]
-                for alt in self.sourcing.alternatives
-            ],
+            "sourcing": [[r.to_dict() for r in alt] for alt in self.sourcing.alternatives],
             "loss_tolerance_permille": dict(self.loss_tolerance_permille),
             "assay_tolerance_permille": self.assay_tolerance_permille,
             "weighbridge_tolerance_permille": self.weighbridge_tolerance_permille,
@@ -142,12 +153,24 @@ def _int(value: Any, what: Any, lo: int, hi: int) -> int:
 
 
 def _requirement(r: Any) -> SourcingRequirement:
-    if not isinstance(r, dict) or not set(r) <= {"scheme", "level", "min_score"}:
-        raise EncodingError("malformed policy: a requirement is {scheme, level?, min_score?}")
+    if not isinstance(r, dict) or not set(r) <= {"scheme", "level", "min_score", "issuers"}:
+        raise EncodingError("malformed policy: a requirement is {scheme, level?, min_score?, issuers?}")
     scheme, level, min_score = r.get("scheme"), r.get("level"), r.get("min_score")
     if not isinstance(scheme, str) or not scheme or (level is not None and not isinstance(level, str)):
         raise EncodingError("malformed policy: scheme and level are strings")
-    return SourcingRequirement(scheme, level, None if min_score is None else _int(min_score, "min_score", 0, 100))
+    issuers = r.get("issuers")
+    if issuers is not None and (
+        not isinstance(issuers, list)
+        or not issuers
+        or len(issuers) > 1000
+        or not all(isinstance(d, str) and d.startswith("did:") and len(d) <= 512 for d in issuers)
+        or len(set(issuers)) != len(issuers)
+    ):
+        raise EncodingError("malformed policy: issuers is a non-empty list of distinct auditor DIDs")
+    return SourcingRequirement(
+        scheme, level, None if min_score is None else _int(min_score, "min_score", 0, 100),
+        None if issuers is None else tuple(issuers),
+    )
 
 
 DEFAULT_POLICY = LedgerPolicy(

@@ -25,7 +25,13 @@ from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent
-from batterytrace.model.identifiers import passport_id_for, passport_version
+from batterytrace.model.identifiers import (
+    IdentifierError,
+    check_serial,
+    normalise_gtin,
+    passport_id_for,
+    passport_version,
+)
 from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.zk_figures import prove_share_figures, verify_share_figures
@@ -68,12 +74,16 @@ DIGITAL_LINK_BASE = "https://id.batterytrace.example"
 
 
 def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
-    """GS1 Digital Link URI for a serialised item: ``{base}/01/{GTIN-14}/21/{serial}``."""
+    """GS1 Digital Link URI for a serialised item: ``{base}/01/{GTIN-14}/21/{serial}``. The GTIN
+    (8, 12, 13 or 14 digits, check digit verified) is written in its 14-digit form; the serial
+    must be GS1 AI 21 syntax (1-20 characters of CSET 82), else ``BatterytraceError``."""
     from urllib.parse import quote
 
-    if len(gtin) != 14 or not gtin.isdigit():
-        raise BatterytraceError(f"GTIN must have 14 digits: {gtin!r}")
-    return f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
+    try:
+        gtin14, serial = normalise_gtin(gtin), check_serial(serial)
+    except IdentifierError as exc:
+        raise BatterytraceError(f"no GS1 Digital Link for this item: {exc}") from exc
+    return f"{base.rstrip('/')}/01/{gtin14}/21/{quote(serial, safe='')}"
 
 
 def _tags_for(level: str) -> list[str]:

@@ -1,0 +1,230 @@
+"""Invariant 3 of issue 12: a GTIN + serial number names one battery, everywhere.
+
+The attacker is a registered participant creating lots: it gives a recycle output, a bulk lot or
+a new product the GTIN + serial of a live pack (hijacking its Digital Link, passport lookup,
+trace and recall), writes the same GTIN in another length, leaves a product unnamed, or feeds
+identifiers that are not GS1 syntax. Every rule that creates lots checks identities through one
+function (``lot_specs.check_identities``): plain, confidential and anonymous alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batterytrace.errors import BatterytraceError
+from batterytrace.ledger.anonymous_client import anonymous_extraction
+from batterytrace.passport.issue import digital_link
+from conf_support import CO_G, ConfChain, hydroxide
+from ring_support import RingChain
+from support import Chain
+
+PACK = {"gtin": "04099999000753", "serial": "VM75-000001"}
+
+
+def held(c: Chain, lot: str) -> dict[str, int]:
+    got = c.ledger.store.get_lot(lot)
+    assert got is not None
+    return dict(got.buckets)
+
+
+def cells_at(c: Chain, n: int, dst: str = "voltara") -> list[str]:
+    """``n`` cells of 36 g certified Co, made by the cell maker from refined hydroxide."""
+    (lot,) = c.to_cell_maker(c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")]))
+    (grams,) = held(c, lot).values()
+    outputs = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, **c.product_id()} for _ in range(n)]
+    outputs.append({"form": "residue", "gross_mass_g": 900_000, "buckets": {"Co/certified/CD": grams - 36 * n}})
+    made = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell", "outputs": outputs})
+    return c.ship_and_receive("nordcell", dst, made[:n])
+
+
+def pack_body(c: Chain, cells: list[str], **ident: Any) -> dict[str, Any]:
+    buckets: dict[str, int] = {}
+    for lot in cells:
+        for k, v in held(c, lot).items():
+            buckets[k] = buckets.get(k, 0) + v
+    return {"kind": "aggregate", "inputs": cells, "site": "plant:voltara",
+            "outputs": [{"form": "pack", "gross_mass_g": 100_000, "buckets": buckets, **ident}]}
+
+
+@pytest.fixture
+def c() -> Chain:
+    return Chain()
+
+
+def serial_carriers(c: Chain, gtin: str, serial: str) -> list[str]:
+    return c.ledger.store.lots_by_serial(gtin, serial)
+
+
+def test_recycle_output_cannot_take_a_live_packs_identity(c: Chain) -> None:
+    """Recycled sulphate named like the live VM75-000001 would answer its Digital Link, passport
+    lookup and recall; refused, and the pack keeps its name alone."""
+    live_cells, waste_cells = cells_at(c, 2)[:1], None
+    (live,) = c.accept_tracked("voltara", pack_body(c, live_cells, **PACK))
+    waste_cells = cells_at(c, 1)
+    (waste,) = c.accept_tracked("voltara", pack_body(c, waste_cells, gtin=PACK["gtin"], serial="VM75-000002"))
+    c.accept(c.sign("voltara", {"kind": "lifecycle", "lot": waste, "status": "original"}))
+    (eol,) = c.ship_and_receive("voltara", "circulon", [waste])
+    c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": eol, "status": "waste"}))
+    before = serial_carriers(c, **PACK)
+    assert before == [live]
+    rec = 36 * 95 // 100
+    out = {"form": "cobalt_sulphate", "gross_mass_g": 200, "buckets": {"Co/recycled-post/—": rec}}
+    body = {"kind": "recycle", "inputs": [eol], "site": "plant:circulon", "loss": {"Co/recycled-post/—": 36 - rec}}
+    for ident in (PACK, {"gtin": PACK["gtin"]}, {"serial": PACK["serial"]}):
+        err = c.reject(c.sign("circulon", {**body, "outputs": [{**out, **ident}]}))
+        assert err.rule == "identity.bulk", ident
+    assert serial_carriers(c, **PACK) == before
+    c.accept(c.sign("circulon", {**body, "outputs": [out]}))
+
+
+@pytest.mark.parametrize("ident", [PACK, {"gtin": PACK["gtin"]}, {"serial": "LOT-7"}])
+def test_bulk_material_carries_no_identity(c: Chain, ident: dict[str, str]) -> None:
+    hydrox = {"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}, **ident}
+    err = c.reject(c.sign("kasonta", {"kind": "extract", "site": "mine:kasonta", "outputs": [hydrox]}))
+    assert err.rule == "identity.bulk"
+    (lot,) = c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")])
+    sulph = {"form": "cobalt_sulphate", "gross_mass_g": 1_600_000, "buckets": held(c, lot), **ident}
+    ev = c.sign("kivijarvi", {"kind": "transform", "inputs": [lot], "site": "plant:kivijarvi", "outputs": [sulph]})
+    assert c.reject(ev).rule == "identity.bulk"
+
+
+def test_a_receipt_cannot_name_bulk_material(c: Chain) -> None:
+    lot = c.extract("kasonta")
+    ship = c.sign("kasonta", {"kind": "ship", "to": c.did("kivijarvi"), "lots": [lot]})
+    c.accept(ship)
+    out = {"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": held(c, lot), **PACK}
+    body = {"kind": "receive", "shipment": ship.hash_hex, "lots": [lot], "site": "plant:kivijarvi", "outputs": [out]}
+    assert c.reject(c.sign("kivijarvi", body)).rule == "identity.bulk"
+
+
+@pytest.mark.parametrize("ident", [{}, {"gtin": PACK["gtin"]}, {"serial": "VM75-000009"}])
+def test_every_product_is_named(c: Chain, ident: dict[str, str]) -> None:
+    cells = cells_at(c, 2)
+    assert c.reject(c.sign("voltara", pack_body(c, cells, **ident))).rule == "identity.missing"
+    (lot,) = c.to_cell_maker(c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")]))
+    (grams,) = held(c, lot).values()
+    cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, **ident}
+    rest = {"form": "residue", "gross_mass_g": 900_000, "buckets": {"Co/certified/CD": grams - 36}}
+    ev = c.sign("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell", "outputs": [cell, rest]})
+    assert c.reject(ev).rule == "identity.missing"
+
+
+@pytest.mark.parametrize(
+    "ident",
+    [
+        {"gtin": "04099999000754", "serial": "S1"},  # wrong check digit
+        {"gtin": "4099999000753", "serial": ""},  # empty serial
+        {"gtin": 4099999000753, "serial": "S1"},  # a number, not a string
+        {"gtin": "04099999000753", "serial": 1},
+        {"gtin": "4099999000750", "serial": "S1"},  # GTIN-13 with a wrong check digit
+        {"gtin": "409999900075", "serial": "S1"},  # 12 digits, wrong check digit
+        {"gtin": "040999990007534", "serial": "S1"},  # 15 digits
+        {"gtin": "0409999900075", "serial": "S1"},  # 13 digits whose check digit is wrong
+        {"gtin": "0409999900075X", "serial": "S1"},
+        {"gtin": "０４０９９９９９０００７５３", "serial": "S1"},  # full-width digits
+        {"gtin": "04099999000753", "serial": "VM75 000001"},  # space is not CSET 82
+        {"gtin": "04099999000753", "serial": "VM75#1"},
+        {"gtin": "04099999000753", "serial": "VM75-ÄÖ"},
+        {"gtin": "04099999000753", "serial": "X" * 21},
+        {"gtin": "04099999000753", "serial": "S1\n"},
+    ],
+)
+def test_identifiers_are_gs1_syntax(c: Chain, ident: dict[str, str]) -> None:
+    cells = cells_at(c, 1)
+    assert c.reject(c.sign("voltara", pack_body(c, cells, **ident))).rule == "identity.format"
+    assert serial_carriers(c, **PACK) == []
+
+
+def test_another_length_of_the_same_gtin_is_the_same_gtin(c: Chain) -> None:
+    """GTIN-13 4099999000753 and GTIN-14 04099999000753 are one trade item: the ledger stores
+    the 14-digit form, so writing the shorter form does not clone a live pack."""
+    cells = cells_at(c, 2)
+    (live,) = c.accept_tracked("voltara", pack_body(c, cells[:1], gtin="4099999000753", serial=PACK["serial"]))
+    got = c.ledger.store.get_lot(live)
+    assert got is not None and got.gtin == PACK["gtin"]
+    clone = c.sign("voltara", pack_body(c, cells[1:], **PACK))
+    assert c.reject(clone).rule == "identity.serial"
+    assert serial_carriers(c, **PACK) == [live]
+    # aggregated into a vehicle, the pack is spent, not free: its name still cannot be reused
+    body = pack_body(c, [live], gtin="04099999000241", serial="CAR-1")
+    body["outputs"][0]["form"] = "vehicle"
+    c.accept(c.sign("voltara", body))
+    assert c.reject(c.sign("voltara", pack_body(c, cells[1:], gtin="4099999000753", serial=PACK["serial"]))).rule == "identity.serial"
+
+
+def test_digital_link_refuses_identifiers_that_are_not_gs1() -> None:
+    assert digital_link("4099999000753", "VM75-000001").endswith("/01/04099999000753/21/VM75-000001")
+    for gtin, serial in (("04099999000754", "S1"), ("04099999000753", "S 1"), ("04099999000753", "X" * 21),
+                         ("04099999000753", ""), ("12345678901234", "S1")):
+        with pytest.raises(BatterytraceError, match=r"no GS1 Digital Link"):
+            digital_link(gtin, serial)
+
+
+# ------------------------------------------------------------------------- confidential
+def conf_cells(c: ConfChain, outputs: list[dict[str, Any]]) -> Any:
+    held_lot = c.at_cell_maker()
+    body = {"kind": "transform", "inputs": [held_lot], "site": "plant:nordcell", "outputs": outputs}
+    return c.prove("nordcell", body, [held_lot], c.transform_tol())
+
+
+def conf_cell(grams: int, **ident: Any) -> dict[str, Any]:
+    return {"form": "cell", "gross_mass_g": 600_000, "buckets": {"Co/certified/CD": grams}, "coc_model": "mass_balance", **ident}
+
+
+@pytest.mark.parametrize(
+    ("ident", "rule"),
+    [
+        ({}, "identity.missing"),
+        ({"gtin": "04099999000754", "serial": "C-1"}, "identity.format"),
+        ({"gtin": PACK["gtin"], "serial": "C 1"}, "identity.format"),
+    ],
+)
+def test_confidential_products_are_named_in_gs1_syntax(ident: dict[str, str], rule: str) -> None:
+    c = ConfChain()
+    c.lot = c.conf_at_refinery()
+    proved = conf_cells(c, [conf_cell(200_000, **ident), conf_cell(CO_G - 200_000, **c.product_id())])
+    assert c.reject(proved.event).rule == rule
+
+
+def test_confidential_bulk_and_clones_are_refused() -> None:
+    c = ConfChain()
+    c.lot = c.conf_at_refinery()
+    body = {"kind": "extract", "site": "mine:kasonta", "outputs": [{**hydroxide({"Co/certified/CD": CO_G}), **PACK}]}
+    assert c.reject(c.prove("kasonta", body).event).rule == "identity.bulk"
+    named = conf_cells(c, [conf_cell(200_000, **PACK), conf_cell(CO_G - 200_000, gtin="4099999000753", serial=PACK["serial"])])
+    assert c.reject(named.event).rule == "identity.serial"  # the 13-digit form is the same GTIN
+
+
+def test_anonymous_extraction_carries_no_identity() -> None:
+    c = RingChain()
+    body = c.body()
+    body["outputs"][0] = {**body["outputs"][0], **PACK}
+    made = anonymous_extraction(c.ledger.store, body, c.secrets["kasonta"])
+    assert c.reject(made.proved.event).rule == "identity.bulk"
+
+
+def test_over_http_a_bulk_lot_cannot_take_a_packs_digital_link(tmp_path: Path) -> None:
+    """Through ``POST /events``: a mine labels its hydroxide with a live pack's GTIN + serial; the
+    API answers 422 naming ``identity.bulk`` and the pack's Digital Link still resolves to it."""
+    from api_support import serve
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.model.events import sign_event
+    from batterytrace.timeutil import format_time
+
+    scenario = build_scenario(packs=1, legacy_packs=1)
+    served = serve(scenario, tmp_path)
+    pack = served.ledger.store.get_lot(scenario.packs[-1])
+    assert pack is not None
+    size = served.ledger.size()
+    mine = scenario.actors["tujenge"]
+    out = {"form": "heterogenite_concentrate", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 120_000},
+           "gtin": pack.gtin, "serial": pack.serial}
+    ev = sign_event({"kind": "extract", "site": "mine:tujenge", "outputs": [out], "time": format_time(scenario.clock)},
+                    mine.signing_key)
+    r = served.client.post("/events", json=ev.to_wire())
+    assert r.status_code == 422 and r.json()["rule"] == "identity.bulk", r.text
+    assert served.ledger.size() == size
+    assert served.ledger.store.lots_by_serial(pack.gtin, pack.serial) == [pack.lot_id]
+    served.client.close()
