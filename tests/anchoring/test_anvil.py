@@ -45,7 +45,7 @@ def test_passport_provably_on_anvil(world: World, anvil: AnvilNode) -> None:
     assert anchoring.anchor_latest(world.operator_key) == second  # idempotent
     anchoring.verify()
     p = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, world.keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW)
+    claims = verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
     verify_passport_anchor(claims, connect_rpc(anvil.url))
     forged = copy.deepcopy(claims)
     forged["evidence"]["anchor"]["tx_hash"] = first.tx_hash

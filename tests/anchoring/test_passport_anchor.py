@@ -28,7 +28,7 @@ def passport_claims(world: World, anchoring: Anchoring | None) -> dict[str, Any]
     else:
         world.ledger.sign_tree_head(world.operator_key)
     p = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, world.keys["voltara"], issued_at=NOW)
-    return verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW)
+    return verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
 
 
 def test_passport_event_is_in_a_checkpoint_that_is_on_chain(world: World) -> None:
@@ -51,10 +51,10 @@ def test_verify_anchored_passport_checks_every_link(world: World) -> None:
     anchoring.anchor_latest(world.operator_key)
     p = issue_passport(world.ledger, world.packs[1], VOLTARA_VM75, world.keys["voltara"], issued_at=NOW)
     claims = verify_anchored_passport(p.present("public"), anchoring.client.w3,
-                                      log_operator=world.ledger.operator_did, now=NOW)
+                                      log_operator=world.ledger.operator_did, now=NOW).claims
     assert claims["evidence"]["anchor"]["tree_size"] == world.ledger.size()
     with pytest.raises(VerificationError):  # the offline links are checked first
-        verify_anchored_passport(p.present("public"), anchoring.client.w3, log_operator=world.keys["voltara"].did, now=NOW)
+        verify_anchored_passport(p.present("public"), anchoring.client.w3, log_operator=world.keys["voltara"].did, now=NOW).claims
     anchoring.close()
 
 

@@ -292,7 +292,7 @@ def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path)
     from batterytrace.crypto.signing import SigningKey
     from batterytrace.passport.issue import VCT, verify_passport
 
-    claims = verify_passport(levels["public"], log_operator=s.ledger.operator_did)
+    claims = verify_passport(levels["public"], log_operator=s.ledger.operator_did).claims
     body = {k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")}
     forged = issue_sd_jwt(SigningKey.from_label("test/mallory"), body, vct=VCT, issued_at=int(time.time()),
                           expires_at=int(time.time()) + 3600).present([])

@@ -36,7 +36,7 @@ def issue(world: tuple[Ledger, list[str], dict[str, object]], i: int = 0):  # ty
 def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def]
     p = issue(world)
     operator = world[0].operator_did
-    public = verify_passport(p.present("public"), log_operator=operator, now=NOW)
+    public = verify_passport(p.present("public"), log_operator=operator, now=NOW).claims
     gpi = public["aspects"]["GeneralProductInformation"]
     assert "batteryStatus" not in gpi and "puttingIntoService" not in gpi
     assert "dismantlingAndRemovalInformation" not in public["aspects"]["Circularity"]
@@ -46,13 +46,13 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert "expectedLifetime" not in perf["batteryTechicalProperties"]
     assert "resultOfTestReport" not in public["aspects"]["Labeling"]
     assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
-    li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW)
+    li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW).claims
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
     assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
     assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
-    auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW)
+    auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW).claims
     assert auth["aspects"]["Labeling"]["resultOfTestReport"].endswith("test-reports.pdf")
-    com = verify_passport(p.present("commission"), log_operator=operator, now=NOW)
+    com = verify_passport(p.present("commission"), log_operator=operator, now=NOW).claims
     assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
     assert p.link == digital_link(public["battery"]["gtin"], public["battery"]["serial"])
@@ -77,22 +77,22 @@ def test_refuses_altered_foreign_expired_and_unknown(world) -> None:  # type: ig
     a, b = issue(world, 0), issue(world, 1)
     op = world[0].operator_did
     with pytest.raises(VerificationError):
-        verify_passport(altered(a.present("public")), log_operator=op)
+        verify_passport(altered(a.present("public")), log_operator=op).claims
     foreign = b.sd_jwt.disclosures[0].encoded
     with pytest.raises(VerificationError):
-        verify_passport(a.present("public")[:-1] + "~" + foreign + "~", log_operator=op)
+        verify_passport(a.present("public")[:-1] + "~" + foreign + "~", log_operator=op).claims
     with pytest.raises(VerificationError, match="expired"):
-        verify_passport(a.present("public"), log_operator=op, now=NOW + 16 * 365 * 86400)
+        verify_passport(a.present("public"), log_operator=op, now=NOW + 16 * 365 * 86400).claims
     with pytest.raises(VerificationError, match="not trusted"):
         verify_passport(a.present("public"), log_operator=op,
-                        trusted_issuers=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"])
+                        trusted_issuers=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"]).claims
     with pytest.raises(VerificationError):
-        verify_passport(a.present("public"), log_operator="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+        verify_passport(a.present("public"), log_operator="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK").claims
     raw = a.present("public").encode()
     for i in range(0, len(raw) - 1, max(1, len(raw) // 40)):
         flipped = raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1 :]
         with pytest.raises((VerificationError, UnicodeDecodeError)):
-            verify_passport(flipped.decode("ascii", "strict"), log_operator=op)
+            verify_passport(flipped.decode("ascii", "strict"), log_operator=op).claims
 
 
 def test_only_the_economic_operator_may_issue(world) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +115,7 @@ def sold() -> tuple[Ledger, str, dict[str, object]]:
 def test_passport_of_a_pack_that_changed_hands_verifies(sold) -> None:  # type: ignore[no-untyped-def]
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW).claims
     assert claims["evidence"]["event"]["event"]["kind"] == "aggregate"
     assert claims["battery"]["lot"] == pack
 
@@ -127,7 +127,7 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
 
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     seq, receipt = ledger.event_by_hash(pack.split(":")[0])  # type: ignore[misc]
@@ -138,7 +138,7 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
     for forged_claims in (own, claims):
         forged = issue_sd_jwt(keys["circulon"], forged_claims, vct=VCT, issued_at=NOW)  # type: ignore[arg-type]
         with pytest.raises(VerificationError):
-            verify_passport(forged.jws + "~", log_operator=ledger.operator_did, now=NOW)
+            verify_passport(forged.jws + "~", log_operator=ledger.operator_did, now=NOW).claims
 
 
 def summary_of(buckets: dict[str, int]) -> dict[str, object]:
@@ -178,9 +178,9 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
               "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
     forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
     with pytest.raises(VerificationError, match="operator"):
-        verify_passport(forged, now=NOW)
+        verify_passport(forged, now=NOW).claims
     with pytest.raises(VerificationError, match="operator"):
-        verify_passport(forged, log_operator=SigningKey.from_label("batterytrace-demo/operator").did, now=NOW)
+        verify_passport(forged, log_operator=SigningKey.from_label("batterytrace-demo/operator").did, now=NOW).claims
     # malformed claims and evidence are refusals too, never other exceptions
     bad_event = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"],
                             "outputs": [{**out, "buckets": {"Xx/certified/CD": 1}}]}, maker)
@@ -189,7 +189,7 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
                    {"evidence": {**claims["evidence"], "inclusion_proof": [7]}}):
         text = issue_sd_jwt(maker, {**claims, **change}, vct=VCT, issued_at=NOW).jws + "~"
         with pytest.raises(VerificationError):
-            verify_passport(text, log_operator=operator.did, now=NOW)
+            verify_passport(text, log_operator=operator.did, now=NOW).claims
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,7 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
-    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     inflated = copy.deepcopy(claims)
@@ -221,10 +221,10 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
     for text, ok in ((claims, True), (inflated, False)):
         signed = issue_sd_jwt(keys["voltara"], text, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
         if ok:
-            verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+            verify_passport(signed, log_operator=ledger.operator_did, now=NOW).claims
         else:
             with pytest.raises(VerificationError, match="buckets"):
-                verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+                verify_passport(signed, log_operator=ledger.operator_did, now=NOW).claims
 
 
 def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  # type: ignore[no-untyped-def]
@@ -237,10 +237,10 @@ def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
-    claims = verify_passport(issue(world).present("public"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(issue(world).present("public"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
-    other = verify_passport(issue(world, 1).present("public"), log_operator=ledger.operator_did, now=NOW)
+    other = verify_passport(issue(world, 1).present("public"), log_operator=ledger.operator_did, now=NOW).claims
     gtin, serial = claims["battery"]["gtin"], claims["battery"]["serial"]
     for change in ({"passport_id": other["passport_id"]}, {"passport_version": 2},
                    {"passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2)},
@@ -248,12 +248,12 @@ def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  
         forged = {**copy.deepcopy(claims), **change}
         signed = issue_sd_jwt(keys["voltara"], forged, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
         with pytest.raises(VerificationError, match="passport"):
-            verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
+            verify_passport(signed, log_operator=ledger.operator_did, now=NOW).claims
     ok = {**copy.deepcopy(claims), "passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2),
           "predecessor": passport_id_for(gtin, serial, 1)}
     with pytest.raises(VerificationError, match="batteryPassportIdentifier"):
         verify_passport(issue_sd_jwt(keys["voltara"], ok, vct=VCT, issued_at=NOW).jws + "~",  # type: ignore[arg-type]
-                        log_operator=ledger.operator_did, now=NOW)
+                        log_operator=ledger.operator_did, now=NOW).claims
     ok["aspects"]["GeneralProductInformation"]["batteryPassportIdentifier"] = ok["passport_id"]
     signed = issue_sd_jwt(keys["voltara"], ok, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
-    verify_passport(signed, log_operator=ledger.operator_did, now=NOW)  # a repurposed battery's passport
+    verify_passport(signed, log_operator=ledger.operator_did, now=NOW).claims  # a repurposed battery's passport

@@ -261,7 +261,8 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
             p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
                 verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
-                                         log_operator=ledger.operator_did, now=now)
+                                         log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
+                                         registry_operator=anchoring.config.operator)
             issued.append(p)
             bar.advance(task)
     elapsed = time.perf_counter() - started
@@ -297,7 +298,8 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
         started = time.perf_counter()
         for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
             claims = verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
-                                              log_operator=ledger.operator_did, now=now)
+                                              log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
+                                              registry_operator=anchoring.config.operator).claims
         verify_s = (time.perf_counter() - started) / len(ACCESS_LEVELS)
         summary, proofs = claims["summary"], claims["evidence"]["zk_figures"]
         table = Table(title=f"confidential pack {claims['battery']['gtin']}/{claims['battery']['serial']}: "

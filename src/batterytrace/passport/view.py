@@ -10,16 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from batterytrace.passport.verification import CheckResult as Check
+
 __all__ = ["Check", "PassportView", "passport_view", "verification_checks"]
 
 ELEMENT_NAMES = {"Co": "Cobalt", "Ni": "Nickel", "Li": "Lithium", "Mn": "Manganese", "Pb": "Lead"}
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # "passed", "absent" (no evidence of this kind in the passport), "not checked"
-    detail: str
 
 
 @dataclass
