@@ -82,7 +82,7 @@ def test_forged_confidential_figures_are_refused(world: ConfWorld, issued: Issue
     claims = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
     assert verify_passport(_reissue(world, claims, lambda c: None), log_operator=world.ledger.operator_did, now=NOW).claims
     with pytest.raises(VerificationError):
-        verify_passport(_reissue(world, claims, change), log_operator=world.ledger.operator_did, now=NOW).claims
+        verify_passport(_reissue(world, claims, change), log_operator=world.ledger.operator_did, now=NOW)
 
 
 def test_a_plain_pack_cannot_pose_as_confidential(world: ConfWorld, issued: IssuedPassport) -> None:
@@ -92,7 +92,7 @@ def test_a_plain_pack_cannot_pose_as_confidential(world: ConfWorld, issued: Issu
     conf = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
     with pytest.raises(VerificationError):
         verify_passport(_reissue(world, claims, lambda c: c["evidence"].update(zk_figures=conf["evidence"]["zk_figures"])),
-                        log_operator=world.ledger.operator_did, now=NOW).claims
+                        log_operator=world.ledger.operator_did, now=NOW)
 
 
 def test_issuing_needs_the_lineage_openings(world: ConfWorld) -> None:

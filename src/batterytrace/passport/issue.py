@@ -26,7 +26,13 @@ from batterytrace.model.buckets import element_totals
 from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import passport_id_for, passport_version
-from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
+from batterytrace.passport.aspects import (
+    ELEMENTS,
+    PackFacts,
+    build_aspects,
+    gather_facts,
+    recycled_content,
+)
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
@@ -35,7 +41,11 @@ from batterytrace.passport.verification import (
     bind_figures,
 )
 from batterytrace.passport.view import verification_checks
-from batterytrace.passport.zk_figures import prove_share_figures, verify_share_figures
+from batterytrace.passport.zk_figures import (
+    prove_material_masses,
+    prove_share_figures,
+    verify_share_figures,
+)
 from batterytrace.storage.openings import OpeningStore
 
 __all__ = [
@@ -192,6 +202,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     pid = passport_id_for(f.lot.gtin, f.lot.serial, version)
     assembled = _assembled(ledger, f)
     evidence = _evidence(ledger, assembled)
+    material_proofs = None
     if f.lot.confidential:
         assert openings is not None  # gather_facts refuses a confidential pack without them
         held = openings.get(assembled.lot_id)
@@ -203,7 +214,10 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
             proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
         except ValueError as exc:  # a share over 0 g: no band can be stated or proved
             raise BatterytraceError(f"cannot state the figures of {pack_id}: {exc}") from exc
-        f = replace(f, materials=replace(proved, element_g=f.materials.element_g))
+        grams = element_totals({k: o.value for k, o in held.items()})
+        f = replace(f, materials=replace(proved, element_g=grams))
+        # the masses MaterialComposition states (commission level), proved against the commitments
+        material_proofs = prove_material_masses(held, [el for el in grams if el in ELEMENTS], assembled.event, pid)
     assert f.lot.gtin is not None and f.lot.serial is not None
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
@@ -217,6 +231,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         "summary": _summary(f, master),
         "evidence": evidence,
     }
+    if material_proofs is not None:
+        claims["material_proofs"] = SdClaim(material_proofs, FIELD_LEVELS["MaterialComposition"]["batteryMaterials"])
     if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
         claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
     expires = issued_at + valid_years * 365 * 86400

@@ -30,8 +30,9 @@ from batterytrace.ledger.figures import (
 )
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import BackwardTrace, trace_backward
-from batterytrace.model.buckets import element_totals
+from batterytrace.model.buckets import element_totals, parse_bucket_key
 from batterytrace.model.entities import Lot, lot_id
+from batterytrace.passport.zk_figures import verify_material_masses
 
 __all__ = [
     "CARBON_CYCLES_PER_YEAR",
@@ -215,8 +216,17 @@ class _Binder:
                 raise FigureError(name, f"names an unknown or repeated material {m.get('batteryMaterialName')!r}")
             stated[el] = _num(m.get("batteryMaterialMass"), f"{name}.{el}")
         if self.confidential:
-            self.add(name, "declared", "a confidential pack's grams are committed, not disclosed: "
-                     "the masses are the issuer's statement")
+            commitments = self.out["commitments"]
+            held = {parse_bucket_key(k).element for k in commitments if isinstance(k, str)} & set(_MATERIALS.values())
+            grams = {el: round(kg * 1000) for el, kg in stated.items()}
+            if stated.keys() != held or any(abs(kg * 1000 - grams[el]) > 1e-6 for el, kg in stated.items()):
+                raise FigureError(name, f"lists {sorted(stated)} in kg to the gram; the pack's commitments hold {sorted(held)}")
+            try:
+                verify_material_masses(commitments, grams, self.claims.get("material_proofs"), self.event_hash,
+                                       str(self.claims.get("passport_id")))
+            except VerificationError as exc:
+                raise FigureError(name, f"the masses are not those of the pack's commitments: {exc}") from exc
+            self.add(name, "verified", "proved against the pack's commitments (zero-knowledge threshold proofs)")
             return
         totals = element_totals(self.out["buckets"])
         expected = {el: g / 1000 for el, g in totals.items() if el in _MATERIALS.values()}
