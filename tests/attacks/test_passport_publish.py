@@ -160,3 +160,37 @@ def test_the_version_never_goes_back(served: Served) -> None:
     assert second.passport_id != first.passport_id
     refused(served, body(served, levels(first)), 409, "passport.rollback")  # version 1 after version 2
     assert li_view(served)["passport_version"] == 2
+
+
+def test_a_passport_with_forged_figures_is_not_published(served: Served) -> None:
+    """The economic operator itself signs a consistent but lower footprint: offline it would only
+    be declared, the service re-derives it from its ledger before serving it."""
+    from batterytrace.crypto.sdjwt import SdClaim, issue_sd_jwt
+    from batterytrace.passport.issue import FIELD_LEVELS, VCT, verify_passport
+
+    genuine = published(served, int(time.time()) - 100)
+    claims = verify_passport(genuine.present("authorities"), log_operator=served.ledger.operator_did).claims
+    forged = {k: v for k, v in copy.deepcopy(claims).items() if k not in ("iss", "iat", "exp", "vct")}
+    forged["summary"]["carbon_kgco2e_per_stage"] = {k: round(v / 10, 3)
+                                                    for k, v in forged["summary"]["carbon_kgco2e_per_stage"].items()}
+    forged["summary"]["carbon_kgco2e_per_kwh"] = round(forged["summary"]["carbon_kgco2e_per_kwh"] / 10, 6)
+    cf = forged["aspects"]["CarbonFootprintForBatteries"]
+    cf["batteryCarbonFootprint"] = forged["summary"]["carbon_kgco2e_per_kwh"]
+    cf["absoluteCarbonFootprint"] = round(cf["absoluteCarbonFootprint"] / 10, 3)
+    for entry in cf["carbonFootprintPerLifecycleStage"]:
+        entry["carbonFootprint"] = round(entry["carbonFootprint"] / 10, 6)
+    forged["summary"]["carbon_performance_class"] = cf["carbonFootprintPerformanceClass"] = "A"
+    for aspect, fields in FIELD_LEVELS.items():  # the same selective disclosure as an issued passport
+        for path, level in fields.items():
+            *parents, leaf = path.split(".")
+            node = forged["aspects"][aspect]
+            for name in parents:
+                node = node[name]
+            node[leaf] = SdClaim(node[leaf], level)
+    signed = issue_sd_jwt(oem(served), forged, vct=VCT, issued_at=int(time.time()) - 10,
+                          expires_at=int(time.time()) + 86400)
+    presentations = {level: signed.present(ACCESS_LEVELS[1:ACCESS_LEVELS.index(level) + 1]) for level in ACCESS_LEVELS}
+    before = served_files(served)
+    r = served.client.post("/passports", json=body(served, presentations))
+    assert r.status_code == 422 and "carbon_kgco2e_per_stage" in r.json()["detail"], r.text
+    assert served_files(served) == before
