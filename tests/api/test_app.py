@@ -238,7 +238,13 @@ def test_verify_endpoint_refuses_tampered_passports(served: Served) -> None:
     c = served.client
     sd = c.get(served.link_path, headers={"accept": "application/dc+sd-jwt"}).text
     ok = c.post("/verify", json={"presentation": sd})
-    assert ok.status_code == 200 and {x["name"] for x in ok.json()["checks"]} >= {"issuer signature", "log inclusion"}
+    assert ok.status_code == 200 and {x["name"] for x in ok.json()["checks"]} >= {"issuer signature", "log inclusion",
+                                                                                "ledger", "figures"}
+    figures = {f["name"]: f["status"] for f in ok.json()["figures"]}  # re-derived from this service's ledger
+    assert figures["summary.carbon_kgco2e_per_kwh"] == figures["summary.due_diligence_indices"] == "verified"
+    assert figures["aspects.GeneralProductInformation.warrentyPeriod"] == "declared"
+    page = c.get(served.link_path, headers={"accept": "application/json"}).json()
+    assert {f["name"] for f in page["figures"]} == set(figures)
     jws, *disclosures = sd.split("~")
     head, payload, sig = jws.split(".")
     tampered = ".".join([head, payload, sig[:-3] + ("AAA" if not sig.endswith("AAA") else "BBB")]) + "~" + "~".join(disclosures)
