@@ -235,3 +235,68 @@ def test_a_forged_figure_never_comes_back_as_a_result(plain: tuple[Ledger, Signi
     with pytest.raises(VerificationError) as caught:
         verify(ledger, resign(key, claims, lighter), False)
     assert isinstance(caught.value, FigureError) and caught.value.figure == "aspects.GeneralProductInformation.batteryMass"
+
+
+MALFORMED: list[Change] = [
+    lambda c: c["summary"].pop("carbon_lifetime"),
+    lambda c: c["summary"].update(carbon_lifetime="forever"),
+    lambda c: c["summary"]["carbon_lifetime"].update(service_years=float("inf")),
+    lambda c: c["summary"]["carbon_lifetime"].update(service_years=1e9),
+    lambda c: c["summary"]["carbon_lifetime"].update(usable_energy_kwh=True),
+    lambda c: c["summary"]["carbon_lifetime"].update(end_of_life_kgco2e_per_kg=-5.0),
+    lambda c: c["summary"].update({STAGES: []}),
+    lambda c: c["summary"][STAGES].update({"distribution": "0"}),
+    lambda c: c["summary"][STAGES].update({"teleportation": 0.0}),
+    lambda c: c["summary"][STAGES].update({"distribution": -1e6}),
+    lambda c: cf(c).update(carbonFootprintPerLifecycleStage=[1, 2, 3, 4]),
+    lambda c: cf(c).update(carbonFootprintPerLifecycleStage=list(reversed(cf(c)["carbonFootprintPerLifecycleStage"]))),
+    lambda c: cf(c).update(carbonFootprintPerformanceClass=None),
+    lambda c: c["summary"].update(due_diligence_indices=[]),
+    lambda c: c["summary"]["due_diligence_indices"].update({"GBA-ChildLabour": {"score": 250.0, "coverage_percent": 1}}),
+    lambda c: c["aspects"]["MaterialComposition"].update(batteryMaterials={"Cobalt": 1}),
+    lambda c: c["aspects"]["MaterialComposition"]["batteryMaterials"].append(
+        copy.deepcopy(c["aspects"]["MaterialComposition"]["batteryMaterials"][0])),
+    lambda c: c["aspects"]["MaterialComposition"]["batteryMaterials"][0].update(batteryMaterialName="Unobtainium"),
+    lambda c: c["aspects"]["MaterialComposition"]["batteryMaterials"][0].update(batteryMaterialMass="heavy"),
+    lambda c: c["aspects"]["MaterialComposition"]["batteryMaterials"][0].update(batteryMaterialMass=1e300),
+    lambda c: c["aspects"]["GeneralProductInformation"].update(batteryMass=None),
+    lambda c: c["summary"].update(capacity_kwh=None),
+]
+
+
+@pytest.mark.parametrize("change", MALFORMED)
+@pytest.mark.parametrize("mode", ["plain", "confidential"])
+def test_malformed_figures_are_refusals_never_crashes(plain: tuple[Ledger, SigningKey, dict[str, Any]],
+                                                      confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
+                                                      change: Change, mode: str) -> None:
+    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    text = resign(key, claims, change)
+    for with_ledger in (False, True):
+        with pytest.raises(VerificationError):
+            verify(ledger, text, with_ledger)
+
+
+@pytest.mark.parametrize("mode", ["plain", "confidential"])
+def test_a_lot_reference_not_on_the_ledger_leaves_the_mass_declared_offline(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
+        mode: str) -> None:
+    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    text = resign(key, claims, lambda c: c["battery"].update(lot=["not", "a", "lot"]))
+    assert verify(ledger, text, False).figure("aspects.GeneralProductInformation.batteryMass").status == "declared"
+    with pytest.raises(FigureError, match=r"battery\.lot"):
+        verify(ledger, text, True)
+
+
+def test_forged_mass_proofs_are_refused(confidential: tuple[ConfWorld, SigningKey, dict[str, Any]]) -> None:
+    world, key, claims = confidential
+    other = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, key, issued_at=NOW + 1,
+                           openings=world.run.store("voltara"))
+    foreign = verify_passport(other.present("authorities"), log_operator=world.ledger.operator_did, now=NOW).claims
+    for change in (lambda c: c.pop("material_proofs"),
+                   lambda c: c.update(material_proofs={"Co": {"lower": "zz", "upper": 7}}),
+                   lambda c: c["material_proofs"].pop("Co"),
+                   lambda c: c["material_proofs"].update(Co=c["material_proofs"]["Ni"])):
+        with pytest.raises(FigureError, match="batteryMaterials"):
+            verify(world.ledger, resign(key, claims, change), False)
+    # the same battery's proofs from another issuance are bound to the same event and id: they hold
+    verify(world.ledger, resign(key, claims, lambda c: c.update(material_proofs=foreign["material_proofs"])), False)

@@ -1,10 +1,12 @@
-"""Issue a battery passport as an SD-JWT VC and verify it offline.
+"""Issue a battery passport as an SD-JWT VC and verify it, offline or against a ledger.
 
 The passport holds the BatteryPass v1.2 aspects, a readable summary of the ledger figures, and its
 evidence: the signed event that created the pack, its RFC 9162 inclusion proof and the operator's
 signed checkpoint. Attributes above the public level (Regulation 2023/1542 Art. 77(2), BatteryPass
 longlist access rights) are selectively disclosable claims tagged with their access level; a
 presentation for one level carries only the disclosures of that level and the levels below it.
+Verification returns a ``PassportVerification``: every check, and every stated figure as verified
+(re-derived) or declared (verification.py).
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ class _Binder:
             self.add(f"summary.{name}", "verified", source)
         rated = self.aspect("PerformanceAndDurability", "batteryTechicalProperties", "ratedEnergy")
         if rated is not None:
-            _near(rated, float(self.out.get("capacity_kwh") or 0), 0, "aspects.PerformanceAndDurability."
+            _near(rated, _num(self.out.get("capacity_kwh"), "summary.capacity_kwh"), 0, "aspects.PerformanceAndDurability."
                   "batteryTechicalProperties.ratedEnergy", source)
             self.add("aspects.PerformanceAndDurability.batteryTechicalProperties.ratedEnergy", "verified", source)
         name = "aspects.GeneralProductInformation.batteryMass"
@@ -195,7 +195,7 @@ class _Binder:
             _near(mass, round(lot.gross_mass_g / 1000, 3), 0, name, "the pack's lot on the ledger")
             self.add(name, "verified", "the pack's lot on the ledger (gross mass)")
         elif isinstance(battery, dict) and battery.get("lot") == lot_id(self.event_hash, 0):
-            _near(mass, round(int(self.out.get("gross_mass_g", 0)) / 1000, 3), 0, name, source)
+            _near(mass, round(_num(self.out.get("gross_mass_g"), name) / 1000, 3), 0, name, source)
             self.add(name, "verified", source + " (gross mass)")
         else:  # the pack was weighed again at a receipt after its assembly
             _num(mass, name)
