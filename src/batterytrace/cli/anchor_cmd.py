@@ -179,19 +179,22 @@ def anchor_passport(
                               "--registry 0x… --registry-operator 0x… --operator did:key:…")
         w3 = connect_rpc(str(rpc))
     try:
-        claims = verify_anchored_passport(file.read_text().strip(), w3, registry=registry,
+        result = verify_anchored_passport(file.read_text().strip(), w3, registry=registry,
                                           registry_operator=registry_operator, trusted_issuers=issuer or None,
-                                          log_operator=operator, now=int(time.time())).claims
+                                          log_operator=operator, now=int(time.time()),
+                                          ledger=anchoring.ledger if anchoring is not None else None)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         if anchoring is not None:
             anchoring.close()
+    claims = result.claims
     a = claims["evidence"]["anchor"]
     console.print(f"[green]passport verified and anchored[/]: {claims['passport_id']} — event in the checkpoint of "
                   f"size {a['tree_size']}, on chain {a['chain_id']} contract {a['contract']} block "
-                  f"{a['block_number']} tx {a['tx_hash']}")
+                  f"{a['block_number']} tx {a['tx_hash']}; {len(result.by_status('verified'))} figures verified, "
+                  f"{len(result.by_status('declared'))} declared")
 
 
 @anchor_app.command("list")
