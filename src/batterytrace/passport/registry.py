@@ -21,6 +21,7 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.encoding import b64u_decode
 from batterytrace.errors import (
     BatterytraceError,
+    EncodingError,
     NotFoundError,
     RuleViolationError,
     VerificationError,
@@ -48,11 +49,21 @@ def _node(claims: dict[str, Any], aspect: str, path: str) -> Any:
     return node
 
 
-def _issued_at(presentation: str) -> int:
+def _payload(presentation: str) -> dict[str, Any]:
+    """The issuer-signed payload of an SD-JWT, unverified (to route it before verifying it)."""
     from batterytrace.canonical import parse_json
 
-    payload = parse_json(b64u_decode(presentation.split("~", 1)[0].split(".")[1]))
-    return int(payload["iat"])
+    try:
+        payload = parse_json(b64u_decode(presentation.split("~", 1)[0].split(".")[1]))
+    except (EncodingError, IndexError, ValueError) as exc:
+        raise VerificationError(f"not an SD-JWT presentation: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise VerificationError("not an SD-JWT presentation")
+    return payload
+
+
+def _issued_at(presentation: str) -> int:
+    return int(_payload(presentation)["iat"])
 
 
 def check_complete(claims: dict[str, Any], level: str) -> None:
@@ -179,6 +190,11 @@ class PassportDesk:
         env.check_fresh(now)
         if len({t.split("~", 1)[0] for t in texts.values()}) != 1:
             raise RuleViolationError("passport.incomplete", "the presentations come from different issuances")
+        # who may publish, before any costly verification: the economic operator of the battery named
+        named = _payload(texts["public"]).get("battery")
+        named = named if isinstance(named, dict) else {}
+        lot_id, _ = self.ledger_version(str(named.get("gtin")), str(named.get("serial")))
+        self._check_publisher(lot_id, env.publisher, env.publisher)
         # one issuance: the authorities presentation discloses every figure, re-derived from this ledger
         results = {level: verify_passport(t, log_operator=self.ledger.operator_did, now=now,
                                           ledger=self.ledger if level == ACCESS_LEVELS[-1] else None)
