@@ -58,6 +58,7 @@ _STAGE_ENUM = {  # BatteryPass lifecycleStage values, in LIFECYCLE_STAGES order
 }
 _MATERIALS = {"Cobalt": "Co", "Nickel": "Ni", "Lithium": "Li", "Manganese": "Mn", "Lead": "Pb"}
 DECLARED = "declared by the manufacturer (master data no evidence binds)"
+_READINGS = "declared by the manufacturer (its latest lifecycle readings, not carried as evidence)"
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ class _Binder:
                 self.add(path, "declared", DECLARED)
         for path in _aspect_paths(self.claims.get("aspects")):
             if path not in bound and not any(b.startswith(path + ".") or path.startswith(b + ".") for b in bound):
-                self.add(path, "declared", DECLARED)
+                self.add(path, "declared", _READINGS if ".batteryCondition." in path else DECLARED)
 
 
 _SHARES = ("element_g", "recycled_percent", "art8_targets", "origin_mix_percent", "certified_percent", "confidential")
