@@ -45,12 +45,14 @@ def test_passport_provably_on_anvil(world: World, anvil: AnvilNode) -> None:
     assert anchoring.anchor_latest(world.operator_key) == second  # idempotent
     anchoring.verify()
     p = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, world.keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW)
-    verify_passport_anchor(claims, connect_rpc(anvil.url))
+    claims = verify_passport(p.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
+    verify_passport_anchor(claims, connect_rpc(anvil.url), registry=anchoring.config.contract,
+                           registry_operator=anchoring.config.operator)
     forged = copy.deepcopy(claims)
     forged["evidence"]["anchor"]["tx_hash"] = first.tx_hash
     with pytest.raises(VerificationError):
-        verify_passport_anchor(forged, connect_rpc(anvil.url))
+        verify_passport_anchor(forged, connect_rpc(anvil.url), registry=anchoring.config.contract,
+                               registry_operator=anchoring.config.operator)
     # a later process: reopen from the stored configuration, with the key from the environment
     reopened = Anchoring.open(world.ledger, key=ANVIL_KEYS[0])
     reopened.verify()

@@ -238,7 +238,13 @@ def test_verify_endpoint_refuses_tampered_passports(served: Served) -> None:
     c = served.client
     sd = c.get(served.link_path, headers={"accept": "application/dc+sd-jwt"}).text
     ok = c.post("/verify", json={"presentation": sd})
-    assert ok.status_code == 200 and {x["name"] for x in ok.json()["checks"]} >= {"issuer signature", "log inclusion"}
+    assert ok.status_code == 200 and {x["name"] for x in ok.json()["checks"]} >= {"issuer signature", "log inclusion",
+                                                                                "ledger", "figures"}
+    figures = {f["name"]: f["status"] for f in ok.json()["figures"]}  # re-derived from this service's ledger
+    assert figures["summary.carbon_kgco2e_per_kwh"] == figures["summary.due_diligence_indices"] == "verified"
+    assert figures["aspects.GeneralProductInformation.warrentyPeriod"] == "declared"
+    page = c.get(served.link_path, headers={"accept": "application/json"}).json()
+    assert {f["name"] for f in page["figures"]} == set(figures)
     jws, *disclosures = sd.split("~")
     head, payload, sig = jws.split(".")
     tampered = ".".join([head, payload, sig[:-3] + ("AAA" if not sig.endswith("AAA") else "BBB")]) + "~" + "~".join(disclosures)
@@ -276,6 +282,7 @@ def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path)
 
     from batterytrace.demo.master_data import VOLTARA_VM75
     from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport
+    from batterytrace.passport.publish import publish_request
 
     s = serve(scenario, tmp_path, issuers=False)
     pack = s.ledger.store.get_lot(scenario.packs[0])
@@ -285,20 +292,27 @@ def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path)
     s.ledger.sign_tree_head(scenario.actors["operator"].signing_key)
     p = issue_passport(s.ledger, scenario.packs[0], VOLTARA_VM75, scenario.actors["voltara"].signing_key, int(time.time()))
     levels = {level: p.present(level) for level in ACCESS_LEVELS}
+    oem_key = scenario.actors["voltara"].signing_key
+
+    def signed(presentations: dict[str, str], key: Any = oem_key) -> dict[str, Any]:
+        return publish_request(key, s.ledger.operator_did, presentations, int(time.time()))
+
     misfiled = {**levels, "public": levels["legitimate_interest"]}
-    assert "above the public access level" in _problem(s.client.post("/passports", json={"presentations": misfiled}), 422)["detail"]
-    _problem(s.client.post("/passports", json={"presentations": {"commission": levels["commission"]}}), 400)
+    assert "above the public access level" in _problem(s.client.post("/passports", json=signed(misfiled)), 422)["detail"]
+    assert _problem(s.client.post("/passports", json=signed({"commission": levels["commission"]})), 422)["rule"] == \
+        "passport.incomplete"
     from batterytrace.crypto.sdjwt import issue_sd_jwt
     from batterytrace.crypto.signing import SigningKey
     from batterytrace.passport.issue import VCT, verify_passport
 
-    claims = verify_passport(levels["public"], log_operator=s.ledger.operator_did)
+    claims = verify_passport(levels["public"], log_operator=s.ledger.operator_did).claims
     body = {k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")}
-    forged = issue_sd_jwt(SigningKey.from_label("test/mallory"), body, vct=VCT, issued_at=int(time.time()),
+    mallory = SigningKey.from_label("test/mallory")
+    forged = issue_sd_jwt(mallory, body, vct=VCT, issued_at=int(time.time()),
                           expires_at=int(time.time()) + 3600).present([])
-    detail = _problem(s.client.post("/passports", json={"presentations": {"public": forged}}), 422)["detail"]
-    assert "not the economic operator" in detail
-    r = s.client.post("/passports", json={"presentations": levels})
+    refused = _problem(s.client.post("/passports", json=signed(dict.fromkeys(ACCESS_LEVELS, forged), mallory)), 403)
+    assert refused["rule"] == "passport.publisher" and "economic operator" in refused["detail"]
+    r = s.client.post("/passports", json=signed(levels))
     assert r.status_code == 201 and r.json()["passport_id"] == p.passport_id
     page = s.client.get(link, headers={"accept": "application/json"})
     assert page.status_code == 200 and page.json()["claims"]["passport_id"] == p.passport_id

@@ -66,6 +66,8 @@ def test_anchor_commands(tmp_path: Path) -> None:
     pfile.write_text(passport.present("public").replace(".", "!", 1))
     bad = run("anchor", "passport", str(pfile), "--db", db, ok=False)
     assert bad.returncode != 0
+    unpinned = run("anchor", "passport", str(pfile), "--rpc", "http://127.0.0.1:9", ok=False)
+    assert unpinned.returncode != 0 and "--registry" in unpinned.stderr  # never the passport's own addresses
 
     conn = sqlite3.connect(db)
     (text,) = conn.execute("SELECT value FROM meta WHERE key = 'anchor/records'").fetchone()

@@ -157,6 +157,12 @@ def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
     assert (out / "qr-last-pack.png").stat().st_size > 0 and (out / "qr-last-pack.svg").exists()
     ok = run("passport", "verify", str(publics[0]), *operator_of(demo_db))
     assert "passport verified" in ok.stdout and "did:key:z6Mk" in ok.stdout
+    # offline: each figure printed, the lineage figures declared; with the ledger: re-derived
+    lines = ok.stdout.splitlines()
+    assert any("declared" in line and "summary.carbon_kgco2e_per_kwh" in line for line in lines)
+    assert any("verified" in line and "GeneralProductInformation.batteryMass" in line for line in lines)
+    ledger = run("passport", "verify", str(publics[0]), *operator_of(demo_db), "--db", str(demo_db))
+    assert any("verified" in line and "summary.carbon_kgco2e_per_kwh" in line for line in ledger.stdout.splitlines())
 
 
 def test_passport_show_public_hides_restricted_fields(demo_db: Path) -> None:
@@ -181,8 +187,16 @@ def test_passport_verify_fails_on_an_altered_byte(demo_db: Path, tmp_path: Path)
 def test_passport_issue_and_qr_from_the_cli(demo_db: Path, tmp_path: Path) -> None:
     out = passports_dir(demo_db)
     issued = run("passport", "issue", "04099999000753/VM75-000010", "--key", str(out / "voltara.key"),
-                 "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db))
+                 "--master", str(out / "vm75.master.json"), "--out", str(tmp_path), "--db", str(demo_db), "--upload")
     assert "https://id.batterytrace.example/01/04099999000753/21/VM75-000010" in issued.stdout
+    (upload,) = tmp_path.glob("*.upload.json")  # the body of POST /passports, signed by the economic operator
+    envelope = json.loads(upload.read_text())["envelope"]
+    assert set(envelope["presentations"]) == {"public", "legitimate_interest", "commission", "authorities"}
+    from batterytrace.keys import load_key
+    from batterytrace.passport.publish import PublishEnvelope
+
+    PublishEnvelope.from_dict(envelope).verify_signature()
+    assert envelope["publisher"] == load_key(out / "voltara.key").did
     (authorities,) = tmp_path.glob("*.authorities.sd-jwt")
     run("passport", "verify", str(authorities), *operator_of(demo_db))
     run("passport", "qr", "04099999000753/VM75-000010", "--out", str(tmp_path / "q.svg"), "--db", str(demo_db))

@@ -30,6 +30,9 @@ def test_demo_with_a_confidential_section(tmp_path: Path, monkeypatch: pytest.Mo
     for rule in ("zk.loss", "zk.balance", "zk.mixed-mode"):
         assert rule in out
     assert "ACCEPTED (unexpected)" not in out
+    # the economic operator's forged passports: refused naming the figure, offline or against the ledger
+    assert "forged passport, 10x lower footprint, class A and a 1 kg battery" in flat and "batteryMass" in flat
+    assert "carbon_performance_class" in flat and "(offline: footprint declared)" in flat
     assert "confidential pack passports" in out and "proved in zero knowledge" in out
     assert "the log holds no grams from mine to pack" in out
     out_dir = tmp_path / "demo-passports"

@@ -36,7 +36,7 @@ def issue(world: tuple[Ledger, list[str], dict[str, object]], i: int = 0):  # ty
 def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def]
     p = issue(world)
     operator = world[0].operator_did
-    public = verify_passport(p.present("public"), log_operator=operator, now=NOW)
+    public = verify_passport(p.present("public"), log_operator=operator, now=NOW).claims
     gpi = public["aspects"]["GeneralProductInformation"]
     assert "batteryStatus" not in gpi and "puttingIntoService" not in gpi
     assert "dismantlingAndRemovalInformation" not in public["aspects"]["Circularity"]
@@ -46,13 +46,13 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert "expectedLifetime" not in perf["batteryTechicalProperties"]
     assert "resultOfTestReport" not in public["aspects"]["Labeling"]
     assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
-    li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW)
+    li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW).claims
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
     assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
     assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
-    auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW)
+    auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW).claims
     assert auth["aspects"]["Labeling"]["resultOfTestReport"].endswith("test-reports.pdf")
-    com = verify_passport(p.present("commission"), log_operator=operator, now=NOW)
+    com = verify_passport(p.present("commission"), log_operator=operator, now=NOW).claims
     assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
     assert p.link == digital_link(public["battery"]["gtin"], public["battery"]["serial"])
@@ -115,7 +115,7 @@ def sold() -> tuple[Ledger, str, dict[str, object]]:
 def test_passport_of_a_pack_that_changed_hands_verifies(sold) -> None:  # type: ignore[no-untyped-def]
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW).claims
     assert claims["evidence"]["event"]["event"]["kind"] == "aggregate"
     assert claims["battery"]["lot"] == pack
 
@@ -127,7 +127,7 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
 
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     seq, receipt = ledger.event_by_hash(pack.split(":")[0])  # type: ignore[misc]
@@ -207,7 +207,7 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
-    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     inflated = copy.deepcopy(claims)
@@ -237,10 +237,10 @@ def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
-    claims = verify_passport(issue(world).present("public"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(issue(world).present("public"), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
-    other = verify_passport(issue(world, 1).present("public"), log_operator=ledger.operator_did, now=NOW)
+    other = verify_passport(issue(world, 1).present("public"), log_operator=ledger.operator_did, now=NOW).claims
     gtin, serial = claims["battery"]["gtin"], claims["battery"]["serial"]
     for change in ({"passport_id": other["passport_id"]}, {"passport_version": 2},
                    {"passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2)},

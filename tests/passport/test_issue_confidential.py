@@ -42,7 +42,7 @@ def issued(world: ConfWorld) -> IssuedPassport:
 
 def test_every_level_verifies_with_proved_figures_and_no_grams(world: ConfWorld, issued: IssuedPassport) -> None:
     for level in ACCESS_LEVELS:
-        claims = verify_passport(issued.present(level), log_operator=world.ledger.operator_did, now=NOW)
+        claims = verify_passport(issued.present(level), log_operator=world.ledger.operator_did, now=NOW).claims
         summary = claims["summary"]
         assert summary["confidential"] is True and summary["element_g"] is None
         assert "buckets" not in claims["evidence"]["event"]["event"]["outputs"][0]
@@ -79,17 +79,17 @@ def _reissue(world: ConfWorld, claims: dict[str, Any], change: Any) -> str:
     lambda c: c["aspects"]["Circularity"]["recycledContent"][0].update(postConsumerShare=50.0),
 ])
 def test_forged_confidential_figures_are_refused(world: ConfWorld, issued: IssuedPassport, change: Any) -> None:
-    claims = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW)
-    assert verify_passport(_reissue(world, claims, lambda c: None), log_operator=world.ledger.operator_did, now=NOW)
+    claims = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
+    assert verify_passport(_reissue(world, claims, lambda c: None), log_operator=world.ledger.operator_did, now=NOW).claims
     with pytest.raises(VerificationError):
         verify_passport(_reissue(world, claims, change), log_operator=world.ledger.operator_did, now=NOW)
 
 
 def test_a_plain_pack_cannot_pose_as_confidential(world: ConfWorld, issued: IssuedPassport) -> None:
     plain = issue_passport(world.ledger, world.s.packs[0], VOLTARA_VM75, world.s.actors["voltara"].signing_key, issued_at=NOW)
-    claims = verify_passport(plain.present("public"), log_operator=world.ledger.operator_did, now=NOW)
+    claims = verify_passport(plain.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
     assert claims["summary"]["confidential"] is False and claims["summary"]["element_g"]
-    conf = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW)
+    conf = verify_passport(issued.present("public"), log_operator=world.ledger.operator_did, now=NOW).claims
     with pytest.raises(VerificationError):
         verify_passport(_reissue(world, claims, lambda c: c["evidence"].update(zk_figures=conf["evidence"]["zk_figures"])),
                         log_operator=world.ledger.operator_did, now=NOW)
@@ -114,7 +114,7 @@ def test_issuing_needs_the_lineage_openings(world: ConfWorld) -> None:
 @pytest.mark.parametrize("aspect", sorted(SCHEMAS))
 def test_confidential_aspects_validate_against_batterypass_schemas(world: ConfWorld, issued: IssuedPassport,
                                                                    aspect: str) -> None:
-    claims = verify_passport(issued.present("authorities"), log_operator=world.ledger.operator_did, now=NOW)
+    claims = verify_passport(issued.present("authorities"), log_operator=world.ledger.operator_did, now=NOW).claims
     validator = jsonschema.Draft4Validator(load_schema(SCHEMAS[aspect]), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
     assert [e.message for e in validator.iter_errors(claims["aspects"][aspect])] == []
     if aspect == "Circularity":  # proved figures, not the opened grams

@@ -36,7 +36,7 @@ def test_repurposing_and_recycling() -> None:
     ledger.submit(ev)
     ledger.sign_tree_head(op, timestamp=2)
     second = issue_passport(ledger, pack, VOLTARA_VM75, oem, issued_at=NOW)
-    claims = verify_passport(second.present("legitimate_interest"), log_operator=ledger.operator_did, now=NOW)
+    claims = verify_passport(second.present("legitimate_interest"), log_operator=ledger.operator_did, now=NOW).claims
     assert claims["passport_version"] == 2
     assert claims["predecessor"] == first.passport_id != second.passport_id
     assert claims["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Repurposed"

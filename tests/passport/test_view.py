@@ -26,7 +26,7 @@ def issued() -> tuple[IssuedPassport, str]:
 
 def test_public_view_has_figures_and_no_restricted_data(issued: tuple[IssuedPassport, str]) -> None:
     p, operator = issued
-    claims = verify_passport(p.present("public"), log_operator=operator)
+    claims = verify_passport(p.present("public"), log_operator=operator).claims
     v = passport_view(claims, "public")
     assert v.identity["chemistry"] == "NMC811" and v.identity["capacity_kwh"] > 70
     assert next(stage for stage, _ in v.carbon_per_stage_kg).startswith("raw material")
@@ -40,16 +40,16 @@ def test_public_view_has_figures_and_no_restricted_data(issued: tuple[IssuedPass
 
 def test_restricted_view_per_level(issued: tuple[IssuedPassport, str]) -> None:
     p, operator = issued
-    li = passport_view(verify_passport(p.present("legitimate_interest"), log_operator=operator), "legitimate_interest")
+    li = passport_view(verify_passport(p.present("legitimate_interest"), log_operator=operator).claims, "legitimate_interest")
     assert set(li.restricted) == {"state_of_health", "lifetime", "status"}
     assert "stateOfCharge" in li.restricted["state_of_health"]
-    co = passport_view(verify_passport(p.present("commission"), log_operator=operator), "commission")
+    co = passport_view(verify_passport(p.present("commission"), log_operator=operator).claims, "commission")
     assert "dismantling" in co.restricted
 
 
 def test_checks_name_what_was_verified(issued: tuple[IssuedPassport, str]) -> None:
     p, operator = issued
-    claims = verify_passport(p.present("public"), log_operator=operator)
+    claims = verify_passport(p.present("public"), log_operator=operator).claims
     checks = {c.name: c for c in verification_checks(claims)}
     assert checks["log inclusion"].status == "passed" and "inclusion proof" in checks["log inclusion"].detail
     assert checks["checkpoint"].status == "passed" and operator in checks["checkpoint"].detail

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from batterytrace.anchoring.client import AnchorClient, decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash
@@ -15,6 +16,9 @@ from batterytrace.crypto.merkle import verify_consistency
 from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, SplitViewEvidence
 from batterytrace.ledger.ledger import Ledger
+
+if TYPE_CHECKING:
+    from batterytrace.passport.verification import PassportVerification
 
 __all__ = [
     "chain_checkpoint",
@@ -178,9 +182,13 @@ def verify_anchored_log(ledger: Ledger, client: AnchorClient, operator: str | No
     verify_chain_state(ledger, client, account, records)  # 4. no anchor the store lacks
 
 
-def verify_passport_anchor(claims: dict[str, Any], w3: Any) -> None:
+def verify_passport_anchor(claims: dict[str, Any], w3: Any, *, registry: str, registry_operator: str) -> None:
     """Check the chain link of a verified passport (``verify_passport``'s claims) through the
-    Web3 ``w3``: its checkpoint is on the chain and registry its evidence names, exactly."""
+    Web3 ``w3`` against the verifier's pinned ``registry`` contract and ``registry_operator``
+    account (its configuration, never addresses the passport's evidence names): the pinned
+    registry must hold no other root for the checkpoint's size (else ``SplitViewError`` with
+    the evidence), and the checkpoint must be on chain exactly where the evidence says, in the
+    pinned registry, sent by the pinned operator."""
     evidence = claims.get("evidence")
     if not isinstance(evidence, dict) or "anchor" not in evidence:
         raise VerificationError("the passport's checkpoint carries no anchor reference")
@@ -190,25 +198,41 @@ def verify_passport_anchor(claims: dict[str, Any], w3: Any) -> None:
     except EncodingError as exc:
         raise VerificationError(f"the passport's anchor evidence is malformed: {exc}") from exc
     try:
-        client = AnchorClient(w3, None, record.contract, endpoint="the given provider")
+        client = AnchorClient(w3, None, registry, endpoint="the given provider")
     except ValueError as exc:
-        raise VerificationError(f"the passport's anchor names a malformed contract: {exc}") from exc
-    if record.tree_size == cp.tree_size and record.root_hash != cp.root_hash.hex():
-        # The chain may hold another root for this size: look for a signed one to name it.
-        for ev in client.anchored_events(record.operator, record.tree_size):
-            evidence_obj = SplitViewEvidence.detect(cp, chain_checkpoint(ev))
-            if evidence_obj is not None:
-                raise_split_view(evidence_obj)
+        raise VerificationError(f"the pinned registry address {registry!r} is malformed: {exc}") from exc
+    for ev in client.anchored_events(registry_operator, cp.tree_size):  # every root the pinned registry knows
+        on_chain = chain_checkpoint(ev)
+        if on_chain.root_hash != cp.root_hash:
+            split = SplitViewEvidence.detect(cp, on_chain)
+            if split is None:
+                raise VerificationError(f"the pinned registry holds another root for size {cp.tree_size}")
+            raise_split_view(split)  # a genuine other head: the log showed two views
+    if record.contract.lower() != str(client.address).lower():
+        raise VerificationError(f"the passport's anchor names registry {record.contract}, not the pinned "
+                                f"registry {client.address}")
+    if record.operator.lower() != registry_operator.lower():
+        raise VerificationError(f"the passport's anchor names operator {record.operator}, not the pinned "
+                                f"operator {registry_operator}")
     verify_anchor(client, record, cp)
 
 
-def verify_anchored_passport(presentation: str, w3: Any, *, trusted_issuers: list[str] | None = None,
-                             log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
-    """Verify a passport presentation offline (``verify_passport``) and then the chain link of its
-    checkpoint; returns the claims. Every link — issuer signature, event, inclusion proof,
-    checkpoint signature, on-chain record — must hold."""
+def verify_anchored_passport(presentation: str, w3: Any, *, registry: str, registry_operator: str,
+                             trusted_issuers: list[str] | None = None, log_operator: str | None = None,
+                             now: int | None = None, ledger: Ledger | None = None) -> PassportVerification:
+    """Verify a passport presentation (``verify_passport``) and then the chain link of its
+    checkpoint in the pinned registry; returns the result with the anchor check passed. Every
+    link — issuer signature, event, inclusion proof, checkpoint signature, figures, on-chain
+    record — must hold."""
     from batterytrace.passport.issue import verify_passport
+    from batterytrace.passport.verification import CheckResult
 
-    claims = verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator, now=now)
-    verify_passport_anchor(claims, w3)
-    return claims
+    result = verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator, now=now,
+                             ledger=ledger)
+    verify_passport_anchor(result.claims, w3, registry=registry, registry_operator=registry_operator)
+    a = result.claims["evidence"]["anchor"]
+    anchor = CheckResult("anchor", "passed", f"the checkpoint (tree size {a.get('tree_size')}) is recorded by the "
+                         f"pinned registry {a.get('contract')} on chain {a.get('chain_id')}, block "
+                         f"{a.get('block_number')}, and no other root for that size")
+    checks = tuple(anchor if c.name == "anchor" else c for c in result.checks)
+    return replace(result, checks=checks)

@@ -49,7 +49,8 @@ def anchor_verifier(ledger: Ledger) -> Callable[[dict[str, Any]], None] | None:
     from batterytrace.anchoring import Anchoring, verify_passport_anchor
     from batterytrace.anchoring.records import load_config
 
-    if load_config(ledger.store) is None:
+    config = load_config(ledger.store)
+    if config is None:
         return None
     anchoring = Anchoring.open(ledger)
     lock = threading.Lock()  # the in-process chain is not thread-safe
@@ -58,7 +59,9 @@ def anchor_verifier(ledger: Ledger) -> Callable[[dict[str, Any]], None] | None:
         with lock:
             if anchoring.chain is not None:
                 anchoring.chain.sync()
-            verify_passport_anchor(claims, anchoring.client.w3)
+            # the registry and operator this ledger is configured with, never the passport's own
+            verify_passport_anchor(claims, anchoring.client.w3, registry=config.contract,
+                                   registry_operator=config.operator)
 
     return verify
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -19,11 +20,11 @@ from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
-from batterytrace.errors import VerificationError
+from batterytrace.errors import RuleViolationError, VerificationError
 from batterytrace.ledger.access import verify_access_token
-from batterytrace.passport.issue import verify_passport
+from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
-from batterytrace.passport.view import passport_view, verification_checks
+from batterytrace.passport.view import Check, passport_view, verification_checks
 from batterytrace.web.render import render_index, render_passport, render_signin
 
 __all__ = ["router"]
@@ -60,34 +61,57 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
     headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
     if kind == "sd-jwt":
         return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
-    claims = desk.verified(gtin, serial, level)
+    result = desk.verified(gtin, serial, level)
+    claims = result.claims
+    checks = _checks(result, desk.anchor_checked(claims))
     if kind == "json":
-        return JSONResponse({"level": level, "claims": claims,
-                             "verification": [c.__dict__ for c in verification_checks(claims, desk.anchor_checked(claims))]}, headers=headers)
+        return JSONResponse({"level": level, "claims": claims, "verification": [c.__dict__ for c in checks],
+                             "figures": [f.__dict__ for f in result.figures]}, headers=headers)
     pages: dict[tuple[str, str], str] = request.app.state.rendered_pages
     key = (str(claims["passport_id"]), level)
     page = pages.get(key)
     if page is None:
-        page = render_passport(passport_view(claims, level), verification_checks(claims, desk.anchor_checked(claims)),
-                               request.url.path)
+        page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures)
         if len(pages) > 10_000:
             pages.clear()
         pages[key] = page
     return HTMLResponse(page, headers=headers)
 
 
+def _checks(result: PassportVerification, anchor_checked: bool) -> list[Check]:
+    """The checks of ``result``, the anchor's as this service established it."""
+    anchor = next(c for c in verification_checks(result.claims, anchor_checked) if c.name == "anchor")
+    return [anchor if c.name == "anchor" else c for c in result.checks]
+
+
 class PassportUpload(BaseModel):
     presentations: dict[str, str] = Field(
-        description="SD-JWT presentation per access level (public, legitimate_interest, commission, authorities); "
-                    "public is required")
+        description="SD-JWT presentation per access level (public, legitimate_interest, commission, authorities), "
+                    "all four, of one issuance")
+    envelope: dict[str, Any] | None = Field(
+        None, description="The upload envelope signed by the battery's economic operator (passport/publish.py): "
+                          "ledger, passport_id, passport_version, issued_at, signed_at, presentations (level → "
+                          "SHA-256 hex), publisher, signature")
+
+
+# passport.* refusals: who may publish (403), what is stale (409), what is malformed or partial (422)
+_PUBLISH_STATUS = {"passport.publisher": (403, "Not the battery's economic operator"),
+                   "passport.rollback": (409, "Older than the passport served"),
+                   "passport.envelope": (422, "Upload envelope does not match"),
+                   "passport.incomplete": (422, "Incomplete publication")}
 
 
 @router.post("/passports", status_code=201, summary="Publish a passport issued by its economic operator")
 def publish(body: PassportUpload, request: Request) -> dict[str, Any]:
-    """Authorised by the passport itself: only the pack's economic operator can sign a passport
-    that verifies against this ledger. Served afterwards at its Digital Link."""
+    """Only the battery's economic operator may publish, by an envelope signed with its registered
+    key over the upload; every access level, each disclosing all its claims; never an older
+    version or issuance than the one served. Served afterwards at its Digital Link."""
     desk: PassportDesk = request.app.state.desk
-    pid = desk.accept(body.presentations)
+    try:
+        pid = desk.accept(body.presentations, body.envelope)
+    except RuleViolationError as exc:
+        status, title = _PUBLISH_STATUS.get(exc.rule, (422, "Publication refused"))
+        raise ProblemError(status, f"rule/{exc.rule}", title, exc.detail, rule=exc.rule) from exc
     request.app.state.rendered_pages.clear()
     return {"passport_id": pid, "levels": sorted(body.presentations)}
 
@@ -100,8 +124,9 @@ _VERIFY_BODY = {"requestBody": {"required": True, "content": {
 
 @router.post("/verify", summary="Verify a passport presentation", openapi_extra=_VERIFY_BODY)
 async def verify(request: Request) -> dict[str, Any]:
-    """Checks the issuer signature and disclosures, the embedded ledger event, its inclusion proof
-    and the checkpoint signed by this ledger's operator. A defect answers 422 naming it."""
+    """Checks the issuer signature and disclosures, the embedded ledger event, its inclusion proof,
+    the checkpoint signed by this ledger's operator, and every figure against this ledger (each
+    reported verified or declared). A defect answers 422 naming it."""
     raw = await request.body()
     if len(raw) > 1_000_000:
         raise ProblemError(413, "too-large", "Presentation too large", "at most 1 MB")
@@ -114,15 +139,18 @@ async def verify(request: Request) -> dict[str, Any]:
             text = str(data["presentation"]).strip()
         except (ValueError, KeyError, TypeError) as exc:
             raise ProblemError(400, "malformed", "Malformed request", "expected {\"presentation\": \"<sd-jwt>\"}") from exc
-    operator = request.app.state.ledger.operator_did
-    claims = await run_in_threadpool(verify_passport, text, log_operator=operator, now=int(time.time()))
+    ledger = request.app.state.ledger
+    result = await run_in_threadpool(partial(verify_passport, text, log_operator=ledger.operator_did,
+                                             now=int(time.time()), ledger=ledger))
+    claims = result.claims
     desk: PassportDesk = request.app.state.desk
     evidence, check_anchor = claims.get("evidence"), desk.anchor_verifier
     anchored = isinstance(evidence, dict) and "anchor" in evidence and check_anchor is not None
     if anchored and check_anchor is not None:
         await run_in_threadpool(check_anchor, claims)
     return {"valid": True, "passport_id": claims.get("passport_id"), "issuer": claims.get("iss"),
-            "checks": [c.__dict__ for c in verification_checks(claims, anchored)], "claims": claims}
+            "checks": [c.__dict__ for c in _checks(result, anchored)],
+            "figures": [f.__dict__ for f in result.figures], "claims": claims}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -141,7 +141,7 @@ def _pack_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     times = []
     for _ in range(3 if quick else 10):
         t0 = time.perf_counter()
-        claims = verify_passport(text, log_operator=ledger.operator_did, now=now)
+        claims = verify_passport(text, log_operator=ledger.operator_did, now=now).claims
         times.append((time.perf_counter() - t0) * 1000)
     proofs = sum(len(v) for v in claims["evidence"]["zk_figures"].values())
     shape = f"{design.modules}×{design.cells_per_module}-cell pack, {len(run.events) - done} events"

@@ -162,11 +162,16 @@ def anchor_verify(
 def anchor_passport(
     file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
     db: str | None = typer.Option(None, "--db", help="Use the chain this ledger anchors on (and its operator). " + DB_HELP),
-    rpc: str | None = typer.Option(None, "--rpc", help="Or a JSON-RPC URL of the chain the passport names."),
+    rpc: str | None = typer.Option(None, "--rpc", help="Or a JSON-RPC URL of the chain (with --registry, "
+                                   "--registry-operator and --operator)."),
+    registry: str | None = typer.Option(None, help="With --rpc: the checkpoint registry contract you trust."),
+    registry_operator: str | None = typer.Option(None, help="With --rpc: the account that anchors the log you trust."),
+    operator: str | None = typer.Option(None, help="With --rpc: did of the log operator who signs checkpoints."),
     issuer: list[str] = typer.Option(None, help="Trusted issuer did (repeatable; default: any did:key)."),
 ) -> None:
     """Verify a passport and its chain link: event signed, included in the signed checkpoint,
-    and that checkpoint anchored on chain where the passport says."""
+    and that checkpoint anchored in the registry you pin (never one the passport names), with no
+    other root for its size there."""
     import time
 
     from batterytrace.anchoring.client import connect_rpc
@@ -178,21 +183,29 @@ def anchor_passport(
     if db is not None:
         anchoring = _open(db, None)
         w3, operator = anchoring.client.w3, anchoring.ledger.operator_did
+        registry, registry_operator = anchoring.config.contract, anchoring.config.operator
     else:
-        w3, operator = connect_rpc(str(rpc)), None
+        if not (registry and registry_operator and operator):
+            raise ConfigError("with --rpc, pin the registry, its operator account and the log operator: "
+                              "--registry 0x… --registry-operator 0x… --operator did:key:…")
+        w3 = connect_rpc(str(rpc))
     try:
-        claims = verify_anchored_passport(file.read_text().strip(), w3, trusted_issuers=issuer or None,
-                                          log_operator=operator, now=int(time.time()))
+        result = verify_anchored_passport(file.read_text().strip(), w3, registry=registry,
+                                          registry_operator=registry_operator, trusted_issuers=issuer or None,
+                                          log_operator=operator, now=int(time.time()),
+                                          ledger=anchoring.ledger if anchoring is not None else None)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         if anchoring is not None:
             anchoring.close()
+    claims = result.claims
     a = claims["evidence"]["anchor"]
     console.print(f"[green]passport verified and anchored[/]: {claims['passport_id']} — event in the checkpoint of "
                   f"size {a['tree_size']}, on chain {a['chain_id']} contract {a['contract']} block "
-                  f"{a['block_number']} tx {a['tx_hash']}")
+                  f"{a['block_number']} tx {a['tx_hash']}; {len(result.by_status('verified'))} figures verified, "
+                  f"{len(result.by_status('declared'))} declared")
 
 
 @anchor_app.command("list")

@@ -19,6 +19,7 @@ from batterytrace.anchoring import Anchoring, chain_path_for, verify_anchored_pa
 from batterytrace.cli import DB_HELP, app, console
 from batterytrace.cli.ledger_cmd import progress_bar, shares_table
 from batterytrace.cli.passport_cmd import write_presentations
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.anonymous import ring_setup
 from batterytrace.demo.attempts import bad_events
 from batterytrace.demo.confidential import (
@@ -30,8 +31,9 @@ from batterytrace.demo.confidential import (
 )
 from batterytrace.demo.confidential_pack import PackDesign, confidential_packs
 from batterytrace.demo.master_data import VOLTARA_VM75
+from batterytrace.demo.passport_attempts import forged_passports
 from batterytrace.demo.scenario import PACK_MASTER_DATA, Scenario, build_scenario
-from batterytrace.errors import RuleViolationError
+from batterytrace.errors import BatterytraceError, RuleViolationError, VerificationError
 from batterytrace.keys import default_key_path, save_key
 from batterytrace.ledger.anonymous_client import verify_origin_disclosure
 from batterytrace.ledger.audit import verify_log
@@ -43,7 +45,12 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
-from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport
+from batterytrace.passport.issue import (
+    ACCESS_LEVELS,
+    IssuedPassport,
+    issue_passport,
+    verify_passport,
+)
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import destroy_store, open_store
@@ -261,7 +268,8 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
             p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
                 verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
-                                         log_operator=ledger.operator_did, now=now)
+                                         log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
+                                         registry_operator=anchoring.config.operator)
             issued.append(p)
             bar.advance(task)
     elapsed = time.perf_counter() - started
@@ -273,8 +281,29 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
         f"({', '.join(ACCESS_LEVELS)}), each verified offline and its checkpoint anchor checked on chain, in {elapsed:.1f} s → {out}/"
     )
     console.print(f"QR for {last.link}: {out}/qr-last-pack.png (and .svg)")
+    _show_forged_passports(ledger, last, oem.signing_key, now)
     console.print(f"try: batterytrace passport verify {out}/{last.passport_id.rsplit(':', 1)[1]}.public.sd-jwt "
                   f"--operator {ledger.operator_did}", soft_wrap=True)
+
+
+def _show_forged_passports(ledger: Ledger, p: IssuedPassport, key: SigningKey, now: int) -> None:
+    """The economic operator re-signs a passport with better figures: refused by name, offline
+    when the passport's evidence suffices, else against the ledger (offline: declared)."""
+    claims = verify_passport(p.present("public"), log_operator=ledger.operator_did, now=now).claims
+    for description, text in forged_passports(claims, key, now):
+        try:
+            offline = verify_passport(text, log_operator=ledger.operator_did, now=now)
+        except VerificationError as exc:
+            console.print(f"[green]refused[/] forged passport, {description}: {escape(str(exc)[:110])}")
+            continue
+        status = offline.figure("summary.carbon_kgco2e_per_kwh").status
+        try:
+            verify_passport(text, log_operator=ledger.operator_did, now=now, ledger=ledger)
+        except VerificationError as exc:
+            console.print(f"[green]refused[/] forged passport, {description} (offline: footprint {status}): "
+                          f"{escape(str(exc)[:110])}")
+        else:  # pragma: no cover - the ledger re-derives every lineage figure of a plain pack
+            raise BatterytraceError(f"a forged passport verified against the ledger: {description}")
 
 
 def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring, run: ConfidentialRun,
@@ -297,7 +326,8 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
         started = time.perf_counter()
         for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
             claims = verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
-                                              log_operator=ledger.operator_did, now=now)
+                                              log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
+                                              registry_operator=anchoring.config.operator).claims
         verify_s = (time.perf_counter() - started) / len(ACCESS_LEVELS)
         summary, proofs = claims["summary"], claims["evidence"]["zk_figures"]
         table = Table(title=f"confidential pack {claims['battery']['gtin']}/{claims['battery']['serial']}: "

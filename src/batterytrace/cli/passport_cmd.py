@@ -22,6 +22,7 @@ from batterytrace.passport.issue import (
     verify_passport,
 )
 from batterytrace.passport.master import master_from_dict
+from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
 from batterytrace.passport.qr import write_qr
 from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
@@ -59,9 +60,11 @@ def issue_cmd(
     out: Path = typer.Option(Path("passports"), help="Directory for the per-level presentations."),
     openings: Path | None = typer.Option(
         None, help="Openings store (SQLite) of a confidential pack's lineage; its figures are then proved in zero knowledge."),
+    upload: bool = typer.Option(False, help="Also write <id>.upload.json, the signed body of POST /passports."),
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
-    """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level."""
+    """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level
+    (and with --upload the publication signed by the economic operator)."""
     ledger = Ledger(open_store(db, create=False))
     pack_id = resolve_pack(ledger, pack)
     if openings is not None and not openings.is_file():
@@ -69,9 +72,17 @@ def issue_cmd(
     store = OpeningStore(str(openings)) if openings is not None else None
     p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
                        issued_at=int(time.time()), openings=store)
-    for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
+    stem = p.passport_id.rsplit(":", 1)[1]
+    for path in write_presentations(p, out, stem):
         console.print(f"wrote {path}")
     console.print(f"passport {p.passport_id} → {p.link}")
+    if upload:
+        body = publish_request(load_key(key), ledger.operator_did, {lv: p.present(lv) for lv in ACCESS_LEVELS},
+                               signed_at=int(time.time()))
+        path = out / f"{stem}.upload.json"
+        path.write_text(json.dumps(body) + "\n")
+        console.print(f"wrote {path}: POST it to /passports within {MAX_ENVELOPE_AGE_S // 60} minutes "
+                      "(signed by the economic operator's key)")
 
 
 @passport_app.command("export")
@@ -97,17 +108,29 @@ def verify_cmd(
     file: Path = typer.Argument(..., help="A passport presentation (.sd-jwt)."),
     issuer: list[str] = typer.Option(None, help="Trusted issuer did (repeatable; default: any did:key)."),
     operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
+    db: str | None = typer.Option(None, "--db", help="Also re-derive the lineage figures (carbon footprint, "
+                                  "due-diligence indices) from this ledger; without it they are reported as "
+                                  "declared. " + DB_HELP),
 ) -> None:
-    """Verify a passport offline: issuer signature, disclosures, event signature, log inclusion."""
+    """Verify a passport: issuer signature, disclosures, event signature, log inclusion, and every
+    figure, printed one by one as verified or declared."""
+    ledger = Ledger(open_store(db, create=False)) if db is not None else None
     try:
-        claims = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
-                                 log_operator=operator, now=int(time.time()))
+        result = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
+                                 log_operator=operator, now=int(time.time()), ledger=ledger)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    claims = result.claims
+    for c in result.checks:
+        console.print(f"  check  {c.status:<11} {escape(c.name)}: {escape(c.detail)}")
+    for f in result.figures:
+        colour = "green" if f.status == "verified" else "yellow"
+        console.print(f"  figure [{colour}]{f.status:<11}[/] {escape(f.name)} — {escape(f.source)}", soft_wrap=True)
     b = claims["battery"]
     console.print(f"[green]passport verified[/]: {claims['passport_id']} for {b['gtin']}/{b['serial']}, "
-                  f"issued by {claims['iss']}, included in the log at size {claims['evidence']['checkpoint']['tree_size']}")
+                  f"issued by {claims['iss']}, included in the log at size {claims['evidence']['checkpoint']['tree_size']}; "
+                  f"{len(result.by_status('verified'))} figures verified, {len(result.by_status('declared'))} declared")
 
 
 @passport_app.command("show")
@@ -116,7 +139,7 @@ def show_cmd(
     operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
 ) -> None:
     """Verify and print the claims a presentation discloses."""
-    claims = verify_passport(file.read_text().strip(), log_operator=operator, now=int(time.time()))
+    claims = verify_passport(file.read_text().strip(), log_operator=operator, now=int(time.time())).claims
     claims.pop("evidence", None)
     console.print_json(json.dumps(claims, ensure_ascii=False))
 

@@ -1,10 +1,12 @@
-"""Issue a battery passport as an SD-JWT VC and verify it offline.
+"""Issue a battery passport as an SD-JWT VC and verify it, offline or against a ledger.
 
 The passport holds the BatteryPass v1.2 aspects, a readable summary of the ledger figures, and its
 evidence: the signed event that created the pack, its RFC 9162 inclusion proof and the operator's
 signed checkpoint. Attributes above the public level (Regulation 2023/1542 Art. 77(2), BatteryPass
 longlist access rights) are selectively disclosable claims tagged with their access level; a
 presentation for one level carries only the disclosures of that level and the levels below it.
+Verification returns a ``PassportVerification``: every check, and every stated figure as verified
+(re-derived) or declared (verification.py).
 """
 
 from __future__ import annotations
@@ -32,9 +34,26 @@ from batterytrace.model.identifiers import (
     passport_id_for,
     passport_version,
 )
-from batterytrace.passport.aspects import PackFacts, build_aspects, gather_facts, recycled_content
+from batterytrace.passport.aspects import (
+    ELEMENTS,
+    PackFacts,
+    build_aspects,
+    gather_facts,
+    recycled_content,
+)
 from batterytrace.passport.master import PackMasterData
-from batterytrace.passport.zk_figures import prove_share_figures, verify_share_figures
+from batterytrace.passport.verification import (
+    CARBON_CYCLES_PER_YEAR,
+    CheckResult,
+    PassportVerification,
+    bind_figures,
+)
+from batterytrace.passport.view import verification_checks
+from batterytrace.passport.zk_figures import (
+    prove_material_masses,
+    prove_share_figures,
+    verify_share_figures,
+)
 from batterytrace.storage.openings import OpeningStore
 
 __all__ = [
@@ -42,6 +61,7 @@ __all__ = [
     "FIELD_LEVELS",
     "VCT",
     "IssuedPassport",
+    "PassportVerification",
     "digital_link",
     "issue_passport",
     "passport_id_for",
@@ -134,6 +154,10 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
         "carbon_kgco2e_per_kwh": round(fp.total_kgco2e_per_kwh, 6),
         "carbon_primary_data_percent": round(fp.primary_data_share_percent, 2),
         "carbon_performance_class": fp.performance_class,
+        # the lifetime energy the footprint is divided by (verification.py checks the figures against it)
+        "carbon_lifetime": {"usable_energy_kwh": float(f.lot.extra.get("capacity_kwh", 0)) * m.usable_energy_fraction,
+                            "cycles_per_year": CARBON_CYCLES_PER_YEAR, "service_years": m.service_years,
+                            "end_of_life_kgco2e_per_kg": m.end_of_life_kgco2e_per_kg},
         "due_diligence_indices": {
             scheme: {"score": round(i.score, 1), "coverage_percent": round(i.coverage_percent, 1),
                      "questions_answered": i.questions_answered, "questions_total": i.questions_total,
@@ -190,6 +214,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     pid = passport_id_for(f.lot.gtin, f.lot.serial, version)
     assembled = _assembled(ledger, f)
     evidence = _evidence(ledger, assembled)
+    material_proofs = None
     if f.lot.confidential:
         assert openings is not None  # gather_facts refuses a confidential pack without them
         held = openings.get(assembled.lot_id)
@@ -201,7 +226,10 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
             proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
         except ValueError as exc:  # a share over 0 g: no band can be stated or proved
             raise BatterytraceError(f"cannot state the figures of {pack_id}: {exc}") from exc
-        f = replace(f, materials=replace(proved, element_g=f.materials.element_g))
+        grams = element_totals({k: o.value for k, o in held.items()})
+        f = replace(f, materials=replace(proved, element_g=grams))
+        # the masses MaterialComposition states (commission level), proved against the commitments
+        material_proofs = prove_material_masses(held, [el for el in grams if el in ELEMENTS], assembled.event, pid)
     assert f.lot.gtin is not None and f.lot.serial is not None
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
@@ -215,6 +243,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         "summary": _summary(f, master),
         "evidence": evidence,
     }
+    if material_proofs is not None:
+        claims["material_proofs"] = SdClaim(material_proofs, FIELD_LEVELS["MaterialComposition"]["batteryMaterials"])
     if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
         claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
     expires = issued_at + valid_years * 365 * 86400
@@ -285,13 +315,17 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
 
 
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
-                    log_operator: str | None = None, now: int | None = None) -> dict[str, Any]:
-    """Verify a passport presentation offline and return its claims. Checks the issuer's signature
-    and disclosures, that the embedded event is the signed aggregation that assembled this very
-    pack (GTIN + serial) by the issuer, and that it is included in the operator-signed checkpoint.
-    ``log_operator`` is the did of the log operator the verifier trusts; without it any key could
-    vouch for a log of its own making, so a passport is refused. Raises ``VerificationError`` on
-    any defect."""
+                    log_operator: str | None = None, now: int | None = None,
+                    ledger: Ledger | None = None) -> PassportVerification:
+    """Verify a passport presentation and return what was established: its claims, each check,
+    and each figure as verified or declared. Checks the issuer's signature and disclosures, that
+    the embedded event is the signed aggregation that assembled this very pack (GTIN + serial) by
+    the issuer, that it is included in the operator-signed checkpoint, and every figure
+    (verification.py). ``log_operator`` is the did of the log operator the verifier trusts;
+    without it any key could vouch for a log of its own making, so a passport is refused.
+    Offline (no ``ledger``) the lineage figures (carbon footprint, due-diligence indices) can
+    only be checked for consistency and are reported as declared; with the ``ledger`` they are
+    re-derived from it. Raises ``VerificationError`` (``FigureError`` naming a forged figure)."""
     if not log_operator:
         raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
                                 "the operator of the log the verifier trusts")
@@ -329,4 +363,24 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     checkpoint.verify(log_operator)
     verify_inclusion(leaf_hash(event.leaf_data), index, checkpoint.tree_size, path, checkpoint.root_hash)
     _check_passport_id(claims, battery)
-    return claims
+    checks = list(verification_checks(claims))
+    if ledger is not None:
+        checks.append(_check_on_ledger(ledger, event, index, checkpoint))
+    figures = bind_figures(claims, out, event.hash_hex, ledger=ledger)
+    declared = sum(f.status == "declared" for f in figures)
+    checks.append(CheckResult("figures", "passed", f"{len(figures) - declared} figures re-derived from "
+                              + ("the ledger and " if ledger is not None else "") + "the passport's evidence; "
+                              f"{declared} declared by the manufacturer"))
+    return PassportVerification(claims, tuple(checks), tuple(figures))
+
+
+def _check_on_ledger(ledger: Ledger, event: SignedEvent, index: int, checkpoint: Checkpoint) -> CheckResult:
+    """The verifier's own ledger holds the embedded event at the stated leaf and the checkpoint's root."""
+    found = ledger.event_by_hash(event.hash_hex)
+    if found is None or found[0] != index:
+        raise VerificationError(f"the given ledger does not hold the passport's event at leaf {index}")
+    if ledger.size() < checkpoint.tree_size or ledger.root(checkpoint.tree_size) != checkpoint.root_hash:
+        raise VerificationError(f"the given ledger's first {checkpoint.tree_size} events do not hash to the "
+                                "passport's checkpoint")
+    return CheckResult("ledger", "passed", f"the event is leaf {index} of the given ledger, whose first "
+                       f"{checkpoint.tree_size} events hash to the checkpoint's root")

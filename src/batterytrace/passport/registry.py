@@ -18,34 +18,75 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import BatterytraceError, EncodingError, NotFoundError, VerificationError
+from batterytrace.encoding import b64u_decode
+from batterytrace.errors import (
+    BatterytraceError,
+    EncodingError,
+    NotFoundError,
+    RuleViolationError,
+    VerificationError,
+)
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
     FIELD_LEVELS,
     IssuedPassport,
+    PassportVerification,
     issue_passport,
     verify_passport,
 )
 from batterytrace.passport.master import PackMasterData
+from batterytrace.passport.publish import PublishEnvelope, presentation_digest
 
-__all__ = ["PassportDesk", "PassportIssuer", "check_disclosure_level", "save_presentations"]
+__all__ = ["PassportDesk", "PassportIssuer", "check_complete", "check_disclosure_level", "save_presentations"]
+
+
+def _node(claims: dict[str, Any], aspect: str, path: str) -> Any:
+    node: Any = claims.get("aspects", {})
+    for name in (aspect, *path.split(".")):
+        node = node.get(name) if isinstance(node, dict) else None
+    return node
+
+
+def _payload(presentation: str) -> dict[str, Any]:
+    """The issuer-signed payload of an SD-JWT, unverified (to route it before verifying it)."""
+    from batterytrace.canonical import parse_json
+
+    try:
+        payload = parse_json(b64u_decode(presentation.split("~", 1)[0].split(".")[1]))
+    except (EncodingError, IndexError, ValueError) as exc:
+        raise VerificationError(f"not an SD-JWT presentation: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise VerificationError("not an SD-JWT presentation")
+    return payload
+
+
+def _issued_at(presentation: str) -> int:
+    return int(_payload(presentation)["iat"])
+
+
+def check_complete(claims: dict[str, Any], level: str) -> None:
+    """Raise ``RuleViolationError("passport.incomplete")`` when verified ``claims`` served as
+    ``level`` leave out a field that level may read (a public presentation filed as the
+    legitimate-interest one would hide 19 of its fields)."""
+    rank = ACCESS_LEVELS.index(level)
+    missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, field_level in fields.items()
+               if ACCESS_LEVELS.index(field_level) <= rank and _node(claims, aspect, path) is None]
+    if missing:
+        raise RuleViolationError("passport.incomplete", f"the {level} presentation does not disclose "
+                                 f"{len(missing)} of its fields: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")
 
 
 def check_disclosure_level(claims: dict[str, Any], level: str) -> None:
     """Raise ``VerificationError`` when verified ``claims`` disclose a field above ``level``
     (e.g. a legitimate-interest field in what is served as the public presentation)."""
     rank = ACCESS_LEVELS.index(level)
-    aspects = claims.get("aspects", {})
     for aspect, fields in FIELD_LEVELS.items():
         for path, field_level in fields.items():
             if ACCESS_LEVELS.index(field_level) <= rank:
                 continue
-            node: Any = aspects.get(aspect) if isinstance(aspects, dict) else None
-            for name in path.split("."):
-                node = node.get(name) if isinstance(node, dict) else None
-            if node is not None:
+            if _node(claims, aspect, path) is not None:
                 raise VerificationError(f"the presentation discloses {aspect}.{path}, "
                                         f"which is above the {level} access level")
 
@@ -84,7 +125,7 @@ class PassportDesk:
         self.directory = directory
         self.issuers = {i.key.did: i for i in issuers or []}
         self.operator_key = operator_key
-        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
+        self._verified: dict[tuple[str, str], PassportVerification] = {}
         self._lock = threading.Lock()
 
     def passport_id(self, gtin: str, serial: str) -> tuple[str, str]:
@@ -127,33 +168,61 @@ class PassportDesk:
         p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=int(time.time()))
         save_presentations(p, self.directory)
 
-    def accept(self, presentations: dict[str, str]) -> str:
-        """Store presentations an economic operator issued itself (one per access level, public
-        required). Each must verify against this ledger, be the current passport of its battery,
-        and disclose nothing above its level. Returns the passport id."""
-        if "public" not in presentations or not set(presentations) <= set(ACCESS_LEVELS):
-            raise EncodingError(f"presentations are keyed by access level ({', '.join(ACCESS_LEVELS)}); "
-                                    "public is required")
-        now = int(time.time())
-        checked: dict[str, str] = {}
-        pid = None
-        for level, text in presentations.items():
-            claims = verify_passport(text.strip(), log_operator=self.ledger.operator_did, now=now)
-            check_disclosure_level(claims, level)
-            battery = claims.get("battery", {})
-            _, current = self.passport_id(str(battery.get("gtin")), str(battery.get("serial")))
-            if claims.get("passport_id") != current:
-                raise VerificationError(f"{claims.get('passport_id')} is not the current passport of "
-                                        f"{battery.get('gtin')}/{battery.get('serial')} ({current})")
-            if pid is not None and current != pid:
-                raise VerificationError("the presentations belong to different passports")
-            pid = current
-            checked[level] = text.strip()
-        assert pid is not None
+    def accept(self, presentations: dict[str, str], envelope: Any = None, now: int | None = None) -> str:
+        """Publish presentations an economic operator issued itself (publish.py): one per access
+        level of one issuance, under an ``envelope`` signed by the battery's economic operator.
+        Each must verify against this ledger, be the current passport of its battery, disclose
+        every claim of its level and nothing above it, and be no older than what is served.
+        Returns the passport id. Refusals: ``RuleViolationError`` (``passport.*``) or
+        ``VerificationError``."""
+        now = int(time.time()) if now is None else now
+        env = PublishEnvelope.from_dict(envelope)
+        env.verify_signature()
+        if set(presentations) != set(ACCESS_LEVELS):
+            raise RuleViolationError("passport.incomplete", f"a publication carries one presentation per access "
+                                     f"level ({', '.join(ACCESS_LEVELS)}), got {sorted(presentations)}")
+        texts = {level: text.strip() for level, text in presentations.items()}
+        if env.ledger != self.ledger.operator_did:
+            raise RuleViolationError("passport.envelope", f"the envelope publishes to ledger {env.ledger}, "
+                                     f"this is {self.ledger.operator_did}")
+        if env.presentations != {level: presentation_digest(t) for level, t in texts.items()}:
+            raise RuleViolationError("passport.envelope", "the envelope signs other presentations than those uploaded")
+        env.check_fresh(now)
+        if len({t.split("~", 1)[0] for t in texts.values()}) != 1:
+            raise RuleViolationError("passport.incomplete", "the presentations come from different issuances")
+        # who may publish, before any costly verification: the economic operator of the battery named
+        named = _payload(texts["public"]).get("battery")
+        named = named if isinstance(named, dict) else {}
+        lot_id, _ = self.ledger_version(str(named.get("gtin")), str(named.get("serial")))
+        self._check_publisher(lot_id, env.publisher, env.publisher)
+        # one issuance: the authorities presentation discloses every figure, re-derived from this ledger
+        results = {level: verify_passport(t, log_operator=self.ledger.operator_did, now=now,
+                                          ledger=self.ledger if level == ACCESS_LEVELS[-1] else None)
+                   for level, t in texts.items()}
+        claims = results["public"].claims
+        for level, result in results.items():
+            check_disclosure_level(result.claims, level)
+            check_complete(result.claims, level)
+        battery = claims["battery"]
+        lot_id, current = self.passport_id(str(battery.get("gtin")), str(battery.get("serial")))
+        pid, version = str(claims["passport_id"]), int(claims["passport_version"])
+        if (env.passport_id, env.passport_version, env.issued_at) != (pid, version, claims.get("iat")):
+            raise RuleViolationError("passport.envelope", "the envelope names another passport id, version or "
+                                     "issuance time than the presentations")
+        self._check_publisher(lot_id, env.publisher, str(claims.get("iss")))
+        if pid != current:
+            _, current_version = self.ledger_version(str(battery.get("gtin")), str(battery.get("serial")))
+            if version < current_version:
+                raise RuleViolationError("passport.rollback", f"version {version} of {battery.get('gtin')}/"
+                                         f"{battery.get('serial')} is older than its current version {current_version}")
+            raise VerificationError(f"{pid} is not the current passport of {battery.get('gtin')}/"
+                                    f"{battery.get('serial')} ({current})")
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = pid.rsplit(":", 1)[1]
         with self._lock:
-            for level, text in checked.items():
+            if self._check_not_older(pid, stem, int(claims["iat"]), texts["public"]):
+                return pid  # the very issuance already served
+            for level, text in texts.items():
                 path = self.directory / f"{stem}.{level}.sd-jwt"
                 tmp = path.with_suffix(".tmp")
                 tmp.write_text(text + "\n")
@@ -161,14 +230,49 @@ class PassportDesk:
                 self._verified.pop((pid, level), None)
         return pid
 
-    def verified(self, gtin: str, serial: str, level: str) -> dict[str, Any]:
-        """The claims of the passport at ``level`` after full verification (cached)."""
+    def ledger_version(self, gtin: str, serial: str) -> tuple[str, int]:
+        """(pack lot id, current passport version) of ``gtin``/``serial`` on the ledger."""
+        ids = self.ledger.store.lots_by_serial(gtin, serial)
+        lot = self.ledger.store.get_lot(ids[-1]) if ids else None
+        if lot is None:
+            raise NotFoundError(f"no battery {gtin}/{serial} on the ledger")
+        return lot.lot_id, passport_version(lot.extra.get("lifecycle", []))
+
+    def _check_publisher(self, lot_id: str, publisher: str, issuer: str) -> None:
+        lot = self.ledger.store.get_lot(lot_id)
+        assert lot is not None
+        found = self.ledger.event_by_hash(lot.event)
+        operator = lot.extra.get("economic_operator") or (found[1].actor if found else None)
+        if publisher != operator or issuer != operator:
+            raise RuleViolationError("passport.publisher", f"only the battery's economic operator {operator} may "
+                                     f"publish its passport; the upload is signed by {publisher}")
+        if self.ledger.store.get_participant(publisher) is None:
+            raise RuleViolationError("passport.publisher", f"{publisher} is not a registered participant")
+
+    def _check_not_older(self, pid: str, stem: str, issued_at: int, public: str) -> bool:
+        """Refuse an issuance older than (or as old as, but other than) the one served for
+        ``pid``; True when it is the very one served."""
+        path = self.directory / f"{stem}.public.sd-jwt"
+        if not path.exists():
+            return False
+        served = path.read_text().strip()
+        if served.split("~", 1)[0] == public.split("~", 1)[0]:
+            return True
+        served_at = _issued_at(served)
+        if issued_at <= served_at:
+            raise RuleViolationError("passport.rollback", f"{pid} is served as issued at {served_at}; an issuance "
+                                     f"at {issued_at} may not replace it")
+        return False
+
+    def verified(self, gtin: str, serial: str, level: str) -> PassportVerification:
+        """The passport at ``level`` after full verification against this ledger (cached)."""
         _, pid = self.passport_id(gtin, serial)
         key = (pid, level)
-        claims = self._verified.get(key)
-        if claims is None:
-            claims = verify_passport(self.presentation(gtin, serial, level),
-                                     log_operator=self.ledger.operator_did, now=int(time.time()))
+        result = self._verified.get(key)
+        if result is None:
+            result = verify_passport(self.presentation(gtin, serial, level), log_operator=self.ledger.operator_did,
+                                     now=int(time.time()), ledger=self.ledger)
+            claims = result.claims
             if claims.get("passport_id") != pid:
                 raise VerificationError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
             check_disclosure_level(claims, level)
@@ -176,8 +280,8 @@ class PassportDesk:
             if isinstance(evidence, dict) and "anchor" in evidence and self.anchor_verifier is not None:
                 self.anchor_verifier(claims)  # a forged or wrong anchor fails the passport
                 self._anchor_checked.add(pid)
-            self._verified[key] = claims
-        return claims
+            self._verified[key] = result
+        return result
 
     def anchor_checked(self, claims: dict[str, Any]) -> bool:
         """Whether this desk verified the on-chain anchor of the passport ``claims`` came from."""

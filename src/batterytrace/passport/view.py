@@ -10,16 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from batterytrace.passport.verification import CheckResult as Check
+
 __all__ = ["Check", "PassportView", "passport_view", "verification_checks"]
 
 ELEMENT_NAMES = {"Co": "Cobalt", "Ni": "Nickel", "Li": "Lithium", "Mn": "Manganese", "Pb": "Lead"}
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # "passed", "absent" (no evidence of this kind in the passport), "not checked"
-    detail: str
 
 
 @dataclass
@@ -116,8 +111,8 @@ def verification_checks(claims: dict[str, Any], anchor_checked: bool = False) ->
                             f"by contract {anchor.get('contract')} on chain {anchor.get('chain_id')}, block "
                             f"{anchor.get('block_number')}, transaction {str(anchor.get('tx_hash'))[:18]}…"))
     elif anchor is not None:
-        checks.append(Check("anchor", "not checked", "the passport carries anchor evidence, but this viewer has no "
-                            "connection to the chain it names"))
+        checks.append(Check("anchor", "not checked", "the passport carries anchor evidence, not checked here: "
+                            "verify it against the registry you pin (anchor passport)"))
     else:
         checks.append(Check("anchor", "absent", "the passport carries no on-chain anchor of its checkpoint"))
     zk = ev.get("zk_figures")

@@ -37,7 +37,8 @@ from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, MaterialFigures
 from batterytrace.model.buckets import parse_bucket_key
 
-__all__ = ["SCALE", "ShareClaim", "prove_share_figures", "share_claims", "verify_share_figures"]
+__all__ = ["SCALE", "ShareClaim", "prove_material_masses", "prove_share_figures", "share_claims",
+           "verify_material_masses", "verify_share_figures"]
 
 SCALE = 10_000  # basis points: figures to 0.01 percentage point
 PROOF_DOMAIN = b"batterytrace/passport/zk-figures/v1\x00"
@@ -193,3 +194,70 @@ def verify_share_figures(commitments: Mapping[str, Any], summary: Mapping[str, A
             equations.append(linear_equation(st, items, proof, _extra(event_hash, passport_id, claim)))
     check_all(equations, "passport figure proofs")
     return _figures(values, points)
+
+
+# -- element masses of a confidential pack, for the levels that may read them ---------------------
+# MaterialComposition.batteryMaterials (commission level) states each element's mass; for a
+# confidential pack that mass x (grams) is proved equal to the sum v of the element's committed
+# buckets by two threshold proofs, v − x ≥ 0 and x − v ≥ 0. The statements name x, so the proofs
+# travel in a claim disclosed at the same level as the masses (``material_proofs``), never in the
+# public evidence.
+MASS_DOMAIN = b"batterytrace/passport/zk-masses/v1\x00"
+
+
+def _element_keys(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        out.setdefault(parse_bucket_key(key).element, []).append(key)
+    return {el: tuple(ks) for el, ks in out.items()}
+
+
+def _mass_statements(element: str, grams: int, n: int) -> dict[str, LinearStatement]:
+    return {"lower": LinearStatement(f"passport/mass/{element}>={grams}g", (1,) * n, grams, _N_BITS),
+            "upper": LinearStatement(f"passport/mass/{element}<={grams}g", (-1,) * n, -grams, _N_BITS)}
+
+
+def _mass_extra(event_hash: str, passport_id: str, element: str) -> bytes:
+    return MASS_DOMAIN + f"{event_hash}\x00{passport_id}\x00{element}".encode()
+
+
+def prove_material_masses(openings: Mapping[str, Opening], elements: Iterable[str], event_hash: str,
+                          passport_id: str) -> dict[str, dict[str, str]]:
+    """Proofs that each of ``elements`` weighs the sum of its opened buckets, keyed by element."""
+    keys = _element_keys(openings)
+    proofs: dict[str, dict[str, str]] = {}
+    for el in elements:
+        items = [openings[k] for k in keys[el]]
+        grams = sum(o.value for o in items)
+        proofs[el] = {side: prove_linear(st, items, _mass_extra(event_hash, passport_id, el))[0].to_bytes().hex()
+                      for side, st in _mass_statements(el, grams, len(items)).items()}
+    return proofs
+
+
+def verify_material_masses(commitments: Mapping[str, Any], grams: Mapping[str, int], proofs: Any,
+                           event_hash: str, passport_id: str) -> None:
+    """Check that each element of ``grams`` weighs exactly that many grams in the pack's committed
+    buckets (hex by bucket key, from the logged assembly event). Raises ``VerificationError``."""
+    if not isinstance(proofs, dict) or set(proofs) != set(grams):
+        raise VerificationError(f"the stated masses of {sorted(grams)} need one proof each")
+    try:
+        keys = _element_keys(commitments)
+        points = {k: decode_commitment(v, f"commitment {k}") for k, v in commitments.items()}
+    except (EncodingError, TypeError, ValueError) as exc:
+        raise VerificationError(f"the pack's commitments are malformed: {exc}") from exc
+    equations: list[Equation] = []
+    for el, x in grams.items():
+        if el not in keys:
+            raise VerificationError(f"the pack holds no {el} buckets")
+        given = proofs[el]
+        statements = _mass_statements(el, x, len(keys[el]))
+        if not isinstance(given, dict) or set(given) != set(statements):
+            raise VerificationError(f"{el} mass: expected proofs {sorted(statements)}")
+        for side, st in statements.items():
+            try:
+                proof = RangeProof.from_bytes(bytes.fromhex(given[side]), _N_BITS, 1)
+            except (EncodingError, TypeError, ValueError) as exc:
+                raise VerificationError(f"{el} mass {side} proof is malformed: {exc}") from exc
+            equations.append(linear_equation(st, [points[k] for k in keys[el]], proof,
+                                             _mass_extra(event_hash, passport_id, el)))
+    check_all(equations, "passport material mass proofs")

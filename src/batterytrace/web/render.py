@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from batterytrace.passport.verification import FigureResult
 from batterytrace.passport.view import Check, PassportView
 from batterytrace.web.charts import hbar_chart, stacked_bar, target_bars
 
@@ -29,7 +31,8 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.removesuffix(" · "), text)]
 
 
-def render_passport(view: PassportView, checks: list[Check], path: str) -> str:
+def render_passport(view: PassportView, checks: list[Check], path: str,
+                    figures: Sequence[FigureResult] = ()) -> str:
     carbon = hbar_chart("carbon", "Carbon footprint by lifecycle stage (kg CO2e)", view.carbon_per_stage_kg, "kg CO2e")
     recycled = target_bars("recycled", "Recycled content (pre- and post-consumer) against Art. 8 targets",
                            view.recycled)
@@ -37,7 +40,7 @@ def render_passport(view: PassportView, checks: list[Check], path: str) -> str:
     restricted = [(section, _flatten(data)) for section, data in view.restricted.items()]
     return _env.get_template("passport.html").render(
         v=view, checks=checks, path=path, carbon_chart=carbon, recycled_chart=recycled, origin_charts=origins,
-        restricted=restricted)
+        restricted=restricted, figures=figures)
 
 
 def render_signin(next_path: str, error: str | None = None) -> str:
