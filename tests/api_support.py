@@ -43,7 +43,7 @@ class Served:
 def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, issuers: bool = True,
           **cfg: object) -> Served:
     operator = scenario.actors["operator"]
-    ledger = Ledger(store if store is not None else MemoryStore(), operator.did)
+    ledger = Ledger(store if store is not None else MemoryStore(), operator.did, scenario.ledger_id)
     if chain:
         result = ledger.submit_batch(scenario.events)
         assert not result.rejected

@@ -27,7 +27,7 @@ class ConfWorld:
 @functools.cache
 def conf_world() -> ConfWorld:
     s = build_scenario(packs=2, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     run = ConfidentialRun()
     for i in range(2):

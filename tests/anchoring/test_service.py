@@ -21,7 +21,7 @@ from batterytrace.storage.memory import MemoryStore
 
 def _ledger(store: Store) -> tuple[Ledger, object]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(store, s.actors["operator"].did)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     return ledger, s.actors["operator"].signing_key
 

@@ -142,7 +142,7 @@ def test_re_signed_checkpoint_differing_from_chain_is_caught(world: World) -> No
     """The operator key re-signs a different head for an anchored size and the stored head is
     swapped for it: the stored and anchored roots differ."""
     anchoring = anchored_twice(world)
-    forged = sign_checkpoint(world.operator_key, 60, b"\x02" * 32, 5)
+    forged = sign_checkpoint(world.operator_key, 60, b"\x02" * 32, 5, ledger=world.ledger.ledger_id)
     db = sqlite3.connect(world.db)
     db.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ? WHERE tree_size = 60",
                (forged.root_hash, forged.timestamp, forged.signature))
@@ -180,7 +180,7 @@ def test_rewritten_history_fails_consistency(world: World) -> None:
 
 def test_split_view_in_stored_heads_is_portable_evidence(world: World) -> None:
     anchoring = anchored_twice(world)
-    other = sign_checkpoint(world.operator_key, 60, b"\x07" * 32, 9)
+    other = sign_checkpoint(world.operator_key, 60, b"\x07" * 32, 9, ledger=world.ledger.ledger_id)
     with world.ledger.store.write_lock():
         from batterytrace.storage.base import TreeHeadRecord
 
@@ -198,7 +198,7 @@ def test_split_view_against_the_chain(world: World) -> None:
     the same size: the chain's signed copy and the shown one form the evidence."""
     anchoring = anchored_twice(world)
     record = anchoring.records()[0]
-    shown = sign_checkpoint(world.operator_key, 60, b"\x09" * 32, 77)
+    shown = sign_checkpoint(world.operator_key, 60, b"\x09" * 32, 77, ledger=world.ledger.ledger_id)
     forged_record = dataclasses.replace(record, root_hash=shown.root_hash.hex(),
                                         checkpoint_hash=checkpoint_hash(shown).hex())
     with pytest.raises(SplitViewError, match="split view") as caught:

@@ -21,7 +21,7 @@ from batterytrace.storage.sqlite import SQLiteStore
 
 def _anchored_app(scenario: Scenario, tmp: Path, verifier: Any = None) -> tuple[TestClient, str]:
     operator = scenario.actors["operator"]
-    ledger = Ledger(SQLiteStore(str(tmp / "ledger.db")), operator.did)
+    ledger = Ledger(SQLiteStore(str(tmp / "ledger.db")), operator.did, scenario.ledger_id)
     assert not ledger.submit_batch(scenario.events).rejected
     anchoring = Anchoring.setup(ledger)
     anchoring.anchor_checkpoint(ledger.sign_tree_head(operator.signing_key))

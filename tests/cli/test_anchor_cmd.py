@@ -42,7 +42,7 @@ def test_anchor_commands(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     operator = s.actors["operator"].signing_key
     save_key(operator, Path(db + ".operator.key"))
-    ledger = Ledger(SQLiteStore(db), operator.did)
+    ledger = Ledger(SQLiteStore(db), operator.did, s.ledger_id)
     assert not ledger.submit_batch(s.events[:50], check_clock=False).rejected
 
     out = run("anchor", "setup", "--db", db)

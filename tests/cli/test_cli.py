@@ -99,7 +99,7 @@ def test_submit_reports_rejections_with_rules(tmp_path: Path) -> None:
     db = tmp_path / "sub.db"
     key = tmp_path / "op.key"
     key.write_text(c.operator.signing_key.seed.hex() + "\n")
-    run("init", "--db", str(db), "--operator-key", str(key))
+    run("init", "--db", str(db), "--operator-key", str(key), "--ledger-id", c.s.ledger_id)
     out = run("submit", str(events), "--db", str(db), ok=False)
     assert "replay" in out.stdout + out.stderr
     assert "schema" in out.stdout + out.stderr

@@ -95,7 +95,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     from batterytrace.storage.sqlite import SQLiteStore
 
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(SQLiteStore(str(tmp_path / "w.db")), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(str(tmp_path / "w.db")), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     ledger.close()
     port = _free_port()

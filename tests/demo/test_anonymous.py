@@ -27,7 +27,7 @@ def _scenario() -> Scenario:
 
 def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
     s = _scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     setup = ring_setup(s)
     assert not ledger.submit_batch(setup.events, check_clock=False).rejected
@@ -45,7 +45,7 @@ def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
             "site": "plant:kivijarvi", "time": format_time(s.clock),
             "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "coc_model": "segregated",
                          "buckets": {CO_KEY: 350_000 - 700}}], "loss": {CO_KEY: 700}}
-    received = prove_event(body, s.actors["kivijarvi"].signing_key, [refiner.get(run.lot)], DEFAULT_POLICY.tolerance("receive"))
+    received = prove_event(body, s.actors["kivijarvi"].signing_key, [refiner.get(run.lot)], DEFAULT_POLICY.tolerance("receive"), ledger=s.ledger_id)
     assert not ledger.submit_batch([received.event], check_clock=False).rejected
     verify_log(ledger.store)
 
@@ -53,7 +53,7 @@ def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
 def test_ring_without_a_store_matches_the_ledger() -> None:
     """Without a store the ring comes from the registry the scenario implies: the same ring."""
     s = _scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     ledger.submit_batch(s.events, check_clock=False)
     setup = ring_setup(s)
     ledger.submit_batch(setup.events, check_clock=False)

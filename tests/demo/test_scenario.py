@@ -15,7 +15,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def run() -> tuple[Ledger, list[str]]:
     s = build_scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     result = ledger.submit_batch(s.events)
     assert not result.rejected
     return ledger, s.packs

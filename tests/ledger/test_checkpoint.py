@@ -44,7 +44,7 @@ def test_any_changed_field_fails(chain: Chain, field: str) -> None:
 
 def test_checkpoint_signed_by_someone_else(chain: Chain) -> None:
     mallory = SigningKey.from_label("mallory")
-    cp = sign_checkpoint(mallory, chain.ledger.size(), chain.ledger.root(), 1)
+    cp = sign_checkpoint(mallory, chain.ledger.size(), chain.ledger.root(), 1, ledger=chain.ledger.ledger_id)
     with pytest.raises(VerificationError):
         cp.verify(chain.ledger.operator_did)
     cp.verify()  # valid for its own (unrelated) log id
@@ -64,7 +64,7 @@ def test_malformed_checkpoints(data: object) -> None:
 def test_split_view_evidence(chain: Chain) -> None:
     key = chain.operator.signing_key
     honest = chain.ledger.sign_tree_head(key, timestamp=1)
-    forked = sign_checkpoint(key, honest.tree_size, b"\x42" * 32, 2)
+    forked = sign_checkpoint(key, honest.tree_size, b"\x42" * 32, 2, ledger=chain.ledger.ledger_id)
     evidence = SplitViewEvidence.detect(honest, forked)
     assert evidence is not None
     evidence.verify()
@@ -83,7 +83,7 @@ def test_fake_split_view_evidence_is_refused(chain: Chain) -> None:
         SplitViewEvidence(honest, unsigned_fork).verify()
     with pytest.raises(VerificationError):
         SplitViewEvidence(honest, honest).verify()
-    bigger = sign_checkpoint(key, honest.tree_size + 1, b"\x42" * 32, 2)
+    bigger = sign_checkpoint(key, honest.tree_size + 1, b"\x42" * 32, 2, ledger=chain.ledger.ledger_id)
     with pytest.raises(VerificationError):
         SplitViewEvidence(honest, bigger).verify()
 

@@ -160,7 +160,7 @@ def test_unsigned_and_malformed_events_are_refused(scenario: Scenario) -> None:
 
 
 def _ledger(scenario: Scenario) -> Ledger:
-    return Ledger(MemoryStore(), scenario.actors["operator"].did)
+    return Ledger(MemoryStore(), scenario.actors["operator"].did, scenario.ledger_id)
 
 
 def test_capture_rollback_records_nothing_on_any_error(scenario: Scenario) -> None:

@@ -16,7 +16,7 @@ from batterytrace.timeutil import parse_time
 @pytest.fixture(scope="module")
 def chain() -> tuple[Scenario, Ledger]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     return s, ledger
 

@@ -73,7 +73,7 @@ def test_recycled_content_origin_mix_and_art8() -> None:
 
 def test_due_diligence_indices_weighted_by_cobalt_supplied() -> None:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     trace = trace_backward(ledger.store, s.packs[0])
     dd = due_diligence(ledger.store, trace)

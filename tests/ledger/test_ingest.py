@@ -12,9 +12,9 @@ from support import Chain
 def test_parallel_ingest_equals_sequential() -> None:
     s = build_scenario(packs=2, legacy_packs=1)
     wire = [ev.wire_bytes() for ev in s.events]
-    seq = Ledger(MemoryStore(), s.actors["operator"].did)
+    seq = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not seq.submit_batch(s.events).rejected
-    par = Ledger(MemoryStore(), s.actors["operator"].did)
+    par = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     result = ingest_wire(par, wire, workers=2, chunk_size=37)
     assert not result.rejected and len(result.accepted) == len(wire)
     assert par.root() == seq.root()

@@ -172,7 +172,7 @@ def test_plain_anonymous_extraction_is_refused(chain: RingChain) -> None:
     made = chain.anon()
     plain = {k: v for k, v in made.event.body.items() if k not in ("proofs", "contained", "actor")}
     plain["outputs"] = [hydroxide({"Co/certified/CD": CO_G})]
-    assert chain.reject(sign_event(plain, made.key)).rule == "ring.origin"
+    assert chain.reject(sign_event(plain, made.key, ledger=chain.s.ledger_id)).rule == "ring.origin"
 
 
 def test_certification_expired_at_event_time() -> None:
@@ -219,13 +219,13 @@ def test_one_time_key_rules(chain: RingChain) -> None:
     assert chain.reject(named).rule == "ring.one-time"
     # the one-time key ships only its own lots
     _other, other_lot = chain.extract_anonymously("mwelu")
-    theirs = sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [other_lot], "time": chain.now()}, made.key)
+    theirs = sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [other_lot], "time": chain.now()}, made.key, ledger=chain.s.ledger_id)
     assert chain.reject(theirs).rule == "custody"
     plain_lot = chain.extract("kasonta")
     assert chain.reject(sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [plain_lot], "time": chain.now()},
-                                   made.key)).rule == "custody"
+                                   made.key, ledger=chain.s.ledger_id)).rule == "custody"
     # nothing but shipments; nobody ships to it; it owns no site
-    transform = sign_event({"kind": "transform", "inputs": [lot], "outputs": [], "time": chain.now()}, made.key)
+    transform = sign_event({"kind": "transform", "inputs": [lot], "outputs": [], "time": chain.now()}, made.key, ledger=chain.s.ledger_id)
     assert chain.reject(transform).rule == "authorisation"
     to_anon = chain.sign("kasonta", {"kind": "ship", "to": made.key.did, "lots": [plain_lot]})
     assert chain.reject(to_anon).rule == "registration"
@@ -238,7 +238,7 @@ def test_one_time_key_rules(chain: RingChain) -> None:
     # an unregistered key that made no anonymous extraction signs nothing
     stranger = _fresh()
     assert chain.reject(sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [lot], "time": chain.now()},
-                                   stranger)).rule == "registration"
+                                   stranger, ledger=chain.s.ledger_id)).rule == "registration"
     chain.ship_anon(made)
 
 

@@ -15,7 +15,7 @@ from batterytrace.timeutil import parse_time
 @pytest.fixture(scope="module")
 def demo() -> tuple[Ledger, list[str], list[str]]:
     s = build_scenario(packs=3, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     result = ledger.submit_batch(s.events)
     assert not result.rejected
     return ledger, s.packs, s.legacy_packs

@@ -107,7 +107,7 @@ def _exact(trace: BackwardTrace) -> tuple[object, ...]:
 @pytest.fixture(scope="module")
 def demo() -> tuple[Ledger, list[str]]:
     s = build_scenario(packs=6, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     # every serialised product, every module and a sample of the rest (cells, precursors, CAM)
     lots = sorted(ledger.store.iter_lots(), key=lambda x: x.lot_id)

@@ -45,7 +45,7 @@ def load_schema(rel: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def aspects() -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     facts = gather_facts(ledger.store, s.packs[0], VOLTARA_VM75)
     return build_aspects(facts, VOLTARA_VM75, "urn:batterytrace:0001")

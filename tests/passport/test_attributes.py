@@ -49,7 +49,7 @@ def lookup(claims: dict[str, Any], path: str) -> bool:
 @pytest.fixture(scope="module")
 def presentations() -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
     p = issue_passport(ledger, s.packs[0], VOLTARA_VM75, s.actors["voltara"].signing_key, issued_at=1_790_000_000)

@@ -24,7 +24,7 @@ NOW = 1_790_000_000
 @pytest.fixture(scope="module")
 def world() -> tuple[Ledger, list[str], Any]:
     s = build_scenario(packs=4, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
     return ledger, s.packs, s.actors["voltara"].signing_key

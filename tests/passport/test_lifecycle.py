@@ -20,7 +20,7 @@ NOW = 1_790_000_000
 
 def test_repurposing_and_recycling() -> None:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     op, oem = s.actors["operator"].signing_key, s.actors["voltara"].signing_key
     pack = s.packs[0]
@@ -32,7 +32,7 @@ def test_repurposing_and_recycling() -> None:
 
     later = format_time(lot.last_event_at + 30 * 86_400_000_000)
     ev = sign_event({"kind": "lifecycle", "lot": pack, "status": "repurposed", "soh_percent": 78.0, "cycles": 1100,
-                     "time": later, "bms": {"state_of_charge_percent": 40.0}}, oem)
+                     "time": later, "bms": {"state_of_charge_percent": 40.0}}, oem, ledger=ledger.ledger_id)
     ledger.submit(ev)
     ledger.sign_tree_head(op, timestamp=2)
     second = issue_passport(ledger, pack, VOLTARA_VM75, oem, issued_at=NOW)

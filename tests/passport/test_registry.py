@@ -18,7 +18,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def chain() -> tuple[Scenario, Ledger]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     return s, ledger
 
@@ -77,7 +77,7 @@ def test_tampered_stored_passport_is_refused(chain: tuple[Scenario, Ledger], tmp
 
 def test_another_batterys_passport_is_refused(tmp_path: Path) -> None:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     desk = PassportDesk(ledger, tmp_path, [PassportIssuer(s.actors["voltara"].signing_key, VOLTARA_VM75)],
                         s.actors["operator"].signing_key)

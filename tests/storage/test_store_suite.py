@@ -141,9 +141,9 @@ def test_downstream_walk_matches_the_memory_double(store: Store) -> None:
     from batterytrace.ledger.trace import PRODUCT_FORMS
 
     s = build_scenario(packs=2, legacy_packs=1)
-    ref = Ledger(MemoryStore(), s.actors["operator"].did)
+    ref = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     assert not ref.submit_batch(s.events).rejected
-    ledger = Ledger(store, s.actors["operator"].did)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events).rejected
     mine_lots = store.lots_at_site("mine:tujenge", 0, 2**62)
     assert mine_lots

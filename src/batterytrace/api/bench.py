@@ -93,7 +93,7 @@ def _passport_page(tmp: Path, quick: bool, workers: int = 2) -> Metric | None:
         return None
     s = build_scenario(packs=5, legacy_packs=1)
     db = str(tmp / "viewer.db")
-    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     desk = PassportDesk(ledger, tmp / "passports", [PassportIssuer(s.actors["voltara"].signing_key, VOLTARA_VM75)])
@@ -125,7 +125,7 @@ def _capture(tmp: Path, quick: bool) -> Metric:
     w = Workload(10, 50, prefix="capture")
     events = list(w.events(n))
     db = str(tmp / "capture.db")
-    Ledger(SQLiteStore(db), w.operator.did).close()
+    Ledger(SQLiteStore(db), w.operator.did, w.ledger_id).close()
     per_doc = 5000
     docs = [json.dumps(epcis_document([export_event(ev) for ev in events[i:i + per_doc]], 0)).encode()
             for i in range(0, len(events), per_doc)]

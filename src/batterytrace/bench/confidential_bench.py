@@ -47,7 +47,7 @@ def _anonymous(quick: bool) -> dict[str, dict[str, Any]]:
     s, registry = _setup()
     setup = ring_setup(s)
     registry += setup.events
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     if ledger.submit_batch(registry, check_clock=False).rejected:
         raise RuntimeError("benchmark ring setup rejected")
     started = time.perf_counter()
@@ -83,7 +83,7 @@ def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     proved = [ev for ev in run.events if "proofs" in ev.body]
     rates: list[float] = []
     for _ in range(1 if quick else 3):
-        ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+        ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
         result = ledger.submit_batch(registry, check_clock=False)
         if result.rejected:
             raise RuntimeError(f"benchmark registry rejected: {result.rejected[0].message}")
@@ -114,7 +114,7 @@ def _pack_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     design = PackDesign(2, 3) if quick else PackDesign()
     # the full VM75 needs the cathode maker's stock left over from the demo's 20-pack series
     s = build_scenario(packs=2, legacy_packs=2) if quick else build_scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     if ledger.submit_batch(s.events).rejected:
         raise RuntimeError("benchmark scenario rejected")
     run = ConfidentialRun()

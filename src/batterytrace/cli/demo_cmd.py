@@ -73,7 +73,7 @@ def demo(
         s = build_scenario(packs, legacy_packs)
     operator = s.actors["operator"]
     save_key(operator.signing_key, default_key_path(db))
-    ledger = Ledger(open_store(db), operator.did)
+    ledger = Ledger(open_store(db), operator.did, s.ledger_id)
     if ledger.size():
         console.print("[yellow]the database already holds a ledger; use --fresh to rebuild it[/]")
         raise typer.Exit(1)

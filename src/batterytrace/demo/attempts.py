@@ -17,11 +17,11 @@ def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
     out: list[tuple[str, SignedEvent]] = []
     out.append((
         "uncertified mine claims certified cobalt",
-        sign_event({"kind": "extract", "time": t, "site": "mine:mwelu", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}}]}, mwelu.signing_key),
+        sign_event({"kind": "extract", "time": t, "site": "mine:mwelu", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}}]}, mwelu.signing_key, ledger=s.ledger_id),
     ))
     out.append((
         "recycler ships a pack it does not hold",
-        sign_event({"kind": "ship", "time": t, "to": voltara.did, "lots": [pack]}, circulon.signing_key),
+        sign_event({"kind": "ship", "time": t, "to": voltara.did, "lots": [pack]}, circulon.signing_key, ledger=s.ledger_id),
     ))
     spent = s.events[-1]  # the last event already consumed / touched lots
     out.append(("replay of an accepted event", spent))

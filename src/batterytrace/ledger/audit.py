@@ -59,7 +59,10 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     operator = store.get_meta("operator_did")
     if operator is None:
         raise VerificationError("the store holds no ledger (no operator recorded)")
-    replica = Ledger(MemoryStore(), operator)
+    ledger_id = store.get_meta("ledger_id")
+    if ledger_id is None:
+        raise VerificationError("the store holds no ledger identifier")
+    replica = Ledger(MemoryStore(), operator, ledger_id)
     total = store.size()
     pending: list[SignedEvent] = []
     expected_seq = 0
@@ -159,7 +162,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         raise VerificationError(f"store holds {lots} lots; the log implies {len(rebuilt.lots)}")
 
     for head in heads:
-        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature)
+        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id)
         cp.verify(operator)
         if cp.tree_size > total:
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")

@@ -3,6 +3,7 @@ stores the derived state, one transaction per batch."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +27,34 @@ from batterytrace.model.policy import LedgerPolicy
 from batterytrace.storage.base import Store, StoredEvent, TreeHeadRecord, open_store
 from batterytrace.timeutil import now_us
 
-__all__ = ["BatchResult", "Ledger", "Receipt", "Rejection"]
+__all__ = ["BatchResult", "Ledger", "Receipt", "Rejection", "check_ledger_id", "labelled_ledger_id", "new_ledger_id"]
+
+_LEDGER_ID_MAX = 200
+
+
+def new_ledger_id() -> str:
+    """A fresh ledger identifier: a random (version 4) UUID URN."""
+    return uuid.uuid4().urn
+
+
+def labelled_ledger_id(label: str) -> str:
+    """A reproducible ledger identifier named by ``label`` (a name-based, version 5 UUID URN):
+    for the demo and benchmarks, whose events are signed before any ledger exists."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"batterytrace:{label}").urn
+
+
+def check_ledger_id(value: str) -> str:
+    """A ledger identifier is a non-empty printable ASCII string without spaces (a URI such as
+    ``urn:uuid:…``), at most 200 characters."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= _LEDGER_ID_MAX
+        or not value.isascii()
+        or not value.isprintable()
+        or " " in value
+    ):
+        raise ConfigError(f"a ledger id is a printable ASCII URI of 1-{_LEDGER_ID_MAX} characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -66,26 +94,33 @@ def _referenced_lots(events: Sequence[SignedEvent]) -> list[str]:
 class Ledger:
     """Library entry point. ``Ledger.open(url, operator_did=...)`` creates or opens a ledger."""
 
-    def __init__(self, store: Store, operator_did: str | None = None) -> None:
+    def __init__(self, store: Store, operator_did: str | None = None, ledger_id: str | None = None) -> None:
         self.store = store
         stored = store.get_meta("operator_did")
+        stored_id = store.get_meta("ledger_id")
         if stored is None:
             if operator_did is None:
                 raise ConfigError("a new ledger needs its operator's did (ledger init)")
             from batterytrace.storage.base import WriteBatch
 
+            stored_id = check_ledger_id(ledger_id) if ledger_id is not None else new_ledger_id()
             with store.write_lock():
-                store.apply(WriteBatch(meta={"operator_did": operator_did}))
+                store.apply(WriteBatch(meta={"operator_did": operator_did, "ledger_id": stored_id}))
             stored = operator_did
         elif operator_did is not None and operator_did != stored:
             raise ConfigError(f"this ledger is operated by {stored}, not {operator_did}")
+        if stored_id is None:
+            raise ConfigError("this store holds a ledger without an identifier (created before ledger ids)")
+        if ledger_id is not None and ledger_id != stored_id:
+            raise ConfigError(f"this store holds ledger {stored_id}, not {ledger_id}")
         self.operator_did: str = stored
+        self.ledger_id: str = stored_id
         self._tree: CompactTree | None = None
         self._registry_cache: dict[str, Participant | Site] = {}
 
     @classmethod
-    def open(cls, url: str, operator_did: str | None = None) -> Ledger:
-        return cls(open_store(url), operator_did)
+    def open(cls, url: str, operator_did: str | None = None, ledger_id: str | None = None) -> Ledger:
+        return cls(open_store(url), operator_did, ledger_id)
 
     def close(self) -> None:
         self.store.close()
@@ -153,7 +188,7 @@ class Ledger:
         """Run every event through the rules, staging accepted ones; with ``defer`` the proofs of
         confidential events are collected for one batched check by the caller."""
         result = BatchResult()
-        st = BatchState(self.store, self.operator_did, self.policy(), self._registry_cache)
+        st = BatchState(self.store, self.operator_did, self.policy(), self._registry_cache, ledger_id=self.ledger_id)
         st.prefetch([ev.event_hash for ev in events], _referenced_lots(events))
         deferred = st.deferred_proofs = DeferredProofs() if defer else None
         batch = st.batch
@@ -201,7 +236,7 @@ class Ledger:
 
         with self.store.write_lock():
             size = self.store.size()
-            cp = sign_checkpoint(operator_key, size, self.root(size), timestamp or now_us())
+            cp = sign_checkpoint(operator_key, size, self.root(size), timestamp or now_us(), ledger=self.ledger_id)
             self.store.apply(
                 WriteBatch(
                     tree_heads=[TreeHeadRecord(size, cp.root_hash, cp.timestamp, cp.signature, cp.log_id)]
@@ -211,7 +246,7 @@ class Ledger:
 
     def checkpoints(self) -> list[Checkpoint]:
         return [
-            Checkpoint(h.log_id, h.tree_size, h.root_hash, h.timestamp, h.signature)
+            Checkpoint(h.log_id, h.tree_size, h.root_hash, h.timestamp, h.signature, self.ledger_id)
             for h in self.store.tree_heads()
         ]
 

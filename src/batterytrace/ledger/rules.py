@@ -1,6 +1,7 @@
 """Ledger rules: the checks every event passes before it is accepted.
 
-``check_event`` verifies the signature (unless a worker already did), rejects replays, checks
+``check_event`` verifies the signature (unless a worker already did), refuses an event signed for
+another ledger (its body's ``ledger`` must be this ledger's identifier), rejects replays, checks
 that the signer's role may perform the event kind and that its time is acceptable, then applies
 the kind's own rules (``rules_registry``, ``rules_anonymous``, ``rules_confidential``,
 ``rules_material``). An anonymous extraction is the one event whose signer is not registered:
@@ -52,6 +53,9 @@ def check_event(
             ev.verify_signature()
         except VerificationError as exc:
             raise RuleViolationError("signature", str(exc)) from exc
+    if st.ledger_id is None or ev.ledger != st.ledger_id:
+        named = "no ledger" if ev.ledger is None else f"ledger {ev.ledger!r}"
+        raise RuleViolationError("ledger.domain", f"the event is signed for {named}, not for this ledger ({st.ledger_id})")
     if st.seen(ev.event_hash):
         raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
     role = st.role(ev.actor)

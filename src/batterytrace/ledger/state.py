@@ -38,8 +38,13 @@ class BatchState:
         operator_did: str,
         policy: LedgerPolicy | None,
         registry_cache: dict[str, Participant | Site] | None = None,
+        *,
+        ledger_id: str | None = None,
     ) -> None:
         self.store = store
+        # The identifier of the ledger judging the batch: every event must name it (rule
+        # ``ledger.domain``). ``None`` only for read-only views that judge no event.
+        self.ledger_id = ledger_id
         # Participants and sites never change once registered, so they may be cached across
         # batches by the ledger (keys: did / site id).
         self._registry_cache = registry_cache if registry_cache is not None else {}

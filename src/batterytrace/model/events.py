@@ -89,6 +89,12 @@ class SignedEvent:
     def actor(self) -> str:
         return str(self.body["actor"])
 
+    @property
+    def ledger(self) -> str | None:
+        """The identifier of the ledger the signer meant the event for (``None`` when absent)."""
+        value = self.body.get("ledger")
+        return value if isinstance(value, str) else None
+
     @functools.cached_property
     def hash_hex(self) -> str:
         return self.event_hash.hex()
@@ -134,9 +140,13 @@ class SignedEvent:
         return ev
 
 
-def sign_event(body: dict[str, Any], key: SigningKey) -> SignedEvent:
-    """Canonicalise, hash and sign ``body``; fills ``actor`` and ``nonce`` when absent."""
+def sign_event(body: dict[str, Any], key: SigningKey, *, ledger: str) -> SignedEvent:
+    """Canonicalise, hash and sign ``body`` for the ledger whose identifier is ``ledger``; fills
+    ``actor`` and ``nonce`` when absent. The identifier is part of the signed body (field
+    ``ledger``), so the event is valid on that ledger only (domain separation)."""
     body = dict(body)
+    if body.setdefault("ledger", ledger) != ledger:
+        raise EncodingError(f"the event names ledger {body['ledger']!r}, not {ledger!r}")
     body.setdefault("actor", key.did)
     body.setdefault("nonce", new_nonce())
     body.setdefault("v", 1)

@@ -18,7 +18,7 @@ __all__ = ["run_benchmarks"]
 
 def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=5 if quick else 20, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     key = s.actors["voltara"].signing_key
