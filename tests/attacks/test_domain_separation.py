@@ -133,7 +133,7 @@ def test_replay_into_a_twin_through_the_http_api(tmp_path: Path) -> None:
 def test_a_tree_head_of_one_ledger_is_not_a_tree_head_of_its_twin() -> None:
     a, b = _twin_ledgers()
     key = a.operator.signing_key
-    head_a = a.ledger.sign_tree_head(key, timestamp=1)
+    head_a = a.ledger.sign_tree_head(key)
     head_a.verify(a.operator.did, a.ledger.ledger_id)
     with pytest.raises(VerificationError):
         head_a.verify(b.operator.did, b.ledger.ledger_id)

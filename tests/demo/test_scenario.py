@@ -7,7 +7,7 @@ import pytest
 from batterytrace.demo.attempts import bad_events
 from batterytrace.demo.scenario import FORM_ASSAY_PPM, build_scenario
 from batterytrace.errors import RuleViolationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.buckets import element_totals
 from batterytrace.storage.memory import MemoryStore
 
@@ -15,7 +15,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def run() -> tuple[Ledger, list[str]]:
     s = build_scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     result = ledger.submit_batch(s.events)
     assert not result.rejected
     return ledger, s.packs

@@ -193,12 +193,15 @@ def test_revoked_certification_leaves_the_ring() -> None:
     c = RingChain()
     rmap = [a for a in c.ledger.store.attestations_for("mine:mwelu") if a.scheme == "RMAP" and a.valid_until > c.s.clock]
     before = c.ring()
+    c.keep(c.anon_with_ring(before).proved)  # accepted while the attestation stands
     dated_before = c.anon_with_ring(before)
     c.accept(c.sign("rmap", {"kind": "attest", "scheme": "RMAP", "subject": "mine:mwelu", "revokes": rmap[0].attestation_id,
                              "valid_from": "2025-01-16T00:00:00Z", "valid_until": "2025-01-17T00:00:00Z", "level": "withdrawn"}))
     assert "mine:mwelu" not in {m.site_id for m in c.ring()}
     assert c.reject(c.anon_with_ring(before).event).rule == "ring.set"  # dated after the revocation
-    c.keep(dated_before.proved)  # attestations count at event time: before the revocation, Mwelu was certified
+    # dated before the revocation but ingested after it: a revocation takes effect for everything
+    # ingested after it, whatever the event's time (this test accepted it before issue 12)
+    assert c.reject(dated_before.event).rule == "ring.set"
 
 
 def test_policy_minimum_ring_size() -> None:

@@ -11,7 +11,7 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import BatterytraceError, VerificationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.issue import digital_link, issue_passport, verify_passport
 from batterytrace.storage.memory import MemoryStore
 
@@ -21,9 +21,9 @@ NOW = 1_790_000_000
 @pytest.fixture(scope="module")
 def world() -> tuple[Ledger, list[str], dict[str, object]]:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     keys = {k: a.signing_key for k, a in s.actors.items()}
     return ledger, s.packs, keys
 
@@ -106,9 +106,9 @@ def sold() -> tuple[Ledger, str, dict[str, object]]:
     """A pack that changed hands after assembly: the OEM shipped it, the recycler received it."""
     s = build_scenario(packs=1, legacy_packs=1)
     (received,) = s.ship("voltara", "circulon", [s.packs[0]], hours=24)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     return ledger, received, {k: a.signing_key for k, a in s.actors.items()}
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from batterytrace.errors import StorageError
 from batterytrace.ledger.audit import verify_log
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.base import Store, StoredEvent, WriteBatch, open_store
 from batterytrace.storage.memory import MemoryStore
 from support import Chain
@@ -110,9 +110,9 @@ def test_failed_batch_leaves_nothing(store: Store) -> None:
 def test_tree_heads_in_order(store: Store) -> None:
     c, _ = small_chain(store)
     key = c.operator.signing_key
-    first = c.ledger.sign_tree_head(key, timestamp=1)
+    first = c.ledger.sign_tree_head(key)
     c.extract("kasonta")
-    second = c.ledger.sign_tree_head(key, timestamp=2)
+    second = c.ledger.sign_tree_head(key)
     assert [h.tree_size for h in store.tree_heads()] == [first.tree_size, second.tree_size]
     assert c.ledger.latest_checkpoint() == second
     verify_log(store)
@@ -141,9 +141,9 @@ def test_downstream_walk_matches_the_memory_double(store: Store) -> None:
     from batterytrace.ledger.trace import PRODUCT_FORMS
 
     s = build_scenario(packs=2, legacy_packs=1)
-    ref = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id)
+    ref = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ref.submit_batch(s.events).rejected
-    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     mine_lots = store.lots_at_site("mine:tujenge", 0, 2**62)
     assert mine_lots

@@ -30,7 +30,7 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.keys import save_key
 from batterytrace.ledger.epcis import epcis_document, export_event
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.sqlite import SQLiteStore
@@ -93,7 +93,7 @@ def _passport_page(tmp: Path, quick: bool, workers: int = 2) -> Metric | None:
         return None
     s = build_scenario(packs=5, legacy_packs=1)
     db = str(tmp / "viewer.db")
-    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     desk = PassportDesk(ledger, tmp / "passports", [PassportIssuer(s.actors["voltara"].signing_key, VOLTARA_VM75)])

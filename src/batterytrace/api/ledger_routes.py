@@ -45,7 +45,7 @@ def event(request: Request, event_hash: str) -> dict[str, Any]:
     if found is None:
         raise NotFoundError(f"no event {event_hash} in the log")
     seq, ev = found
-    return {"seq": seq, **ev.to_wire()}
+    return {"seq": seq, "ingested_at": _ledger(request).ingestion_time(seq), **ev.to_wire()}
 
 
 def _size(ledger: Ledger, tree_size: int | None) -> int:
@@ -68,7 +68,9 @@ def inclusion(request: Request, event_hash: str = Query(..., pattern=HASH_PATTER
     n = _size(ledger, tree_size)
     if seq >= n:
         raise ProblemError(400, "invalid-request", "Invalid request", f"event is leaf {seq}, not in a tree of {n}")
-    return {"ledger": ledger.ledger_id, "leaf_index": seq, "tree_size": n, "leaf_hash": leaf_hash(ev.leaf_data).hex(),
+    ingested = ledger.ingestion_time(seq)
+    return {"ledger": ledger.ledger_id, "leaf_index": seq, "ingested_at": ingested, "tree_size": n,
+            "leaf_hash": leaf_hash(ev.leaf_data(ingested)).hex(),
             "root_hash": ledger.root(n).hex(), "proof": [p.hex() for p in ledger.inclusion_proof(seq, n)]}
 
 

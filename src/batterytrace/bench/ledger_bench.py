@@ -16,7 +16,7 @@ from typing import Any
 from batterytrace.bench.workload import Workload
 from batterytrace.crypto.merkle import CompactTree, inclusion_proof, leaf_hash, verify_inclusion
 from batterytrace.ledger.ingest import ingest_wire
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import trace_backward, trace_forward
 from batterytrace.storage.base import Store, open_store
 from batterytrace.storage.rows import node_key
@@ -111,7 +111,7 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
         n_trace = 100_000 if quick else 1_000_000
         say(f"building a {n_trace}-event ledger for trace benchmarks")
         w = Workload(10, 50, prefix="trace")
-        ledger = Ledger(SQLiteStore(os.path.join(tmp, "trace.db")), w.operator.did, w.ledger_id)
+        ledger = Ledger(SQLiteStore(os.path.join(tmp, "trace.db")), w.operator.did, w.ledger_id, clock=historical_clock)
         batch: list[bytes] = []
         for ev in w.events(n_trace):
             batch.append(ev.wire_bytes())

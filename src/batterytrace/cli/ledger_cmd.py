@@ -116,9 +116,10 @@ def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: st
         raise BatterytraceError("no signed tree head covers this event yet; run 'batterytrace log head'")
     path = ledger.inclusion_proof(seq, cp.tree_size)
     cp.verify(ledger.operator_did, ledger.ledger_id)
-    verify_inclusion(leaf_hash(ev.leaf_data), seq, cp.tree_size, path, cp.root_hash)
+    ingested = ledger.ingestion_time(seq)
+    verify_inclusion(leaf_hash(ev.leaf_data(ingested)), seq, cp.tree_size, path, cp.root_hash)
     err_console.print(f"[green]inclusion verified[/] against the signed tree head of size {cp.tree_size}")
-    console.print_json(canonical_json({"ledger": ledger.ledger_id, "leaf_index": seq, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
+    console.print_json(canonical_json({"ledger": ledger.ledger_id, "leaf_index": seq, "ingested_at": ingested, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
 
 
 @trace_app.command("backward")

@@ -28,7 +28,7 @@ from batterytrace.ledger.anonymous_client import (
     ring_key_registration,
     ship_anonymous,
 )
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
@@ -87,7 +87,7 @@ def _registry_store(s: Scenario, setup: RingSetup) -> Store:
     """The registry the scenario and the setup imply (participants, sites, policy, attestations,
     ring keys), replayed through the ledger rules: the ring is built by the rule's own function."""
     store = MemoryStore()
-    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     events = [ev for ev in [*s.events, *setup.events] if ev.kind in _REGISTRY_KINDS]
     result = ledger.submit_batch(events, check_clock=False)
     if result.rejected:

@@ -2,9 +2,12 @@
 
 1. every stored event re-canonicalises to its stored bytes and re-hashes to its stored hash;
 2. sequence numbers are contiguous;
-3. replaying the whole log through the rules into a fresh in-memory ledger accepts every event
-   (signatures included) and reproduces every stored Merkle node and every stored lot;
-4. every operator-signed tree head verifies and matches the recomputed root at its size.
+3. replaying the whole log through the rules into a fresh in-memory ledger, each event at its
+   recorded ingestion time (non-decreasing; committed in the Merkle leaf), accepts every event
+   (signatures and time rules included) and reproduces every stored Merkle node, every stored lot
+   and the signers' and sites' latest event times;
+4. every operator-signed tree head verifies for this ledger, matches the recomputed root at its
+   size and is not dated before the ingestion of the events it covers.
 Any difference raises ``VerificationError`` naming the first problem found.
 """
 
@@ -18,6 +21,7 @@ from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.state import LATEST_PREFIX
 from batterytrace.model.entities import Attestation
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import Store
@@ -65,10 +69,11 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     replica = Ledger(MemoryStore(), operator, ledger_id)
     total = store.size()
     pending: list[SignedEvent] = []
+    ingested: list[int] = []
     expected_seq = 0
 
     def flush() -> None:
-        result = replica.submit_batch(pending, check_clock=False)
+        result = replica.submit_batch(pending, ingested_at=ingested)
         if result.rejected:
             bad = result.rejected[0]
             raise VerificationError(
@@ -76,6 +81,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
                 f"no longer passes the ledger rules: {bad.message}"
             )
         pending.clear()
+        ingested.clear()
 
     for stored in store.iter_events():
         if stored.seq != expected_seq:
@@ -89,6 +95,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         if (stored.kind, stored.actor, stored.time) != (ev.kind, ev.actor, _event_time(ev)):
             raise VerificationError(f"event {stored.seq}: stored kind/actor/time columns differ from its body")
         pending.append(ev)
+        ingested.append(stored.ingested_at)
         expected_seq += 1
         if len(pending) >= _REPLAY_BATCH:
             flush()
@@ -151,6 +158,9 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
         if store.get_meta("policy") != rebuilt.get_meta("policy"):
             raise VerificationError("the stored ledger policy differs from the policy the log sets")
+        for key, value in rebuilt.meta.items():
+            if key.startswith(LATEST_PREFIX) and store.get_meta(key) != value:
+                raise VerificationError(f"the stored {key} differs from the log")
         if store.node_count() != rebuilt.node_count():
             raise VerificationError(
                 f"store holds {store.node_count()} Merkle nodes; the log implies {rebuilt.node_count()}"
@@ -168,5 +178,10 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:
             raise VerificationError(f"signed tree head at size {cp.tree_size} does not match the log")
+        # the stored ingestion times are those the replay committed in the (compared) leaves
+        if cp.tree_size and cp.timestamp < store.get_event(cp.tree_size - 1).ingested_at:
+            raise VerificationError(
+                f"signed tree head at size {cp.tree_size} is dated before the ingestion of an event it covers"
+            )
     root = subtree_hash(rebuilt.get_node, 0, total).hex()
     return AuditReport(total, lots, len(heads), root)

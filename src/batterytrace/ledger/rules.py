@@ -45,9 +45,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 def check_event(
-    ev: SignedEvent, st: BatchState, *, now_us: int | None, signature_checked: bool = False
+    ev: SignedEvent, st: BatchState, *, ingested_us: int, signature_checked: bool = False
 ) -> tuple[int, Effect]:
-    """Return ``(event time µs, effect)`` or raise ``RuleViolationError``."""
+    """Return ``(event time µs, effect)`` or raise ``RuleViolationError``. ``ingested_us`` is the
+    ledger's ingestion time for the event (``Ledger.submit_batch``)."""
     if not signature_checked:
         try:
             ev.verify_signature()
@@ -70,8 +71,7 @@ def check_event(
             "authorisation", f"a {role} may not sign {ev.kind} events (allowed: {sorted(allowed)})"
         )
     t = req_time(ev.body, "time")
-    if now_us is not None and t > now_us + st.policy.max_clock_skew_s * 1_000_000:
-        raise RuleViolationError("time.future", "event time lies in the future")
+    check_time(ev, t, st, ingested_us)
     effect = check_registry_event(ev, t, st)
     if effect is None:
         effect = check_anonymous_event(ev, t, st)
@@ -80,4 +80,33 @@ def check_event(
     if effect is None:
         effect = check_material_event(ev, t, st)
     assert effect is not None  # every kind in EVENT_KINDS has a handler
+    effect.latest = dict.fromkeys(_clock_keys(ev), t)
     return t, effect
+
+
+def _clock_keys(ev: SignedEvent) -> list[str]:
+    """The time lines an event advances: its signer's and the site it names, if any."""
+    keys = [f"actor:{ev.actor}"]
+    site = ev.body.get("site")
+    if isinstance(site, str):
+        keys.append(f"site:{site}")
+    return keys
+
+
+def check_time(ev: SignedEvent, t: int, st: BatchState, ingested_us: int) -> None:
+    """The event's own time ``t`` against its ingestion time and the time lines it continues:
+    at most ``max_clock_skew_s`` ahead (``time.future``), at most ``max_backdate_s`` behind
+    (``time.backdate``), never before its signer's or its site's latest accepted event
+    (``time.order``; the input lots' latest events are checked where they are taken)."""
+    policy = st.policy
+    if t > ingested_us + policy.max_clock_skew_s * 1_000_000:
+        raise RuleViolationError("time.future", "event time lies in the future")
+    if t < ingested_us - policy.max_backdate_s * 1_000_000:
+        raise RuleViolationError(
+            "time.backdate",
+            f"event time lies more than {policy.max_backdate_s} s (max_backdate_s) before its ingestion",
+        )
+    for key in _clock_keys(ev):
+        if t < st.latest_time(key):
+            who = "signer" if key.startswith("actor:") else "site"
+            raise RuleViolationError("time.order", f"event predates its {who}'s latest accepted event")

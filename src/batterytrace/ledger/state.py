@@ -14,7 +14,11 @@ from batterytrace.model.entities import Attestation, Incident, Lot, Participant,
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
 
-__all__ = ["BatchState", "Effect"]
+__all__ = ["LATEST_PREFIX", "BatchState", "Effect"]
+
+LATEST_PREFIX = "latest:"
+"""Meta keys ``latest:actor:<did>`` and ``latest:site:<id>`` hold the time (µs) of the latest
+accepted event of each signer and site (rule ``time.order``); ``log verify`` reproduces them."""
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Effect:
     incidents: list[Incident] = field(default_factory=list)
     ring_keys: list[RingKey] = field(default_factory=list)
     policy: LedgerPolicy | None = None
+    # time line ("actor:<did>", "site:<id>") → the event's time: they never go back
+    latest: dict[str, int] = field(default_factory=dict)
 
 
 class BatchState:
@@ -62,6 +68,7 @@ class BatchState:
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
         self._ring_keys: dict[str, RingKey] | None = None  # site id → key; read once per batch
+        self._latest: dict[str, int] = {}  # time line → latest accepted event time (read or staged)
         # When set, confidential rules collect their proofs here for one check at batch end.
         self.deferred_proofs: DeferredProofs | None = None
 
@@ -114,9 +121,23 @@ class BatchState:
         return list(found.values())
 
     def valid_attestations(self, site_id: str, owner: str, t: int) -> list[Attestation]:
-        """Attestations of a site and of its operator valid at ``t`` (what the sourcing policy
-        judges for plain and anonymous certified extraction alike)."""
-        return [a for a in self.attestations_for(site_id) + self.attestations_for(owner) if a.valid_at(t)]
+        """Attestations of a site and of its operator valid at ``t`` and not revoked (what the
+        sourcing policy judges for plain, confidential and anonymous certified extraction alike).
+        Validity periods are judged at the event's time ``t``; a revocation is state in log
+        order: it takes effect for every event ingested after it, whatever that event's time."""
+        return [
+            a
+            for a in self.attestations_for(site_id) + self.attestations_for(owner)
+            if a.valid_at(t) and a.revoked_by is None
+        ]
+
+    def latest_time(self, line: str) -> int:
+        """Time of the latest accepted event on ``line`` (``actor:<did>`` or ``site:<id>``), 0 if none."""
+        found = self._latest.get(line)
+        if found is None:
+            text = self.store.get_meta(LATEST_PREFIX + line)
+            found = self._latest[line] = int(text) if text is not None else 0
+        return found
 
     def ring_keys(self) -> dict[str, RingKey]:
         """Site id → the site's current ring key (stored, plus those registered in this batch).
@@ -165,3 +186,7 @@ class BatchState:
         if effect.policy is not None:
             self.policy = effect.policy
             self.policy_changed = True
+        for line, t in effect.latest.items():
+            if t > self.latest_time(line):
+                self._latest[line] = t
+                self.batch.meta[LATEST_PREFIX + line] = str(t)

@@ -1,8 +1,10 @@
 """Signed events: RFC 8785 canonical body, SHA-256 event hash, Ed25519 signature by the actor.
 
 Wire form: ``{"event": {...body...}, "signature": "<base64url>"}``. The signature covers
-``b"batterytrace/event/v1\\x00" || SHA-256(JCS(body))``. The log leaf for an accepted event is
-``event_hash || signature`` (96 bytes), so the Merkle tree commits to both.
+``b"batterytrace/event/v1\\x00" || SHA-256(JCS(body))``. The body names the ledger it is meant
+for (``ledger``). The log leaf for an accepted event is ``event_hash || signature || ingested_at``
+(the ledger's acceptance time, µs, 8 bytes big-endian; 104 bytes), so the Merkle tree commits to
+the body, its signature and when the ledger accepted it.
 """
 
 from __future__ import annotations
@@ -99,9 +101,9 @@ class SignedEvent:
     def hash_hex(self) -> str:
         return self.event_hash.hex()
 
-    @property
-    def leaf_data(self) -> bytes:
-        return self.event_hash + self.signature
+    def leaf_data(self, ingested_at: int) -> bytes:
+        """The Merkle leaf of this event accepted at ``ingested_at`` (µs, the ledger's clock)."""
+        return self.event_hash + self.signature + ingested_at.to_bytes(8, "big")
 
     def verify_signature(self) -> None:
         """Raise ``VerificationError`` unless the actor's key signed this body."""

@@ -40,6 +40,9 @@ class StoredEvent:
     kind: str
     actor: str
     time: int
+    # The ledger's clock (µs) when it accepted the event; committed in the Merkle leaf
+    # (``SignedEvent.leaf_data``), non-decreasing along the log.
+    ingested_at: int
 
 
 @dataclass(frozen=True)

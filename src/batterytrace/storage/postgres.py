@@ -118,11 +118,11 @@ class PostgresStore:
             with conn.cursor() as c:
                 if batch.events:
                     with c.copy(
-                        "COPY events(seq, hash, body, signature, kind, actor, time) FROM STDIN"
+                        "COPY events(seq, hash, body, signature, kind, actor, time, ingested_at) FROM STDIN"
                     ) as cp:
                         for e in batch.events:
                             cp.write_row(
-                                (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                                (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time, e.ingested_at)
                             )
                 if batch.lots:
                     c.executemany(
@@ -215,12 +215,12 @@ class PostgresStore:
     @staticmethod
     def _event(row: Sequence[Any]) -> StoredEvent:
         return StoredEvent(
-            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6]), int(row[7])
         )
 
     def get_event(self, seq: int) -> StoredEvent:
         rows = self._rows(
-            "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=%s", (seq,)
+            "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events WHERE seq=%s", (seq,)
         )
         if not rows:
             raise StorageError(f"no event {seq}")
@@ -231,7 +231,7 @@ class PostgresStore:
         pos = start
         while pos < stop:
             rows = self._rows(
-                "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events "
                 "WHERE seq >= %s AND seq < %s ORDER BY seq",
                 (pos, min(stop, pos + 5000)),
             )

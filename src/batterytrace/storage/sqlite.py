@@ -80,10 +80,10 @@ class SQLiteStore:
         c = self._conn()
         try:
             c.executemany(
-                "INSERT INTO events(seq, hash, body, signature, kind, actor, time) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO events(seq, hash, body, signature, kind, actor, time, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                    (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time, e.ingested_at)
                     for e in batch.events
                 ],
             )
@@ -165,14 +165,14 @@ class SQLiteStore:
     @staticmethod
     def _event(row: Sequence[Any]) -> StoredEvent:
         return StoredEvent(
-            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6]), int(row[7])
         )
 
     def get_event(self, seq: int) -> StoredEvent:
         row = (
             self._conn()
             .execute(
-                "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=?",
+                "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events WHERE seq=?",
                 (seq,),
             )
             .fetchone()
@@ -188,7 +188,7 @@ class SQLiteStore:
             rows = (
                 self._conn()
                 .execute(
-                    "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                    "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events "
                     "WHERE seq >= ? AND seq < ? ORDER BY seq",
                     (pos, min(stop, pos + 5000)),
                 )
