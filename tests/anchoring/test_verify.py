@@ -48,7 +48,7 @@ def test_event_to_chain_every_link(world: World) -> None:
     seq, event = ledger.event_by_hash(ledger.store.get_event(42).event_hash.hex())  # type: ignore[misc]
     cp = next(c for c in ledger.checkpoints() if c.tree_size == second.tree_size)
     cp.verify(ledger.operator_did)
-    verify_inclusion(leaf_hash(event.leaf_data), seq, cp.tree_size, ledger.inclusion_proof(seq, cp.tree_size), cp.root_hash)
+    verify_inclusion(leaf_hash(event.leaf_data(ledger.ingestion_time(seq))), seq, cp.tree_size, ledger.inclusion_proof(seq, cp.tree_size), cp.root_hash)
     verify_anchor(anchoring.client, second, cp)
     assert second.chain_id == anchoring.client.chain_id() and second.contract == anchoring.config.contract
     anchoring.close()
@@ -161,7 +161,7 @@ def test_rewritten_history_fails_consistency(world: World) -> None:
     anchoring.anchor_latest(world.operator_key)
     world.submit_rest()
     store = world.ledger.store
-    leaves = [leaf_hash(SignedEvent.from_stored(e.canonical, e.signature).leaf_data) for e in store.iter_events()]
+    leaves = [leaf_hash(SignedEvent.from_stored(e.canonical, e.signature).leaf_data(e.ingested_at)) for e in store.iter_events()]
     leaves[10] = leaf_hash(b"a rewritten event")
     tree, nodes = CompactTree(), []
     for leaf in leaves:

@@ -55,6 +55,7 @@ def test_an_extraction_accepted_by_one_ledger_is_refused_by_its_twin() -> None:
     a, b = _twin_ledgers()
     ev = a.sign("kasonta", EXTRACT)
     a.accept(ev)
+    b.s.clock = a.s.clock  # the twins' clocks agree
     err = _refused_unchanged(b, ev)
     assert err.rule == "ledger.domain" and a.ledger.ledger_id in str(err)
     # the same body signed for B is accepted there: the refusal is about the domain alone
@@ -71,6 +72,7 @@ def test_registry_and_policy_events_do_not_cross_ledgers() -> None:
     ):
         ev = a.sign("operator", body)
         a.accept(ev)
+        b.s.clock = a.s.clock
         assert _refused_unchanged(b, ev).rule == "ledger.domain"
     policy = b.ledger.policy()
     assert b.ledger.store.get_participant(newcomer.did) is None and policy is not None and policy.max_clock_skew_s != 10
@@ -81,6 +83,7 @@ def test_a_confidential_event_is_bound_to_its_ledger() -> None:
     b = ConfChain(ledger_id=new_ledger_id())
     proved = a.conf_extract_event("kasonta")
     a.keep(proved)
+    b.s.clock = a.s.clock
     assert _refused_unchanged(b, proved.event).rule == "ledger.domain"
     # relabelling the ledger breaks the signature; re-signing it breaks the proofs, which bind the body
     relabelled = SignedEvent({**proved.event.body, "ledger": b.ledger.ledger_id}, proved.event.signature)

@@ -62,7 +62,7 @@ def _none() -> object:
 def test_demo_attempts_are_all_refused(run: tuple[Ledger, list[str]]) -> None:
     ledger, _ = run
     s = build_scenario()
-    expected = ["certified.origin", "custody", "replay", "signature"]
+    expected = ["certified.origin", "custody", "time.backdate", "ledger.domain", "replay", "signature"]
     got = []
     for description, event in bad_events(s):
         with pytest.raises(RuleViolationError) as info:

@@ -171,11 +171,11 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
     out = {"form": "pack", "gross_mass_g": 400_000, "gtin": "04099999000753", "serial": "VM75-000001",
            "buckets": {"Co/certified/CD": 7_000, "Ni/recycled-post/—": 56_000}}
     ev = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"], "outputs": [out]}, maker, ledger="urn:example:forged-log")
-    cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data), 1, ledger="urn:example:forged-log")
+    cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data(0)), 1, ledger="urn:example:forged-log")
     claims = {"passport_id": "urn:batterytrace:forged", "passport_version": 1,
               "battery": {"gtin": out["gtin"], "serial": out["serial"], "digital_link": "", "lot": f"{ev.hash_hex}:0"},
               "summary": summary_of(out["buckets"]), "aspects": {"Circularity": {"recycledContent": recycled_of(out["buckets"])}},
-              "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
+              "evidence": {"event": ev.to_wire(), "ingested_at": 0, "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
     forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
     with pytest.raises(VerificationError, match="operator"):
         verify_passport(forged, now=NOW)

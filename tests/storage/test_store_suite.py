@@ -99,7 +99,7 @@ def test_failed_batch_leaves_nothing(store: Store) -> None:
     c, _ = small_chain(store)
     size, root = store.size(), c.ledger.root()
     last = store.get_event(size - 1)
-    dup = StoredEvent(size, last.event_hash, last.canonical, last.signature, last.kind, last.actor, last.time)
+    dup = StoredEvent(size, last.event_hash, last.canonical, last.signature, last.kind, last.actor, last.time, last.ingested_at)
     with pytest.raises(Exception), store.write_lock():  # noqa: B017 - each backend raises its own
         store.apply(WriteBatch(meta={"probe": "x"}))
         store.apply(WriteBatch(events=[dup]))  # duplicate hash: refused by the store

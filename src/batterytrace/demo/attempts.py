@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from batterytrace.demo.scenario import Scenario
+from batterytrace.ledger.ledger import labelled_ledger_id
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.timeutil import format_time
 
@@ -22,6 +23,16 @@ def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
     out.append((
         "recycler ships a pack it does not hold",
         sign_event({"kind": "ship", "time": t, "to": voltara.did, "lots": [pack]}, circulon.signing_key, ledger=s.ledger_id),
+    ))
+    kasonta = s.actors["kasonta"]
+    month_ago = format_time(s.clock - 30 * 86_400_000_000)
+    out.append((
+        "mine back-dates a certified extraction by a month (beyond max_backdate_s)",
+        sign_event({"kind": "extract", "time": month_ago, "site": "mine:kasonta", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/certified/CD": 350_000}}]}, kasonta.signing_key, ledger=s.ledger_id),
+    ))
+    out.append((
+        "an event signed for another ledger is replayed here",
+        sign_event({"kind": "extract", "time": t, "site": "mine:kasonta", "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 350_000}}]}, kasonta.signing_key, ledger=labelled_ledger_id("demo/another-ledger")),
     ))
     spent = s.events[-1]  # the last event already consumed / touched lots
     out.append(("replay of an accepted event", spent))
