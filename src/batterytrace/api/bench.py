@@ -34,6 +34,7 @@ from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.sqlite import SQLiteStore
+from batterytrace.timeutil import now_us
 
 __all__ = ["run_benchmarks"]
 
@@ -122,7 +123,8 @@ def _passport_page(tmp: Path, quick: bool, workers: int = 2) -> Metric | None:
 
 def _capture(tmp: Path, quick: bool) -> Metric:
     n = 20_000 if quick else 100_000
-    w = Workload(10, 50, prefix="capture")
+    # a server stamps captures with its clock: date the events in the last n seconds (max_backdate_s)
+    w = Workload(10, 50, prefix="capture", start=now_us() - (n + 1000) * 1_000_000)
     events = list(w.events(n))
     db = str(tmp / "capture.db")
     Ledger(SQLiteStore(db), w.operator.did, w.ledger_id).close()

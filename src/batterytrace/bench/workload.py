@@ -33,7 +33,10 @@ class _Party:
 
 
 class Workload:
-    def __init__(self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench") -> None:
+    def __init__(
+        self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench", start: int | None = None
+    ) -> None:
+        """``start`` (µs) dates the first event (default 2024-01-01); events are one second apart."""
         self.mines = [
             _Party(SigningKey.from_label(f"{prefix}/mine/{i}"), "mine", f"mine:{prefix}-{i}", "mine", "CD")
             for i in range(mines)
@@ -43,7 +46,7 @@ class Workload:
         self.auditor = _Party(SigningKey.from_label(f"{prefix}/auditor"), "auditor", "", "", "GB")
         self.operator = SigningKey.from_label(f"{prefix}/operator")
         self.packs_per_campaign = packs_per_campaign
-        self.clock = parse_time("2024-01-01T00:00:00Z")
+        self.clock = parse_time("2024-01-01T00:00:00Z") if start is None else start
         self.ledger_id = labelled_ledger_id(f"bench/{prefix}")
         self._n = 0
 
