@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from batterytrace.demo.scenario import Scenario
 from batterytrace.errors import ConfigError, RuleViolationError, VerificationError
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.epcis import epcis_document, export_event
 from batterytrace.ledger.ledger import Ledger, new_ledger_id
 from batterytrace.model.events import SignedEvent, signing_input
 from batterytrace.model.policy import DEFAULT_POLICY
@@ -127,6 +129,11 @@ def test_replay_into_a_twin_through_the_http_api(tmp_path: Path) -> None:
     r = served.client.post("/events/batch", json={"events": [ev.to_wire() for ev in a.events[:3]]})
     assert r.json()["accepted"] == [] and {x["rule"] for x in r.json()["rejected"]} == {"ledger.domain"}
     assert served.ledger.size() == 0
+    # EPCIS capture embeds the signed body, ledger id included: A's events are refused there too
+    doc = epcis_document([export_event(ev) for ev in a.events[:3]], 0)
+    job = served.client.post("/capture", json=doc, headers={"GS1-Capture-Error-Behaviour": "proceed"}).json()
+    assert job["eventsRecorded"] == 0 and len(job["errors"]) == 3 and served.ledger.size() == 0
+    assert all("ledger.domain" in json.dumps(e) for e in job["errors"])
     assert served.client.post("/events", json=b.events[0].to_wire()).status_code == 201
     assert served.client.get("/ledger/head").json()["ledger"] == b.ledger_id
     proof = served.client.get("/ledger/proofs/inclusion", params={"event_hash": b.events[0].hash_hex}).json()

@@ -240,3 +240,38 @@ def test_a_tree_head_dated_before_the_events_it_covers_is_caught(tmp_path: Path)
     c.ledger.store.apply(WriteBatch(tree_heads=[TreeHeadRecord(size, early.root_hash, 1, early.signature, early.log_id)]))
     with pytest.raises(VerificationError, match="dated before"):
         verify_log(SQLiteStore(db))
+
+
+def test_a_passport_cannot_restate_when_its_pack_was_logged() -> None:
+    """The economic operator re-signs its passport with another ingestion time for the pack's
+    assembly: the leaf commits to it, so the inclusion proof no longer verifies."""
+    import copy
+
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.demo.master_data import VOLTARA_VM75
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.ledger.ledger import Ledger, historical_clock
+    from batterytrace.passport.issue import VCT, issue_passport, verify_passport
+    from batterytrace.storage.memory import MemoryStore
+
+    now_s = 1_790_000_000
+    s = build_scenario(packs=1, legacy_packs=1)
+    operator, oem = s.actors["operator"].signing_key, s.actors["voltara"].signing_key
+    ledger = Ledger(MemoryStore(), operator.did, s.ledger_id, clock=historical_clock)
+    assert not ledger.submit_batch(s.events).rejected
+    ledger.sign_tree_head(operator)
+    passport = issue_passport(ledger, s.packs[-1], VOLTARA_VM75, oem, issued_at=now_s)
+    claims = verify_passport(passport.present("authorities"), log_operator=operator.did, now=now_s)
+    for name in ("iss", "iat", "exp", "vct"):
+        claims.pop(name)
+    logged = claims["evidence"]["ingested_at"]
+    assert logged == ledger.ingestion_time(claims["evidence"]["leaf_index"])
+    for ingested, error in ((logged, None), (logged - 10 * DAY, "inclusion"), (None, "ingested_at"), ("x", "ingested_at")):
+        forged = copy.deepcopy(claims)
+        forged["evidence"]["ingested_at"] = ingested
+        signed = issue_sd_jwt(oem, forged, vct=VCT, issued_at=now_s).jws + "~"
+        if error is None:
+            verify_passport(signed, log_operator=operator.did, now=now_s)
+        else:
+            with pytest.raises(VerificationError, match=error):
+                verify_passport(signed, log_operator=operator.did, now=now_s)
