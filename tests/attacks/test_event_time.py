@@ -223,11 +223,20 @@ def test_an_insider_making_ingestion_go_back_is_caught(tmp_path: Path) -> None:
         verify_log(SQLiteStore(db))
 
 
-def test_an_insider_rewinding_a_signers_time_line_is_caught(tmp_path: Path) -> None:
+@pytest.mark.parametrize("edit", ["rewind", "delete", "invent"])
+def test_an_insider_editing_a_time_line_is_caught(tmp_path: Path, edit: str) -> None:
+    """Rewinding a signer's latest time would let it back-date again; inventing a far-future line
+    for another participant would lock it out (``time.order``): log verify accounts for every row."""
     c, db = _sqlite_chain(tmp_path)
+    key = f"latest:actor:{c.did('kasonta')}"
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET value = '0' WHERE key = ?", (f"latest:actor:{c.did('kasonta')}",))
-    with pytest.raises(VerificationError, match="latest:actor"):
+        if edit == "rewind":
+            conn.execute("UPDATE meta SET value = '0' WHERE key = ?", (key,))
+        elif edit == "delete":
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (f"latest:site:{c.s.actors['tujenge'].site}", str(2**62)))
+    with pytest.raises(VerificationError, match="latest:"):
         verify_log(SQLiteStore(db))
 
 

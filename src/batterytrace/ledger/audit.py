@@ -158,9 +158,12 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
         if store.get_meta("policy") != rebuilt.get_meta("policy"):
             raise VerificationError("the stored ledger policy differs from the policy the log sets")
-        for key, value in rebuilt.meta.items():
-            if key.startswith(LATEST_PREFIX) and store.get_meta(key) != value:
-                raise VerificationError(f"the stored {key} differs from the log")
+        implied_latest = rebuilt.meta_with_prefix(LATEST_PREFIX)
+        for key, value in store.meta_with_prefix(LATEST_PREFIX).items():
+            if implied_latest.pop(key, None) != value:
+                raise VerificationError(f"the stored {key} differs from the log (or no event implies it)")
+        if implied_latest:
+            raise VerificationError(f"the stored {next(iter(implied_latest))} implied by the log is missing")
         if store.node_count() != rebuilt.node_count():
             raise VerificationError(
                 f"store holds {store.node_count()} Merkle nodes; the log implies {rebuilt.node_count()}"

@@ -198,6 +198,10 @@ class PostgresStore:
         value: str | None = self._one("SELECT value FROM meta WHERE key=%s", (key,))
         return value
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = self._rows("SELECT key, value FROM meta WHERE substr(key, 1, length(%s)) = %s", (prefix, prefix))
+        return {str(k): str(v) for k, v in rows}
+
     def size(self) -> int:
         value = self._one("SELECT MAX(seq) FROM events")
         return 0 if value is None else int(value) + 1

@@ -145,6 +145,12 @@ class SQLiteStore:
         value: str | None = self._one("SELECT value FROM meta WHERE key=?", (key,))
         return value
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = self._conn().execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ?", (prefix, prefix)
+        )
+        return {str(k): str(v) for k, v in rows}
+
     def size(self) -> int:
         value = self._one("SELECT MAX(seq) FROM events")
         return 0 if value is None else int(value) + 1
