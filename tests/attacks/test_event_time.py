@@ -166,6 +166,20 @@ def test_no_event_before_the_sites_latest() -> None:
     assert _refused(c, _sign_at(c, "kasonta", _extract_body("kasonta", c), at - 60_000_000)) == "time.order"
 
 
+def test_a_site_line_is_not_anyones_to_advance() -> None:
+    """Naming another participant's site in one's own event does not move that site's time line
+    (which would lock its operator out of signing anything dated earlier)."""
+    c = Chain()
+    [lot] = c.ship_and_receive("kasonta", "kivijarvi", [c.extract("kasonta")])
+    now = c.s.clock
+    ahead = _sign_at(c, "kivijarvi", {"kind": "ship", "to": c.did("aurelia"), "lots": [lot], "site": "mine:kasonta"},
+                     now + 4 * 60_000_000)
+    c.accept(ahead)
+    assert c.ledger.store.get_meta("latest:site:mine:kasonta") is not None
+    assert int(c.ledger.store.get_meta("latest:site:mine:kasonta") or 0) < now
+    c.accept(_sign_at(c, "kasonta", _extract_body("kasonta", c), now))
+
+
 def test_no_receipt_before_its_shipment() -> None:
     c = Chain()
     lot = c.extract("kasonta")

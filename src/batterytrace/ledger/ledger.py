@@ -50,6 +50,7 @@ def historical_clock() -> None:
     previous event's ingestion (``Ledger.submit_batch``)."""
     return None
 
+
 _LEDGER_ID_MAX = 200
 
 

@@ -80,16 +80,20 @@ def check_event(
     if effect is None:
         effect = check_material_event(ev, t, st)
     assert effect is not None  # every kind in EVENT_KINDS has a handler
-    effect.latest = dict.fromkeys(_clock_keys(ev), t)
+    effect.latest = dict.fromkeys(_clock_keys(ev, st), t)
     return t, effect
 
 
-def _clock_keys(ev: SignedEvent) -> list[str]:
-    """The time lines an event advances: its signer's and the site it names, if any."""
+def _clock_keys(ev: SignedEvent, st: BatchState) -> list[str]:
+    """The time lines an event continues: its signer's, and the site it names when that is a
+    registered site the signer operates (extraction, processing, receipt, ring key) or an
+    incident an auditor records there. A site the signer merely mentions is not its to advance."""
     keys = [f"actor:{ev.actor}"]
-    site = ev.body.get("site")
-    if isinstance(site, str):
-        keys.append(f"site:{site}")
+    site_id = ev.body.get("site")
+    if isinstance(site_id, str):
+        site = st.site(site_id)
+        if site is not None and (site.owner == ev.actor or ev.kind == "incident"):
+            keys.append(f"site:{site_id}")
     return keys
 
 
@@ -106,7 +110,7 @@ def check_time(ev: SignedEvent, t: int, st: BatchState, ingested_us: int) -> Non
             "time.backdate",
             f"event time lies more than {policy.max_backdate_s} s (max_backdate_s) before its ingestion",
         )
-    for key in _clock_keys(ev):
+    for key in _clock_keys(ev, st):
         if t < st.latest_time(key):
             who = "signer" if key.startswith("actor:") else "site"
             raise RuleViolationError("time.order", f"event predates its {who}'s latest accepted event")
