@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from batterytrace.anchoring.client import AnchorClient
 from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.demo.scenario import DEMO_LEDGER_ID
 from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import SignedEvent
@@ -22,7 +23,7 @@ class Registry:
 
 
 def random_checkpoint(key: SigningKey, size: int) -> Checkpoint:
-    return sign_checkpoint(key, size, os.urandom(32), 1_790_000_000_000_000 + size)
+    return sign_checkpoint(key, size, os.urandom(32), 1_790_000_000_000_000 + size, ledger=DEMO_LEDGER_ID)
 
 
 @dataclass

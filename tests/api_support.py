@@ -16,7 +16,7 @@ from batterytrace.api.config import ApiConfig
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.access import issue_access_token
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Clock, Ledger, historical_clock
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
@@ -41,9 +41,12 @@ class Served:
 
 
 def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, issuers: bool = True,
-          **cfg: object) -> Served:
+          clock: Clock | None = historical_clock, **cfg: object) -> Served:
+    """Serve ``scenario`` (its events imported as history when ``chain``). ``clock`` is the ledger's:
+    by default historical import, so the demo's 2025 events are accepted through the API too;
+    ``None`` for the system clock, as the real server."""
     operator = scenario.actors["operator"]
-    ledger = Ledger(store if store is not None else MemoryStore(), operator.did)
+    ledger = Ledger(store if store is not None else MemoryStore(), operator.did, scenario.ledger_id, clock=clock)
     if chain:
         result = ledger.submit_batch(scenario.events)
         assert not result.rejected

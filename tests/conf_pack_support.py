@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from batterytrace.demo.confidential import ConfidentialRun, confidential_chain
 from batterytrace.demo.confidential_pack import PackDesign, confidential_packs
 from batterytrace.demo.scenario import Scenario, build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 
 SMALL = PackDesign(modules=2, cells_per_module=3)
@@ -27,7 +27,7 @@ class ConfWorld:
 @functools.cache
 def conf_world() -> ConfWorld:
     s = build_scenario(packs=2, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     run = ConfidentialRun()
     for i in range(2):
@@ -35,5 +35,5 @@ def conf_world() -> ConfWorld:
     packs = confidential_packs(s, run, 1, SMALL)
     result = ledger.submit_batch(run.events, check_clock=False)
     assert not result.rejected, result.rejected[0].message
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     return ConfWorld(s, ledger, run, packs)

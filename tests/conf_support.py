@@ -28,8 +28,8 @@ def sulphate(buckets: dict[str, int], gross: int = 1_600_000, coc: str = "mass_b
 class ConfChain(Chain):
     """A Chain plus every participant's private openings (lot id → bucket → opening)."""
 
-    def __init__(self, store: Store | None = None) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store | None = None, ledger_id: str | None = None) -> None:
+        super().__init__(store, ledger_id)
         self.openings: dict[str, dict[str, Opening]] = {}
         self.lot = ""  # a test's confidential lot at the refinery, when it made one
 
@@ -38,7 +38,7 @@ class ConfChain(Chain):
     ) -> ProvedEvent:
         self.s.tick(0.25)
         timed = {**body, "time": format_time(self.s.clock)}
-        return prove_event(timed, self.s.actors[who].signing_key, [self.openings[i] for i in inputs], tol)
+        return prove_event(timed, self.s.actors[who].signing_key, [self.openings[i] for i in inputs], tol, ledger=self.s.ledger_id)
 
     def keep(self, proved: ProvedEvent) -> list[str]:
         """Accept the event and keep the new lots' openings."""

@@ -221,7 +221,9 @@ def fuzz_events(ledger: Ledger, events: Sequence[SignedEvent], keys: dict[str, S
             mutants: list[SignedEvent] = []
             for _ in range(per_event):
                 try:
-                    mutants.append(sign_event(mutator.mutate(genuine.body), key))
+                    body = mutator.mutate(genuine.body)
+                    named = body.get("ledger")  # a mutated ledger id is signed as it is
+                    mutants.append(sign_event(body, key, ledger=named if isinstance(named, str) else ledger.ledger_id))
                 except BatterytraceError:
                     continue  # the mutant is not even signable JSON (the client library refuses it)
             for mutant in mutants:

@@ -31,8 +31,8 @@ TUJENGE_UNTIL = "2025-02-01T00:00:00Z"
 
 
 class RingChain(ConfChain):
-    def __init__(self, store: Store | None = None) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store | None = None, ledger_id: str | None = None) -> None:
+        super().__init__(store, ledger_id)
         self.s.attest("rmap", "mine:mwelu", "RMAP", "2025-01-16T00:00:00Z", "2028-01-16T00:00:00Z", level="conformant")
         self.s.attest("irma", "mine:tujenge", "IRMA", "2024-12-01T00:00:00Z", TUJENGE_UNTIL, level="IRMA 75", score=80)
         self.secrets = {who: RingSecret.from_label(str(self.s.actors[who].site), f"test/{who}") for who in CD_MINES}
@@ -44,7 +44,7 @@ class RingChain(ConfChain):
     def register_key(self, who: str, secret: RingSecret | None = None) -> SignedEvent:
         self.s.tick(0.25)
         return ring_key_registration(
-            self.s.actors[who].signing_key, secret or self.secrets[who], format_time(self.s.clock)
+            self.s.actors[who].signing_key, secret or self.secrets[who], format_time(self.s.clock), ledger=self.s.ledger_id
         )
 
     def now(self) -> str:
@@ -61,7 +61,7 @@ class RingChain(ConfChain):
         return anonymous_extraction(self.ledger.store, self.body(**body), self.secrets[who])
 
     def anon_with_ring(self, ring: list[Any], who: str = "kasonta", **body: Any) -> AnonymousExtraction:
-        return prove_anonymous_extraction(self.body(**body), self.secrets[who], ring)
+        return prove_anonymous_extraction(self.body(**body), self.secrets[who], ring, ledger=self.s.ledger_id)
 
     def extract_anonymously(self, who: str = "kasonta") -> tuple[AnonymousExtraction, str]:
         made = self.anon(who)
@@ -81,4 +81,4 @@ def resign_body(ev: SignedEvent, key: SigningKey, change: Any) -> SignedEvent:
     body = copy.deepcopy(ev.body)
     change(body)
     body["actor"] = key.did
-    return sign_event(body, key)
+    return sign_event(body, key, ledger=str(body.get("ledger", ev.ledger)))

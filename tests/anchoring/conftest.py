@@ -12,7 +12,7 @@ from anchoring_support import Registry, World
 from batterytrace.anchoring.client import AnchorClient
 from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.sqlite import SQLiteStore
 
 
@@ -33,7 +33,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     """A SQLite ledger holding the first 60 events of the demo scenario (the rest: ``submit_rest``)."""
     s = build_scenario(packs=2, legacy_packs=1)
     db = str(tmp_path / "ledger.db")
-    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events[:60], check_clock=False).rejected
     keys = {k: a.signing_key for k, a in s.actors.items()}
     yield World(db, ledger, s.actors["operator"].signing_key, keys, s.packs, list(s.events[60:]))

@@ -12,6 +12,7 @@ import pytest
 from anchoring_support import Registry, random_checkpoint
 from batterytrace.anchoring.client import AnchorClient, connect_rpc
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.demo.scenario import DEMO_LEDGER_ID
 from batterytrace.errors import AnchorError, ServiceUnavailableError, VerificationError
 
 KEY = SigningKey.generate()
@@ -36,7 +37,7 @@ def test_refuses_empty_log(registry: Registry) -> None:
     from batterytrace.ledger.checkpoint import sign_checkpoint
 
     with pytest.raises(AnchorError, match="empty log"):
-        registry.operator.anchor(sign_checkpoint(KEY, 0, bytes(32), 1))
+        registry.operator.anchor(sign_checkpoint(KEY, 0, bytes(32), 1, ledger=DEMO_LEDGER_ID))
 
 
 def test_unfunded_account_is_named(registry: Registry) -> None:

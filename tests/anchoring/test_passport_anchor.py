@@ -99,7 +99,7 @@ def test_passport_checkpoint_differing_from_chain_is_a_split_view(world: World) 
     anchoring = Anchoring.setup(world.ledger)
     claims = copy.deepcopy(passport_claims(world, anchoring))
     size = claims["evidence"]["checkpoint"]["tree_size"]
-    shown = sign_checkpoint(world.operator_key, size, b"\x0a" * 32, 3)
+    shown = sign_checkpoint(world.operator_key, size, b"\x0a" * 32, 3, ledger=world.ledger.ledger_id)
     claims["evidence"]["checkpoint"] = shown.to_dict()
     claims["evidence"]["anchor"]["root_hash"] = shown.root_hash.hex()
     claims["evidence"]["anchor"]["checkpoint_hash"] = checkpoint_hash(shown).hex()
@@ -113,7 +113,7 @@ def test_passport_checkpoint_swapped_for_another_is_refused(world: World) -> Non
     """The checkpoint replaced by one the anchor does not describe (signed by someone else)."""
     anchoring = Anchoring.setup(world.ledger)
     claims = copy.deepcopy(passport_claims(world, anchoring))
-    other = sign_checkpoint(world.keys["voltara"], 5, b"\x0b" * 32, 3)
+    other = sign_checkpoint(world.keys["voltara"], 5, b"\x0b" * 32, 3, ledger=world.ledger.ledger_id)
     claims["evidence"]["checkpoint"] = other.to_dict()
     with pytest.raises(VerificationError, match="does not match the checkpoint"):
         verify_passport_anchor(claims, anchoring.client.w3, **pin(anchoring))

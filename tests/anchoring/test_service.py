@@ -14,14 +14,14 @@ from batterytrace.anchoring.records import AnchorConfig, load_config
 from batterytrace.anchoring.service import Anchoring, RunSchedule, read_chain_key
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.errors import ConfigError, ServiceUnavailableError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 
 
 def _ledger(store: Store) -> tuple[Ledger, object]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(store, s.actors["operator"].did)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     return ledger, s.actors["operator"].signing_key
 

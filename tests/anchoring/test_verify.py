@@ -48,7 +48,7 @@ def test_event_to_chain_every_link(world: World) -> None:
     seq, event = ledger.event_by_hash(ledger.store.get_event(42).event_hash.hex())  # type: ignore[misc]
     cp = next(c for c in ledger.checkpoints() if c.tree_size == second.tree_size)
     cp.verify(ledger.operator_did)
-    verify_inclusion(leaf_hash(event.leaf_data), seq, cp.tree_size, ledger.inclusion_proof(seq, cp.tree_size), cp.root_hash)
+    verify_inclusion(leaf_hash(event.leaf_data(ledger.ingestion_time(seq))), seq, cp.tree_size, ledger.inclusion_proof(seq, cp.tree_size), cp.root_hash)
     verify_anchor(anchoring.client, second, cp)
     assert second.chain_id == anchoring.client.chain_id() and second.contract == anchoring.config.contract
     anchoring.close()
@@ -142,7 +142,7 @@ def test_re_signed_checkpoint_differing_from_chain_is_caught(world: World) -> No
     """The operator key re-signs a different head for an anchored size and the stored head is
     swapped for it: the stored and anchored roots differ."""
     anchoring = anchored_twice(world)
-    forged = sign_checkpoint(world.operator_key, 60, b"\x02" * 32, 5)
+    forged = sign_checkpoint(world.operator_key, 60, b"\x02" * 32, 5, ledger=world.ledger.ledger_id)
     db = sqlite3.connect(world.db)
     db.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ? WHERE tree_size = 60",
                (forged.root_hash, forged.timestamp, forged.signature))
@@ -161,7 +161,7 @@ def test_rewritten_history_fails_consistency(world: World) -> None:
     anchoring.anchor_latest(world.operator_key)
     world.submit_rest()
     store = world.ledger.store
-    leaves = [leaf_hash(SignedEvent.from_stored(e.canonical, e.signature).leaf_data) for e in store.iter_events()]
+    leaves = [leaf_hash(SignedEvent.from_stored(e.canonical, e.signature).leaf_data(e.ingested_at)) for e in store.iter_events()]
     leaves[10] = leaf_hash(b"a rewritten event")
     tree, nodes = CompactTree(), []
     for leaf in leaves:
@@ -180,7 +180,7 @@ def test_rewritten_history_fails_consistency(world: World) -> None:
 
 def test_split_view_in_stored_heads_is_portable_evidence(world: World) -> None:
     anchoring = anchored_twice(world)
-    other = sign_checkpoint(world.operator_key, 60, b"\x07" * 32, 9)
+    other = sign_checkpoint(world.operator_key, 60, b"\x07" * 32, 9, ledger=world.ledger.ledger_id)
     with world.ledger.store.write_lock():
         from batterytrace.storage.base import TreeHeadRecord
 
@@ -198,7 +198,7 @@ def test_split_view_against_the_chain(world: World) -> None:
     the same size: the chain's signed copy and the shown one form the evidence."""
     anchoring = anchored_twice(world)
     record = anchoring.records()[0]
-    shown = sign_checkpoint(world.operator_key, 60, b"\x09" * 32, 77)
+    shown = sign_checkpoint(world.operator_key, 60, b"\x09" * 32, 77, ledger=world.ledger.ledger_id)
     forged_record = dataclasses.replace(record, root_hash=shown.root_hash.hex(),
                                         checkpoint_hash=checkpoint_hash(shown).hex())
     with pytest.raises(SplitViewError, match="split view") as caught:

@@ -14,14 +14,14 @@ from batterytrace.api.config import ApiConfig
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario
 from batterytrace.errors import VerificationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.sqlite import SQLiteStore
 
 
 def _anchored_app(scenario: Scenario, tmp: Path, verifier: Any = None) -> tuple[TestClient, str]:
     operator = scenario.actors["operator"]
-    ledger = Ledger(SQLiteStore(str(tmp / "ledger.db")), operator.did)
+    ledger = Ledger(SQLiteStore(str(tmp / "ledger.db")), operator.did, scenario.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(scenario.events).rejected
     anchoring = Anchoring.setup(ledger)
     anchoring.anchor_checkpoint(ledger.sign_tree_head(operator.signing_key))

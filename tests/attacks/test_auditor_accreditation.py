@@ -70,7 +70,7 @@ def test_an_unaccredited_auditor_attests_nothing(c: Chain) -> None:
                                "legal_name": "Rogue Assurance", "country": "CD"}))
     c.s.tick(1)
     for scheme in ("RMAP", "GBA-ChildLabour"):
-        ev = sign_event({**RMAP_TUJENGE, "scheme": scheme, "time": format_time(c.s.clock)}, rogue)
+        ev = sign_event({**RMAP_TUJENGE, "scheme": scheme, "time": format_time(c.s.clock)}, rogue, ledger=c.ledger.ledger_id)
         assert c.reject(ev).rule == "attestation.accreditation"
 
 
@@ -90,7 +90,7 @@ def test_accreditation_outside_its_validity_does_not_count(c: Chain) -> None:
                                                   {"scheme": "IRMA", "valid_from": "2030-01-01T00:00:00Z"}]}))
     c.s.tick(1)
     for scheme in ("RMAP", "IRMA"):
-        ev = sign_event({**RMAP_TUJENGE, "scheme": scheme, "time": format_time(c.s.clock)}, key)
+        ev = sign_event({**RMAP_TUJENGE, "scheme": scheme, "time": format_time(c.s.clock)}, key, ledger=c.ledger.ledger_id)
         assert c.reject(ev).rule == "attestation.accreditation"
 
 
@@ -167,7 +167,7 @@ def test_the_sourcing_policy_accepts_only_the_issuers_it_names(c: Chain) -> None
                                "legal_name": "Second RMAP Auditors", "country": "CD",
                                "accreditations": [{"scheme": "RMAP"}]}))
     c.s.tick(1)
-    c.accept(sign_event({**RMAP_TUJENGE, "time": format_time(c.s.clock)}, second))
+    c.accept(sign_event({**RMAP_TUJENGE, "time": format_time(c.s.clock)}, second, ledger=c.ledger.ledger_id))
     c.accept(operator_sign(c, {"kind": "set_policy", "policy": accepted_issuers_policy(c, [c.did("rmap")])}))
     assert c.reject(c.sign("tujenge", certified_extract(c))).rule == "certified.origin"
     c.accept(c.sign("kasonta", certified_extract(c, "kasonta")))
@@ -234,7 +234,7 @@ def test_accreditations_persist_and_an_insider_cannot_grant_one(tmp_path: Path) 
     with pytest.raises(VerificationError, match="participant"):
         verify_log(tampered)
     # the forged row would let the assessor attest RMAP: that is exactly what log verify reveals
-    ledger = Ledger(tampered, c.operator.did)
+    ledger = Ledger(tampered, c.operator.did, clock=c.now_us)
     ledger.submit(c.sign("gba", RMAP_TUJENGE))
 
 

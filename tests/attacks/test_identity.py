@@ -222,7 +222,7 @@ def test_over_http_a_bulk_lot_cannot_take_a_packs_digital_link(tmp_path: Path) -
     out = {"form": "heterogenite_concentrate", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 120_000},
            "gtin": pack.gtin, "serial": pack.serial}
     ev = sign_event({"kind": "extract", "site": "mine:tujenge", "outputs": [out], "time": format_time(scenario.clock)},
-                    mine.signing_key)
+                    mine.signing_key, ledger=served.ledger.ledger_id)
     r = served.client.post("/events", json=ev.to_wire())
     assert r.status_code == 422 and r.json()["rule"] == "identity.bulk", r.text
     assert served.ledger.size() == size

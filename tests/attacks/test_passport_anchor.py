@@ -33,7 +33,7 @@ NOW = 1_790_000_000
 def world(tmp_path: Path) -> Iterator[World]:
     s = build_scenario(packs=2, legacy_packs=1)
     db = str(tmp_path / "ledger.db")
-    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     yield World(db, ledger, s.actors["operator"].signing_key, {k: a.signing_key for k, a in s.actors.items()},
                 s.packs, [])
@@ -101,7 +101,7 @@ def test_another_root_in_the_pinned_registry_is_a_split_view(world: World) -> No
     anchoring = Anchoring.setup(world.ledger)
     claims = anchored_passport(world, anchoring)
     size = claims["evidence"]["checkpoint"]["tree_size"]
-    other_view = sign_checkpoint(world.operator_key, size, b"\x0c" * 32, 7)
+    other_view = sign_checkpoint(world.operator_key, size, b"\x0c" * 32, 7, ledger=world.ledger.ledger_id)
     forged = copy.deepcopy(claims)
     forged["evidence"]["checkpoint"] = other_view.to_dict()
     forged["evidence"]["anchor"] = rogue_registry(anchoring).anchor(other_view).to_dict()
@@ -119,7 +119,7 @@ def test_a_foreign_head_in_the_pinned_registry_is_no_split_view(world: World) ->
     anchoring = Anchoring.setup(world.ledger)
     claims = anchored_passport(world, anchoring)
     size = claims["evidence"]["checkpoint"]["tree_size"]
-    foreign = sign_checkpoint(world.keys["voltara"], size, b"\x0d" * 32, 7)
+    foreign = sign_checkpoint(world.keys["voltara"], size, b"\x0d" * 32, 7, ledger=world.ledger.ledger_id)
     forged = copy.deepcopy(claims)
     forged["evidence"]["checkpoint"] = foreign.to_dict()
     with pytest.raises(VerificationError) as caught:

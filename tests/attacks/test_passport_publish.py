@@ -153,7 +153,8 @@ def test_the_version_never_goes_back(served: Served) -> None:
     assert pack is not None
     repurposed = sign_event({"kind": "lifecycle", "lot": pack.lot_id, "status": "repurposed", "soh_percent": 80.0,
                              "cycles": 900, "time": format_time(pack.last_event_at + 86_400_000_000),
-                             "bms": {"state_of_charge_percent": 50.0}}, oem(served))
+                             "bms": {"state_of_charge_percent": 50.0}}, oem(served),
+                            ledger=served.ledger.ledger_id)
     served.ledger.submit(repurposed)
     served.ledger.sign_tree_head(served.scenario.actors["operator"].signing_key)
     second = published(served, now - 200)

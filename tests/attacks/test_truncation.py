@@ -81,7 +81,7 @@ def _anchored_ledger(db: str, scenario: Scenario, snapshot: str | None, **setup:
     operator = scenario.actors["operator"].signing_key
     if not db.startswith("postgresql://"):
         save_key(operator, Path(db + ".operator.key"))
-    ledger = Ledger(open_store(db), operator.did)
+    ledger = Ledger(open_store(db), operator.did, scenario.ledger_id)
     assert not ledger.submit_batch(scenario.events[:FIRST], check_clock=False).rejected
     anchoring = Anchoring.setup(ledger, **setup)
     anchoring.anchor_latest(operator)
@@ -167,7 +167,7 @@ def test_truncated_then_regrown_log_is_caught(anchored: Anchored) -> None:
     template = next(ev for ev in scenario.events if ev.kind == "attest")
     key = next(a.signing_key for a in scenario.actors.values() if a.did == template.actor)
     later = format_time(parse_time(str(scenario.events[-1].body["time"])) + 3_600_000_000)
-    extra = [sign_event({**template.body, "time": later, "nonce": f"regrown-{i}"}, key) for i in range(2)]
+    extra = [sign_event({**template.body, "time": later, "nonce": f"regrown-{i}"}, key, ledger=scenario.ledger_id) for i in range(2)]
     ledger = Ledger(SQLiteStore(anchored.db))
     result = ledger.submit_batch([*scenario.events[FIRST:-1], *extra], check_clock=False)
     assert not result.rejected and ledger.size() == anchored.size + 1
@@ -182,7 +182,7 @@ def test_split_view_against_the_chain_is_portable_evidence(anchored: Anchored) -
     with another root and drops that anchor's record: the chain's signed copy and the stored one
     form the evidence."""
     key = anchored.scenario.actors["operator"].signing_key
-    forged = sign_checkpoint(key, anchored.size, b"\x42" * 32, 1_800_000_000_000_000)
+    forged = sign_checkpoint(key, anchored.size, b"\x42" * 32, 1_800_000_000_000_000, ledger=anchored.scenario.ledger_id)
     con = sqlite3.connect(anchored.db)
     con.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ? WHERE tree_size = ?",
                 (forged.root_hash, forged.timestamp, forged.signature, anchored.size))
@@ -221,7 +221,7 @@ def test_truncated_anchored_log_on_postgres(pg_url: str, tmp_path: Path, scenari
     from batterytrace.storage.postgres import split_schema
 
     operator = scenario.actors["operator"].signing_key
-    ledger = Ledger(open_store(pg_url), operator.did)
+    ledger = Ledger(open_store(pg_url), operator.did, scenario.ledger_id)
     assert not ledger.submit_batch(scenario.events[:FIRST], check_clock=False).rejected
     anchoring = Anchoring.setup(ledger, chain_state=str(tmp_path / "chain.sqlite"))
     anchoring.anchor_latest(operator)
@@ -269,7 +269,7 @@ def _plant_event(db: str, seq: int, ev: SignedEvent) -> None:
 def plain_db(tmp_path: Path, scenario: Scenario) -> Iterator[str]:
     db = str(tmp_path / "ledger.db")
     operator = scenario.actors["operator"].signing_key
-    ledger = Ledger(SQLiteStore(db), operator.did)
+    ledger = Ledger(SQLiteStore(db), operator.did, scenario.ledger_id)
     for part in (scenario.events[: FIRST // 2], scenario.events[FIRST // 2 : FIRST]):
         assert not ledger.submit_batch(part, check_clock=False).rejected
         ledger.sign_tree_head(operator)
@@ -315,7 +315,7 @@ def test_planted_row_on_postgres(pg_url: str, scenario: Scenario) -> None:
     from batterytrace.storage.postgres import split_schema
 
     store = open_store(pg_url)
-    ledger = Ledger(store, scenario.actors["operator"].did)
+    ledger = Ledger(store, scenario.actors["operator"].did, scenario.ledger_id)
     assert not ledger.submit_batch(scenario.events[:FIRST], check_clock=False).rejected
     real = scenario.events[FIRST]
     conninfo, schema = split_schema(pg_url)
@@ -328,7 +328,8 @@ def test_planted_row_on_postgres(pg_url: str, scenario: Scenario) -> None:
     with pytest.raises(VerificationError, match="sequence number -1 lies outside the log"):
         verify_log(store)
     assert store.known_hashes([real.event_hash]) == set() and store.event_seq(real.event_hash) is None
-    assert ledger.submit(real).seq == FIRST
+    result = ledger.submit_batch([real], check_clock=False)  # the demo's history, imported
+    assert [a.seq for a in result.accepted] == [FIRST]
     assert verify_log(store).events == FIRST + 1
     store.close()
 

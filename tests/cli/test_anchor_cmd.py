@@ -19,7 +19,7 @@ from batterytrace.cli import app
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.keys import save_key
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.issue import issue_passport
 from batterytrace.storage.sqlite import SQLiteStore
 
@@ -42,7 +42,7 @@ def test_anchor_commands(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     operator = s.actors["operator"].signing_key
     save_key(operator, Path(db + ".operator.key"))
-    ledger = Ledger(SQLiteStore(db), operator.did)
+    ledger = Ledger(SQLiteStore(db), operator.did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events[:50], check_clock=False).rejected
 
     out = run("anchor", "setup", "--db", db)

@@ -87,26 +87,34 @@ def test_trace_forward_from_a_site(demo_db: Path) -> None:
 
 
 def test_submit_reports_rejections_with_rules(tmp_path: Path) -> None:
-    from support import Chain
+    """``submit`` stamps events with the system clock: a supply chain signed in the last hours is
+    accepted; a replay, malformed JSON and an event back-dated by eight days are refused by rule."""
+    from batterytrace.demo.scenario import Scenario
+    from batterytrace.timeutil import format_time, now_us
 
-    c = Chain()
-    c.extract("kasonta")
-    lines = [ev.wire_bytes().decode() for ev in c.s.events]
-    lines.append(lines[-1])  # a replay
+    s = Scenario(start=format_time(now_us() - 12 * 3_600_000_000))
+    s.register_all()
+    s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2099-06-01T00:00:00Z", level="conformant")
+    s.extract("kasonta", "cobalt_hydroxide", 1_000_000, True, 4.8, True)
+    accepted = len(s.events)
+    s.clock = now_us() - 8 * 24 * 3_600_000_000
+    s.extract("kasonta", "cobalt_hydroxide", 1_000_000, True, 4.8, True)
+    lines = [ev.wire_bytes().decode() for ev in s.events]
+    lines.append(lines[accepted - 1])  # a replay
     lines.append("{not json")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(lines) + "\n")
     db = tmp_path / "sub.db"
     key = tmp_path / "op.key"
-    key.write_text(c.operator.signing_key.seed.hex() + "\n")
-    run("init", "--db", str(db), "--operator-key", str(key))
+    key.write_text(s.actors["operator"].signing_key.seed.hex() + "\n")
+    run("init", "--db", str(db), "--operator-key", str(key), "--ledger-id", s.ledger_id)
     out = run("submit", str(events), "--db", str(db), ok=False)
-    assert "replay" in out.stdout + out.stderr
-    assert "schema" in out.stdout + out.stderr
+    for rule in ("replay", "schema", "time.backdate"):
+        assert rule in out.stdout + out.stderr
     conn = sqlite3.connect(db)
     (n,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
     conn.close()
-    assert n == len(c.s.events)
+    assert n == accepted
 
 
 def test_every_command_has_help_text() -> None:

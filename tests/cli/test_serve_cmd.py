@@ -91,11 +91,11 @@ def test_demo_serve_opens_a_verified_passport(tmp_path: Path) -> None:
 
 def test_serve_with_two_workers(tmp_path: Path) -> None:
     from batterytrace.demo.scenario import build_scenario
-    from batterytrace.ledger.ledger import Ledger
+    from batterytrace.ledger.ledger import Ledger, historical_clock
     from batterytrace.storage.sqlite import SQLiteStore
 
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(SQLiteStore(str(tmp_path / "w.db")), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(str(tmp_path / "w.db")), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     ledger.close()
     port = _free_port()

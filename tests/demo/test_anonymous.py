@@ -9,7 +9,7 @@ from batterytrace.ledger.anonymous import ring_from_store
 from batterytrace.ledger.anonymous_client import verify_origin_disclosure
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.confidential_client import prove_event
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.storage.openings import OpeningStore
@@ -27,7 +27,7 @@ def _scenario() -> Scenario:
 
 def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
     s = _scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     setup = ring_setup(s)
     assert not ledger.submit_batch(setup.events, check_clock=False).rejected
@@ -45,7 +45,7 @@ def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
             "site": "plant:kivijarvi", "time": format_time(s.clock),
             "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "coc_model": "segregated",
                          "buckets": {CO_KEY: 350_000 - 700}}], "loss": {CO_KEY: 700}}
-    received = prove_event(body, s.actors["kivijarvi"].signing_key, [refiner.get(run.lot)], DEFAULT_POLICY.tolerance("receive"))
+    received = prove_event(body, s.actors["kivijarvi"].signing_key, [refiner.get(run.lot)], DEFAULT_POLICY.tolerance("receive"), ledger=s.ledger_id)
     assert not ledger.submit_batch([received.event], check_clock=False).rejected
     verify_log(ledger.store)
 
@@ -53,7 +53,7 @@ def test_anonymous_shipment_on_the_demo_supply_chain() -> None:
 def test_ring_without_a_store_matches_the_ledger() -> None:
     """Without a store the ring comes from the registry the scenario implies: the same ring."""
     s = _scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     ledger.submit_batch(s.events, check_clock=False)
     setup = ring_setup(s)
     ledger.submit_batch(setup.events, check_clock=False)

@@ -12,7 +12,7 @@ from batterytrace.demo.confidential import (
 from batterytrace.demo.scenario import Scenario
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.confidential_client import import_openings
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.storage.openings import OpeningStore
 
@@ -22,7 +22,7 @@ def test_confidential_chain_on_the_demo_supply_chain() -> None:
     s.register_all()
     s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2027-06-01T00:00:00Z", level="conformant")
     s.tick(24)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected
     run = ConfidentialRun()
     out = confidential_chain(s, run, co_g=350_000)

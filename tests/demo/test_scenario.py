@@ -7,7 +7,7 @@ import pytest
 from batterytrace.demo.attempts import bad_events
 from batterytrace.demo.scenario import FORM_ASSAY_PPM, build_scenario
 from batterytrace.errors import RuleViolationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.buckets import element_totals
 from batterytrace.storage.memory import MemoryStore
 
@@ -15,7 +15,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def run() -> tuple[Ledger, list[str]]:
     s = build_scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     result = ledger.submit_batch(s.events)
     assert not result.rejected
     return ledger, s.packs
@@ -62,7 +62,7 @@ def _none() -> object:
 def test_demo_attempts_are_all_refused(run: tuple[Ledger, list[str]]) -> None:
     ledger, _ = run
     s = build_scenario()
-    expected = ["certified.origin", "attestation.accreditation", "provenance.scrap", "identity.bulk", "custody", "replay", "signature"]
+    expected = ["certified.origin", "attestation.accreditation", "provenance.scrap", "identity.bulk", "custody", "time.backdate", "ledger.domain", "replay", "signature"]
     got = []
     for description, event in bad_events(s):
         with pytest.raises(RuleViolationError) as info:

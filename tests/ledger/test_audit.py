@@ -19,7 +19,7 @@ def db(tmp_path: Path) -> Path:
     c = Chain(SQLiteStore(str(path)))
     lot = c.extract("kasonta")
     c.ship_and_receive("kasonta", "kivijarvi", [lot])
-    c.ledger.sign_tree_head(c.operator.signing_key, timestamp=1)
+    c.ledger.sign_tree_head(c.operator.signing_key)
     c.ledger.close()
     return path
 

@@ -20,7 +20,7 @@ from batterytrace.ledger.epcis import (
     import_document,
     import_event,
 )
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "epcis"
@@ -160,7 +160,7 @@ def test_unsigned_and_malformed_events_are_refused(scenario: Scenario) -> None:
 
 
 def _ledger(scenario: Scenario) -> Ledger:
-    return Ledger(MemoryStore(), scenario.actors["operator"].did)
+    return Ledger(MemoryStore(), scenario.actors["operator"].did, scenario.ledger_id, clock=historical_clock)
 
 
 def test_capture_rollback_records_nothing_on_any_error(scenario: Scenario) -> None:

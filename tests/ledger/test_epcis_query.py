@@ -8,7 +8,7 @@ from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import EncodingError
 from batterytrace.ledger.epcis import lot_uri
 from batterytrace.ledger.epcis_query import EventQuery, run_query
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
 
@@ -16,7 +16,7 @@ from batterytrace.timeutil import parse_time
 @pytest.fixture(scope="module")
 def chain() -> tuple[Scenario, Ledger]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     return s, ledger
 

@@ -8,7 +8,7 @@ import pytest
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import BatterytraceError
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import trace_backward
 from batterytrace.storage.memory import MemoryStore
 from support import Chain
@@ -73,7 +73,7 @@ def test_recycled_content_origin_mix_and_art8() -> None:
 
 def test_due_diligence_indices_weighted_by_cobalt_supplied() -> None:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     trace = trace_backward(ledger.store, s.packs[0])
     dd = due_diligence(ledger.store, trace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.ledger.ingest import ingest_wire
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 from support import Chain
 
@@ -12,9 +12,9 @@ from support import Chain
 def test_parallel_ingest_equals_sequential() -> None:
     s = build_scenario(packs=2, legacy_packs=1)
     wire = [ev.wire_bytes() for ev in s.events]
-    seq = Ledger(MemoryStore(), s.actors["operator"].did)
+    seq = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not seq.submit_batch(s.events).rejected
-    par = Ledger(MemoryStore(), s.actors["operator"].did)
+    par = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     result = ingest_wire(par, wire, workers=2, chunk_size=37)
     assert not result.rejected and len(result.accepted) == len(wire)
     assert par.root() == seq.root()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
 
 
 def test_all_or_nothing_commits_nothing_on_a_rejection() -> None:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     events = [*s.events[:20], s.events[5]]  # the replay is rejected
     result = ledger.submit_batch(events, all_or_nothing=True)
     assert result.accepted == [] and [r.index for r in result.rejected] == [20]

@@ -50,14 +50,14 @@ def test_registered_keys_are_in_the_store(chain: RingChain) -> None:
 )
 def test_refused_registrations(chain: RingChain, what: str, who: str, change: Callable[[dict[str, Any]], Any], rule: str) -> None:
     fresh = RingSecret.from_label("mine:kasonta", f"fresh/{what}")
-    ev = ring_key_registration(chain.s.actors["kasonta"].signing_key, fresh, chain.now())
+    ev = ring_key_registration(chain.s.actors["kasonta"].signing_key, fresh, chain.now(), ledger=chain.s.ledger_id)
     bad = resign_body(ev, chain.s.actors[who].signing_key, change)
     assert chain.reject(bad).rule == rule, what
 
 
 def test_someone_elses_key(chain: RingChain) -> None:
     # Mwelu copies Kasonta's key and proof: the proof is bound to Kasonta's event
-    kasonta = ring_key_registration(chain.s.actors["kasonta"].signing_key, chain.secrets["kasonta"], chain.now())
+    kasonta = ring_key_registration(chain.s.actors["kasonta"].signing_key, chain.secrets["kasonta"], chain.now(), ledger=chain.s.ledger_id)
     copied = resign_body(kasonta, chain.s.actors["mwelu"].signing_key, lambda b: b.update(site="mine:mwelu"))
     assert chain.reject(copied).rule == "ring.key"
     # even holding the secret, a key serves one site only
@@ -65,7 +65,7 @@ def test_someone_elses_key(chain: RingChain) -> None:
     assert chain.reject(chain.register_key("mwelu", shared)).rule == "ring.key"
     # ring keys are for mine sites
     plant = RingSecret.from_label("plant:kivijarvi", "plant")
-    assert chain.reject(ring_key_registration(chain.s.actors["kivijarvi"].signing_key, plant, chain.now())).rule == "authorisation"
+    assert chain.reject(ring_key_registration(chain.s.actors["kivijarvi"].signing_key, plant, chain.now(), ledger=chain.s.ledger_id)).rule == "authorisation"
 
 
 def test_rotation_replaces_the_key() -> None:
@@ -137,7 +137,7 @@ def test_log_verify_refuses_a_false_membership_proof_an_operator_let_in(tmp_path
 def test_registration_time_is_its_own(chain: RingChain) -> None:
     """A registration may be signed at any time; the proof covers it (no replay elsewhere)."""
     fresh = RingSecret.from_label("mine:tujenge", "later")
-    ev = ring_key_registration(chain.s.actors["tujenge"].signing_key, fresh, format_time(chain.s.clock + 1))
+    ev = ring_key_registration(chain.s.actors["tujenge"].signing_key, fresh, format_time(chain.s.clock + 1), ledger=chain.s.ledger_id)
     chain.accept(ev)
     assert chain.reject(ev).rule == "replay"
 

@@ -67,7 +67,7 @@ def test_truncated_or_zero_signature_is_refused(c: Chain) -> None:
 def test_unregistered_signer_is_refused(c: Chain) -> None:
     stranger = SigningKey.from_label("test/stranger")
     ev = sign_event({"kind": "extract", "time": format_time(c.s.clock), "site": "mine:kasonta",
-                     "outputs": [hydroxide({"Co/certified/CD": 350_000})]}, stranger)
+                     "outputs": [hydroxide({"Co/certified/CD": 350_000})]}, stranger, ledger=c.s.ledger_id)
     assert c.reject(ev).rule == "registration"
 
 
@@ -102,7 +102,7 @@ def test_replay_within_one_batch_is_refused(c: Chain) -> None:
 def test_event_from_the_future_is_refused(c: Chain) -> None:
     body = {**extract_body("mine:kasonta", {"Co/certified/CD": 350_000}),
             "time": format_time(now_us() + 3_600_000_000)}
-    ev = sign_event(body, c.s.actors["kasonta"].signing_key)
+    ev = sign_event(body, c.s.actors["kasonta"].signing_key, ledger=c.s.ledger_id)
     assert c.reject(ev).rule == "time.future"
 
 
@@ -121,9 +121,10 @@ def test_certified_cobalt_after_the_attestation_expired(c: Chain) -> None:
 
 
 def test_certified_cobalt_while_the_attestation_was_valid(c: Chain) -> None:
-    """Positive control for the expiry test: the same mine, dated before 2025-01-15, is certified."""
-    body = {**extract_body("mine:mwelu", {"Co/certified/CD": 350_000}), "time": "2025-01-10T00:00:00Z"}
-    ev = sign_event(body, c.s.actors["mwelu"].signing_key)
+    """Positive control for the expiry test: the same mine, dated before 2025-01-15 (back-dated by
+    less than max_backdate_s from the chain's clock, 2025-01-20), is certified."""
+    body = {**extract_body("mine:mwelu", {"Co/certified/CD": 350_000}), "time": "2025-01-14T12:00:00Z"}
+    ev = sign_event(body, c.s.actors["mwelu"].signing_key, ledger=c.s.ledger_id)
     (lot,) = c.accept(ev)
     assert lot_buckets(c, lot) == {"Co/certified/CD": 350_000}
 
@@ -236,8 +237,11 @@ def test_lot_in_transit_cannot_be_used(c: Chain) -> None:
 
 def test_per_lot_time_order(c: Chain) -> None:
     lot = c.extract("kasonta")
-    ev = sign_event({"kind": "ship", "to": c.did("kivijarvi"), "lots": [lot], "time": "2025-01-07T00:00:00Z"},
-                    c.s.actors["kasonta"].signing_key)
+    stored = c.ledger.store.get_lot(lot)
+    assert stored is not None
+    before = format_time(stored.created_at - 3_600_000_000)  # within max_backdate_s, before the lot existed
+    ev = sign_event({"kind": "ship", "to": c.did("kivijarvi"), "lots": [lot], "time": before},
+                    c.s.actors["kasonta"].signing_key, ledger=c.s.ledger_id)
     assert c.reject(ev).rule == "time.order"
 
 

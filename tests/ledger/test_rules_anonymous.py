@@ -172,7 +172,7 @@ def test_plain_anonymous_extraction_is_refused(chain: RingChain) -> None:
     made = chain.anon()
     plain = {k: v for k, v in made.event.body.items() if k not in ("proofs", "contained", "actor")}
     plain["outputs"] = [hydroxide({"Co/certified/CD": CO_G})]
-    assert chain.reject(sign_event(plain, made.key)).rule == "ring.origin"
+    assert chain.reject(sign_event(plain, made.key, ledger=chain.s.ledger_id)).rule == "ring.origin"
 
 
 def test_certification_expired_at_event_time() -> None:
@@ -193,12 +193,15 @@ def test_revoked_certification_leaves_the_ring() -> None:
     c = RingChain()
     rmap = [a for a in c.ledger.store.attestations_for("mine:mwelu") if a.scheme == "RMAP" and a.valid_until > c.s.clock]
     before = c.ring()
+    c.keep(c.anon_with_ring(before).proved)  # accepted while the attestation stands
     dated_before = c.anon_with_ring(before)
     c.accept(c.sign("rmap", {"kind": "attest", "scheme": "RMAP", "subject": "mine:mwelu", "revokes": rmap[0].attestation_id,
                              "valid_from": "2025-01-16T00:00:00Z", "valid_until": "2025-01-17T00:00:00Z", "level": "withdrawn"}))
     assert "mine:mwelu" not in {m.site_id for m in c.ring()}
     assert c.reject(c.anon_with_ring(before).event).rule == "ring.set"  # dated after the revocation
-    c.keep(dated_before.proved)  # attestations count at event time: before the revocation, Mwelu was certified
+    # dated before the revocation but ingested after it: a revocation takes effect for everything
+    # ingested after it, whatever the event's time (this test accepted it before issue 12)
+    assert c.reject(dated_before.event).rule == "ring.set"
 
 
 def test_policy_minimum_ring_size() -> None:
@@ -219,13 +222,13 @@ def test_one_time_key_rules(chain: RingChain) -> None:
     assert chain.reject(named).rule == "ring.one-time"
     # the one-time key ships only its own lots
     _other, other_lot = chain.extract_anonymously("mwelu")
-    theirs = sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [other_lot], "time": chain.now()}, made.key)
+    theirs = sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [other_lot], "time": chain.now()}, made.key, ledger=chain.s.ledger_id)
     assert chain.reject(theirs).rule == "custody"
     plain_lot = chain.extract("kasonta")
     assert chain.reject(sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [plain_lot], "time": chain.now()},
-                                   made.key)).rule == "custody"
+                                   made.key, ledger=chain.s.ledger_id)).rule == "custody"
     # nothing but shipments; nobody ships to it; it owns no site
-    transform = sign_event({"kind": "transform", "inputs": [lot], "outputs": [], "time": chain.now()}, made.key)
+    transform = sign_event({"kind": "transform", "inputs": [lot], "outputs": [], "time": chain.now()}, made.key, ledger=chain.s.ledger_id)
     assert chain.reject(transform).rule == "authorisation"
     to_anon = chain.sign("kasonta", {"kind": "ship", "to": made.key.did, "lots": [plain_lot]})
     assert chain.reject(to_anon).rule == "registration"
@@ -238,7 +241,7 @@ def test_one_time_key_rules(chain: RingChain) -> None:
     # an unregistered key that made no anonymous extraction signs nothing
     stranger = _fresh()
     assert chain.reject(sign_event({"kind": "ship", "to": chain.did("kivijarvi"), "lots": [lot], "time": chain.now()},
-                                   stranger)).rule == "registration"
+                                   stranger, ledger=chain.s.ledger_id)).rule == "registration"
     chain.ship_anon(made)
 
 

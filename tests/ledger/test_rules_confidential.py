@@ -61,7 +61,7 @@ def tamper(ev: SignedEvent, who_key: Any, change: Any) -> SignedEvent:
     body = copy.deepcopy(ev.body)
     change(body)
     body.pop("actor")
-    return sign_event(body, who_key)
+    return sign_event(body, who_key, ledger=str(body.get("ledger", ev.ledger)))
 
 
 # ------------------------------------------------------------------------- happy paths
@@ -145,7 +145,7 @@ def test_hidden_negative_output_inflating_mass_is_refused(c: ConfChain) -> None:
     c_in = c.openings[lot][key]
     outs = [random_opening(CO_G + 10_000), random_opening(L - 10_000)]
     loss = random_opening(0)
-    forged: dict[str, Any] = {**body, "actor": signer.did, "nonce": "n-1", "v": 1, "time": format_time(c.s.clock + 1)}
+    forged: dict[str, Any] = {**body, "actor": signer.did, "nonce": "n-1", "v": 1, "ledger": c.s.ledger_id, "time": format_time(c.s.clock + 1)}
     forged["outputs"] = [{k: v for k, v in sulphate({}).items() if k != "buckets"} | {"commitments": {key: o.commitment().hex()}} for o in outs]
     forged["loss"] = {key: loss.commitment().hex()}
     ctx = element_context(binding_hash(forged), key)
@@ -157,7 +157,7 @@ def test_hidden_negative_output_inflating_mass_is_refused(c: ConfChain) -> None:
     bound, _ = prove_linear(loss_bound(50, 1), [c_in, loss], ctx)
     forged["proofs"] = {key: ElementBalanceProof(kernel, ranges, bound).to_wire()}
     forged["contained"] = c.prove("kivijarvi", transform_body(c, lot, CO_G, 0), [lot], 50).event.body["contained"] * 2
-    err = c.reject(sign_event(forged, signer))
+    err = c.reject(sign_event(forged, signer, ledger=c.s.ledger_id))
     assert err.rule == "zk.range" and key in err.detail
     c.keep(c.prove("kivijarvi", transform_body(c, lot, CO_G, 0), [lot], 50))  # the honest event
 
@@ -438,9 +438,9 @@ def test_plain_stock_enters_a_confidential_transform_at_its_public_grams(c: Conf
     # claiming more grams for the plain lot than the log shows creates mass: refused
     inflated = {"Co/certified/CD": Opening(grams + 5_000, 0)}
     cheat = prove_event({**body, "time": format_time(c.s.clock + 1)}, c.s.actors["kivijarvi"].signing_key,
-                        [c.openings[conf], inflated], 50)
+                        [c.openings[conf], inflated], 50, ledger=c.s.ledger_id)
     assert c.reject(cheat.event).rule == "zk.balance"
-    [out] = c.keep(prove_event({**body, "time": format_time(c.s.clock + 2)}, c.s.actors["kivijarvi"].signing_key, inputs, 50))
+    [out] = c.keep(prove_event({**body, "time": format_time(c.s.clock + 2)}, c.s.actors["kivijarvi"].signing_key, inputs, 50, ledger=c.s.ledger_id))
     lot = c.ledger.store.get_lot(out)
     assert lot is not None and lot.confidential and not lot.buckets
     assert c.openings[out]["Co/certified/CD"].value == CO_G + grams - 1_000

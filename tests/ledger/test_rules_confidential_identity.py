@@ -82,10 +82,10 @@ def test_a_token_spodumene_lot_does_not_widen_the_cobalt_tolerance(c: ConfChain)
     tol = DEFAULT_POLICY.tolerance("transform", {"cobalt_hydroxide", "spodumene_concentrate"})
     assert tol == 150
     with pytest.raises(ValueError):
-        prove_event(body, c.s.actors["kivijarvi"].signing_key, [c.openings[c.lot], public_openings(stored.buckets)], tol)
+        prove_event(body, c.s.actors["kivijarvi"].signing_key, [c.openings[c.lot], public_openings(stored.buckets)], tol, ledger=c.s.ledger_id)
     body["loss"] = {"Co/certified/CD": 40_000}  # 11 %: within 15 %, above 5 %
     body["outputs"][0]["buckets"]["Co/certified/CD"] = CO_G - 40_000
-    proved = prove_event(body, c.s.actors["kivijarvi"].signing_key, [c.openings[c.lot], public_openings(stored.buckets)], tol)
+    proved = prove_event(body, c.s.actors["kivijarvi"].signing_key, [c.openings[c.lot], public_openings(stored.buckets)], tol, ledger=c.s.ledger_id)
     err = c.reject(proved.event)
     assert err.rule in {"zk.unsupported", "zk.loss"}, err
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals, parse_bucket_key
 from batterytrace.storage.memory import MemoryStore
@@ -15,7 +15,7 @@ from batterytrace.timeutil import parse_time
 @pytest.fixture(scope="module")
 def demo() -> tuple[Ledger, list[str], list[str]]:
     s = build_scenario(packs=3, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     result = ledger.submit_batch(s.events)
     assert not result.rejected
     return ledger, s.packs, s.legacy_packs

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward
 from batterytrace.model.buckets import add_buckets
 from batterytrace.model.entities import Lot
@@ -107,7 +107,7 @@ def _exact(trace: BackwardTrace) -> tuple[object, ...]:
 @pytest.fixture(scope="module")
 def demo() -> tuple[Ledger, list[str]]:
     s = build_scenario(packs=6, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     # every serialised product, every module and a sample of the rest (cells, precursors, CAM)
     lots = sorted(ledger.store.iter_lots(), key=lambda x: x.lot_id)

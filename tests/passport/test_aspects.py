@@ -12,7 +12,7 @@ import pytest
 
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.aspects import build_aspects, gather_facts
 from batterytrace.storage.memory import MemoryStore
 
@@ -43,7 +43,7 @@ def load_schema(rel: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def aspects() -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     facts = gather_facts(ledger.store, s.packs[0], VOLTARA_VM75)
     return build_aspects(facts, VOLTARA_VM75, "urn:batterytrace:0001")

@@ -11,7 +11,7 @@ import pytest
 
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.attributes import ATTRIBUTES, render_markdown
 from batterytrace.passport.issue import ACCESS_LEVELS, issue_passport, verify_passport
 from batterytrace.storage.memory import MemoryStore
@@ -47,9 +47,9 @@ def lookup(claims: dict[str, Any], path: str) -> bool:
 @pytest.fixture(scope="module")
 def presentations() -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     p = issue_passport(ledger, s.packs[0], VOLTARA_VM75, s.actors["voltara"].signing_key, issued_at=1_790_000_000)
     return {level: verify_passport(p.present(level), log_operator=ledger.operator_did).claims for level in ACCESS_LEVELS}
 

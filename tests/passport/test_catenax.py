@@ -12,7 +12,7 @@ import pytest
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.errors import BatterytraceError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.aspects import gather_facts
 from batterytrace.passport.catenax import catenax_battery_pass
 from batterytrace.storage.memory import MemoryStore
@@ -24,7 +24,7 @@ SCHEMA = (Path(__file__).resolve().parents[1] / "reference" / "catenax"
 @pytest.fixture(scope="module")
 def export() -> dict[str, Any]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     facts = gather_facts(ledger.store, s.packs[0], VOLTARA_VM75)
     return catenax_battery_pass(facts, VOLTARA_VM75, "urn:uuid:6f1f1a3e-1d2b-4c3d-9e8f-0a1b2c3d4e5f", 1,
@@ -58,7 +58,7 @@ def test_export_from_the_ledger_validates_and_is_stable(tmp_path: Path) -> None:
     from batterytrace.passport.catenax import catenax_passport_uuid, export_catenax
 
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     doc = export_catenax(ledger, s.packs[0], VOLTARA_VM75, issued_at=1_790_000_000)
     assert not list(jsonschema.Draft4Validator(schema()).iter_errors(doc))

@@ -11,7 +11,7 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import BatterytraceError, VerificationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.issue import digital_link, issue_passport, verify_passport
 from batterytrace.storage.memory import MemoryStore
 
@@ -21,9 +21,9 @@ NOW = 1_790_000_000
 @pytest.fixture(scope="module")
 def world() -> tuple[Ledger, list[str], dict[str, object]]:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     keys = {k: a.signing_key for k, a in s.actors.items()}
     return ledger, s.packs, keys
 
@@ -106,9 +106,9 @@ def sold() -> tuple[Ledger, str, dict[str, object]]:
     """A pack that changed hands after assembly: the OEM shipped it, the recycler received it."""
     s = build_scenario(packs=1, legacy_packs=1)
     (received,) = s.ship("voltara", "circulon", [s.packs[0]], hours=24)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     return ledger, received, {k: a.signing_key for k, a in s.actors.items()}
 
 
@@ -170,12 +170,12 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
     maker, operator = SigningKey.from_label("test/forger"), SigningKey.from_label("test/forger-log")
     out = {"form": "pack", "gross_mass_g": 400_000, "gtin": "04099999000753", "serial": "VM75-000001",
            "buckets": {"Co/certified/CD": 7_000, "Ni/recycled-post/—": 56_000}}
-    ev = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"], "outputs": [out]}, maker)
-    cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data), 1)
+    ev = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"], "outputs": [out]}, maker, ledger="urn:example:forged-log")
+    cp = sign_checkpoint(operator, 1, leaf_hash(ev.leaf_data(0)), 1, ledger="urn:example:forged-log")
     claims = {"passport_id": "urn:batterytrace:forged", "passport_version": 1,
               "battery": {"gtin": out["gtin"], "serial": out["serial"], "digital_link": "", "lot": f"{ev.hash_hex}:0"},
               "summary": summary_of(out["buckets"]), "aspects": {"Circularity": {"recycledContent": recycled_of(out["buckets"])}},
-              "evidence": {"event": ev.to_wire(), "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
+              "evidence": {"event": ev.to_wire(), "ingested_at": 0, "leaf_index": 0, "inclusion_proof": [], "checkpoint": cp.to_dict()}}
     forged = issue_sd_jwt(maker, claims, vct=VCT, issued_at=NOW).jws + "~"
     with pytest.raises(VerificationError, match="operator"):
         verify_passport(forged, now=NOW)
@@ -183,7 +183,7 @@ def test_a_passport_from_a_private_log_is_refused_without_a_trusted_operator() -
         verify_passport(forged, log_operator=SigningKey.from_label("batterytrace-demo/operator").did, now=NOW)
     # malformed claims and evidence are refusals too, never other exceptions
     bad_event = sign_event({"kind": "aggregate", "time": "2026-01-01T00:00:00Z", "inputs": ["00:0"],
-                            "outputs": [{**out, "buckets": {"Xx/certified/CD": 1}}]}, maker)
+                            "outputs": [{**out, "buckets": {"Xx/certified/CD": 1}}]}, maker, ledger="urn:example:forged-log")
     for change in ({"battery": "VM75-000001"}, {"summary": ["Co"]}, {"evidence": ["x"]},
                    {"evidence": {**claims["evidence"], "event": bad_event.to_wire()}},
                    {"evidence": {**claims["evidence"], "inclusion_proof": [7]}}):

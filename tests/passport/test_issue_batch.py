@@ -12,7 +12,7 @@ from batterytrace.crypto import sdjwt
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.encoding import b64u_decode
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.passport import issue as issue_module
 from batterytrace.passport.issue import IssuedPassport, issue_passport
@@ -24,9 +24,9 @@ NOW = 1_790_000_000
 @pytest.fixture(scope="module")
 def world() -> tuple[Ledger, list[str], Any]:
     s = build_scenario(packs=4, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
-    ledger.sign_tree_head(s.actors["operator"].signing_key, timestamp=1)
+    ledger.sign_tree_head(s.actors["operator"].signing_key)
     return ledger, s.packs, s.actors["voltara"].signing_key
 
 

@@ -10,7 +10,7 @@ import pytest
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import BatterytraceError, NotFoundError, VerificationError
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.memory import MemoryStore
 
@@ -18,7 +18,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def chain() -> tuple[Scenario, Ledger]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     return s, ledger
 
@@ -82,7 +82,7 @@ def test_tampered_stored_passport_is_refused(chain: tuple[Scenario, Ledger], tmp
 
 def test_another_batterys_passport_is_refused(tmp_path: Path) -> None:
     s = build_scenario(packs=2, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     desk = PassportDesk(ledger, tmp_path, [PassportIssuer(s.actors["voltara"].signing_key, VOLTARA_VM75)],
                         s.actors["operator"].signing_key)

@@ -8,7 +8,7 @@ import pytest
 
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.issue import IssuedPassport, issue_passport, verify_passport
 from batterytrace.passport.view import passport_view, verification_checks
 from batterytrace.storage.memory import MemoryStore
@@ -17,7 +17,7 @@ from batterytrace.storage.memory import MemoryStore
 @pytest.fixture(scope="module")
 def issued() -> tuple[IssuedPassport, str]:
     s = build_scenario(packs=1, legacy_packs=1)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     p = issue_passport(ledger, s.packs[0], VOLTARA_VM75, s.actors["voltara"].signing_key, int(time.time()))

@@ -6,7 +6,7 @@ import pytest
 
 from batterytrace.errors import StorageError
 from batterytrace.ledger.audit import verify_log
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.base import Store, StoredEvent, WriteBatch, open_store
 from batterytrace.storage.memory import MemoryStore
 from support import Chain
@@ -91,7 +91,10 @@ def test_row_accounting_queries(store: Store) -> None:
     small_chain(store)
     ref, _ = reference()
     assert store.event_rows() == (store.size(), 0, store.size() - 1)
-    assert store.meta_keys() == ref.ledger.store.meta_keys() == ["operator_did", "policy"]
+    keys = store.meta_keys()
+    assert keys == ref.ledger.store.meta_keys()
+    assert [k for k in keys if not k.startswith("latest:")] == ["ledger_id", "operator_did", "policy"]
+    assert any(k.startswith("latest:actor:") for k in keys) and any(k.startswith("latest:site:") for k in keys)
 
 
 def test_many_ids_in_one_query(store: Store) -> None:
@@ -108,7 +111,7 @@ def test_failed_batch_leaves_nothing(store: Store) -> None:
     c, _ = small_chain(store)
     size, root = store.size(), c.ledger.root()
     last = store.get_event(size - 1)
-    dup = StoredEvent(size, last.event_hash, last.canonical, last.signature, last.kind, last.actor, last.time)
+    dup = StoredEvent(size, last.event_hash, last.canonical, last.signature, last.kind, last.actor, last.time, last.ingested_at)
     with pytest.raises(Exception), store.write_lock():  # noqa: B017 - each backend raises its own
         store.apply(WriteBatch(meta={"probe": "x"}))
         store.apply(WriteBatch(events=[dup]))  # duplicate hash: refused by the store
@@ -119,9 +122,9 @@ def test_failed_batch_leaves_nothing(store: Store) -> None:
 def test_tree_heads_in_order(store: Store) -> None:
     c, _ = small_chain(store)
     key = c.operator.signing_key
-    first = c.ledger.sign_tree_head(key, timestamp=1)
+    first = c.ledger.sign_tree_head(key)
     c.extract("kasonta")
-    second = c.ledger.sign_tree_head(key, timestamp=2)
+    second = c.ledger.sign_tree_head(key)
     assert [h.tree_size for h in store.tree_heads()] == [first.tree_size, second.tree_size]
     assert c.ledger.latest_checkpoint() == second
     verify_log(store)
@@ -150,9 +153,9 @@ def test_downstream_walk_matches_the_memory_double(store: Store) -> None:
     from batterytrace.ledger.trace import PRODUCT_FORMS
 
     s = build_scenario(packs=2, legacy_packs=1)
-    ref = Ledger(MemoryStore(), s.actors["operator"].did)
+    ref = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ref.submit_batch(s.events).rejected
-    ledger = Ledger(store, s.actors["operator"].did)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
     mine_lots = store.lots_at_site("mine:tujenge", 0, 2**62)
     assert mine_lots

@@ -19,10 +19,12 @@ from batterytrace.anchoring.inprocess import InProcessChain
 from batterytrace.crypto.merkle import CompactTree, leaf_hash
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
+from batterytrace.ledger.ledger import labelled_ledger_id
 
 __all__ = ["run_benchmarks"]
 
 Metric = dict[str, Any]
+BENCH_LEDGER = labelled_ledger_id("bench/anchoring")
 ONE_TX = "one transaction per checkpoint, whatever it covers; one-token-per-batch designs pay a transaction per batch"
 
 
@@ -35,7 +37,7 @@ def _tree_checkpoint(key: SigningKey, n_events: int, seed: int) -> Checkpoint:
     tree = CompactTree()
     for i in range(n_events):
         tree.append(leaf_hash(seed.to_bytes(8, "big") + i.to_bytes(8, "big")))
-    return sign_checkpoint(key, n_events, tree.root(), time.time_ns() // 1000)
+    return sign_checkpoint(key, n_events, tree.root(), time.time_ns() // 1000, ledger=BENCH_LEDGER)
 
 
 def _run(owner: AnchorClient, operator_key: bytes, w3: Any, endpoint: str, n: int,
@@ -45,7 +47,7 @@ def _run(owner: AnchorClient, operator_key: bytes, w3: Any, endpoint: str, n: in
     assert op.account is not None
     owner.register_operator(op.account.address)
     key = SigningKey.generate()
-    cps = [sign_checkpoint(key, 1000 * (i + 1), os.urandom(32), i) for i in range(n)]
+    cps = [sign_checkpoint(key, 1000 * (i + 1), os.urandom(32), i, ledger=BENCH_LEDGER) for i in range(n)]
     gas: list[int] = []
     started = time.perf_counter()
     for cp in cps:
@@ -71,7 +73,7 @@ def run_benchmarks(quick: bool) -> dict[str, Metric]:
         base = n * 1000
         for label, events in (("1k", 1_000), ("100k", 100_000)):
             cp = _tree_checkpoint(key, events, seed=events)
-            cp = sign_checkpoint(key, base + events, cp.root_hash, cp.timestamp)  # sizes must keep growing
+            cp = sign_checkpoint(key, base + events, cp.root_hash, cp.timestamp, ledger=BENCH_LEDGER)  # sizes must keep growing
             record = op.anchor(cp)
             used = int(chain.w3.eth.get_transaction_receipt(HexStr(record.tx_hash))["gasUsed"])
             out[f"anchor_gas_per_event_{label}"] = _metric(used / events, "gas/event", None,

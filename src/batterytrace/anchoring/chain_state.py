@@ -76,7 +76,7 @@ def verify_chain_state(ledger: Ledger, client: AnchorClient, operator: str, reco
     for cp in ledger.checkpoints():
         heads.setdefault(cp.tree_size, []).append(cp)
     for ev in events:
-        on_chain = chain_checkpoint(ev)
+        on_chain = chain_checkpoint(ev, ledger.ledger_id)
         _raise_split_view(heads.get(on_chain.tree_size, []), on_chain)
         try:
             on_chain.verify(ledger.operator_did)

@@ -42,11 +42,12 @@ def _hex0(value: Any) -> str:
     return "0x" + bytes(value).hex()
 
 
-def chain_checkpoint(event: dict[str, Any]) -> Checkpoint:
-    """Rebuild the signed checkpoint an ``Anchored`` event carries."""
+def chain_checkpoint(event: dict[str, Any], ledger: str) -> Checkpoint:
+    """Rebuild the signed checkpoint an ``Anchored`` event carries, as a tree head of ``ledger``
+    (the event does not name the ledger; its signature and checkpoint hash bind it)."""
     try:
         return Checkpoint(event["log_id"], event["tree_size"], event["root_hash"],
-                          event["timestamp_us"], event["signature"])
+                          event["timestamp_us"], event["signature"], ledger)
     except EncodingError as exc:
         raise VerificationError(f"the on-chain checkpoint is malformed: {exc}") from exc
 
@@ -94,7 +95,7 @@ def verify_anchor(client: AnchorClient, record: AnchorRecord, cp: Checkpoint) ->
         raise VerificationError(f"anchor event at log index {record.log_index} does not decode: {exc}") from exc
     if ev["operator"].lower() != record.operator.lower():
         raise VerificationError(f"anchor event was sent by {ev['operator']}, the record says {record.operator}")
-    on_chain = chain_checkpoint(ev)
+    on_chain = chain_checkpoint(ev, cp.ledger)
     if on_chain.tree_size == cp.tree_size and on_chain.root_hash != cp.root_hash:
         evidence = SplitViewEvidence.detect(cp, on_chain)
         if evidence is not None:
@@ -202,7 +203,7 @@ def verify_passport_anchor(claims: dict[str, Any], w3: Any, *, registry: str, re
     except ValueError as exc:
         raise VerificationError(f"the pinned registry address {registry!r} is malformed: {exc}") from exc
     for ev in client.anchored_events(registry_operator, cp.tree_size):  # every root the pinned registry knows
-        on_chain = chain_checkpoint(ev)
+        on_chain = chain_checkpoint(ev, cp.ledger)
         if on_chain.root_hash != cp.root_hash:
             split = SplitViewEvidence.detect(cp, on_chain)
             if split is None:

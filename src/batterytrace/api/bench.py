@@ -30,10 +30,11 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.keys import save_key
 from batterytrace.ledger.epcis import epcis_document, export_event
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.sqlite import SQLiteStore
+from batterytrace.timeutil import now_us
 
 __all__ = ["run_benchmarks"]
 
@@ -93,7 +94,7 @@ def _passport_page(tmp: Path, quick: bool, workers: int = 2) -> Metric | None:
         return None
     s = build_scenario(packs=5, legacy_packs=1)
     db = str(tmp / "viewer.db")
-    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did)
+    ledger = Ledger(SQLiteStore(db), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     desk = PassportDesk(ledger, tmp / "passports", [PassportIssuer(s.actors["voltara"].signing_key, VOLTARA_VM75)])
@@ -122,10 +123,11 @@ def _passport_page(tmp: Path, quick: bool, workers: int = 2) -> Metric | None:
 
 def _capture(tmp: Path, quick: bool) -> Metric:
     n = 20_000 if quick else 100_000
-    w = Workload(10, 50, prefix="capture")
+    # a server stamps captures with its clock: date the events in the last n seconds (max_backdate_s)
+    w = Workload(10, 50, prefix="capture", start=now_us() - (n + 1000) * 1_000_000)
     events = list(w.events(n))
     db = str(tmp / "capture.db")
-    Ledger(SQLiteStore(db), w.operator.did).close()
+    Ledger(SQLiteStore(db), w.operator.did, w.ledger_id).close()
     per_doc = 5000
     docs = [json.dumps(epcis_document([export_event(ev) for ev in events[i:i + per_doc]], 0)).encode()
             for i in range(0, len(events), per_doc)]

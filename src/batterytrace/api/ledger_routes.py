@@ -30,7 +30,7 @@ def head(request: Request) -> dict[str, Any]:
     ledger = _ledger(request)
     size = ledger.size()
     cp = ledger.latest_checkpoint()
-    return {"operator": ledger.operator_did, "tree_size": size, "root_hash": ledger.root(size).hex(),
+    return {"ledger": ledger.ledger_id, "operator": ledger.operator_did, "tree_size": size, "root_hash": ledger.root(size).hex(),
             "checkpoint": cp.to_dict() if cp else None}
 
 
@@ -45,7 +45,7 @@ def event(request: Request, event_hash: str) -> dict[str, Any]:
     if found is None:
         raise NotFoundError(f"no event {event_hash} in the log")
     seq, ev = found
-    return {"seq": seq, **ev.to_wire()}
+    return {"seq": seq, "ingested_at": _ledger(request).ingestion_time(seq), **ev.to_wire()}
 
 
 def _size(ledger: Ledger, tree_size: int | None) -> int:
@@ -68,7 +68,9 @@ def inclusion(request: Request, event_hash: str = Query(..., pattern=HASH_PATTER
     n = _size(ledger, tree_size)
     if seq >= n:
         raise ProblemError(400, "invalid-request", "Invalid request", f"event is leaf {seq}, not in a tree of {n}")
-    return {"leaf_index": seq, "tree_size": n, "leaf_hash": leaf_hash(ev.leaf_data).hex(),
+    ingested = ledger.ingestion_time(seq)
+    return {"ledger": ledger.ledger_id, "leaf_index": seq, "ingested_at": ingested, "tree_size": n,
+            "leaf_hash": leaf_hash(ev.leaf_data(ingested)).hex(),
             "root_hash": ledger.root(n).hex(), "proof": [p.hex() for p in ledger.inclusion_proof(seq, n)]}
 
 
@@ -79,7 +81,7 @@ def consistency(request: Request, old_size: int = Query(..., ge=1),
     n = _size(ledger, new_size)
     if old_size > n:
         raise ProblemError(400, "invalid-request", "Invalid request", f"old_size {old_size} exceeds new_size {n}")
-    return {"old_size": old_size, "new_size": n, "old_root": ledger.root(old_size).hex(),
+    return {"ledger": ledger.ledger_id, "old_size": old_size, "new_size": n, "old_root": ledger.root(old_size).hex(),
             "new_root": ledger.root(n).hex(), "proof": [p.hex() for p in ledger.consistency_proof(old_size, n)]}
 
 

@@ -18,7 +18,7 @@ from batterytrace.demo.confidential import ConfidentialRun, confidential_chain
 from batterytrace.demo.confidential_pack import PackDesign, confidential_packs
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario, build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.events import SignedEvent
 from batterytrace.passport.issue import issue_passport, verify_passport
 from batterytrace.storage.memory import MemoryStore
@@ -47,7 +47,7 @@ def _anonymous(quick: bool) -> dict[str, dict[str, Any]]:
     s, registry = _setup()
     setup = ring_setup(s)
     registry += setup.events
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     if ledger.submit_batch(registry, check_clock=False).rejected:
         raise RuntimeError("benchmark ring setup rejected")
     started = time.perf_counter()
@@ -83,7 +83,7 @@ def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     proved = [ev for ev in run.events if "proofs" in ev.body]
     rates: list[float] = []
     for _ in range(1 if quick else 3):
-        ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+        ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
         result = ledger.submit_batch(registry, check_clock=False)
         if result.rejected:
             raise RuntimeError(f"benchmark registry rejected: {result.rejected[0].message}")
@@ -114,7 +114,7 @@ def _pack_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     design = PackDesign(2, 3) if quick else PackDesign()
     # the full VM75 needs the cathode maker's stock left over from the demo's 20-pack series
     s = build_scenario(packs=2, legacy_packs=2) if quick else build_scenario()
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     if ledger.submit_batch(s.events).rejected:
         raise RuntimeError("benchmark scenario rejected")
     run = ConfidentialRun()

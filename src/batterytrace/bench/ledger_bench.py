@@ -16,7 +16,7 @@ from typing import Any
 from batterytrace.bench.workload import Workload
 from batterytrace.crypto.merkle import CompactTree, inclusion_proof, leaf_hash, verify_inclusion
 from batterytrace.ledger.ingest import ingest_wire
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import trace_backward, trace_forward
 from batterytrace.storage.base import Store, open_store
 from batterytrace.storage.rows import node_key
@@ -51,8 +51,8 @@ class _WireFile:
                 yield line.rstrip(b"\n")
 
 
-def _ingest(store: Store, wire: _WireFile, operator_did: str) -> tuple[float, Ledger]:
-    ledger = Ledger(store, operator_did)
+def _ingest(store: Store, wire: _WireFile, operator_did: str, ledger_id: str) -> tuple[float, Ledger]:
+    ledger = Ledger(store, operator_did, ledger_id)
     started = time.perf_counter()
     result = ingest_wire(ledger, iter(wire), workers=os.cpu_count() or 2, chunk_size=2000, check_clock=False)
     elapsed = time.perf_counter() - started
@@ -88,7 +88,7 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
                 fh.write(ev.wire_bytes() + b"\n")
         wire = _WireFile(wire_path)
         say("ingest into SQLite")
-        secs, _ = _ingest(SQLiteStore(os.path.join(tmp, "ingest.db")), wire, w.operator.did)
+        secs, _ = _ingest(SQLiteStore(os.path.join(tmp, "ingest.db")), wire, w.operator.did, w.ledger_id)
         out["ingest_sqlite_events_per_s"] = _metric(len(wire) / secs, "events/s", 20_000, ED25519_ANCHOR)
         if not (pg_url and _pg_reachable(pg_url)):
             say(f"PostgreSQL not reachable at {pg_url}: no PostgreSQL ingest figure")
@@ -98,7 +98,7 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
             sep = "&" if "?" in pg_url else "?"
             store = open_store(f"{pg_url}{sep}schema={schema}")
             try:
-                secs, _ = _ingest(store, wire, w.operator.did)
+                secs, _ = _ingest(store, wire, w.operator.did, w.ledger_id)
                 out["ingest_postgres_events_per_s"] = _metric(len(wire) / secs, "events/s", 10_000, ED25519_ANCHOR)
             finally:
                 store.close()
@@ -111,7 +111,7 @@ def ledger_benchmarks(quick: bool, pg_url: str | None, say: Say) -> dict[str, Me
         n_trace = 100_000 if quick else 1_000_000
         say(f"building a {n_trace}-event ledger for trace benchmarks")
         w = Workload(10, 50, prefix="trace")
-        ledger = Ledger(SQLiteStore(os.path.join(tmp, "trace.db")), w.operator.did)
+        ledger = Ledger(SQLiteStore(os.path.join(tmp, "trace.db")), w.operator.did, w.ledger_id, clock=historical_clock)
         batch: list[bytes] = []
         for ev in w.events(n_trace):
             batch.append(ev.wire_bytes())

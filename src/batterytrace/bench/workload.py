@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.ledger.ledger import labelled_ledger_id
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time, parse_time
@@ -32,7 +33,10 @@ class _Party:
 
 
 class Workload:
-    def __init__(self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench") -> None:
+    def __init__(
+        self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench", start: int | None = None
+    ) -> None:
+        """``start`` (µs) dates the first event (default 2024-01-01); events are one second apart."""
         self.mines = [
             _Party(SigningKey.from_label(f"{prefix}/mine/{i}"), "mine", f"mine:{prefix}-{i}", "mine", "CD")
             for i in range(mines)
@@ -42,13 +46,14 @@ class Workload:
         self.auditor = _Party(SigningKey.from_label(f"{prefix}/auditor"), "auditor", "", "", "GB")
         self.operator = SigningKey.from_label(f"{prefix}/operator")
         self.packs_per_campaign = packs_per_campaign
-        self.clock = parse_time("2024-01-01T00:00:00Z")
+        self.clock = parse_time("2024-01-01T00:00:00Z") if start is None else start
+        self.ledger_id = labelled_ledger_id(f"bench/{prefix}")
         self._n = 0
 
     def _emit(self, key: SigningKey, body: dict[str, object]) -> SignedEvent:
         self._n += 1
         self.clock += 1_000_000
-        return sign_event({**body, "time": format_time(self.clock), "nonce": f"{self._n:024x}"}, key)
+        return sign_event({**body, "time": format_time(self.clock), "nonce": f"{self._n:024x}"}, key, ledger=self.ledger_id)
 
     def setup(self) -> list[SignedEvent]:
         evs = []

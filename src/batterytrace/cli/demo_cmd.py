@@ -41,7 +41,7 @@ from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.confidential_client import import_openings
 from batterytrace.ledger.figures import carbon_footprint, due_diligence, material_figures
 from batterytrace.ledger.ingest import ingest_wire
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward, trace_forward
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
@@ -80,7 +80,7 @@ def demo(
         s = build_scenario(packs, legacy_packs)
     operator = s.actors["operator"]
     save_key(operator.signing_key, default_key_path(db))
-    ledger = Ledger(open_store(db), operator.did)
+    ledger = Ledger(open_store(db), operator.did, s.ledger_id, clock=historical_clock)  # the demo imports 2025 history
     if ledger.size():
         console.print("[yellow]the database already holds a ledger; use --fresh to rebuild it[/]")
         raise typer.Exit(1)

@@ -40,14 +40,22 @@ def progress_bar() -> Progress:
 
 
 @app.command()
-def init(db: str = DB, operator_key: Path | None = KEY) -> None:
+def init(
+    db: str = DB,
+    operator_key: Path | None = KEY,
+    ledger_id: str | None = typer.Option(
+        None, "--ledger-id", help="The new ledger's identifier (default: a random urn:uuid); events name it."
+    ),
+) -> None:
     """Create a ledger operated by a new (or the given) operator key."""
     path = operator_key or default_key_path(db)
     key = load_key(path) if path.exists() else SigningKey.generate()
     if not path.exists():
         save_key(key, path)
-    ledger = Ledger(open_store(db), key.did)
-    console.print(f"ledger [bold]{escape(db)}[/] operated by {ledger.operator_did}\nkey file: {path}")
+    ledger = Ledger(open_store(db), key.did, ledger_id)
+    console.print(
+        f"ledger [bold]{escape(db)}[/] ({ledger.ledger_id}) operated by {ledger.operator_did}\nkey file: {path}"
+    )
 
 
 @app.command()
@@ -116,10 +124,11 @@ def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: st
     if cp is None or cp.tree_size <= seq:
         raise BatterytraceError("no signed tree head covers this event yet; run 'batterytrace log head'")
     path = ledger.inclusion_proof(seq, cp.tree_size)
-    cp.verify(ledger.operator_did)
-    verify_inclusion(leaf_hash(ev.leaf_data), seq, cp.tree_size, path, cp.root_hash)
+    cp.verify(ledger.operator_did, ledger.ledger_id)
+    ingested = ledger.ingestion_time(seq)
+    verify_inclusion(leaf_hash(ev.leaf_data(ingested)), seq, cp.tree_size, path, cp.root_hash)
     err_console.print(f"[green]inclusion verified[/] against the signed tree head of size {cp.tree_size}")
-    console.print_json(canonical_json({"leaf_index": seq, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
+    console.print_json(canonical_json({"ledger": ledger.ledger_id, "leaf_index": seq, "ingested_at": ingested, "tree_size": cp.tree_size, "path": [p.hex() for p in path], "checkpoint": cp.to_dict()}).decode())
 
 
 @trace_app.command("backward")

@@ -28,7 +28,7 @@ from batterytrace.ledger.anonymous_client import (
     ring_key_registration,
     ship_anonymous,
 )
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
@@ -72,13 +72,13 @@ def ring_setup(s: Scenario) -> RingSetup:
     renewal = {"kind": "attest", "scheme": "RMAP", "subject": "mine:mwelu", "level": "conformant",
                "valid_from": format_time(s.clock), "valid_until": format_time(s.clock + _THREE_YEARS_US),
                "time": format_time(s.clock)}
-    setup.events.append(sign_event(renewal, s.actors["rmap"].signing_key))
+    setup.events.append(sign_event(renewal, s.actors["rmap"].signing_key, ledger=s.ledger_id))
     for who in CD_MINES:
         s.tick(0.25)
         actor = s.actors[who]
         secret = RingSecret.from_label(str(actor.site), f"batterytrace-demo/ring/{who}")
         setup.secrets[who] = secret
-        setup.events.append(ring_key_registration(actor.signing_key, secret, format_time(s.clock)))
+        setup.events.append(ring_key_registration(actor.signing_key, secret, format_time(s.clock), ledger=s.ledger_id))
     s.tick(0.25)
     return setup
 
@@ -87,7 +87,7 @@ def _registry_store(s: Scenario, setup: RingSetup) -> Store:
     """The registry the scenario and the setup imply (participants, sites, policy, attestations,
     ring keys), replayed through the ledger rules: the ring is built by the rule's own function."""
     store = MemoryStore()
-    ledger = Ledger(store, s.actors["operator"].did)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     events = [ev for ev in [*s.events, *setup.events] if ev.kind in _REGISTRY_KINDS]
     result = ledger.submit_batch(events, check_clock=False)
     if result.rejected:
@@ -113,7 +113,7 @@ def anonymous_shipment(
         {"form": "cobalt_hydroxide", "gross_mass_g": gross, "coc_model": "segregated", "buckets": {CO_KEY: co_g},
          "carbon": [{"stage": "raw_material", "kgco2e_per_kg": 4.8, "primary": True}]}]}
     ring = ring_from_store(store if store is not None else _registry_store(s, setup), "CD", s.clock)
-    made = prove_anonymous_extraction(body, setup.secrets[who], ring)
+    made = prove_anonymous_extraction(body, setup.secrets[who], ring, ledger=s.ledger_id)
     [lot] = made.proved.lot_openings()
     s.tick(1)
     refiner = s.actors["kivijarvi"].did

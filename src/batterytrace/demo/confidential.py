@@ -49,7 +49,7 @@ def prove_as(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any],
     (on the run's executor when set), keeps the new lots' openings and queues the event."""
     timed = {**body, "time": format_time(s.clock)}
     s.tick(0.25)
-    proved = prove_event(timed, s.actors[who].signing_key, inputs, tol, run.executor)
+    proved = prove_event(timed, s.actors[who].signing_key, inputs, tol, run.executor, ledger=s.ledger_id)
     for lot, openings in proved.lot_openings().items():
         run.store(who).put(lot, openings)
     run.events.append(proved.event)
@@ -61,7 +61,7 @@ def _prove(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any], in
 
 
 def sign_as(s: Scenario, run: ConfidentialRun, who: str, body: dict[str, Any]) -> SignedEvent:
-    ev = sign_event({**body, "time": format_time(s.clock)}, s.actors[who].signing_key)
+    ev = sign_event({**body, "time": format_time(s.clock)}, s.actors[who].signing_key, ledger=s.ledger_id)
     s.tick(0.25)
     run.events.append(ev)
     return ev
@@ -137,14 +137,14 @@ def confidential_attacks(s: Scenario, run: ConfidentialRun, lot: str) -> list[tu
                              "buckets": {CO_KEY: out_g}}], "loss": {CO_KEY: loss_g}}
 
     s.tick(1)
-    too_lossy = prove_event(body(grams // 2, grams - grams // 2), key, [openings], 1000).event
-    honest = prove_event(body(grams, 0), key, [openings], 50).event
+    too_lossy = prove_event(body(grams // 2, grams - grams // 2), key, [openings], 1000, ledger=s.ledger_id).event
+    honest = prove_event(body(grams, 0), key, [openings], 50, ledger=s.ledger_id).event
     replayed_body = copy.deepcopy(body(grams, 0))
     replayed_body.pop("loss")
     replayed_body["outputs"][0].pop("buckets")
     replayed = sign_event({**replayed_body, "outputs": honest.body["outputs"], "loss": honest.body["loss"],
-                           "proofs": honest.body["proofs"], "contained": honest.body["contained"]}, key)
-    plain = sign_event({**body(grams, 0), "loss": {}}, key)
+                           "proofs": honest.body["proofs"], "contained": honest.body["contained"]}, key, ledger=s.ledger_id)
+    plain = sign_event({**body(grams, 0), "loss": {}}, key, ledger=s.ledger_id)
     return [
         ("a committed 50 % refining loss (proved against a looser tolerance)", too_lossy),
         ("balance proofs copied from another event", replayed),

@@ -15,12 +15,13 @@ from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.allocation import draw, split_even
+from batterytrace.ledger.ledger import labelled_ledger_id
 from batterytrace.model.buckets import add_buckets, element_totals
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.model.policy import DEFAULT_POLICY
 from batterytrace.timeutil import format_time, parse_time
 
-__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "CELL_GTIN", "MODULE_GTIN", "PACK_MASTER_DATA", "Actor", "Scenario", "build_scenario", "gtin14"]
+__all__ = ["CELLS_PER_PACK", "CELL_CONTENT_MG", "CELL_GTIN", "DEMO_LEDGER_ID", "MODULE_GTIN", "PACK_MASTER_DATA", "Actor", "Scenario", "build_scenario", "gtin14"]
 
 # Element content of one 108 Ah / 3.63 V NMC811 cell (0.392 kWh) in milligrams; see
 # docs/data-sources.md (≈ 0.093 kg Co per kWh).
@@ -109,8 +110,13 @@ ACTORS = [
 ]
 
 
+DEMO_LEDGER_ID = labelled_ledger_id("demo")
+"""The demo ledger's identifier: fixed, so the demo's events and lot ids are reproducible."""
+
+
 class Scenario:
-    def __init__(self, start: str = "2025-01-06T08:00:00Z") -> None:
+    def __init__(self, start: str = "2025-01-06T08:00:00Z", ledger_id: str = DEMO_LEDGER_ID) -> None:
+        self.ledger_id = ledger_id  # every event is signed for this ledger (body field ``ledger``)
         self.actors = {a.key: a for a in ACTORS}
         self.events: list[SignedEvent] = []
         self.clock = parse_time(start)
@@ -129,7 +135,7 @@ class Scenario:
         actor = self.actors[who]
         full = {**body, "time": format_time(self.clock)}
         nonce = hashlib.sha256(f"{len(self.events)}/{who}".encode()).hexdigest()[:24]
-        ev = sign_event({**full, "nonce": nonce}, actor.signing_key)
+        ev = sign_event({**full, "nonce": nonce}, actor.signing_key, ledger=self.ledger_id)
         self.events.append(ev)
         self.tick(0.25)
         return ev
@@ -313,8 +319,8 @@ class Scenario:
         return chosen
 
 
-def build_scenario(packs: int = 20, legacy_packs: int = 4) -> Scenario:
-    s = Scenario()
+def build_scenario(packs: int = 20, legacy_packs: int = 4, ledger_id: str = DEMO_LEDGER_ID) -> Scenario:
+    s = Scenario(ledger_id=ledger_id)
     s.register_all()
     # --- assurance (before extraction) -------------------------------------------------
     s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2027-06-01T00:00:00Z", level="conformant")

@@ -91,14 +91,17 @@ class RingSecret:
         return f"RingSecret({self.site_id!r}, key={self.key.hex()[:16]}…)"
 
 
-def ring_key_registration(owner: SigningKey, secret: RingSecret, time: str, nonce: str | None = None) -> SignedEvent:
-    """The ``register_ring_key`` event for ``secret``'s site, signed by the site's owner."""
+def ring_key_registration(
+    owner: SigningKey, secret: RingSecret, time: str, nonce: str | None = None, *, ledger: str
+) -> SignedEvent:
+    """The ``register_ring_key`` event for ``secret``'s site, signed by the site's owner for the
+    ledger ``ledger``."""
     body: dict[str, Any] = {
         "kind": "register_ring_key", "site": secret.site_id, "ring_key": secret.key.hex(),
-        "time": time, "actor": owner.did, "nonce": nonce or new_nonce(), "v": 1,
+        "time": time, "actor": owner.did, "nonce": nonce or new_nonce(), "v": 1, "ledger": ledger,
     }
     body["pop"] = prove_possession(secret.scalar, possession_message(body)).to_bytes().hex()
-    return sign_event(body, owner)
+    return sign_event(body, owner, ledger=ledger)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def prove_anonymous_extraction(
     secret: RingSecret,
     ring: Sequence[RingMember] | Sequence[Point],
     one_time_key: SigningKey | None = None,
+    *,
+    ledger: str,
 ) -> AnonymousExtraction:
     """Prove and sign an extraction written as in plain mode (``kind``, ``time``, ``outputs``
     with grams in ``buckets``); ``site`` and ``location`` are dropped (they would name the mine).
@@ -140,23 +145,28 @@ def prove_anonymous_extraction(
     points = _points(ring)
     plain = {k: v for k, v in body.items() if k not in ("site", "location", "actor", "origin", "membership")}
     plain["origin"] = {"country": _country(body), "ring": [p.hex() for p in points]}
-    out, openings, loss = prove_body(plain, key.did)
+    out, openings, loss = prove_body(plain, key.did, ledger=ledger)
     proof = prove_membership(points, secret.scalar, membership_message(out))
     out["membership"] = proof.to_bytes().hex()
-    return AnonymousExtraction(ProvedEvent(sign_event(out, key), openings, loss), key, tuple(points))
+    return AnonymousExtraction(ProvedEvent(sign_event(out, key, ledger=ledger), openings, loss), key, tuple(points))
 
 
 def anonymous_extraction(store: Store, body: Mapping[str, Any], secret: RingSecret) -> AnonymousExtraction:
     """``prove_anonymous_extraction`` with the certified ring the ledger in ``store`` holds for
     the body's country and time (submit it before the ring changes, or it is refused: ``ring.set``)."""
     ring = ring_from_store(store, _country(body), parse_time(str(body["time"])))
-    return prove_anonymous_extraction(body, secret, ring)
+    ledger = store.get_meta("ledger_id")
+    if ledger is None:
+        raise ValueError("the store holds no ledger")
+    return prove_anonymous_extraction(body, secret, ring, ledger=ledger)
 
 
 def ship_anonymous(extraction: AnonymousExtraction, to: str, time: str, **more: Any) -> SignedEvent:
     """Ship every lot of ``extraction`` to ``to``, signed by its one-time key."""
     lots = sorted(extraction.proved.lot_openings())
-    return sign_event({"kind": "ship", "to": to, "lots": lots, "time": time, **more}, extraction.key)
+    ledger = extraction.event.ledger
+    assert ledger is not None  # set by prove_anonymous_extraction
+    return sign_event({"kind": "ship", "to": to, "lots": lots, "time": time, **more}, extraction.key, ledger=ledger)
 
 
 def _disclosure_message(event_hash: str, site_id: str, to: str) -> bytes:

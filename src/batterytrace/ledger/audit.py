@@ -2,9 +2,12 @@
 
 1. every stored event re-canonicalises to its stored bytes and re-hashes to its stored hash;
 2. sequence numbers are contiguous;
-3. replaying the whole log through the rules into a fresh in-memory ledger accepts every event
-   (signatures included) and reproduces every stored Merkle node and every stored lot;
-4. every operator-signed tree head verifies and matches the recomputed root at its size;
+3. replaying the whole log through the rules into a fresh in-memory ledger, each event at its
+   recorded ingestion time (non-decreasing; committed in the Merkle leaf), accepts every event
+   (signatures and time rules included) and reproduces every stored Merkle node, every stored lot
+   and the signers' and sites' latest event times;
+4. every operator-signed tree head verifies for this ledger, matches the recomputed root at its
+   size and is not dated before the ingestion of the events it covers;
 5. every stored row is accounted for: no event row outside ``0..size-1`` (a hand-planted row at a
    negative sequence number, a duplicate), no state row, Merkle node, tree head or meta key the log
    does not produce, and every anchor record names a stored tree head of this log.
@@ -25,6 +28,7 @@ from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.state import LATEST_PREFIX
 from batterytrace.model.entities import Attestation
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import Store
@@ -35,8 +39,9 @@ __all__ = ["LEDGER_META_KEYS", "SERVICE_META_KEYS", "AuditReport", "check_event_
 
 _REPLAY_BATCH = 2000
 _P = ParamSpec("_P")
-#: meta keys the ledger writes: its operator (at creation) and the policy the log sets
-LEDGER_META_KEYS = frozenset({"operator_did", "policy"})
+#: meta keys the ledger writes: its operator and identifier (at creation) and the policy the log
+#: sets; the signers' and sites' latest event times (``latest:…``) are compared with the replay
+LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy"})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
 #: stored tree heads and the log, both against the chain by ``anchor verify``
 SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records"})
@@ -119,7 +124,10 @@ def check_meta_rows(
 ) -> None:
     """No meta key beyond the ledger's and the anchoring layer's; every anchor record names a
     stored tree head of this log, within it, whose root the log still hashes to."""
-    unknown = [k for k in store.meta_keys() if k not in LEDGER_META_KEYS | SERVICE_META_KEYS]
+    unknown = [
+        k for k in store.meta_keys()
+        if k not in LEDGER_META_KEYS | SERVICE_META_KEYS and not k.startswith(LATEST_PREFIX)
+    ]
     if unknown:
         raise VerificationError(f"meta row {unknown[0]!r} is no ledger setting and no logged event produced it")
     for size, root in _anchor_records(store):
@@ -149,13 +157,17 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     operator = store.get_meta("operator_did")
     if operator is None:
         raise VerificationError("the store holds no ledger (no operator recorded)")
-    replica = Ledger(MemoryStore(), operator)
+    ledger_id = store.get_meta("ledger_id")
+    if ledger_id is None:
+        raise VerificationError("the store holds no ledger identifier")
+    replica = Ledger(MemoryStore(), operator, ledger_id)
     total = store.size()
     pending: list[SignedEvent] = []
+    ingested: list[int] = []
     expected_seq = 0
 
     def flush() -> None:
-        result = replica.submit_batch(pending, check_clock=False)
+        result = replica.submit_batch(pending, ingested_at=ingested)
         if result.rejected:
             bad = result.rejected[0]
             raise VerificationError(
@@ -163,6 +175,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
                 f"no longer passes the ledger rules: {bad.message}"
             )
         pending.clear()
+        ingested.clear()
 
     for stored in store.iter_events():
         if stored.seq != expected_seq:
@@ -176,6 +189,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
         if (stored.kind, stored.actor, stored.time) != (ev.kind, ev.actor, _event_time(ev)):
             raise VerificationError(f"event {stored.seq}: stored kind/actor/time columns differ from its body")
         pending.append(ev)
+        ingested.append(stored.ingested_at)
         expected_seq += 1
         if len(pending) >= _REPLAY_BATCH:
             flush()
@@ -239,6 +253,12 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
         if store.get_meta("policy") != rebuilt.get_meta("policy"):
             raise VerificationError("the stored ledger policy differs from the policy the log sets")
+        implied_latest = rebuilt.meta_with_prefix(LATEST_PREFIX)
+        for key, value in store.meta_with_prefix(LATEST_PREFIX).items():
+            if implied_latest.pop(key, None) != value:
+                raise VerificationError(f"the stored {key} differs from the log (or no event implies it)")
+        if implied_latest:
+            raise VerificationError(f"the stored {next(iter(implied_latest))} implied by the log is missing")
         if store.node_count() != rebuilt.node_count():
             raise VerificationError(
                 f"store holds {store.node_count()} Merkle nodes; the log implies {rebuilt.node_count()}"
@@ -251,12 +271,17 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
 
     checkpoints = []
     for head in heads:
-        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature)
+        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id)
         cp.verify(operator)
         if cp.tree_size > total:
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:
             raise VerificationError(f"signed tree head at size {cp.tree_size} does not match the log")
+        # the stored ingestion times are those the replay committed in the (compared) leaves
+        if cp.tree_size and cp.timestamp < store.get_event(cp.tree_size - 1).ingested_at:
+            raise VerificationError(
+                f"signed tree head at size {cp.tree_size} is dated before the ingestion of an event it covers"
+            )
         checkpoints.append(cp)
     check_head_rows(checkpoints)
     check_meta_rows(store, total, checkpoints, lambda n: subtree_hash(rebuilt.get_node, 0, n))

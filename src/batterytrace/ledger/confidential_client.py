@@ -74,15 +74,17 @@ def prove_event(
     inputs: Sequence[Mapping[str, Opening]] = (),
     tolerance_per_mille: int = 0,
     executor: Executor | None = None,
+    *,
+    ledger: str,
 ) -> ProvedEvent:
-    """Commit, prove and sign. ``inputs`` are the openings of the input (or received) lots, in
+    """Commit, prove and sign for the ledger ``ledger`` (its identifier). ``inputs`` are the openings of the input (or received) lots, in
     the order the body lists them; ``tolerance_per_mille`` is the policy's tolerance for the
     event (0 for aggregation, 1000 for a receipt declaring a discrepancy). Raises ValueError
     when the quantities do not satisfy the statements (the prover cannot prove a false one).
     ``executor`` (e.g. a process pool) proves the groups and outputs in parallel; the proofs are
     the same statements either way."""
-    out, openings, loss = prove_body(body, key.did, inputs, tolerance_per_mille, executor)
-    return ProvedEvent(sign_event(out, key), openings, loss)
+    out, openings, loss = prove_body(body, key.did, inputs, tolerance_per_mille, executor, ledger=ledger)
+    return ProvedEvent(sign_event(out, key, ledger=ledger), openings, loss)
 
 
 def prove_body(
@@ -91,13 +93,18 @@ def prove_body(
     inputs: Sequence[Mapping[str, Opening]] = (),
     tolerance_per_mille: int = 0,
     executor: Executor | None = None,
+    *,
+    ledger: str,
 ) -> tuple[dict[str, Any], list[dict[str, Opening]], dict[str, Opening]]:
-    """``prove_event`` without the signature: the proved body (``actor`` filled in when absent),
+    """``prove_event`` without the signature: the proved body (``actor`` filled in when absent,
+    ``ledger`` set before proving, so the proofs bind the ledger too),
     the openings of the outputs and of the loss. Members a caller adds afterwards are covered
     by the proofs unless they are proof members (``PROOF_FIELDS``)."""
     out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss")}
     kind = str(out["kind"])
     out.setdefault("actor", actor)
+    if out.setdefault("ledger", ledger) != ledger:
+        raise ValueError(f"the body names ledger {out['ledger']!r}, not {ledger!r}")
     out.setdefault("nonce", new_nonce())
     out.setdefault("v", 1)
     specs: list[dict[str, Any]] = []

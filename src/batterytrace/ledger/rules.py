@@ -1,6 +1,7 @@
 """Ledger rules: the checks every event passes before it is accepted.
 
-``check_event`` verifies the signature (unless a worker already did), rejects replays, checks
+``check_event`` verifies the signature (unless a worker already did), refuses an event signed for
+another ledger (its body's ``ledger`` must be this ledger's identifier), rejects replays, checks
 that the signer's role may perform the event kind and that its time is acceptable, then applies
 the kind's own rules (``rules_registry``, ``rules_anonymous``, ``rules_confidential``,
 ``rules_material``). An anonymous extraction is the one event whose signer is not registered:
@@ -45,14 +46,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 def check_event(
-    ev: SignedEvent, st: BatchState, *, now_us: int | None, signature_checked: bool = False
+    ev: SignedEvent, st: BatchState, *, ingested_us: int, signature_checked: bool = False
 ) -> tuple[int, Effect]:
-    """Return ``(event time µs, effect)`` or raise ``RuleViolationError``."""
+    """Return ``(event time µs, effect)`` or raise ``RuleViolationError``. ``ingested_us`` is the
+    ledger's ingestion time for the event (``Ledger.submit_batch``)."""
     if not signature_checked:
         try:
             ev.verify_signature()
         except VerificationError as exc:
             raise RuleViolationError("signature", str(exc)) from exc
+    if st.ledger_id is None or ev.ledger != st.ledger_id:
+        named = "no ledger" if ev.ledger is None else f"ledger {ev.ledger!r}"
+        raise RuleViolationError("ledger.domain", f"the event is signed for {named}, not for this ledger ({st.ledger_id})")
     if st.seen(ev.event_hash):
         raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
     role = st.role(ev.actor)
@@ -67,8 +72,7 @@ def check_event(
             "authorisation", f"a {role} may not sign {ev.kind} events (allowed: {sorted(allowed)})"
         )
     t = req_time(ev.body, "time")
-    if now_us is not None and t > now_us + st.policy.max_clock_skew_s * 1_000_000:
-        raise RuleViolationError("time.future", "event time lies in the future")
+    check_time(ev, t, st, ingested_us)
     effect = check_registry_event(ev, t, st)
     if effect is None:
         effect = check_anonymous_event(ev, t, st)
@@ -77,4 +81,37 @@ def check_event(
     if effect is None:
         effect = check_material_event(ev, t, st)
     assert effect is not None  # every kind in EVENT_KINDS has a handler
+    effect.latest = dict.fromkeys(_clock_keys(ev, st), t)
     return t, effect
+
+
+def _clock_keys(ev: SignedEvent, st: BatchState) -> list[str]:
+    """The time lines an event continues: its signer's, and the site it names when that is a
+    registered site the signer operates (extraction, processing, receipt, ring key) or an
+    incident an auditor records there. A site the signer merely mentions is not its to advance."""
+    keys = [f"actor:{ev.actor}"]
+    site_id = ev.body.get("site")
+    if isinstance(site_id, str):
+        site = st.site(site_id)
+        if site is not None and (site.owner == ev.actor or ev.kind == "incident"):
+            keys.append(f"site:{site_id}")
+    return keys
+
+
+def check_time(ev: SignedEvent, t: int, st: BatchState, ingested_us: int) -> None:
+    """The event's own time ``t`` against its ingestion time and the time lines it continues:
+    at most ``max_clock_skew_s`` ahead (``time.future``), at most ``max_backdate_s`` behind
+    (``time.backdate``), never before its signer's or its site's latest accepted event
+    (``time.order``; the input lots' latest events are checked where they are taken)."""
+    policy = st.policy
+    if t > ingested_us + policy.max_clock_skew_s * 1_000_000:
+        raise RuleViolationError("time.future", "event time lies in the future")
+    if t < ingested_us - policy.max_backdate_s * 1_000_000:
+        raise RuleViolationError(
+            "time.backdate",
+            f"event time lies more than {policy.max_backdate_s} s (max_backdate_s) before its ingestion",
+        )
+    for key in _clock_keys(ev, st):
+        if t < st.latest_time(key):
+            who = "signer" if key.startswith("actor:") else "site"
+            raise RuleViolationError("time.order", f"event predates its {who}'s latest accepted event")

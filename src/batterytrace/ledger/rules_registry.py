@@ -162,7 +162,7 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         if old is None or old.auditor != ev.actor:
             raise RuleViolationError("attestation.revoke", "only the issuing auditor may revoke an attestation")
         effect.attestations.append(
-            Attestation(**{**old.to_dict(), "valid_until": min(old.valid_until, t)})
+            Attestation(**{**old.to_dict(), "valid_until": min(old.valid_until, t), "revoked_by": ev.hash_hex})
         )
     effect.attestations.append(
         Attestation(

@@ -14,7 +14,11 @@ from batterytrace.model.entities import Attestation, Incident, Lot, Participant,
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
 
-__all__ = ["BatchState", "Effect"]
+__all__ = ["LATEST_PREFIX", "BatchState", "Effect"]
+
+LATEST_PREFIX = "latest:"
+"""Meta keys ``latest:actor:<did>`` and ``latest:site:<id>`` hold the time (µs) of the latest
+accepted event of each signer and site (rule ``time.order``); ``log verify`` reproduces them."""
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Effect:
     incidents: list[Incident] = field(default_factory=list)
     ring_keys: list[RingKey] = field(default_factory=list)
     policy: LedgerPolicy | None = None
+    # time line ("actor:<did>", "site:<id>") → the event's time: they never go back
+    latest: dict[str, int] = field(default_factory=dict)
 
 
 class BatchState:
@@ -38,8 +44,13 @@ class BatchState:
         operator_did: str,
         policy: LedgerPolicy | None,
         registry_cache: dict[str, Participant | Site] | None = None,
+        *,
+        ledger_id: str | None = None,
     ) -> None:
         self.store = store
+        # The identifier of the ledger judging the batch: every event must name it (rule
+        # ``ledger.domain``). ``None`` only for read-only views that judge no event.
+        self.ledger_id = ledger_id
         # Participants and sites may be cached across batches by the ledger (keys: did / site
         # id); sites never change, a participant only through an event of this batch (accredit),
         # which drops it from the cache.
@@ -58,6 +69,7 @@ class BatchState:
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
         self._ring_keys: dict[str, RingKey] | None = None  # site id → key; read once per batch
+        self._latest: dict[str, int] = {}  # time line → latest accepted event time (read or staged)
         # When set, confidential rules collect their proofs here for one check at batch end.
         self.deferred_proofs: DeferredProofs | None = None
 
@@ -110,12 +122,15 @@ class BatchState:
         return list(found.values())
 
     def valid_attestations(self, site_id: str, owner: str, t: int) -> list[Attestation]:
-        """Attestations of a site and of its operator valid at ``t`` whose issuer's accreditation
-        still stands (what the sourcing policy judges for plain and anonymous certified
-        extraction alike)."""
+        """Attestations of a site and of its operator valid at ``t``, not revoked, whose issuer's
+        accreditation still stands (what the sourcing policy judges for plain, confidential and
+        anonymous certified extraction alike). Validity periods are judged at the event's time
+        ``t``; a revocation or a withdrawn accreditation is state in log order: it takes effect for
+        every event ingested after it, whatever that event's time."""
         return [
-            a for a in self.attestations_for(site_id) + self.attestations_for(owner)
-            if a.valid_at(t) and self.accreditation_stands(a)
+            a
+            for a in self.attestations_for(site_id) + self.attestations_for(owner)
+            if a.valid_at(t) and a.revoked_by is None and self.accreditation_stands(a)
         ]
 
     def accreditation_stands(self, att: Attestation) -> bool:
@@ -124,6 +139,14 @@ class BatchState:
         ingested after the withdrawal; a later re-accreditation does not revive it)."""
         auditor = self.participant(att.auditor)
         return auditor is not None and auditor.accredited_for(att.scheme, att.issued_at)
+
+    def latest_time(self, line: str) -> int:
+        """Time of the latest accepted event on ``line`` (``actor:<did>`` or ``site:<id>``), 0 if none."""
+        found = self._latest.get(line)
+        if found is None:
+            text = self.store.get_meta(LATEST_PREFIX + line)
+            found = self._latest[line] = int(text) if text is not None else 0
+        return found
 
     def ring_keys(self) -> dict[str, RingKey]:
         """Site id → the site's current ring key (stored, plus those registered in this batch).
@@ -173,3 +196,7 @@ class BatchState:
         if effect.policy is not None:
             self.policy = effect.policy
             self.policy_changed = True
+        for line, t in effect.latest.items():
+            if t > self.latest_time(line):
+                self._latest[line] = t
+                self.batch.meta[LATEST_PREFIX + line] = str(t)

@@ -103,6 +103,8 @@ class Attestation:
     companies_covered: int | None
     issued_at: int
     revokes: str | None = None
+    # hash of the attest event that revoked it: from then on (in log order) it satisfies no rule
+    revoked_by: str | None = None
 
     def valid_at(self, t: int) -> bool:
         return self.valid_from <= t < self.valid_until

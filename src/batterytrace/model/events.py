@@ -1,8 +1,10 @@
 """Signed events: RFC 8785 canonical body, SHA-256 event hash, Ed25519 signature by the actor.
 
 Wire form: ``{"event": {...body...}, "signature": "<base64url>"}``. The signature covers
-``b"batterytrace/event/v1\\x00" || SHA-256(JCS(body))``. The log leaf for an accepted event is
-``event_hash || signature`` (96 bytes), so the Merkle tree commits to both.
+``b"batterytrace/event/v1\\x00" || SHA-256(JCS(body))``. The body names the ledger it is meant
+for (``ledger``). The log leaf for an accepted event is ``event_hash || signature || ingested_at``
+(the ledger's acceptance time, µs, 8 bytes big-endian; 104 bytes), so the Merkle tree commits to
+the body, its signature and when the ledger accepted it.
 """
 
 from __future__ import annotations
@@ -90,13 +92,19 @@ class SignedEvent:
     def actor(self) -> str:
         return str(self.body["actor"])
 
+    @property
+    def ledger(self) -> str | None:
+        """The identifier of the ledger the signer meant the event for (``None`` when absent)."""
+        value = self.body.get("ledger")
+        return value if isinstance(value, str) else None
+
     @functools.cached_property
     def hash_hex(self) -> str:
         return self.event_hash.hex()
 
-    @property
-    def leaf_data(self) -> bytes:
-        return self.event_hash + self.signature
+    def leaf_data(self, ingested_at: int) -> bytes:
+        """The Merkle leaf of this event accepted at ``ingested_at`` (µs, the ledger's clock)."""
+        return self.event_hash + self.signature + ingested_at.to_bytes(8, "big")
 
     def verify_signature(self) -> None:
         """Raise ``VerificationError`` unless the actor's key signed this body."""
@@ -135,9 +143,13 @@ class SignedEvent:
         return ev
 
 
-def sign_event(body: dict[str, Any], key: SigningKey) -> SignedEvent:
-    """Canonicalise, hash and sign ``body``; fills ``actor`` and ``nonce`` when absent."""
+def sign_event(body: dict[str, Any], key: SigningKey, *, ledger: str) -> SignedEvent:
+    """Canonicalise, hash and sign ``body`` for the ledger whose identifier is ``ledger``; fills
+    ``actor`` and ``nonce`` when absent. The identifier is part of the signed body (field
+    ``ledger``), so the event is valid on that ledger only (domain separation)."""
     body = dict(body)
+    if body.setdefault("ledger", ledger) != ledger:
+        raise EncodingError(f"the event names ledger {body['ledger']!r}, not {ledger!r}")
     body.setdefault("actor", key.did)
     body.setdefault("nonce", new_nonce())
     body.setdefault("v", 1)

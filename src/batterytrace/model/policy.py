@@ -74,6 +74,8 @@ class SourcingPolicy:
 
 
 DEFAULT_MIN_RING = 2
+DEFAULT_MAX_BACKDATE_S = 7 * 86_400
+_MAX_BACKDATE_S = 366 * 86_400
 _MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
 
 
@@ -88,6 +90,10 @@ class LedgerPolicy:
     weighbridge_tolerance_permille: int = 5
     # Events may not be dated further than this in the future at acceptance.
     max_clock_skew_s: int = 300
+    # Nor further than this before their ingestion (rule time.backdate): a week covers paperwork
+    # entered after a weekend or a site offline for days, and bounds how far a signer can move an
+    # event back to dodge an expiry (docs/rules.md).
+    max_backdate_s: int = DEFAULT_MAX_BACKDATE_S
     # Fewest members the certified ring of an anonymous extraction may have (a ring of k hides
     # the mine among k at best; a ring of 1 names it).
     min_ring_size: int = DEFAULT_MIN_RING
@@ -106,6 +112,8 @@ class LedgerPolicy:
             "weighbridge_tolerance_permille": self.weighbridge_tolerance_permille,
             "max_clock_skew_s": self.max_clock_skew_s,
         }
+        if self.max_backdate_s != DEFAULT_MAX_BACKDATE_S:
+            out["max_backdate_s"] = self.max_backdate_s  # only when set, as min_ring_size
         if self.min_ring_size != DEFAULT_MIN_RING:
             # only when set, so policies written before rings existed keep their stored form
             out["min_ring_size"] = self.min_ring_size
@@ -132,6 +140,9 @@ class LedgerPolicy:
                 ),
                 max_clock_skew_s=_int(data["max_clock_skew_s"], "max_clock_skew_s", 0, 86_400),
                 min_ring_size=_int(data.get("min_ring_size", DEFAULT_MIN_RING), "min_ring_size", 2, _MAX_RING),
+                max_backdate_s=_int(
+                    data.get("max_backdate_s", DEFAULT_MAX_BACKDATE_S), "max_backdate_s", 0, _MAX_BACKDATE_S
+                ),
             )
         except KeyError as exc:
             raise EncodingError(f"malformed policy: missing {exc}") from exc

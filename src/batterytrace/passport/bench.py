@@ -8,7 +8,7 @@ from typing import Any
 
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.passport.issue import issue_passport, verify_passport
 from batterytrace.storage.memory import MemoryStore
@@ -18,7 +18,7 @@ __all__ = ["run_benchmarks"]
 
 def run_benchmarks(quick: bool) -> dict[str, dict[str, Any]]:
     s = build_scenario(packs=5 if quick else 20, legacy_packs=2)
-    ledger = Ledger(MemoryStore(), s.actors["operator"].did)
+    ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     ledger.submit_batch(s.events)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     key = s.actors["voltara"].signing_key

@@ -176,6 +176,17 @@ def _assembled(ledger: Ledger, f: PackFacts) -> Lot:
     return next(iter(first.values()), f.lot)
 
 
+def _logged_leaf(event: SignedEvent, evidence: dict[str, Any], checkpoint: Checkpoint) -> bytes:
+    """The Merkle leaf of the evidence's event: it must be signed for the checkpoint's ledger, and
+    the leaf commits to its ingestion time (``evidence["ingested_at"]``, µs)."""
+    if event.ledger != checkpoint.ledger:
+        raise VerificationError(f"the embedded event is signed for ledger {event.ledger}, the checkpoint is of {checkpoint.ledger}")
+    ingested = evidence.get("ingested_at")
+    if isinstance(ingested, bool) or not isinstance(ingested, int) or not 0 <= ingested < 1 << 63:
+        raise VerificationError("passport evidence is malformed: ingested_at must be µs since the epoch")
+    return event.leaf_data(ingested)
+
+
 def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
     found = ledger.event_by_hash(assembled.event)
     if found is None or found[1].kind != "aggregate":
@@ -186,6 +197,7 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
         raise BatterytraceError("no signed tree head covers the pack yet; sign one first (log head)")
     evidence = {
         "event": event.to_wire(),
+        "ingested_at": ledger.ingestion_time(seq),  # part of the Merkle leaf
         "leaf_index": seq,
         "inclusion_proof": [p.hex() for p in ledger.inclusion_proof(seq, cp.tree_size)],
         "checkpoint": cp.to_dict(),
@@ -361,7 +373,7 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)
-    verify_inclusion(leaf_hash(event.leaf_data), index, checkpoint.tree_size, path, checkpoint.root_hash)
+    verify_inclusion(leaf_hash(_logged_leaf(event, evidence, checkpoint)), index, checkpoint.tree_size, path, checkpoint.root_hash)
     _check_passport_id(claims, battery)
     checks = list(verification_checks(claims))
     if ledger is not None:

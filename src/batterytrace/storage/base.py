@@ -41,6 +41,9 @@ class StoredEvent:
     kind: str
     actor: str
     time: int
+    # The ledger's clock (µs) when it accepted the event; committed in the Merkle leaf
+    # (``SignedEvent.leaf_data``), non-decreasing along the log.
+    ingested_at: int
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,10 @@ class Store(Protocol):
     def apply(self, batch: WriteBatch) -> None: ...
 
     def get_meta(self, key: str) -> str | None: ...
+
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every meta row whose key starts with ``prefix`` (``log verify`` accounts for them)."""
+        ...
 
     def size(self) -> int: ...
 

@@ -119,6 +119,9 @@ class MemoryStore:
     def get_meta(self, key: str) -> str | None:
         return self.meta.get(key)
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        return {k: v for k, v in self.meta.items() if k.startswith(prefix)}
+
     def size(self) -> int:
         return len(self.events)
 

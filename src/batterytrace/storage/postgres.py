@@ -123,11 +123,11 @@ class PostgresStore:
                               ([e.event_hash for e in batch.events],))
                 if batch.events:
                     with c.copy(
-                        "COPY events(seq, hash, body, signature, kind, actor, time) FROM STDIN"
+                        "COPY events(seq, hash, body, signature, kind, actor, time, ingested_at) FROM STDIN"
                     ) as cp:
                         for e in batch.events:
                             cp.write_row(
-                                (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                                (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time, e.ingested_at)
                             )
                 if batch.lots:
                     c.executemany(
@@ -203,6 +203,10 @@ class PostgresStore:
         value: str | None = self._one("SELECT value FROM meta WHERE key=%s", (key,))
         return value
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = self._rows("SELECT key, value FROM meta WHERE substr(key, 1, length(%s)) = %s", (prefix, prefix))
+        return {str(k): str(v) for k, v in rows}
+
     def size(self) -> int:
         value = self._one("SELECT MAX(seq) FROM events")
         return 0 if value is None else int(value) + 1
@@ -220,12 +224,13 @@ class PostgresStore:
     @staticmethod
     def _event(row: Sequence[Any]) -> StoredEvent:
         return StoredEvent(
-            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6]), int(row[7])
         )
 
     def get_event(self, seq: int) -> StoredEvent:
         rows = self._rows(
-            "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=%s AND seq >= 0", (seq,)
+            "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events WHERE seq=%s AND seq >= 0",
+            (seq,)
         )
         if not rows:
             raise StorageError(f"no event {seq}")
@@ -236,7 +241,7 @@ class PostgresStore:
         pos = start
         while pos < stop:
             rows = self._rows(
-                "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events "
                 "WHERE seq >= %s AND seq < %s ORDER BY seq",
                 (pos, min(stop, pos + 5000)),
             )

@@ -38,7 +38,8 @@ def node_key(level: int, index: int) -> int:
 TABLES = [
     """CREATE TABLE IF NOT EXISTS events (
         seq {bigint} PRIMARY KEY, hash {blob} NOT NULL UNIQUE, body {blob} NOT NULL,
-        signature {blob} NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, time {bigint} NOT NULL)""",
+        signature {blob} NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, time {bigint} NOT NULL,
+        ingested_at {bigint} NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS nodes (id {bigint} PRIMARY KEY, hash {blob} NOT NULL)",
     """CREATE TABLE IF NOT EXISTS lots (
         lot_id TEXT PRIMARY KEY, event TEXT NOT NULL, site TEXT, created_at {bigint} NOT NULL,

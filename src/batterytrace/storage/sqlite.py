@@ -95,10 +95,10 @@ class SQLiteStore:
                     marks = ",".join("?" * len(part))
                     c.execute(f"DELETE FROM events WHERE seq < 0 AND hash IN ({marks})", part)
             c.executemany(
-                "INSERT INTO events(seq, hash, body, signature, kind, actor, time) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO events(seq, hash, body, signature, kind, actor, time, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time)
+                    (e.seq, e.event_hash, e.canonical, e.signature, e.kind, e.actor, e.time, e.ingested_at)
                     for e in batch.events
                 ],
             )
@@ -160,6 +160,12 @@ class SQLiteStore:
         value: str | None = self._one("SELECT value FROM meta WHERE key=?", (key,))
         return value
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = self._conn().execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ?", (prefix, prefix)
+        )
+        return {str(k): str(v) for k, v in rows}
+
     def size(self) -> int:
         value = self._one("SELECT MAX(seq) FROM events")
         return 0 if value is None else int(value) + 1
@@ -180,14 +186,14 @@ class SQLiteStore:
     @staticmethod
     def _event(row: Sequence[Any]) -> StoredEvent:
         return StoredEvent(
-            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6])
+            int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], row[5], int(row[6]), int(row[7])
         )
 
     def get_event(self, seq: int) -> StoredEvent:
         row = (
             self._conn()
             .execute(
-                "SELECT seq, hash, body, signature, kind, actor, time FROM events WHERE seq=? AND seq >= 0",
+                "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events WHERE seq=? AND seq >= 0",
                 (seq,),
             )
             .fetchone()
@@ -203,7 +209,7 @@ class SQLiteStore:
             rows = (
                 self._conn()
                 .execute(
-                    "SELECT seq, hash, body, signature, kind, actor, time FROM events "
+                    "SELECT seq, hash, body, signature, kind, actor, time, ingested_at FROM events "
                     "WHERE seq >= ? AND seq < ? ORDER BY seq",
                     (pos, min(stop, pos + 5000)),
                 )
