@@ -210,3 +210,11 @@ def test_deep_documents_are_refused_before_parsing(doc: bytes) -> None:
     with pytest.raises(EncodingError, match="deeper than"):
         parse_json_probed(doc)
     parse_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "[1e999]", '{"a": -2e308}', "1" + "0" * 400])
+def test_numbers_beyond_a_double_are_refused_not_infinite(text: str) -> None:
+    with pytest.raises(EncodingError, match="beyond the range of a double"):
+        parse_json(text)
+    with pytest.raises(EncodingError, match="beyond the range of a double"):
+        parse_json_probed(text)

@@ -162,7 +162,16 @@ def _json_int(text: str) -> int | float:
     writes large doubles in integral digits: read it as that double, so parsing canonical text and
     canonicalising again gives back the same bytes."""
     value = int(text)
-    return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else _json_float(text)
+
+
+def _json_float(text: str) -> float:
+    """A JSON number as a double; one beyond the double range (``1e400``) is refused, never read
+    as infinity (I-JSON: numbers are finite doubles)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise EncodingError(f"number {text[:24]}{'…' if len(text) > 24 else ''} is beyond the range of a double")
+    return value
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -171,7 +180,8 @@ def parse_json(data: bytes | str) -> Any:
     check_depth(data)
     try:
         return json.loads(
-            data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_int=_json_int
+            data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_int=_json_int,
+            parse_float=_json_float,
         )
     except RecursionError as exc:
         raise EncodingError("malformed JSON: nested too deeply") from exc
@@ -204,7 +214,7 @@ def parse_json_probed(data: bytes | str) -> tuple[Any, bool]:
 
     def on_float(text: str) -> float:
         plain[0] = False
-        return float(text)
+        return _json_float(text)
 
     def on_int(text: str) -> int | float:
         value = _json_int(text)  # as parse_json: beyond the safe range, a double

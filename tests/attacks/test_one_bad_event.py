@@ -227,3 +227,42 @@ def test_deeply_nested_bodies_are_a_4xx_not_a_500(served: Served, path: str, dep
         assert r.status_code in (400, 422), (depth, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
     assert served.ledger.size() == size
+
+
+def test_a_number_beyond_a_double_is_a_4xx_everywhere(served: Served) -> None:
+    """``1e400`` used to parse as infinity: ``int(inf)`` then raised OverflowError → HTTP 500 on
+    ``POST /verify`` for a passport signed by any key. Parsing refuses it (I-JSON numbers are
+    finite doubles), in event bodies and in SD-JWT payloads alike."""
+    import copy
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from batterytrace.crypto.sdjwt import issue_sd_jwt
+    from batterytrace.crypto.signing import SigningKey
+    from batterytrace.demo.master_data import VOLTARA_VM75
+    from batterytrace.encoding import b64u_decode, b64u_encode
+    from batterytrace.passport.issue import VCT, issue_passport, verify_passport
+
+    client = TestClient(served.app, raise_server_exceptions=False)
+    served.ledger.sign_tree_head(served.scenario.actors["operator"].signing_key)
+    now = int(time.time())
+    oem = served.scenario.actors["voltara"].signing_key
+    claims = verify_passport(issue_passport(served.ledger, served.scenario.packs[-1], VOLTARA_VM75, oem, now)
+                             .present("authorities"), log_operator=served.ledger.operator_did, now=now).claims
+    forged = copy.deepcopy({k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")})
+    forged["evidence"]["leaf_index"] = 987654321987
+    stranger = SigningKey.from_label("attack/stranger")
+    jwt, rest = issue_sd_jwt(stranger, forged, vct=VCT, issued_at=now, expires_at=now + 86400).present([]).split("~", 1)
+    header, payload, _ = jwt.split(".")
+    signing_input = f"{header}.{b64u_encode(b64u_decode(payload).decode().replace('987654321987', '1e400').encode())}"
+    text = f"{signing_input}.{b64u_encode(stranger.sign(signing_input.encode('ascii')))}~{rest}"
+    r = client.post("/verify", content=text, headers={"content-type": "text/plain"})
+    assert 400 <= r.status_code < 500, r.text
+    size = served.ledger.size()
+    for number in (b"1e400", b"-1e999", b"1" + b"0" * 400):
+        body = b'{"event": {"kind": "extract", "time": "2026-01-01T00:00:00Z", "n": ' + number + b'}, "signature": "x"}'
+        for path in ("/events", "/events/batch", "/capture"):
+            r = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert 400 <= r.status_code < 500, (path, number[:8], r.text)
+    assert served.ledger.size() == size
