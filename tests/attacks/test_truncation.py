@@ -465,3 +465,27 @@ def test_corrupt_chain_journal_fails_in_one_line(anchored: Anchored) -> None:
     out = cli("anchor", "verify", "--db", anchored.db)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "anchor verification FAILED:" in out.stderr
+
+
+@pytest.mark.parametrize(("table", "key"), [("participants", "did"), ("sites", "site_id"), ("attestations", "id")])
+def test_swapped_key_columns_fail_log_verify(tmp_path: Path, table: str, key: str) -> None:
+    """A database administrator swaps the key column of two rows (records untouched): the ledger
+    would then judge one auditor, site or attestation by another's record (the GBA index assessor
+    looked up as the RMAP auditor). ``log verify`` looks every record up by its own key."""
+    from support import Chain
+
+    db = str(tmp_path / "ledger.db")
+    c = Chain(SQLiteStore(db))
+    c.ledger.close()
+    verify_log(SQLiteStore(db))
+    con = sqlite3.connect(db)
+    a, b = (row[0] for row in con.execute(f"SELECT {key} FROM {table} ORDER BY {key} LIMIT 2"))
+    with con:
+        con.execute(f"UPDATE {table} SET {key} = 'swap' WHERE {key} = ?", (a,))
+        con.execute(f"UPDATE {table} SET {key} = ? WHERE {key} = ?", (a, b))
+        con.execute(f"UPDATE {table} SET {key} = ? WHERE {key} = 'swap'", (b,))
+    con.close()
+    with pytest.raises(VerificationError, match=r"does not hold that .* record"):
+        verify_log(SQLiteStore(db))
+    out = cli("log", "verify", "--db", db)
+    assert_fails_cleanly(out, "log verification", "a key column differs from the log")

@@ -231,6 +231,21 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
                     raise VerificationError(f"stored {kind} {getattr(row, key)} differs from the log")
             if by_key:
                 raise VerificationError(f"{kind} {next(iter(by_key))} implied by the log is missing")
+        # the rules and the API find these rows by their key column, not by the record's own
+        # field: a row must be found under its own key (a swapped or renamed key column would
+        # make the ledger judge an auditor, site or attestation by another's record)
+        keyed: list[tuple[str, str, Any, Any]] = [
+            *(("participant", p.did, store.get_participant(p.did), p) for p in rebuilt.list_participants()),
+            *(("site", x.site_id, store.get_site(x.site_id), x) for x in rebuilt.list_sites()),
+            *(("attestation", a.attestation_id, store.get_attestation(a.attestation_id), a)
+              for a in rebuilt.attestations.values()),
+        ]
+        for kind, key_value, found, implied in keyed:
+            if found != implied:
+                raise VerificationError(
+                    f"the stored {kind} row keyed {key_value} does not hold that {kind}'s record "
+                    "(a key column differs from the log)"
+                )
         implied_atts = dict(rebuilt.attestations)
         for att in store.iter_attestations():
             if implied_atts.pop(att.attestation_id, None) != att:
