@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from batterytrace.anchoring._libs import quiet_chain_imports
 from batterytrace.anchoring.contract import checkpoint_hash, load_artifact
 from batterytrace.anchoring.records import AnchorRecord
 from batterytrace.errors import AnchorError, ServiceUnavailableError, VerificationError
@@ -32,6 +33,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
         errors.append(requests.exceptions.Timeout)
     except ImportError:  # pragma: no cover
         pass
+    quiet_chain_imports("web3")
     from web3.exceptions import ProviderConnectionError
 
     errors.append(ProviderConnectionError)
@@ -40,6 +42,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
 def connect_rpc(url: str, timeout_s: float = 10.0) -> Any:
     """A Web3 on a JSON-RPC HTTP endpoint (Besu, an L2, Ethereum, anvil)."""
+    quiet_chain_imports("web3")
     from web3 import HTTPProvider, Web3
 
     return Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
@@ -71,6 +74,7 @@ class AnchorClient:
         retries: int = 4, backoff_s: float = 0.25, receipt_timeout_s: float = 60.0,
         before_send: Callable[[], None] | None = None,
     ) -> None:
+        quiet_chain_imports("web3", "eth_account")
         from eth_account import Account
 
         self.w3 = w3
@@ -117,6 +121,7 @@ class AnchorClient:
 
     def _transact(self, fn: Any, what: str) -> Any:
         """Build, fund-check, sign, send (idempotently) and await one contract transaction."""
+        quiet_chain_imports("web3", "eth_tester")
         from eth_tester.exceptions import TransactionFailed
         from eth_utils.exceptions import ValidationError
         from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
@@ -203,6 +208,7 @@ class AnchorClient:
 
     def operator_anchors(self, operator: str) -> list[dict[str, Any]]:
         """Every decoded ``Anchored`` event ``operator`` emitted in this registry, in chain order."""
+        quiet_chain_imports("web3")
         from web3 import Web3
 
         c = self._registry()
@@ -220,6 +226,7 @@ class AnchorClient:
 
     def anchored_events(self, operator: str, tree_size: int, block_number: int | None = None) -> list[dict[str, Any]]:
         """Decoded ``Anchored`` events of ``operator`` for ``tree_size``."""
+        quiet_chain_imports("web3")
         from web3 import Web3
 
         c = self._registry()

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from batterytrace.anchoring._libs import quiet_chain_imports
 from batterytrace.errors import StorageError
 
 __all__ = ["GENESIS_TIMESTAMP", "InProcessChain", "chain_path_for"]
@@ -36,6 +37,7 @@ def chain_path_for(db_url: str) -> str | None:
 
 
 def _backend_class() -> type[Any]:
+    quiet_chain_imports("web3", "eth", "eth_tester")
     from eth_tester import PyEVMBackend
     from eth_utils.crypto import keccak
 
@@ -86,6 +88,7 @@ class InProcessChain:
     """An eth-tester chain with a Web3 in front of it; durable when ``path`` is given."""
 
     def __init__(self, path: str | None = None) -> None:
+        quiet_chain_imports("web3", "eth", "eth_tester")
         from eth_tester import EthereumTester
         from eth_tester.backends.pyevm.main import get_default_genesis_params
         from web3 import EthereumTesterProvider, Web3

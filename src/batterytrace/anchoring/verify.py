@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from batterytrace.anchoring._libs import quiet_chain_imports
 from batterytrace.anchoring.client import AnchorClient, decode_anchored
 from batterytrace.anchoring.contract import checkpoint_hash
 from batterytrace.anchoring.records import AnchorRecord, load_records
@@ -55,6 +56,7 @@ def chain_checkpoint(event: dict[str, Any], ledger: str) -> Checkpoint:
 def verify_anchor(client: AnchorClient, record: AnchorRecord, cp: Checkpoint) -> None:
     """Check that ``cp`` is on chain exactly where ``record`` says: chain id, contract,
     transaction receipt, block, event log and contract state all agree with the checkpoint."""
+    quiet_chain_imports("web3")
     from web3.exceptions import TransactionNotFound
 
     if not record.matches(cp):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
-from batterytrace.errors import RuleViolationError, VerificationError
+from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.access import verify_access_token
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
@@ -132,12 +132,12 @@ async def verify(request: Request) -> dict[str, Any]:
         raise ProblemError(413, "too-large", "Presentation too large", "at most 1 MB")
     text = raw.decode("utf-8", errors="replace").strip()
     if request.headers.get("content-type", "").startswith("application/json"):
-        import json
+        from batterytrace.canonical import parse_json  # depth-bounded, finite numbers only
 
         try:
-            data = json.loads(text)
+            data = parse_json(text)
             text = str(data["presentation"]).strip()
-        except (ValueError, KeyError, TypeError) as exc:
+        except (EncodingError, KeyError, TypeError) as exc:
             raise ProblemError(400, "malformed", "Malformed request", "expected {\"presentation\": \"<sd-jwt>\"}") from exc
     ledger = request.app.state.ledger
     result = await run_in_threadpool(partial(verify_passport, text, log_operator=ledger.operator_did,
