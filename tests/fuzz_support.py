@@ -9,6 +9,7 @@ the ledger's invariants:
   aside), no more certified grams than it spends, and no more recycled grams than it spends
   (recycling aside, which may turn what it spends into recycled material); an extraction creates no
   recycled grams, and certified grams only at a mine whose genuine extractions are certified;
+* no accepted mutant names a new lot with the GTIN + serial of another live lot;
 * a confidential event's accepted mutant creates only (bucket key, commitment) pairs the genuine
   event created (the fuzzer cannot re-prove: any other pair would be mass or a class from nowhere).
 """
@@ -194,6 +195,13 @@ def check_effect(ledger: Ledger, genuine: SignedEvent, mutant: SignedEvent, stag
         limit = spent.all.get(el, 0) if kind == "recycle" else spent.recycled.get(el, 0)
         if kind == "extract" or grams > limit:
             broken.append(f"{el}: {grams} recycled g from {limit} g")
+    for lot in staged.values():  # a GTIN + serial names one live battery (invariant 3)
+        if lot.event != mutant.hash_hex or not (lot.gtin and lot.serial):
+            continue
+        for other_id in ledger.store.lots_by_serial(lot.gtin, lot.serial):
+            other = staged.get(other_id) or ledger.store.get_lot(other_id)
+            if other is not None and other.lot_id != lot.lot_id and other.status != "spent":
+                broken.append(f"two live lots named {lot.gtin}/{lot.serial}")
     if created_pairs:
         genuine_pairs = {
             (k, c) for spec in genuine.body.get("outputs", []) if isinstance(spec, dict)
