@@ -363,7 +363,7 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     except VerificationError:
         raise
     except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
-            BatterytraceError) as exc:
+            EncodingError) as exc:  # not a storage or service error: those are no verdict on the passport
         raise VerificationError(f"the passport cannot be verified ({type(exc).__name__}: {str(exc)[:160]})") from exc
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.figures import (
     DEFAULT_PERFORMANCE_CLASSES,
     LIFECYCLE_STAGES,
@@ -531,5 +531,5 @@ def _bound(section: str, step: Callable[[], _T]) -> _T:
     except VerificationError:
         raise
     except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
-            BatterytraceError) as exc:
+            EncodingError) as exc:  # not a storage or service error: those are no verdict on the passport
         raise FigureError(section, f"cannot be bound ({type(exc).__name__}: {str(exc)[:120]})") from exc
