@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -510,3 +511,7 @@ def test_an_issuance_dated_in_the_future_is_refused(plain: tuple[Ledger, Signing
         else:
             with pytest.raises(VerificationError, match="future"):
                 verify(ledger, text, True)
+    ahead = issue_sd_jwt(key, forged, vct=VCT, issued_at=int(time.time()) + 3600,
+                         expires_at=int(time.time()) + 86400).present([])
+    with pytest.raises(VerificationError, match="future"):  # without ``now``: the verifier's own clock
+        verify_passport(ahead, log_operator=ledger.operator_did)

@@ -11,6 +11,7 @@ Verification returns a ``PassportVerification``: every check, and every stated f
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -385,8 +386,7 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
-    if now is not None:
-        check_issued_at(claims, now)
+    check_issued_at(claims, int(time.time()) if now is None else now)  # as the expiry: the verifier's clock
     extra = sorted(set(claims) - PASSPORT_CLAIMS)
     if extra:
         raise VerificationError(f"the passport carries claims no verifier checks: {extra}")
