@@ -6,7 +6,9 @@ name; a figure the verifier cannot re-derive is reported ``declared``, never ``v
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +19,17 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.errors import VerificationError
+from batterytrace.ledger.figures import (
+    DEFAULT_PERFORMANCE_CLASSES,
+    LIFECYCLE_STAGES,
+    carbon_footprint,
+)
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.trace import trace_backward
+from batterytrace.model.identifiers import passport_id_for
 from batterytrace.passport.issue import VCT, PassportVerification, issue_passport, verify_passport
-from batterytrace.passport.verification import FigureError
+from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
+from batterytrace.passport.verification import FigureError, class_for
 from batterytrace.storage.memory import MemoryStore
 from conf_pack_support import ConfWorld, conf_world
 
@@ -173,8 +183,7 @@ def test_plain_figures_with_the_ledger_are_verified_and_master_data_declared(
         plain: tuple[Ledger, SigningKey, dict[str, Any]]) -> None:
     ledger, key, claims = plain
     result = verify(ledger, resign(key, claims, lambda c: None), True)
-    for name in ("summary.carbon_kgco2e_per_stage", "summary.carbon_kgco2e_per_kwh", "summary.carbon_performance_class",
-                 "aspects.CarbonFootprintForBatteries.absoluteCarbonFootprint", "summary.due_diligence_indices",
+    for name in ("summary.carbon_kgco2e_per_stage.main product production", "summary.due_diligence_indices",
                  "aspects.GeneralProductInformation.batteryMass", "aspects.MaterialComposition.batteryMaterials",
                  "summary.certified_percent", "summary.recycled_percent", "summary.capacity_kwh"):
         assert result.figure(name).status == "verified", name
@@ -300,3 +309,209 @@ def test_forged_mass_proofs_are_refused(confidential: tuple[ConfWorld, SigningKe
             verify(world.ledger, resign(key, claims, change), False)
     # the same battery's proofs from another issuance are bound to the same event and id: they hold
     verify(world.ledger, resign(key, claims, lambda c: c.update(material_proofs=foreign["material_proofs"])), False)
+
+
+# -- a figure's status follows its weakest input -------------------------------------------------
+EOL_STAGE = "end of life and recycling"
+# every figure computed from the declared lifetime energy or end-of-life estimate
+FROM_DECLARED_INPUTS = ("summary.carbon_kgco2e_per_kwh", "summary.carbon_performance_class",
+                        "summary.carbon_primary_data_percent", f"summary.{STAGES}.{EOL_STAGE}",
+                        "aspects.CarbonFootprintForBatteries.batteryCarbonFootprint",
+                        "aspects.CarbonFootprintForBatteries.absoluteCarbonFootprint",
+                        "aspects.CarbonFootprintForBatteries.carbonFootprintPerformanceClass",
+                        *(f"aspects.CarbonFootprintForBatteries.carbonFootprintPerLifecycleStage.{e}"
+                          for e in ("RawMaterialExtraction", "MainProduction", "Distribution", "Recycling")))
+
+
+def declared_lifetime(years: float, eol: float | None, ledger: Ledger) -> Change:
+    """The issuer declares another service life (and end-of-life estimate) and restates every
+    figure computed from it consistently, from the public ledger where it can."""
+    def change(c: dict[str, Any]) -> None:
+        s, a = c["summary"], cf(c)
+        lifetime = s["carbon_lifetime"]
+        if eol is not None:
+            mass_kg = c["aspects"]["GeneralProductInformation"]["batteryMass"]
+            s[STAGES][EOL_STAGE] = round(s[STAGES][EOL_STAGE] + (eol - lifetime["end_of_life_kgco2e_per_kg"]) * mass_kg, 3)
+            lifetime["end_of_life_kgco2e_per_kg"] = eol
+            if not s["confidential"]:  # the primary share of the new total, as the ledger gives it
+                trace = trace_backward(ledger.store, c["battery"]["lot"])
+                s["carbon_primary_data_percent"] = round(carbon_footprint(
+                    trace, 1.0, 1.0, end_of_life_kgco2e_per_kg=eol).primary_data_share_percent, 2)
+        lifetime["service_years"] = years
+        lifetime["usable_energy_kwh"] = float(s["capacity_kwh"])
+        energy = lifetime["usable_energy_kwh"] * lifetime["cycles_per_year"] * years
+        total = sum(s[STAGES].values())
+        s["carbon_kgco2e_per_kwh"] = a["batteryCarbonFootprint"] = round(total / energy, 6)
+        a["absoluteCarbonFootprint"] = round(total, 3)
+        for entry, stage in zip(a["carbonFootprintPerLifecycleStage"], s[STAGES], strict=True):
+            entry["carbonFootprint"] = round(s[STAGES][stage] / energy, 6)
+        s["carbon_performance_class"] = a["carbonFootprintPerformanceClass"] = class_for(
+            total / energy, DEFAULT_PERFORMANCE_CLASSES)
+    return change
+
+
+@pytest.mark.parametrize("mode", ["plain", "confidential"])
+@pytest.mark.parametrize(("years", "eol"), [(100.0, None), (100.0, 0.0), (10.0, 0.0), (None, None)],
+                         ids=["100 years", "100 years, no end of life", "no end of life", "honest"])
+def test_figures_resting_on_declared_inputs_are_never_verified(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
+        mode: str, years: float | None, eol: float | None) -> None:
+    """A 100-year lifetime gives class A: with the ledger the stages are re-derived, but the
+    per-kWh figure, the class, the end-of-life stage and the primary share rest on the issuer's
+    declared lifetime energy and end-of-life estimate, so they come back declared, naming them."""
+    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    change = (lambda c: None) if years is None else declared_lifetime(years, eol, ledger)
+    text = resign(key, claims, change)
+    for with_ledger in (False, True):
+        result = verify(ledger, text, with_ledger)
+        if years == 100.0:
+            assert result.claims["summary"]["carbon_performance_class"] == "A"
+        for name in FROM_DECLARED_INPUTS:
+            figure = result.figure(name)
+            assert figure.status == "declared", (name, with_ledger)
+            assert "summary.carbon_lifetime." in figure.source or "issuer" in figure.source, figure
+        for name in ("usable_energy_kwh", "service_years"):
+            assert f"summary.carbon_lifetime.{name}" in result.figure("summary.carbon_kgco2e_per_kwh").source
+        ledger_fixed = f"summary.{STAGES}.main product production"
+        assert result.figure(ledger_fixed).status == ("verified" if with_ledger and mode == "plain" else "declared")
+        assert not [f.name for f in result.figures if f.status == "verified" and "carbon" in f.name
+                    and f.name not in (ledger_fixed, f"summary.{STAGES}.{LIFECYCLE_STAGES['raw_material']}",
+                                       f"summary.{STAGES}.distribution", "summary.carbon_lifetime.cycles_per_year")]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("service_years", 0.5), ("service_years", 101.0), ("usable_energy_kwh", 1.0),
+    ("end_of_life_kgco2e_per_kg", 1e6), ("end_of_life_kgco2e_per_kg", -0.1),
+])
+def test_declared_inputs_out_of_bounds_are_refused_by_name(plain: tuple[Ledger, SigningKey, dict[str, Any]],
+                                                          field: str, value: float) -> None:
+    ledger, key, claims = plain
+    text = resign(key, claims, lambda c: c["summary"]["carbon_lifetime"].update({field: value}))
+    for with_ledger in (False, True):
+        with pytest.raises(FigureError, match=rf"carbon_lifetime\.{field}"):
+            verify(ledger, text, with_ledger)
+
+
+# -- no input makes the verifier crash -----------------------------------------------------------
+ODD_NUMBERS: list[Any] = [0, 0.0, -0.0, 5e-324, 2.2e-308, -1, -1e308, 1e308, 10**400, -(10**400), 2**63,
+                          "NaN", "Infinity", "-Infinity", "1e400", "0", None, True, [], {}, [1.0], {"value": 1}]
+ODD_PLACES: dict[str, Callable[[dict[str, Any], Any], None]] = {
+    "usable energy": lambda c, v: c["summary"]["carbon_lifetime"].update(usable_energy_kwh=v),
+    "service years": lambda c, v: c["summary"]["carbon_lifetime"].update(service_years=v),
+    "end of life": lambda c, v: c["summary"]["carbon_lifetime"].update(end_of_life_kgco2e_per_kg=v),
+    "cycles": lambda c, v: c["summary"]["carbon_lifetime"].update(cycles_per_year=v),
+    "a stage": lambda c, v: c["summary"][STAGES].update(distribution=v),
+    "per kWh": lambda c, v: c["summary"].update(carbon_kgco2e_per_kwh=v),
+    "capacity": lambda c, v: c["summary"].update(capacity_kwh=v),
+    "primary share": lambda c, v: c["summary"].update(carbon_primary_data_percent=v),
+    "battery mass": lambda c, v: c["aspects"]["GeneralProductInformation"].update(batteryMass=v),
+    "material mass": lambda c, v: c["aspects"]["MaterialComposition"]["batteryMaterials"][0].update(
+        batteryMaterialMass=v),
+    "index score": lambda c, v: next(iter(c["summary"]["due_diligence_indices"].values())).update(score=v),
+    "recycled share": lambda c, v: c["summary"]["recycled_percent"]["Co"].update(total=v),
+    "version": lambda c, v: c.update(passport_version=v),
+    "leaf index": lambda c, v: c["evidence"].update(leaf_index=v),
+    "ingestion time": lambda c, v: c["evidence"].update(ingested_at=v),
+}
+
+
+@pytest.mark.parametrize("place", ODD_PLACES)
+def test_odd_numbers_anywhere_are_verification_errors_never_crashes(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]], place: str) -> None:
+    """0, subnormals, huge numbers, negatives, NaN-like strings: ``verify_passport`` returns a
+    result or raises ``VerificationError`` on every input, never another exception."""
+    ledger, key, claims = plain
+    for value in ODD_NUMBERS:
+        text = resign(key, claims, lambda c, v=value: ODD_PLACES[place](c, v))
+        for with_ledger in (False, True):
+            with contextlib.suppress(VerificationError):  # anything else fails the test
+                verify(ledger, text, with_ledger)
+
+
+@pytest.mark.parametrize("mode", ["plain", "confidential"])
+def test_a_lifetime_energy_that_underflows_to_zero_is_refused_by_name(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
+        mode: str) -> None:
+    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    text = resign(key, claims, lambda c: c["summary"]["carbon_lifetime"].update(usable_energy_kwh=5e-324,
+                                                                              service_years=5e-324))
+    for with_ledger in (False, True):
+        with pytest.raises(FigureError, match=r"summary\.carbon_lifetime"):
+            verify(ledger, text, with_ledger)
+
+
+# -- the passport's place in the lifecycle, and what the assembly event binds ----------------------
+def claim_version(version: int) -> Change:
+    def change(c: dict[str, Any]) -> None:
+        gtin, serial = c["battery"]["gtin"], c["battery"]["serial"]
+        c["passport_version"] = version
+        c["passport_id"] = c["aspects"]["GeneralProductInformation"]["batteryPassportIdentifier"] = \
+            passport_id_for(gtin, serial, version)
+        c["predecessor"] = passport_id_for(gtin, serial, version - 1)
+    return change
+
+
+def test_a_version_the_ledger_never_reached_is_refused_with_the_ledger(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]]) -> None:
+    ledger, key, claims = plain
+    honest = verify(ledger, resign(key, claims, lambda c: None), True)
+    for name in ("passport_version", "passport_id"):
+        assert honest.figure(name).status == "verified", name
+    offline = verify(ledger, resign(key, claims, claim_version(3)), False)
+    assert offline.figure("passport_version").status == offline.figure("predecessor").status == "declared"
+    with pytest.raises(FigureError, match="passport_version"):
+        verify(ledger, resign(key, claims, claim_version(3)), True)
+
+
+@pytest.mark.parametrize("mode", ["plain", "confidential"])
+def test_what_the_assembly_event_binds_is_verified_and_cannot_be_changed(
+        plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
+        mode: str) -> None:
+    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    gpi, chem = "aspects.GeneralProductInformation", "aspects.MaterialComposition.batteryChemistry"
+    result = verify(ledger, resign(key, claims, lambda c: None), False)
+    for name in (f"{gpi}.productIdentifier", f"{gpi}.manufacturingDate", f"{chem}.shortName"):
+        assert result.figure(name).status == "verified", name
+    assert result.figure(f"{chem}.clearName").status == "declared"
+    forgeries: list[tuple[Change, str]] = [
+        (lambda c: c["aspects"]["GeneralProductInformation"].update(manufacturingDate="2019-01-01T00:00:00Z"),
+         "manufacturingDate"),
+        (lambda c: c["aspects"]["GeneralProductInformation"].update(productIdentifier="04099999000753/OTHER"),
+         "productIdentifier"),
+        (lambda c: c["aspects"]["MaterialComposition"]["batteryChemistry"].update(shortName="LFP"), "shortName"),
+        (lambda c: c["aspects"]["MaterialComposition"]["batteryChemistry"].update(extra="x"), "batteryChemistry"),
+    ]
+    for change, figure in forgeries:
+        for with_ledger in (False, True):
+            with pytest.raises(FigureError, match=figure):
+                verify(ledger, resign(key, claims, change), with_ledger)
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c.update(carbon_offset_certificate={"kg": -5000}),
+    lambda c: c["battery"].update(verified_by="TÜV"),
+    lambda c: c["summary"]["carbon_lifetime"].update(offsets_kgco2e=-9000.0),
+], ids=["top-level claim", "battery claim", "lifetime input"])
+def test_claims_outside_every_figure_are_refused(plain: tuple[Ledger, SigningKey, dict[str, Any]],
+                                                 change: Change) -> None:
+    ledger, key, claims = plain
+    text = resign(key, claims, change)
+    for with_ledger in (False, True):
+        with pytest.raises(VerificationError):
+            verify(ledger, text, with_ledger)
+
+
+def test_an_issuance_dated_in_the_future_is_refused(plain: tuple[Ledger, SigningKey, dict[str, Any]]) -> None:
+    ledger, key, claims = plain
+    forged = copy.deepcopy({k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")})
+    for ahead, ok in ((MAX_ISSUANCE_SKEW_S, True), (MAX_ISSUANCE_SKEW_S + 1, False), (10 * 365 * 86400, False)):
+        text = issue_sd_jwt(key, forged, vct=VCT, issued_at=NOW + ahead, expires_at=NOW + 20 * 365 * 86400).present([])
+        if ok:
+            verify(ledger, text, True)
+        else:
+            with pytest.raises(VerificationError, match="future"):
+                verify(ledger, text, True)
+    ahead = issue_sd_jwt(key, forged, vct=VCT, issued_at=int(time.time()) + 3600,
+                         expires_at=int(time.time()) + 86400).present([])
+    with pytest.raises(VerificationError, match="future"):  # without ``now``: the verifier's own clock
+        verify_passport(ahead, log_operator=ledger.operator_did)

@@ -20,7 +20,7 @@ from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.model.events import sign_event
 from batterytrace.passport.issue import ACCESS_LEVELS, IssuedPassport, issue_passport
-from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
+from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, MAX_ISSUANCE_SKEW_S, publish_request
 from batterytrace.passport.registry import check_complete
 from batterytrace.timeutil import format_time
 
@@ -163,15 +163,60 @@ def test_the_version_never_goes_back(served: Served) -> None:
     assert li_view(served)["passport_version"] == 2
 
 
-def test_a_passport_with_forged_figures_is_not_published(served: Served) -> None:
-    """The economic operator itself signs a consistent but lower footprint: offline it would only
-    be declared, the service re-derives it from its ledger before serving it."""
+def forged_levels(served: Served, claims: dict[str, Any], forged: dict[str, Any], iat: int) -> dict[str, str]:
+    """The economic operator signs ``forged`` claims with the access levels of an issued passport."""
     from batterytrace.crypto.sdjwt import SdClaim, issue_sd_jwt
-    from batterytrace.passport.issue import FIELD_LEVELS, VCT, verify_passport
+    from batterytrace.passport.issue import FIELD_LEVELS, VCT
+
+    for aspect, fields in FIELD_LEVELS.items():  # the same selective disclosure as an issued passport
+        for path, level in fields.items():
+            *parents, leaf = path.split(".")
+            node = forged["aspects"][aspect]
+            for name in parents:
+                node = node[name]
+            node[leaf] = SdClaim(node[leaf], level)
+    if "material_proofs" in claims:
+        forged["material_proofs"] = SdClaim(forged["material_proofs"], "commission")
+    signed = issue_sd_jwt(oem(served), forged, vct=VCT, issued_at=iat, expires_at=iat + 86400)
+    return {level: signed.present(ACCESS_LEVELS[1:ACCESS_LEVELS.index(level) + 1]) for level in ACCESS_LEVELS}
+
+
+def genuine_claims(served: Served) -> tuple[dict[str, Any], dict[str, Any]]:
+    from batterytrace.passport.issue import verify_passport
 
     genuine = published(served, int(time.time()) - 100)
     claims = verify_passport(genuine.present("authorities"), log_operator=served.ledger.operator_did).claims
-    forged = {k: v for k, v in copy.deepcopy(claims).items() if k not in ("iss", "iat", "exp", "vct")}
+    return claims, {k: v for k, v in copy.deepcopy(claims).items() if k not in ("iss", "iat", "exp", "vct")}
+
+
+def test_a_lifetime_energy_of_zero_is_a_refusal_not_a_server_error(served: Served) -> None:
+    """Usable energy and service years so small their product underflows to 0: the verifier used
+    to divide by it (HTTP 500). Now the figure is named, at /verify and at publication."""
+    claims, forged = genuine_claims(served)
+    forged["summary"]["carbon_lifetime"].update(usable_energy_kwh=5e-324, service_years=5e-324)
+    presentations = forged_levels(served, claims, forged, int(time.time()) - 10)
+    r = served.client.post("/verify", json={"presentation": presentations["authorities"]})
+    assert r.status_code == 422 and "carbon_lifetime" in r.json()["detail"], r.text
+    before = served_files(served)
+    r = served.client.post("/passports", json=body(served, presentations))
+    assert r.status_code == 422 and "carbon_lifetime" in r.json()["detail"], r.text
+    assert served_files(served) == before
+
+
+def test_an_issuance_dated_in_the_future_is_not_published(served: Served) -> None:
+    """Served, an issuance dated ten years ahead would refuse every honest reissue as a rollback."""
+    now = int(time.time())
+    future = issue(served, now + 10 * 365 * 86400)
+    refused(served, body(served, levels(future)), 422, "passport.future")
+    refused(served, body(served, levels(issue(served, now + MAX_ISSUANCE_SKEW_S + 60))), 422, "passport.future")
+    published(served, now)  # the honest issuance is not blocked
+    assert li_view(served)["iat"] == now
+
+
+def test_a_passport_with_forged_figures_is_not_published(served: Served) -> None:
+    """The economic operator itself signs a consistent but lower footprint: offline it would only
+    be declared, the service re-derives it from its ledger before serving it."""
+    claims, forged = genuine_claims(served)
     forged["summary"]["carbon_kgco2e_per_stage"] = {k: round(v / 10, 3)
                                                     for k, v in forged["summary"]["carbon_kgco2e_per_stage"].items()}
     forged["summary"]["carbon_kgco2e_per_kwh"] = round(forged["summary"]["carbon_kgco2e_per_kwh"] / 10, 6)
@@ -181,16 +226,7 @@ def test_a_passport_with_forged_figures_is_not_published(served: Served) -> None
     for entry in cf["carbonFootprintPerLifecycleStage"]:
         entry["carbonFootprint"] = round(entry["carbonFootprint"] / 10, 6)
     forged["summary"]["carbon_performance_class"] = cf["carbonFootprintPerformanceClass"] = "A"
-    for aspect, fields in FIELD_LEVELS.items():  # the same selective disclosure as an issued passport
-        for path, level in fields.items():
-            *parents, leaf = path.split(".")
-            node = forged["aspects"][aspect]
-            for name in parents:
-                node = node[name]
-            node[leaf] = SdClaim(node[leaf], level)
-    signed = issue_sd_jwt(oem(served), forged, vct=VCT, issued_at=int(time.time()) - 10,
-                          expires_at=int(time.time()) + 86400)
-    presentations = {level: signed.present(ACCESS_LEVELS[1:ACCESS_LEVELS.index(level) + 1]) for level in ACCESS_LEVELS}
+    presentations = forged_levels(served, claims, forged, int(time.time()) - 10)
     before = served_files(served)
     r = served.client.post("/passports", json=body(served, presentations))
     assert r.status_code == 422 and "carbon_kgco2e_per_stage" in r.json()["detail"], r.text

@@ -170,7 +170,9 @@ def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
     assert any("declared" in line and "summary.carbon_kgco2e_per_kwh" in line for line in lines)
     assert any("verified" in line and "GeneralProductInformation.batteryMass" in line for line in lines)
     ledger = run("passport", "verify", str(publics[0]), *operator_of(demo_db), "--db", str(demo_db))
-    assert any("verified" in line and "summary.carbon_kgco2e_per_kwh" in line for line in ledger.stdout.splitlines())
+    assert any("verified" in line and "summary.carbon_kgco2e_per_stage.main product production" in line
+               for line in ledger.stdout.splitlines())
+    assert any("declared" in line and "summary.carbon_kgco2e_per_kwh" in line for line in ledger.stdout.splitlines())
 
 
 def test_passport_show_public_hides_restricted_fields(demo_db: Path) -> None:

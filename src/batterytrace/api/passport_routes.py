@@ -98,6 +98,7 @@ class PassportUpload(BaseModel):
 _PUBLISH_STATUS = {"passport.publisher": (403, "Not the battery's economic operator"),
                    "passport.rollback": (409, "Older than the passport served"),
                    "passport.envelope": (422, "Upload envelope does not match"),
+                   "passport.future": (422, "Issued in the future"),
                    "passport.incomplete": (422, "Incomplete publication")}
 
 

@@ -11,6 +11,7 @@ Verification returns a ``PassportVerification``: every check, and every stated f
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,6 +43,7 @@ from batterytrace.passport.aspects import (
     recycled_content,
 )
 from batterytrace.passport.master import PackMasterData
+from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
     CheckResult,
@@ -55,13 +57,16 @@ from batterytrace.passport.zk_figures import (
     verify_share_figures,
 )
 from batterytrace.storage.openings import OpeningStore
+from batterytrace.timeutil import format_time
 
 __all__ = [
     "ACCESS_LEVELS",
     "FIELD_LEVELS",
+    "MAX_ISSUANCE_SKEW_S",
     "VCT",
     "IssuedPassport",
     "PassportVerification",
+    "check_issued_at",
     "digital_link",
     "issue_passport",
     "passport_id_for",
@@ -245,6 +250,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     assert f.lot.gtin is not None and f.lot.serial is not None
     aspects: dict[str, Any] = {}
     for name, payload in build_aspects(f, master, pid).items():
+        if name == "GeneralProductInformation":  # made when assembled, whichever lot the pack is now
+            payload = {**payload, "manufacturingDate": format_time(assembled.created_at)}
         aspects[name] = _with_levels(payload, FIELD_LEVELS.get(name, {}))
     link = digital_link(f.lot.gtin, f.lot.serial)
     claims: dict[str, Any] = {
@@ -326,9 +333,44 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
         raise VerificationError("GeneralProductInformation.batteryPassportIdentifier differs from the passport_id")
 
 
+# claims a passport may carry (besides the SD-JWT's own); any other is refused, never ignored
+PASSPORT_CLAIMS = frozenset({"passport_id", "passport_version", "battery", "aspects", "summary", "evidence",
+                             "material_proofs", "predecessor", "iss", "iat", "exp", "vct", "_sd_alg", "cnf"})
+BATTERY_CLAIMS = frozenset({"gtin", "serial", "digital_link", "lot"})
+# MAX_ISSUANCE_SKEW_S (publish.py): how far ahead of the verifier's clock an issuance may be dated
+# (clocks drift; a passport dated later is refused: published, it would block every honest reissue)
+
+
+def check_issued_at(claims: dict[str, Any], now: int) -> None:
+    """Raise ``VerificationError`` unless the passport's ``iat`` is an integer no later than
+    ``now`` + ``MAX_ISSUANCE_SKEW_S``."""
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int) or iat < 0:
+        raise VerificationError("the passport's issuance time (iat) is not a NumericDate")
+    if iat > now + MAX_ISSUANCE_SKEW_S:
+        raise VerificationError(f"the passport is dated {iat - now} s in the future (iat {iat}, now {now}); "
+                                f"an issuance may be at most {MAX_ISSUANCE_SKEW_S} s ahead of the verifier's clock")
+
+
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None,
                     ledger: Ledger | None = None) -> PassportVerification:
+    """Verify a passport presentation (``_verify_passport``). Whatever the input, this returns a
+    result or raises ``VerificationError``: an error of any other kind on odd input (an
+    arithmetic or type error deep in a check) is reported as a verification failure."""
+    try:
+        return _verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator,
+                                now=now, ledger=ledger)
+    except VerificationError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            EncodingError) as exc:  # not a storage or service error: those are no verdict on the passport
+        raise VerificationError(f"the passport cannot be verified ({type(exc).__name__}: {str(exc)[:160]})") from exc
+
+
+def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
+                     log_operator: str | None, now: int | None,
+                     ledger: Ledger | None) -> PassportVerification:
     """Verify a passport presentation and return what was established: its claims, each check,
     and each figure as verified or declared. Checks the issuer's signature and disclosures, that
     the embedded event is the signed aggregation that assembled this very pack (GTIN + serial) by
@@ -344,10 +386,16 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
+    check_issued_at(claims, int(time.time()) if now is None else now)  # as the expiry: the verifier's clock
+    extra = sorted(set(claims) - PASSPORT_CLAIMS)
+    if extra:
+        raise VerificationError(f"the passport carries claims no verifier checks: {extra}")
     try:
         battery, evidence, summary = claims["battery"], claims["evidence"], claims.get("summary", {})
         if not all(isinstance(x, dict) for x in (battery, evidence, summary)):
             raise TypeError("battery, evidence and summary are objects")
+        if set(battery) - BATTERY_CLAIMS:
+            raise TypeError(f"battery carries unknown claims {sorted(set(battery) - BATTERY_CLAIMS)}")
         event = SignedEvent.from_wire(evidence["event"])
         checkpoint = Checkpoint.from_dict(evidence["checkpoint"])
         path = [bytes.fromhex(p) for p in evidence["inclusion_proof"]]
@@ -378,7 +426,7 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
     checks = list(verification_checks(claims))
     if ledger is not None:
         checks.append(_check_on_ledger(ledger, event, index, checkpoint))
-    figures = bind_figures(claims, out, event.hash_hex, ledger=ledger)
+    figures = bind_figures(claims, out, event.hash_hex, ledger=ledger, assembled_at=event.body.get("time"))
     declared = sum(f.status == "declared" for f in figures)
     checks.append(CheckResult("figures", "passed", f"{len(figures) - declared} figures re-derived from "
                               + ("the ledger and " if ledger is not None else "") + "the passport's evidence; "

@@ -13,6 +13,7 @@ level's presentation, and the time of signing. A service accepts it only when
   passport id, version and issuance time, and was signed within ``MAX_ENVELOPE_AGE_S``;
 * ``passport.incomplete``: every access level is uploaded, all from one issuance, and each
   discloses every claim of its level (and, as before, nothing above it);
+* ``passport.future``: the issuance time is not later than now + ``MAX_ISSUANCE_SKEW_S``;
 * ``passport.rollback``: neither the version nor the issuance time goes back against what the
   service already serves for that battery (re-posting the very same issuance is a no-op).
 """
@@ -31,6 +32,7 @@ from batterytrace.errors import EncodingError, RuleViolationError, VerificationE
 
 __all__ = [
     "MAX_ENVELOPE_AGE_S",
+    "MAX_ISSUANCE_SKEW_S",
     "PUBLISH_DOMAIN",
     "PublishEnvelope",
     "presentation_digest",
@@ -40,6 +42,7 @@ __all__ = [
 PUBLISH_DOMAIN = b"batterytrace/passport/publish/v1\x00"
 MAX_ENVELOPE_AGE_S = 600  # a signed upload is good for ten minutes: a captured one cannot be replayed later
 _CLOCK_SKEW_S = 300
+MAX_ISSUANCE_SKEW_S = 300  # an issuance dated later than now + this is refused (here and by verify_passport)
 
 
 def presentation_digest(text: str) -> str:
@@ -103,6 +106,14 @@ class PublishEnvelope:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.presentations.items()):
             raise RuleViolationError("passport.envelope", "the upload envelope's presentations are level → digest")
         return env
+
+    def check_not_future(self, now: int) -> None:
+        """``passport.future``: the issuance is not dated ahead of the service's clock (beyond the
+        skew): served, a future ``iat`` would refuse every honest reissue as a rollback."""
+        if self.issued_at > now + MAX_ISSUANCE_SKEW_S:
+            raise RuleViolationError("passport.future", f"the passport is issued at {self.issued_at}, "
+                                     f"{self.issued_at - now} s after now ({now}); at most {MAX_ISSUANCE_SKEW_S} s "
+                                     "of clock skew is allowed")
 
     def check_fresh(self, now: int) -> None:
         if not now - MAX_ENVELOPE_AGE_S <= self.signed_at <= now + _CLOCK_SKEW_S:

@@ -188,13 +188,17 @@ class PassportDesk:
         if env.presentations != {level: presentation_digest(t) for level, t in texts.items()}:
             raise RuleViolationError("passport.envelope", "the envelope signs other presentations than those uploaded")
         env.check_fresh(now)
+        env.check_not_future(now)
         if len({t.split("~", 1)[0] for t in texts.values()}) != 1:
             raise RuleViolationError("passport.incomplete", "the presentations come from different issuances")
         # who may publish, before any costly verification: the economic operator of the battery named
         named = _payload(texts["public"]).get("battery")
         named = named if isinstance(named, dict) else {}
-        lot_id, _ = self.ledger_version(str(named.get("gtin")), str(named.get("serial")))
+        lot_id, current_version = self.ledger_version(str(named.get("gtin")), str(named.get("serial")))
         self._check_publisher(lot_id, env.publisher, env.publisher)
+        if env.passport_version < current_version:  # verified against the ledger it would name passport_version
+            raise RuleViolationError("passport.rollback", f"version {env.passport_version} of {named.get('gtin')}/"
+                                     f"{named.get('serial')} is older than its current version {current_version}")
         # one issuance: the authorities presentation discloses every figure, re-derived from this ledger
         results = {level: verify_passport(t, log_operator=self.ledger.operator_did, now=now,
                                           ledger=self.ledger if level == ACCESS_LEVELS[-1] else None)

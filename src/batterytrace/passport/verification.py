@@ -17,11 +17,11 @@ Each figure ends in one of three states:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from batterytrace.errors import VerificationError
+from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.figures import (
     DEFAULT_PERFORMANCE_CLASSES,
     LIFECYCLE_STAGES,
@@ -32,7 +32,9 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import BackwardTrace, trace_backward
 from batterytrace.model.buckets import element_totals, parse_bucket_key
 from batterytrace.model.entities import Lot, lot_id
+from batterytrace.model.identifiers import passport_version
 from batterytrace.passport.zk_figures import verify_material_masses
+from batterytrace.timeutil import format_time, parse_time
 
 __all__ = [
     "CARBON_CYCLES_PER_YEAR",
@@ -50,6 +52,7 @@ CheckStatus = Literal["passed", "failed", "absent", "not checked"]
 # Lifetime energy = usable energy × cycles per year × service years; the cycles are fixed by the
 # footprint method for the category (60 a year for an electric vehicle), not chosen by the issuer.
 CARBON_CYCLES_PER_YEAR = 60.0
+_T = TypeVar("_T")
 _STAGE_ENUM = {  # BatteryPass lifecycleStage values, in LIFECYCLE_STAGES order
     "raw material acquisition and pre-processing": "RawMaterialExtraction",
     "main product production": "MainProduction",
@@ -59,6 +62,21 @@ _STAGE_ENUM = {  # BatteryPass lifecycleStage values, in LIFECYCLE_STAGES order
 _MATERIALS = {"Cobalt": "Co", "Nickel": "Ni", "Lithium": "Li", "Manganese": "Mn", "Lead": "Pb"}
 DECLARED = "declared by the manufacturer (master data no evidence binds)"
 _READINGS = "declared by the manufacturer (its latest lifecycle readings, not carried as evidence)"
+_EOL = LIFECYCLE_STAGES["end_of_life"]
+_LIFETIME_INPUTS = ("usable_energy_kwh", "cycles_per_year", "service_years", "end_of_life_kgco2e_per_kg")
+# Sanity bounds on the declared footprint inputs: they keep the lifetime energy a positive finite
+# number (no division by zero, no overflow) and a figure within what a battery can be. They do not
+# make a declared input verified: every figure computed from one is reported declared.
+MAX_CAPACITY_KWH = 10_000.0
+MIN_USABLE_FRACTION = 0.5
+MIN_SERVICE_YEARS, MAX_SERVICE_YEARS = 1.0, 100.0
+MAX_EOL_KGCO2E_PER_KG = 1_000.0
+MAX_STAGE_KGCO2E = 1e9
+
+
+def _rests_on(checked: str, *inputs: str) -> str:
+    names = ", ".join(f"summary.carbon_lifetime.{i}" for i in inputs)
+    return f"{checked}, but computed from the declared {names}"
 
 
 @dataclass(frozen=True)
@@ -111,9 +129,16 @@ class FigureError(VerificationError):
 
 
 def _num(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise FigureError(name, f"{value!r} is not a number")
-    return float(value)
+    """A finite JSON number (an int too large for a float is refused, not an OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FigureError(name, f"{str(value)[:40]!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise FigureError(name, f"{str(value)[:40]!r} is not a finite number")
+    return number
 
 
 def _near(claimed: Any, value: float, tol: float, name: str, source: str) -> None:
@@ -141,6 +166,7 @@ class _Binder:
     classes: tuple[tuple[str, float], ...]
     cycles_per_year: float
     figures: list[FigureResult]
+    assembled_at: Any = None  # the assembly event's signed time (its body's RFC 3339 ``time``)
     _trace: BackwardTrace | None = None
 
     @property
@@ -189,6 +215,7 @@ class _Binder:
             _near(rated, _num(self.out.get("capacity_kwh"), "summary.capacity_kwh"), 0, "aspects.PerformanceAndDurability."
                   "batteryTechicalProperties.ratedEnergy", source)
             self.add("aspects.PerformanceAndDurability.batteryTechicalProperties.ratedEnergy", "verified", source)
+        self.identity()
         name = "aspects.GeneralProductInformation.batteryMass"
         mass = self.aspect("GeneralProductInformation", "batteryMass")
         battery = self.claims.get("battery")
@@ -201,6 +228,59 @@ class _Binder:
         else:  # the pack was weighed again at a receipt after its assembly
             _num(mass, name)
             self.add(name, "declared", "the pack's current lot postdates its assembly event: verify with the ledger")
+
+    def identity(self) -> None:
+        """What the assembly event itself binds: the product identifier (GTIN/serial), the
+        manufacturing date (the event's signed time) and the chemistry's short name."""
+        source = "the pack's signed assembly event"
+        gpi = "aspects.GeneralProductInformation"
+        ident = self.aspect("GeneralProductInformation", "productIdentifier")
+        if ident is not None:
+            if ident != f"{self.out.get('gtin')}/{self.out.get('serial')}":
+                raise FigureError(f"{gpi}.productIdentifier", f"states {ident!r}, {source} names "
+                                  f"{self.out.get('gtin')}/{self.out.get('serial')}")
+            self.add(f"{gpi}.productIdentifier", "verified", source + " (GTIN/serial)")
+        made = self.aspect("GeneralProductInformation", "manufacturingDate")
+        if made is not None:
+            if not isinstance(self.assembled_at, str) or made != format_time(parse_time(self.assembled_at)):
+                raise FigureError(f"{gpi}.manufacturingDate", f"states {made!r}, not the time of {source}")
+            self.add(f"{gpi}.manufacturingDate", "verified", source + " (its signed time)")
+        chem = self.aspect("MaterialComposition", "batteryChemistry")
+        if chem is not None:
+            name = "aspects.MaterialComposition.batteryChemistry"
+            if not isinstance(chem, dict) or set(chem) != {"shortName", "clearName"} \
+                    or not isinstance(chem["clearName"], str):
+                raise FigureError(name, "is not {shortName, clearName}")
+            if chem["shortName"] != self.out.get("chemistry"):
+                raise FigureError(f"{name}.shortName", f"states {chem['shortName']!r}, {source} says "
+                                  f"{self.out.get('chemistry')!r}")
+            self.add(f"{name}.shortName", "verified", source)
+            self.add(f"{name}.clearName", "declared", DECLARED)
+
+    # -- the passport's place in the battery's lifecycle -----------------------------------------
+    def lineage(self, lot: Lot | None) -> None:
+        """``passport_version`` counts the battery's repurposings, which only the ledger's signed
+        lifecycle records know; ``passport_id`` and ``predecessor`` follow from it (the caller
+        checked that derivation). With the ledger the version must be the battery's current one."""
+        version = self.claims.get("passport_version")
+        derived = "derived from the GTIN, serial and passport_version"
+        if self.ledger is None or lot is None:
+            self.add("passport_version", "declared", "the issuer's count of repurposings: verify with the ledger, "
+                     "whose lifecycle records fix it")
+            status: FigureStatus = "declared"
+        else:
+            assert lot.gtin is not None and lot.serial is not None
+            ids = self.ledger.store.lots_by_serial(lot.gtin, lot.serial)
+            latest = self.ledger.store.get_lot(ids[-1]) if ids else None
+            current = passport_version(latest.extra.get("lifecycle", []) if latest is not None else [])
+            if version != current:
+                raise FigureError("passport_version", f"states version {version!r}; the battery's lifecycle on the "
+                                  f"ledger makes it version {current}")
+            self.add("passport_version", "verified", "the battery's lifecycle records on the ledger")
+            status = "verified"
+        self.add("passport_id", status, derived)
+        if "predecessor" in self.claims:
+            self.add("predecessor", status, derived)
 
     # -- material masses -------------------------------------------------------------------------
     def materials(self) -> None:
@@ -239,10 +319,17 @@ class _Binder:
 
     # -- carbon footprint ------------------------------------------------------------------------
     def carbon(self, lot: Lot | None) -> None:
+        """A figure is at best as good as its weakest input. The ledger fixes each stage's kg from
+        the lineage's carbon entries, but the issuer declares the lifetime energy (usable energy,
+        service years) and its own end-of-life estimate: every figure computed from a declared
+        input is reported ``declared``, naming the inputs it rests on, however it was checked."""
         s = self.summary
         inputs = s.get("carbon_lifetime")
         if not isinstance(inputs, dict):
             raise FigureError("summary.carbon_lifetime", "the passport states no lifetime energy for its footprint")
+        if set(inputs) != set(_LIFETIME_INPUTS):
+            raise FigureError("summary.carbon_lifetime", f"states {sorted(inputs)}; a footprint rests on exactly "
+                              f"{sorted(_LIFETIME_INPUTS)}")
         usable = _num(inputs.get("usable_energy_kwh"), "summary.carbon_lifetime.usable_energy_kwh")
         years = _num(inputs.get("service_years"), "summary.carbon_lifetime.service_years")
         cycles = _num(inputs.get("cycles_per_year"), "summary.carbon_lifetime.cycles_per_year")
@@ -251,22 +338,30 @@ class _Binder:
         if cycles != self.cycles_per_year:
             raise FigureError("summary.carbon_lifetime.cycles_per_year",
                               f"states {cycles!r}; the footprint method fixes {self.cycles_per_year!r}")
-        if not 0 < usable <= capacity:
+        if not 0 < capacity <= MAX_CAPACITY_KWH:
+            raise FigureError("summary.capacity_kwh", f"{capacity!r} kWh is not a battery's rated energy")
+        if not MIN_USABLE_FRACTION * capacity <= usable <= capacity:
             raise FigureError("summary.carbon_lifetime.usable_energy_kwh",
-                              f"{usable!r} kWh is not within the pack's rated {capacity!r} kWh")
-        if not 0 < years <= 100 or eol < 0:
-            raise FigureError("summary.carbon_lifetime", "service years or end-of-life estimate out of range")
+                              f"{usable!r} kWh is not within {MIN_USABLE_FRACTION:.0%}–100 % of the pack's rated "
+                              f"{capacity!r} kWh")
+        if not MIN_SERVICE_YEARS <= years <= MAX_SERVICE_YEARS:
+            raise FigureError("summary.carbon_lifetime.service_years",
+                              f"{years!r} is not within {MIN_SERVICE_YEARS}–{MAX_SERVICE_YEARS} years")
+        if not 0 <= eol <= MAX_EOL_KGCO2E_PER_KG:
+            raise FigureError("summary.carbon_lifetime.end_of_life_kgco2e_per_kg",
+                              f"{eol!r} kg CO2e/kg is not within 0–{MAX_EOL_KGCO2E_PER_KG}")
         for part in ("usable_energy_kwh", "service_years", "end_of_life_kgco2e_per_kg"):
             self.add(f"summary.carbon_lifetime.{part}", "declared", DECLARED)
         self.add("summary.carbon_lifetime.cycles_per_year", "verified", "the footprint method (pinned by the verifier)")
-        energy = usable * cycles * years
+        energy = usable * cycles * years  # bounded above: > 0 and finite
         stages = s.get("carbon_kgco2e_per_stage")
         if not isinstance(stages, dict) or set(stages) != set(LIFECYCLE_STAGES.values()):
             raise FigureError("summary.carbon_kgco2e_per_stage", f"must state the stages {sorted(LIFECYCLE_STAGES.values())}")
         kg = {k: _num(v, f"summary.carbon_kgco2e_per_stage.{k}") for k, v in stages.items()}
-        if any(v < 0 for v in kg.values()):
-            raise FigureError("summary.carbon_kgco2e_per_stage", "a stage emits less than nothing")
-        status, source = self._carbon_from_ledger(lot, kg, usable, years, eol)
+        for k, v in kg.items():
+            if not 0 <= v <= MAX_STAGE_KGCO2E:
+                raise FigureError(f"summary.carbon_kgco2e_per_stage.{k}", f"{v!r} kg CO2e is not within 0–{MAX_STAGE_KGCO2E:g}")
+        stage_status = self._carbon_from_ledger(lot, kg, usable, years, eol)
         total = sum(kg.values())
         per_kwh = total / energy
         slack = 0.0005 * len(kg) / energy + 1e-6  # per-stage kg are stated to 3 decimals, per kWh to 6
@@ -290,14 +385,24 @@ class _Binder:
             if value not in allowed:
                 raise FigureError(where, f"states class {value!r}; {per_kwh:.6f} kg CO2e/kWh is class "
                                   f"{' or '.join(sorted(allowed))} under the verifier's class bounds")
-        for where in ("summary.carbon_kgco2e_per_stage", "summary.carbon_kgco2e_per_kwh",
-                      "summary.carbon_performance_class", "aspects.CarbonFootprintForBatteries.batteryCarbonFootprint",
-                      "aspects.CarbonFootprintForBatteries.absoluteCarbonFootprint", name,
+        checked = ("verified against the lineage's carbon entries on the ledger" if stage_status == "verified"
+                   else "consistent with the stated stages")
+        # the per-kWh figures divide by the declared lifetime energy, and sum the end-of-life stage
+        per_energy = _rests_on(checked, "usable_energy_kwh", "service_years", "end_of_life_kgco2e_per_kg")
+        for where in ("summary.carbon_kgco2e_per_kwh", "summary.carbon_performance_class",
+                      "aspects.CarbonFootprintForBatteries.batteryCarbonFootprint",
                       "aspects.CarbonFootprintForBatteries.carbonFootprintPerformanceClass"):
-            self.add(where, status, source)
+            self.add(where, "declared", per_energy)
+        for stage, enum in _STAGE_ENUM.items():
+            rests = ("usable_energy_kwh", "service_years") + (("end_of_life_kgco2e_per_kg",) if stage == _EOL else ())
+            self.add(f"{name}.{enum}", "declared", _rests_on(checked, *rests))
+        self.add("aspects.CarbonFootprintForBatteries.absoluteCarbonFootprint", "declared",
+                 _rests_on(checked, "end_of_life_kgco2e_per_kg"))
 
     def _carbon_from_ledger(self, lot: Lot | None, kg: dict[str, float], usable: float, years: float,
-                            eol: float) -> tuple[FigureStatus, str]:
+                            eol: float) -> FigureStatus:
+        """Bind the stages' kg and the primary-data share; return the status of the stages the
+        ledger alone fixes (every stage but end of life)."""
         primary = "summary.carbon_primary_data_percent"
         if lot is None or self.confidential:
             why = ("a confidential lineage's grams are not public" if lot is not None
@@ -305,15 +410,24 @@ class _Binder:
             if not 0 <= _num(self.summary.get("carbon_primary_data_percent"), primary) <= 100:
                 raise FigureError(primary, "is not a percentage")
             self.add(primary, "declared", f"the issuer's figure ({why})")
-            return "declared", f"the issuer's figure, consistent with its stages, lifetime energy and class ({why})"
+            for stage in kg:
+                self.add(f"summary.carbon_kgco2e_per_stage.{stage}", "declared", f"the issuer's figure ({why})")
+            return "declared"
         fp = carbon_footprint(self.trace(lot), usable, years, self.cycles_per_year, eol, self.classes)
         for stage, value in fp.per_stage_kgco2e.items():
             _near(kg[stage], value, 0.0005, f"summary.carbon_kgco2e_per_stage.{stage}",
                   "the lineage's carbon entries on the ledger")
         _near(self.summary.get("carbon_primary_data_percent"), round(fp.primary_data_share_percent, 2), 0.005, primary,
               "the lineage's carbon entries on the ledger")
-        self.add(primary, "verified", "the lineage's carbon entries on the ledger")
-        return "verified", "the lineage's carbon entries on the ledger (mass-allocated) over the declared lifetime energy"
+        ledger = "the lineage's carbon entries on the ledger (mass-allocated)"
+        self.add(primary, "declared", _rests_on(f"verified against {ledger}", "end_of_life_kgco2e_per_kg"))
+        for stage in kg:
+            if stage == _EOL:
+                self.add(f"summary.carbon_kgco2e_per_stage.{stage}", "declared",
+                         _rests_on(f"verified against {ledger}", "end_of_life_kgco2e_per_kg"))
+            else:
+                self.add(f"summary.carbon_kgco2e_per_stage.{stage}", "verified", ledger)
+        return "verified"
 
     # -- due diligence ---------------------------------------------------------------------------
     def diligence(self, lot: Lot | None) -> None:
@@ -386,23 +500,36 @@ def _aspect_paths(aspects: Any) -> Iterator[str]:
 
 def bind_figures(claims: dict[str, Any], out: dict[str, Any], event_hash: str, *, ledger: Ledger | None = None,
                  classes: tuple[tuple[str, float], ...] = DEFAULT_PERFORMANCE_CLASSES,
-                 cycles_per_year: float = CARBON_CYCLES_PER_YEAR) -> list[FigureResult]:
+                 cycles_per_year: float = CARBON_CYCLES_PER_YEAR, assembled_at: Any = None) -> list[FigureResult]:
     """Bind every figure of ``claims`` besides the bucket shares: product data and mass to the
     assembly event ``out`` (or the ``ledger``'s lot), material masses to its buckets, the carbon
     footprint and due-diligence indices to the ledger when one is given (consistency only
     otherwise, reported as declared), and list the remaining master data as declared. Raises
     ``FigureError`` naming the first figure that differs."""
-    b = _Binder(claims, out, event_hash, ledger, classes, cycles_per_year, [])
-    lot = b.lot()
+    b = _Binder(claims, out, event_hash, ledger, classes, cycles_per_year, [], assembled_at)
+    lot = _bound("battery.lot", b.lot)
     for name in ("recycled_percent", "art8_targets", "origin_mix_percent", "certified_percent"):
         b.add(f"summary.{name}", "verified", "proved against the pack's commitments" if b.confidential
               else "the pack's buckets in its signed assembly event")
     b.add("summary.element_g", "verified", "none stated: the grams are confidential" if b.confidential
           else "the pack's buckets in its signed assembly event")
     b.add("aspects.Circularity.recycledContent", "verified", "the recycled shares above")
-    b.product(lot)
-    b.materials()
-    b.carbon(lot)
-    b.diligence(lot)
-    b.declared()
+    _bound("passport_version", lambda: b.lineage(lot))
+    _bound("aspects.GeneralProductInformation", lambda: b.product(lot))
+    _bound("aspects.MaterialComposition.batteryMaterials", b.materials)
+    _bound("summary.carbon_lifetime", lambda: b.carbon(lot))
+    _bound("summary.due_diligence_indices", lambda: b.diligence(lot))
+    _bound("summary", b.declared)
     return b.figures
+
+
+def _bound(section: str, step: Callable[[], _T]) -> _T:
+    """Run one binding step: whatever the claims hold, it ends in a result or a ``FigureError``
+    (an arithmetic or type error on an odd number is the figure's failure, never a crash)."""
+    try:
+        return step()
+    except VerificationError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            EncodingError) as exc:  # not a storage or service error: those are no verdict on the passport
+        raise FigureError(section, f"cannot be bound ({type(exc).__name__}: {str(exc)[:120]})") from exc
