@@ -29,7 +29,7 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_list, schema_error
-from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot, parse_output
+from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot, parse_output, restore_parts
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import NO_COUNTRY, parse_bucket_key
 from batterytrace.model.entities import COC_MODELS, FORM_LEVELS, Lot
@@ -178,10 +178,10 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     rm._check_coc(lots, in_keys, specs)
-    check_identities(st, specs, parent=lots[0])
+    restored = check_identities(st, specs, parent=lots[0])
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    effect = rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0]))
+    effect = restore_parts(rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0])), ev, restored)
     return _seal(effect, ev, specs)
 
 

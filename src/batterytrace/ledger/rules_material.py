@@ -15,11 +15,14 @@ from batterytrace.ledger.fields import (
     schema_error,
 )
 from batterytrace.ledger.lot_specs import (
+    ASSEMBLED,
     PRODUCT_DATA,
+    assembled_from,
     check_evidence,
     check_identities,
     new_lot,
     parse_output,
+    restore_parts,
 )
 from batterytrace.ledger.provenance import (
     RAW,
@@ -458,10 +461,13 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 
 def mark_parent(ev: SignedEvent, effect: Effect, children: list[Lot], level: int) -> Effect:
-    """A pack (or vehicle) records the economic operator that assembled it and its children."""
-    if level >= 3:
-        for lot in effect.lots.values():
-            if lot.event == ev.hash_hex:
+    """A parent (module and up) records the identities of the children it was assembled from
+    (``ASSEMBLED``: only these may a disaggregation give back); a pack (or vehicle) also records
+    the economic operator that assembled it and its children's lots."""
+    for lot in effect.lots.values():
+        if lot.event == ev.hash_hex:
+            lot.extra[ASSEMBLED] = assembled_from(children)
+            if level >= 3:
                 lot.extra["economic_operator"] = ev.actor
                 lot.extra["children"] = sorted(x.lot_id for x in children)
     return effect
@@ -478,8 +484,8 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _check_created_classes(in_b, outputs)
     _check_balance("disaggregate", in_b, out_b, {}, 0)
     _check_coc(lots, in_b, outputs)
-    check_identities(st, outputs, parent=lots[0])
-    return _emit(ev, t, st, lots, outputs, part_marks(lots[0]))
+    restored = check_identities(st, outputs, parent=lots[0])
+    return restore_parts(_emit(ev, t, st, lots, outputs, part_marks(lots[0])), ev, restored)
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
