@@ -23,11 +23,14 @@ from batterytrace.model.identifiers import IdentifierError, check_serial, normal
 
 __all__ = [
     "ASSEMBLED",
+    "ORIGIN_SITES",
     "PRODUCT_DATA",
     "assembled_from",
     "check_evidence",
     "check_identities",
+    "merged_origin_sites",
     "new_lot",
+    "origin_sites",
     "parse_output",
     "restore_parts",
 ]
@@ -128,6 +131,25 @@ def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, An
         req_number(spec, "capacity_kwh", 1e-9, 1e9)  # rated energy: the passport divides by it
     # a normalised copy: later rules read ``buckets`` and ``coc_model`` without defaults
     return {**spec, "buckets": buckets, "coc_model": coc}
+
+
+ORIGIN_SITES = "origin_sites"
+"""Lot.extra of every lot: the sites its material was extracted at (a mine, or ``ring:<country>``
+for an anonymous extraction). Extraction sets it, every other event carries the union of its
+inputs' on (receipts keep it although they move the lot to the receiver's site), so the ISO 22095
+identity-preserved model (``coc.identity``) compares the sources, not where a lot lies now."""
+
+
+def origin_sites(lot: Lot) -> list[str]:
+    """The extraction sites of a lot's material (``ORIGIN_SITES``; an extracted lot: its site)."""
+    recorded = lot.extra.get(ORIGIN_SITES)
+    if recorded is not None:
+        return list(recorded)
+    return [lot.site] if lot.site is not None else []
+
+
+def merged_origin_sites(lots: list[Lot]) -> list[str]:
+    return sorted({site for lot in lots for site in origin_sites(lot)})
 
 
 ASSEMBLED = "assembled_from"
