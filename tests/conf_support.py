@@ -34,11 +34,16 @@ class ConfChain(Chain):
         self.lot = ""  # a test's confidential lot at the refinery, when it made one
 
     def prove(
-        self, who: str, body: dict[str, Any], inputs: Sequence[str] = (), tol: int = 0
+        self, who: str, body: dict[str, Any], inputs: Sequence[str] = (), tol: int = 0, scrap_permille: int | None = None
     ) -> ProvedEvent:
+        """Prove and sign; ``scrap_permille`` overrides the scrap share the proof states (default:
+        the ledger policy's ``max_scrap_permille``)."""
         self.s.tick(0.25)
         timed = {**body, "time": format_time(self.s.clock)}
-        return prove_event(timed, self.s.actors[who].signing_key, [self.openings[i] for i in inputs], tol, ledger=self.s.ledger_id)
+        if scrap_permille is None:
+            scrap_permille = (self.ledger.policy() or DEFAULT_POLICY).max_scrap_permille
+        return prove_event(timed, self.s.actors[who].signing_key, [self.openings[i] for i in inputs], tol,
+                           ledger=self.s.ledger_id, scrap_permille=scrap_permille)
 
     def keep(self, proved: ProvedEvent) -> list[str]:
         """Accept the event and keep the new lots' openings."""

@@ -260,3 +260,26 @@ def test_a_withdrawal_empties_the_anonymous_ring_of_its_certificates() -> None:
     assert len(c.ring()) == 2  # Tujenge was certified on IRMA's word only
     assert c.reject(c.anon_with_ring(stale).proved.event).rule == "ring.set"
     c.keep(c.anon().proved)
+
+
+@pytest.mark.parametrize("valid_from", ["2020-01-01T00:00:00Z", "2024-01-01T00:00:00Z"])
+def test_a_back_dated_re_accreditation_does_not_revive_voided_certificates(c: Chain, valid_from: str) -> None:
+    """The operator withdraws RMAP and then re-accredits the auditor with a ``valid_from`` in the
+    past, covering the old certificate's issuance: it stays void (only accreditation records
+    granted before the attestation was accepted count), plain and confidential; an attestation
+    the auditor issues after the re-accreditation counts."""
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP", "withdraw": True}))
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP", "valid_from": valid_from}))
+    size = c.ledger.store.size()
+    assert c.reject(c.sign("kasonta", certified_extract(c, "kasonta"))).rule == "certified.origin"
+    assert c.ledger.store.size() == size
+    c.accept(c.sign("rmap", {**RMAP_TUJENGE, "subject": "mine:kasonta"}))
+    c.accept(c.sign("kasonta", certified_extract(c, "kasonta")))
+
+
+def test_a_back_dated_re_accreditation_does_not_revive_them_in_confidential_mode() -> None:
+    c = ConfChain()
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP", "withdraw": True}))
+    c.accept(operator_sign(c, {"kind": "accredit", "auditor": c.did("rmap"), "scheme": "RMAP",
+                               "valid_from": "2020-01-01T00:00:00Z"}))
+    assert c.reject(c.conf_extract_event("kasonta", "certified").event).rule == "certified.origin"

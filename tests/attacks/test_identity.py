@@ -228,3 +228,105 @@ def test_over_http_a_bulk_lot_cannot_take_a_packs_digital_link(tmp_path: Path) -
     assert served.ledger.size() == size
     assert served.ledger.store.lots_by_serial(pack.gtin, pack.serial) == [pack.lot_id]
     served.client.close()
+
+
+# ------------------------------------------- a disaggregation gives back only its own parts
+GTIN = PACK["gtin"]
+
+
+def lot_of(c: Chain, lot: str) -> Any:
+    got = c.ledger.store.get_lot(lot)
+    assert got is not None
+    return got
+
+
+def ident_of(c: Chain, lot: str) -> dict[str, str]:
+    got = lot_of(c, lot)
+    return {"gtin": got.gtin, "serial": got.serial}
+
+
+def part(c: Chain, lot: str, form: str, gross: int, **ident: Any) -> dict[str, Any]:
+    return {"form": form, "gross_mass_g": gross, "buckets": held(c, lot), **ident}
+
+
+def take_apart(c: Chain, who: str, lot: str, outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": "disaggregate", "inputs": [lot], "site": c.s.actors[who].site, "outputs": outputs}
+
+
+def test_a_part_takes_back_no_identity_its_parent_was_not_assembled_from(c: Chain) -> None:
+    """Cells → module MOD-1 → pack PACK-1; the pack taken apart gives MOD-1 back, but the module
+    taken apart cannot yield a cell named like the pack (the disaggregation that made the module
+    spent the pack, yet the module was never assembled from it) nor like the module; its own
+    cells' identities come back, in their form, with what they carried."""
+    cells = cells_at(c, 2)
+    mod_id, pack_id = {"gtin": GTIN, "serial": "MOD-1"}, {"gtin": GTIN, "serial": "PACK-1"}
+    (mod,) = c.accept_tracked("voltara", {"kind": "aggregate", "inputs": cells, "site": "plant:voltara",
+                                          "outputs": [{"form": "module", "gross_mass_g": 5_000, "buckets": {"Co/certified/CD": 72}, **mod_id}]})
+    (pack,) = c.accept_tracked("voltara", {"kind": "aggregate", "inputs": [mod], "site": "plant:voltara",
+                                           "outputs": [part(c, mod, "pack", 10_000, **pack_id)]})
+    (mod2,) = c.accept_tracked("voltara", take_apart(c, "voltara", pack, [part(c, pack, "module", 5_000, **mod_id)]))
+    size = c.ledger.store.size()
+    for stolen in (pack_id, mod_id):
+        forged = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, **stolen},
+                  {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, **c.product_id("X")}]
+        assert c.reject(c.sign("voltara", take_apart(c, "voltara", mod2, forged))).rule == "identity.serial"
+    assert c.ledger.store.size() == size
+    assert [lot_of(c, x).form for x in serial_carriers(c, GTIN, "PACK-1")] == ["pack"]
+    back = [{"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": 36}, **ident_of(c, x)} for x in cells]
+    made = c.accept_tracked("voltara", take_apart(c, "voltara", mod2, back))
+    assert [ident_of(c, x) for x in made] == [ident_of(c, x) for x in cells]
+
+
+def test_a_part_keeps_the_form_of_the_child_whose_identity_it_takes_back(c: Chain) -> None:
+    """A pack assembled straight from one cell: taking it apart into a module named like the cell
+    is refused; into the cell, accepted."""
+    (cell,) = cells_at(c, 1)
+    (pack,) = c.accept_tracked("voltara", pack_body(c, [cell], **PACK))
+    as_module = part(c, pack, "module", 1_450, **ident_of(c, cell))
+    assert c.reject(c.sign("voltara", take_apart(c, "voltara", pack, [as_module]))).rule == "identity.serial"
+    c.accept(c.sign("voltara", take_apart(c, "voltara", pack, [part(c, pack, "cell", 1_450, **ident_of(c, cell))])))
+
+
+def test_after_one_receipt_a_pack_cannot_give_its_part_the_other_packs_name(c: Chain) -> None:
+    """Two packs shipped and received together (one receipt spent both): a cell taken out of
+    pack A cannot take pack B's name, nor pack B's cell's; pack A's own cell takes back its
+    identity after the receipt (the parent carries its children's identities through it)."""
+    c1, c2 = cells_at(c, 2)
+    pb_id = {"gtin": GTIN, "serial": "PACK-B"}
+    (pa,) = c.accept_tracked("voltara", pack_body(c, [c1], gtin=GTIN, serial="PACK-A"))
+    (pb,) = c.accept_tracked("voltara", pack_body(c, [c2], **pb_id))
+    pa2, pb2 = c.ship_and_receive("voltara", "circulon", [pa, pb])
+    c.accept(c.sign("circulon", take_apart(c, "circulon", pb2, [part(c, pb2, "cell", 1_450, **c.product_id("Z"))])))
+    size = c.ledger.store.size()
+    for stolen in (pb_id, ident_of(c, c2)):
+        bad = take_apart(c, "circulon", pa2, [part(c, pa2, "cell", 1_450, **stolen)])
+        assert c.reject(c.sign("circulon", bad)).rule == "identity.serial"
+    assert c.ledger.store.size() == size
+    (x,) = c.accept_tracked("circulon", take_apart(c, "circulon", pa2, [part(c, pa2, "cell", 1_450, **ident_of(c, c1))]))
+    assert ident_of(c, x) == ident_of(c, c1)
+
+
+def test_confidential_parts_take_back_only_their_own_identities() -> None:
+    c = ConfChain()
+    c.lot = c.conf_at_refinery("uncertified", "tujenge")
+    held_lot = c.at_cell_maker()
+    key = "Co/uncertified/CD"
+
+    def spec(form: str, grams: int, gross: int, **ident: Any) -> dict[str, Any]:
+        return {"form": form, "gross_mass_g": gross, "buckets": {key: grams}, "coc_model": "mass_balance", **ident}
+
+    cells = [spec("cell", 36, 1_450, **c.product_id()) for _ in range(2)]
+    made = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [held_lot], "site": "plant:nordcell",
+                                       "outputs": [*cells, spec("residue", CO_G - 72, 900_000)]}, [held_lot], c.transform_tol()))
+    mod = c.keep(c.prove("nordcell", {"kind": "aggregate", "inputs": made[:2], "site": "plant:nordcell",
+                                      "outputs": [spec("module", 72, 5_000, gtin=GTIN, serial="MOD-1")]}, made[:2]))[0]
+    pack = c.keep(c.prove("nordcell", {"kind": "aggregate", "inputs": [mod], "site": "plant:nordcell",
+                                       "outputs": [spec("pack", 72, 10_000, gtin=GTIN, serial="PACK-1")]}, [mod]))[0]
+    mod2 = c.keep(c.prove("nordcell", {"kind": "disaggregate", "inputs": [pack], "site": "plant:nordcell",
+                                       "outputs": [spec("module", 72, 5_000, gtin=GTIN, serial="MOD-1")]}, [pack]))[0]
+    forged = c.prove("nordcell", {"kind": "disaggregate", "inputs": [mod2], "site": "plant:nordcell",
+                                  "outputs": [spec("cell", 72, 3_000, gtin=GTIN, serial="PACK-1")]}, [mod2])
+    assert c.reject(forged.event).rule == "identity.serial"
+    own = [spec("cell", 36, 1_450, **ident_of(c, x)) for x in made[:2]]
+    back = c.keep(c.prove("nordcell", {"kind": "disaggregate", "inputs": [mod2], "site": "plant:nordcell", "outputs": own}, [mod2]))
+    assert [ident_of(c, x) for x in back] == [ident_of(c, x) for x in made[:2]]

@@ -14,7 +14,7 @@ import pytest
 
 from conf_support import CO_G, ConfChain, hydroxide
 from ring_support import RingChain
-from support import Chain
+from support import Chain, resign
 
 
 def held(c: Chain, lot: str) -> dict[str, int]:
@@ -103,7 +103,12 @@ def test_scrap_does_not_fall_from_a_transformation_without_product(c: Chain, who
 def test_recycling_yields_no_production_scrap(c: Chain) -> None:
     """Recycled material relabelled as production scrap would be recycled again as pre-consumer."""
     (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
-    made = c.accept_tracked("nordcell", cells_and(c, "nordcell", lot, rest_form="production_scrap"))
+    body = cells_and(c, "nordcell", lot)
+    (key,) = held(c, lot)
+    share = grams_of(c, lot) // 10  # within max_scrap_permille
+    body["outputs"][1]["buckets"][key] -= share
+    body["outputs"].insert(1, {"form": "production_scrap", "gross_mass_g": 100_000, "buckets": {key: share}})
+    made = c.accept_tracked("nordcell", body)
     (scrap,) = c.ship_and_receive("nordcell", "circulon", [made[1]])
     grams = grams_of(c, scrap)
     body = recycle_body([scrap], grams, "recycled-pre", form="production_scrap")
@@ -218,7 +223,8 @@ def test_confidential_scrap_needs_a_product(cc: ConfChain) -> None:
     scrap = {"form": "production_scrap", "gross_mass_g": 1_000_000, "coc_model": "mass_balance",
              "buckets": {"Co/uncertified/CD": CO_G}}
     body = {"kind": "transform", "inputs": [cc.lot], "site": "plant:kivijarvi", "outputs": [scrap]}
-    assert cc.reject(cc.prove("kivijarvi", body, [cc.lot], cc.transform_tol()).event).rule == "provenance.scrap"
+    proved = cc.prove("kivijarvi", body, [cc.lot], cc.transform_tol(), scrap_permille=1000)
+    assert cc.reject(proved.event).rule == "provenance.scrap"
     extract = {"kind": "extract", "site": "mine:tujenge", "outputs": [scrap]}
     assert cc.reject(cc.prove("tujenge", extract).event).rule == "provenance.scrap"
 
@@ -244,3 +250,53 @@ def test_anonymous_extraction_yields_no_production_scrap() -> None:
     body["outputs"][0] = {**body["outputs"][0], "form": "production_scrap"}
     made = anonymous_extraction(c.ledger.store, body, c.secrets["kasonta"])
     assert c.reject(made.proved.event).rule == "provenance.scrap"
+
+
+# ------------------------------------------------------------------ the share of scrap
+def token_cell_and_scrap(c: Chain, lot: str, scrap_shares: list[int]) -> dict[str, Any]:
+    """A token cell of 36 g, production scrap lots of the given per-mille shares of the input, the
+    rest residue."""
+    body = cells_and(c, "nordcell", lot)
+    (key,) = held(c, lot)
+    total = grams_of(c, lot)
+    for share in scrap_shares:
+        grams = total * share // 1000
+        body["outputs"][-1]["buckets"][key] -= grams
+        body["outputs"].insert(1, {"form": "production_scrap", "gross_mass_g": 2 * grams + 1, "buckets": {key: grams}})
+    return body
+
+
+@pytest.mark.parametrize("shares", [[999], [100, 100], [151], [80, 40, 40]])
+def test_a_token_cell_cannot_book_its_input_as_scrap(c: Chain, shares: list[int]) -> None:
+    """One 36 g cell and 99.9 % of virgin input booked as production scrap (or the share split
+    over several scrap lots) would come back from recycling as pre-consumer content: refused above
+    the policy's max_scrap_permille (15 %) of the element's input, nothing recorded."""
+    (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
+    size = c.ledger.store.size()
+    assert c.reject(c.sign("nordcell", token_cell_and_scrap(c, lot, shares))).rule == "provenance.scrap-share"
+    assert c.ledger.store.size() == size
+    c.accept(c.sign("nordcell", token_cell_and_scrap(c, lot, [100, 50])))  # 15 %: a ramp-up line
+
+
+def test_confidential_scrap_share_is_proved(cc: ConfChain) -> None:
+    """Confidential: the token-cell transformation proves max‰·Σ v_in − 1000·Σ v_scrap ≥ 0 with the
+    policy's max_scrap_permille. A proof stating a larger share, or none, is refused; a realistic
+    share verifies."""
+    held_lot = cc.at_cell_maker()
+    cell = {**conf_cell(cc, 1), "gross_mass_g": 2}
+    scrap = {"form": "production_scrap", "gross_mass_g": 1_000_000, "coc_model": "mass_balance",
+             "buckets": {"Co/uncertified/CD": CO_G - 1}}
+    body = {"kind": "transform", "inputs": [held_lot], "site": "plant:nordcell", "outputs": [cell, scrap]}
+    with pytest.raises(ValueError, match="scrap"):  # the honest prover cannot prove it
+        cc.prove("nordcell", body, [held_lot], cc.transform_tol())
+    size = cc.ledger.store.size()
+    lenient = cc.prove("nordcell", body, [held_lot], cc.transform_tol(), scrap_permille=1000)
+    assert cc.reject(lenient.event).rule == "zk.scrap"
+    key = cc.s.actors["nordcell"].signing_key
+    stripped = resign(lenient.event, key, **{"scrap": {}})
+    assert cc.reject(stripped).rule == "zk.malformed"
+    assert cc.ledger.store.size() == size
+    scrap["buckets"] = {"Co/uncertified/CD": CO_G // 10}
+    residue = {"form": "residue", "gross_mass_g": 900_000, "coc_model": "mass_balance",
+               "buckets": {"Co/uncertified/CD": CO_G - 1 - CO_G // 10}}
+    cc.keep(cc.prove("nordcell", {**body, "outputs": [cell, scrap, residue]}, [held_lot], cc.transform_tol()))

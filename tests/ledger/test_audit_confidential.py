@@ -118,13 +118,14 @@ def test_replay_from_canonical_bodies_keeps_the_proof_order(tmp_path: Path) -> N
     # another order than the canonical body stores them)
     cell = {"form": "cell", "gross_mass_g": 1_450, "coc_model": "mass_balance", **c.product_id(),
             "buckets": {"Co/uncertified/CD": 10, "Co/certified/CD": 26}}
-    scrap = {**two, "form": "production_scrap", "buckets": {"Co/uncertified/CD": 99_990, "Co/certified/CD": 249_974}}
-    [_, made] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [at_cells], "site": "plant:nordcell",
-                                            "outputs": [cell, scrap]}, [at_cells], c.transform_tol()))
+    scrap = {**two, "form": "production_scrap", "buckets": {"Co/uncertified/CD": 10_000, "Co/certified/CD": 25_000}}
+    rest = {**two, "form": "residue", "buckets": {"Co/uncertified/CD": 89_990, "Co/certified/CD": 224_974}}
+    [_, made, _] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [at_cells], "site": "plant:nordcell",
+                                               "outputs": [cell, scrap, rest]}, [at_cells], c.transform_tol()))
     ship = c.ship("nordcell", "circulon", [made])
     [held] = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [scrap]), [made]))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
-           "buckets": {"Co/recycled-pre/—": 330_000}}
+           "buckets": {"Co/recycled-pre/—": 33_000}}
     rec = {"kind": "recycle", "inputs": [held], "site": "plant:circulon", "outputs": [out]}
     c.keep(c.prove("circulon", rec, [held], 100))
     audit_store(c.ledger.store)

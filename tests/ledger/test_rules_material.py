@@ -64,10 +64,12 @@ def scrap_at_recycler(c: Chain) -> tuple[str, int]:
     (lot,) = c.to_cell_maker([at(c, "tujenge", "kivijarvi", c.extract("tujenge", certified=False))])
     (grams,) = held(c, lot).values()
     cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/uncertified/CD": 36}, **c.product_id()}
-    spec = {"form": "production_scrap", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": grams - 36}}
-    (_, scrap) = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell",
-                                               "outputs": [cell, spec]})
-    return at(c, "nordcell", "circulon", scrap), grams - 36
+    share = (grams - 36) // 10  # within the policy's max_scrap_permille (provenance.scrap-share)
+    spec = {"form": "production_scrap", "gross_mass_g": 100_000, "buckets": {"Co/uncertified/CD": share}}
+    rest = {"form": "residue", "gross_mass_g": 900_000, "buckets": {"Co/uncertified/CD": grams - 36 - share}}
+    (_, scrap, _) = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell",
+                                                  "outputs": [cell, spec, rest]})
+    return at(c, "nordcell", "circulon", scrap), share
 
 
 @pytest.mark.parametrize("form", ["cell", "pack"])

@@ -64,9 +64,12 @@ __all__ = [
     "public_openings",
     "public_points",
     "receipt_groups",
+    "scrap_statement",
+    "scrap_terms",
     "verify_bundles",
     "verify_contained",
     "verify_extraction_ranges",
+    "verify_scrap_share",
 ]
 
 BINDING_DOMAIN = b"batterytrace/confidential/event/v1\x00"
@@ -111,7 +114,7 @@ def malformed(message: str) -> RuleViolationError:
     return RuleViolationError("zk.malformed", message)
 
 
-PROOF_FIELDS = frozenset({"proofs", "contained", "membership"})
+PROOF_FIELDS = frozenset({"proofs", "contained", "membership", "scrap"})
 
 
 def binding_hash(body: Mapping[str, Any]) -> bytes:
@@ -378,4 +381,70 @@ def verify_contained(
         except VerificationError as exc:
             raise RuleViolationError(
                 "zk.assay", f"outputs[{i}]: contained metal ≤ gross mass does not verify: {exc}"
+            ) from exc
+
+
+def scrap_terms(
+    inputs: Sequence[Mapping[str, T]], outputs: Sequence[Mapping[str, T]], forms: Sequence[str], scrap_forms: frozenset[str]
+) -> dict[str, tuple[list[T], list[T]]]:
+    """Element → (every input bucket of the element, every production-scrap output bucket of it),
+    for the elements a transformation books as scrap; inputs and outputs in order, each in sorted
+    bucket key order (prover and verifier build the same list)."""
+    scrap: dict[str, list[T]] = {}
+    for spec, form in zip(outputs, forms, strict=True):
+        if form in scrap_forms:
+            for key in sorted(spec):
+                scrap.setdefault(parse_bucket_key(key).element, []).append(spec[key])
+    terms: dict[str, tuple[list[T], list[T]]] = {el: ([], items) for el, items in scrap.items()}
+    for spec in inputs:
+        for key in sorted(spec):
+            element = parse_bucket_key(key).element
+            if element in terms:
+                terms[element][0].append(spec[key])
+    return terms
+
+
+def scrap_statement(max_permille: int, inputs: int, scrap: int) -> LinearStatement:
+    """max‰·Σ v_in − 1000·Σ v_scrap ≥ 0: the scrap of an element within its share of the input."""
+    return LinearStatement(f"scrap<={max_permille}", (max_permille,) * inputs + (-1000,) * scrap, 0)
+
+
+def scrap_context(event_hash: bytes, element: str) -> bytes:
+    return element_context(event_hash, f"scrap:{element}")
+
+
+def verify_scrap_share(
+    body: Mapping[str, Any],
+    terms: Mapping[str, tuple[list[Point], list[Point]]],
+    max_permille: int,
+    defer: DeferredProofs | None = None,
+) -> None:
+    """``body["scrap"]``: one threshold proof per element booked as production scrap that the
+    committed scrap is at most ``max_permille`` of the committed input (``zk.scrap``)."""
+    wire = body.get("scrap", {} if not terms else None)
+    if not isinstance(wire, dict) or set(wire) != set(terms) or not all(isinstance(w, str) for w in wire.values()):
+        raise malformed(f"'scrap' must hold one proof (hex) for each element booked as scrap {sorted(terms)}")
+    event_hash = binding_hash(body)
+    items: list[tuple[RangeProof, list[Point], int, bytes]] = []
+    for element in sorted(terms):
+        ins, scrap = terms[element]
+        if not ins:
+            raise RuleViolationError("zk.balance", f"{element}: scrap without an input of the element")
+        statement = scrap_statement(max_permille, len(ins), len(scrap))
+        points = [*ins, *scrap]
+        try:
+            proof = RangeProof.from_bytes(bytes.fromhex(wire[element]), statement.n_bits, 1)
+        except (EncodingError, ValueError) as exc:
+            raise malformed(f"scrap[{element}]: {exc}") from exc
+        context = statement.context(points, scrap_context(event_hash, element))
+        items.append((proof, [statement.combined(points)], statement.n_bits, context))
+    if defer is not None:
+        defer.ranges.extend(items)
+        return
+    for element, (proof, combined, bits, context) in zip(sorted(terms), items, strict=True):
+        try:
+            verify_range(proof, combined, bits, context)
+        except VerificationError as exc:
+            raise RuleViolationError(
+                "zk.scrap", f"{element}: production scrap ≤ {max_permille}‰ of the input does not verify: {exc}"
             ) from exc

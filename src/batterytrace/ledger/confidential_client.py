@@ -35,9 +35,14 @@ from batterytrace.ledger.confidential import (
     contained_context,
     contained_statement,
     receipt_groups,
+    scrap_context,
+    scrap_statement,
+    scrap_terms,
 )
+from batterytrace.ledger.provenance import SCRAP_FORMS
 from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent, new_nonce, sign_event
+from batterytrace.model.policy import DEFAULT_MAX_SCRAP_PERMILLE
 from batterytrace.storage.base import Store
 from batterytrace.storage.openings import OpeningStore, openings_from_wire
 
@@ -62,6 +67,11 @@ def _contained_proof(gross_mass_g: int, openings: list[Opening], context: bytes)
     return bound.to_bytes().hex()
 
 
+def _scrap_proof(max_permille: int, ins: list[Opening], scrap: list[Opening], context: bytes) -> str:
+    bound, _ = prove_linear(scrap_statement(max_permille, len(ins), len(scrap)), [*ins, *scrap], context)
+    return bound.to_bytes().hex()
+
+
 def _balance_proof(out_hash: bytes, group: str, ins: list[Opening], outs: list[Opening], loss: Opening,
                    tolerance_per_mille: int) -> dict[str, str]:
     _, proof = prove_element_balance(out_hash, group, ins, outs, loss, tolerance_per_mille)
@@ -76,14 +86,18 @@ def prove_event(
     executor: Executor | None = None,
     *,
     ledger: str,
+    scrap_permille: int = DEFAULT_MAX_SCRAP_PERMILLE,
 ) -> ProvedEvent:
     """Commit, prove and sign for the ledger ``ledger`` (its identifier). ``inputs`` are the openings of the input (or received) lots, in
     the order the body lists them; ``tolerance_per_mille`` is the policy's tolerance for the
     event (0 for aggregation, 1000 for a receipt declaring a discrepancy). Raises ValueError
     when the quantities do not satisfy the statements (the prover cannot prove a false one).
     ``executor`` (e.g. a process pool) proves the groups and outputs in parallel; the proofs are
-    the same statements either way."""
-    out, openings, loss = prove_body(body, key.did, inputs, tolerance_per_mille, executor, ledger=ledger)
+    the same statements either way. ``scrap_permille`` is the policy's ``max_scrap_permille``
+    (a transformation yielding production scrap proves its share of the input within it)."""
+    out, openings, loss = prove_body(
+        body, key.did, inputs, tolerance_per_mille, executor, ledger=ledger, scrap_permille=scrap_permille
+    )
     return ProvedEvent(sign_event(out, key, ledger=ledger), openings, loss)
 
 
@@ -95,12 +109,13 @@ def prove_body(
     executor: Executor | None = None,
     *,
     ledger: str,
+    scrap_permille: int = DEFAULT_MAX_SCRAP_PERMILLE,
 ) -> tuple[dict[str, Any], list[dict[str, Opening]], dict[str, Opening]]:
     """``prove_event`` without the signature: the proved body (``actor`` filled in when absent,
     ``ledger`` set before proving, so the proofs bind the ledger too),
     the openings of the outputs and of the loss. Members a caller adds afterwards are covered
     by the proofs unless they are proof members (``PROOF_FIELDS``)."""
-    out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss")}
+    out: dict[str, Any] = {k: v for k, v in body.items() if k not in ("proofs", "contained", "loss", "scrap")}
     kind = str(out["kind"])
     out.setdefault("actor", actor)
     if out.setdefault("ledger", ledger) != ledger:
@@ -150,6 +165,13 @@ def prove_body(
                 for bucket, (ins, outs) in sorted(groups.items())}
         proofs.update(zip(jobs, _run(executor, _balance_proof, list(jobs.values())), strict=True))
     out_hash = binding_hash(out)
+    if kind == "transform":
+        forms = [str(spec["form"]) for spec in specs]
+        terms = scrap_terms(inputs, openings, forms, SCRAP_FORMS)
+        if terms:
+            out["scrap"] = dict(zip(sorted(terms), _run(executor, _scrap_proof, [
+                (scrap_permille, *terms[el], scrap_context(out_hash, el)) for el in sorted(terms)
+            ]), strict=True))
     out["contained"] = _run(executor, _contained_proof, [
         (int(spec["gross_mass_g"]), [mine[b] for b in sorted(mine)], contained_context(out_hash, i))
         for i, (spec, mine) in enumerate(zip(specs, openings, strict=True))

@@ -15,13 +15,25 @@ from batterytrace.ledger.fields import (
     req_str,
     schema_error,
 )
-from batterytrace.ledger.state import BatchState
+from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.identifiers import IdentifierError, check_serial, normalise_gtin
 
-__all__ = ["PRODUCT_DATA", "check_evidence", "check_identities", "new_lot", "parse_output"]
+__all__ = [
+    "ASSEMBLED",
+    "ORIGIN_SITES",
+    "PRODUCT_DATA",
+    "assembled_from",
+    "check_evidence",
+    "check_identities",
+    "merged_origin_sites",
+    "new_lot",
+    "origin_sites",
+    "parse_output",
+    "restore_parts",
+]
 
 _HEX = frozenset("0123456789abcdef")
 PRODUCT_DATA = ("model", "capacity_kwh", "chemistry")  # carried by new_lot into Lot.extra
@@ -121,9 +133,45 @@ def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, An
     return {**spec, "buckets": buckets, "coc_model": coc}
 
 
+ORIGIN_SITES = "origin_sites"
+"""Lot.extra of every lot: the sites its material was extracted at (a mine, or ``ring:<country>``
+for an anonymous extraction). Extraction sets it, every other event carries the union of its
+inputs' on (receipts keep it although they move the lot to the receiver's site), so the ISO 22095
+identity-preserved model (``coc.identity``) compares the sources, not where a lot lies now."""
+
+
+def origin_sites(lot: Lot) -> list[str]:
+    """The extraction sites of a lot's material (``ORIGIN_SITES``; an extracted lot: its site)."""
+    recorded = lot.extra.get(ORIGIN_SITES)
+    if recorded is not None:
+        return list(recorded)
+    return [lot.site] if lot.site is not None else []
+
+
+def merged_origin_sites(lots: list[Lot]) -> list[str]:
+    return sorted({site for lot in lots for site in origin_sites(lot)})
+
+
+ASSEMBLED = "assembled_from"
+"""Lot.extra of a module, pack or vehicle: the identities of the children the aggregation that
+assembled it consumed, ``[{gtin, serial, form, assembled_from?}]`` (nested for children that were
+assembled themselves); receipts carry it on, and a disaggregation may give exactly these back."""
+
+
+def assembled_from(children: list[Lot]) -> list[dict[str, Any]]:
+    """What an aggregation records on its parent (``ASSEMBLED``)."""
+    entries: list[dict[str, Any]] = []
+    for child in children:
+        entry: dict[str, Any] = {"gtin": child.gtin, "serial": child.serial, "form": child.form}
+        if child.extra.get(ASSEMBLED):
+            entry[ASSEMBLED] = child.extra[ASSEMBLED]
+        entries.append(entry)
+    return sorted(entries, key=lambda e: (str(e["gtin"]), str(e["serial"])))
+
+
 def check_identities(
     st: BatchState, outputs: list[dict[str, Any]], *, sources: list[Lot] | None = None, parent: Lot | None = None
-) -> None:
+) -> dict[int, dict[str, Any]]:
     """The one identity check of every event that creates lots (extract, transform, aggregate,
     disaggregate, receive, recycle; plain, confidential and anonymous alike). A GTIN + serial
     number names one physical product:
@@ -134,10 +182,15 @@ def check_identities(
     * no output takes a pair that another lot carries, in the log or earlier in the batch or the
       event (``identity.serial``), except that a receipt's output ``i`` keeps the identity of the
       lot ``sources[i]`` it receives (a missing one is inherited), and disaggregating ``parent``
-      gives its parts back the identities they had when the aggregation that made it consumed them.
+      gives a part back the identity of a child the aggregation that assembled the parent
+      consumed (recorded on the parent as ``ASSEMBLED``, carried through receipts), in that
+      child's form, once, and only while no live lot carries it.
 
-    Completes the specs in place (normalised GTIN, inherited identity); they are rule-owned copies."""
+    Completes the specs in place (normalised GTIN, inherited identity); they are rule-owned copies.
+    Returns output index → the ``ASSEMBLED`` entry of each identity a disaggregation gave back."""
     seen: set[tuple[str, str]] = set()
+    children = {(e["gtin"], e["serial"]): e for e in (parent.extra.get(ASSEMBLED) or [])} if parent else {}
+    restored: dict[int, dict[str, Any]] = {}
     for i, spec in enumerate(outputs):
         src = sources[i] if sources is not None else None
         if src is not None:
@@ -163,16 +216,32 @@ def check_identities(
             seen.add((gtin, serial))  # the received product keeps its name (receipt.identity)
             continue
         carriers = st.lots_with_serial(gtin, serial)
-        restored = (
-            parent is not None
-            and all(x.status == "spent" for x in carriers)
-            and any(x.spent_by == parent.event for x in carriers)
-        )
-        if (gtin, serial) in seen or (carriers and not restored):
+        if (gtin, serial) in seen:
+            raise RuleViolationError("identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is given twice")
+        seen.add((gtin, serial))
+        if not carriers:
+            continue
+        child = children.get((gtin, serial))
+        if child is None or any(x.status != "spent" for x in carriers):
             raise RuleViolationError(
                 "identity.serial", f"outputs[{i}]: GTIN {gtin} serial {serial} is already issued to another lot"
             )
-        seen.add((gtin, serial))
+        if child["form"] != spec["form"]:
+            raise RuleViolationError(
+                "identity.serial",
+                f"outputs[{i}]: GTIN {gtin} serial {serial} named a {child['form']} of the parent, not a {spec['form']}",
+            )
+        restored[i] = child
+    return restored
+
+
+def restore_parts(effect: Effect, ev: SignedEvent, restored: dict[int, dict[str, Any]]) -> Effect:
+    """A part that took back a child's identity takes back what that child was assembled from."""
+    for lot in effect.lots.values():
+        entry = restored.get(lot.index) if lot.event == ev.hash_hex else None
+        if entry is not None and entry.get(ASSEMBLED):
+            lot.extra[ASSEMBLED] = entry[ASSEMBLED]
+    return effect
 
 
 def new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:

@@ -9,7 +9,7 @@ from typing import Any
 
 from batterytrace.errors import RuleViolationError
 from batterytrace.ledger.state import BatchState, Effect
-from batterytrace.model.buckets import parse_bucket_key
+from batterytrace.model.buckets import add_buckets, element_totals, parse_bucket_key
 from batterytrace.model.entities import FORM_LEVELS, Lot
 from batterytrace.model.events import SignedEvent
 
@@ -23,6 +23,7 @@ __all__ = [
     "carry_raw",
     "check_provenance",
     "check_recyclable",
+    "check_scrap_share",
     "end_of_life",
     "part_marks",
     "recycled_class",
@@ -65,6 +66,23 @@ def check_provenance(ev: SignedEvent, st: BatchState, lots: list[Lot], outputs: 
             raise RuleViolationError(
                 "provenance.product",
                 f"lot {lot.lot_id} ({lot.form}) is extracted material no transformation has processed; it cannot become a {products[0]}",
+            )
+
+
+def check_scrap_share(st: BatchState, in_buckets: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+    """Production scrap is a by-product, not the product: per element, the scrap a transformation
+    books may not exceed the policy's ``max_scrap_permille`` of the element's input grams (recycling
+    turns scrap into pre-consumer recycled content, so 99 % "scrap" next to one token cell would
+    launder virgin material). Plain transformations; confidential ones prove it (``zk.scrap``)."""
+    limit = st.policy.max_scrap_permille
+    in_el = element_totals(in_buckets)
+    scrap = element_totals(add_buckets(o["buckets"] for o in outputs if o["form"] in SCRAP_FORMS))
+    for el, grams in sorted(scrap.items()):
+        if grams * 1000 > limit * in_el.get(el, 0):
+            raise RuleViolationError(
+                "provenance.scrap-share",
+                f"{el}: {grams} g of production scrap exceeds {limit}‰ (max_scrap_permille) of the "
+                f"{in_el.get(el, 0)} g input",
             )
 
 

@@ -40,7 +40,7 @@ from batterytrace.ledger.confidential import (
     verify_extraction_ranges,
 )
 from batterytrace.ledger.fields import req_str, schema_error
-from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot
+from batterytrace.ledger.lot_specs import ORIGIN_SITES, check_evidence, check_identities, new_lot
 from batterytrace.ledger.provenance import RAW
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import parse_bucket_key
@@ -170,6 +170,7 @@ def _anonymous_extract(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         lot = new_lot(ev, i, spec, t, RING_SITE_PREFIX + origin.country, [])
         lot.extra["ring"] = {"country": origin.country, "size": len(origin.ring)}
         lot.extra[RAW] = True
+        lot.extra[ORIGIN_SITES] = [lot.site]
         effect.lots[lot.lot_id] = lot
     effect.participants.append(
         Participant(ev.actor, ANONYMOUS_ROLE, f"anonymous certified mine ({origin.country})", origin.country, t, ev.hash_hex)

@@ -24,12 +24,22 @@ from batterytrace.ledger.confidential import (
     malformed,
     public_points,
     receipt_groups,
+    scrap_terms,
     verify_bundles,
     verify_contained,
     verify_extraction_ranges,
+    verify_scrap_share,
 )
 from batterytrace.ledger.fields import req_list, schema_error
-from batterytrace.ledger.lot_specs import check_evidence, check_identities, new_lot, parse_output
+from batterytrace.ledger.lot_specs import (
+    ORIGIN_SITES,
+    check_evidence,
+    check_identities,
+    new_lot,
+    origin_sites,
+    parse_output,
+    restore_parts,
+)
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import NO_COUNTRY, parse_bucket_key
 from batterytrace.model.entities import COC_MODELS, FORM_LEVELS, Lot
@@ -140,6 +150,9 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     rm._check_coc(lots, in_keys, specs)
     check_identities(st, specs)
     verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
+    forms = [spec["form"] for spec in specs]
+    terms = scrap_terms([_lot_points(lot) for lot in lots], points, forms, pv.SCRAP_FORMS)
+    verify_scrap_share(ev.body, terms, st.policy.max_scrap_permille, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
     return pv.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))
 
@@ -178,10 +191,10 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     in_keys = _in_keys(lots)
     rm._check_created_classes(in_keys, specs)
     rm._check_coc(lots, in_keys, specs)
-    check_identities(st, specs, parent=lots[0])
+    restored = check_identities(st, specs, parent=lots[0])
     verify_bundles(ev.body, bucket_groups("disaggregate", [_lot_points(lots[0])], points), 0, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
-    effect = rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0]))
+    effect = restore_parts(rm._emit(ev, t, st, lots, specs, pv.part_marks(lots[0])), ev, restored)
     return _seal(effect, ev, specs)
 
 
@@ -253,7 +266,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, spec in enumerate(specs):
         src = lots[i]
         lot = new_lot(ev, i, spec, t, site, atts)
-        lot.extra = {**src.extra, **lot.extra}
+        lot.extra = {**src.extra, **lot.extra, ORIGIN_SITES: origin_sites(src)}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": b.get("loss", {})}
         effect.lots[lot.lot_id] = lot
@@ -275,4 +288,6 @@ def check_confidential_event(ev: SignedEvent, t: int, st: BatchState) -> Effect 
     plain rules refuse plain events consuming confidential lots, and mixed shipments)."""
     if ev.kind not in _HANDLERS or not is_confidential_body(ev.body):
         return None
+    if "scrap" in ev.body and ev.kind != "transform":
+        raise malformed("only a transformation carries scrap proofs")
     return _HANDLERS[ev.kind](ev, t, st)

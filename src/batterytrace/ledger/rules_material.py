@@ -15,11 +15,17 @@ from batterytrace.ledger.fields import (
     schema_error,
 )
 from batterytrace.ledger.lot_specs import (
+    ASSEMBLED,
+    ORIGIN_SITES,
     PRODUCT_DATA,
+    assembled_from,
     check_evidence,
     check_identities,
+    merged_origin_sites,
     new_lot,
+    origin_sites,
     parse_output,
+    restore_parts,
 )
 from batterytrace.ledger.provenance import (
     RAW,
@@ -27,6 +33,7 @@ from batterytrace.ledger.provenance import (
     carry_raw,
     check_provenance,
     check_recyclable,
+    check_scrap_share,
     part_marks,
     recycled_class,
 )
@@ -196,8 +203,11 @@ def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[s
                 if len(kinds) > 1:
                     rule = "coc.segregated" if model == "segregated" else "coc.identity"
                     raise RuleViolationError(rule, f"outputs[{i}] mixes {el} buckets {sorted(kinds)} under {model}")
-        if model == "identity_preserved" and len({lot.site for lot in lots}) > 1:
-            raise RuleViolationError("coc.identity", "identity-preserved output from inputs of several sites")
+        sources = merged_origin_sites(lots)
+        if model == "identity_preserved" and len(sources) > 1:
+            raise RuleViolationError(
+                "coc.identity", f"identity-preserved output from material extracted at several sites {sources}"
+            )
         if model == "controlled_blending":
             in_el = element_totals(in_buckets)
             out_el = element_totals(spec["buckets"])
@@ -272,6 +282,7 @@ def _extract_outputs(ev: SignedEvent, t: int, st: BatchState, site_id: str, outp
     for i, spec in enumerate(outputs):
         lot = new_lot(ev, i, spec, t, site_id, atts)
         lot.extra[RAW] = True
+        lot.extra[ORIGIN_SITES] = [site_id]
         effect.lots[lot.lot_id] = lot
     return effect
 
@@ -387,7 +398,7 @@ def _receive(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for i, spec in enumerate(outputs):
         src = lots[i]
         lot = new_lot(ev, i, spec, t, site, atts)
-        lot.extra = {**src.extra, **lot.extra}
+        lot.extra = {**src.extra, **lot.extra, ORIGIN_SITES: origin_sites(src)}
         if discrepancy is not None:
             lot.extra["discrepancy"] = {"event": ev.hash_hex, "note": discrepancy, "loss": loss}
         effect.lots[lot.lot_id] = lot
@@ -409,9 +420,11 @@ def _emit(ev: SignedEvent, t: int, st: BatchState, lots: list[Lot], outputs: lis
     site = _site_of_actor(ev, st, required=False)
     effect = Effect()
     atts = _inherited_attestations(lots)
+    sources = merged_origin_sites(lots)
     _spend(ev, t, lots, effect)
     for i, spec in enumerate(outputs):
         lot = new_lot(ev, i, spec, t, site, atts)
+        lot.extra[ORIGIN_SITES] = sources
         if extra:
             lot.extra.update(extra)
         effect.lots[lot.lot_id] = lot
@@ -427,6 +440,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_provenance(ev, st, lots, outputs)
     _check_created_classes(in_b, outputs)
     _check_balance("transform", in_b, out_b, loss, 0, allowance=_allowance("transform", st, lots))
+    check_scrap_share(st, in_b, outputs)
     _check_coc(lots, in_b, outputs)
     check_identities(st, outputs)
     return carry_raw(ev, st, lots, _emit(ev, t, st, lots, outputs))
@@ -458,10 +472,13 @@ def _aggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
 
 
 def mark_parent(ev: SignedEvent, effect: Effect, children: list[Lot], level: int) -> Effect:
-    """A pack (or vehicle) records the economic operator that assembled it and its children."""
-    if level >= 3:
-        for lot in effect.lots.values():
-            if lot.event == ev.hash_hex:
+    """A parent (module and up) records the identities of the children it was assembled from
+    (``ASSEMBLED``: only these may a disaggregation give back); a pack (or vehicle) also records
+    the economic operator that assembled it and its children's lots."""
+    for lot in effect.lots.values():
+        if lot.event == ev.hash_hex:
+            lot.extra[ASSEMBLED] = assembled_from(children)
+            if level >= 3:
                 lot.extra["economic_operator"] = ev.actor
                 lot.extra["children"] = sorted(x.lot_id for x in children)
     return effect
@@ -478,8 +495,8 @@ def _disaggregate(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     _check_created_classes(in_b, outputs)
     _check_balance("disaggregate", in_b, out_b, {}, 0)
     _check_coc(lots, in_b, outputs)
-    check_identities(st, outputs, parent=lots[0])
-    return _emit(ev, t, st, lots, outputs, part_marks(lots[0]))
+    restored = check_identities(st, outputs, parent=lots[0])
+    return restore_parts(_emit(ev, t, st, lots, outputs, part_marks(lots[0])), ev, restored)
 
 
 def _recycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:

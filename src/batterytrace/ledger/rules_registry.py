@@ -179,6 +179,7 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
             companies_covered=companies,
             issued_at=t,
             revokes=revokes,
+            accreditations_held=len(auditor.accreditations),
         )
     )
     return effect

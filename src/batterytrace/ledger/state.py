@@ -138,7 +138,7 @@ class BatchState:
         been withdrawn since (a withdrawal voids what was issued under it, for every event
         ingested after the withdrawal; a later re-accreditation does not revive it)."""
         auditor = self.participant(att.auditor)
-        return auditor is not None and auditor.accredited_for(att.scheme, att.issued_at)
+        return auditor is not None and auditor.accredited_for(att.scheme, att.issued_at, att.accreditations_held)
 
     def latest_time(self, line: str) -> int:
         """Time of the latest accepted event on ``line`` (``actor:<did>`` or ``site:<id>``), 0 if none."""

@@ -51,15 +51,17 @@ class Participant:
     # "withdrawn_at" µs (once withdrawn: it no longer counts for anything ingested afterwards)}.
     accreditations: list[dict[str, Any]] = field(default_factory=list, hash=False)
 
-    def accredited_for(self, scheme: str, t: int) -> bool:
+    def accredited_for(self, scheme: str, t: int, held: int | None = None) -> bool:
         """Whether this participant holds an accreditation for ``scheme``, not withdrawn, whose
-        validity covers time ``t`` (µs)."""
+        validity covers time ``t`` (µs); with ``held``, among its first ``held`` records only
+        (those granted, in log order, before a given attestation was accepted)."""
+        records = self.accreditations if held is None else self.accreditations[:held]
         return any(
             a["scheme"] == scheme
             and "withdrawn_at" not in a
             and a["valid_from"] <= t
             and ("valid_until" not in a or t < a["valid_until"])
-            for a in self.accreditations
+            for a in records
         )
 
 
@@ -105,6 +107,10 @@ class Attestation:
     revokes: str | None = None
     # hash of the attest event that revoked it: from then on (in log order) it satisfies no rule
     revoked_by: str | None = None
+    # how many accreditation records its auditor held when it was accepted (they are appended in
+    # log order): only those can stand behind it, never one granted later (a re-accreditation
+    # after a withdrawal does not revive what the withdrawal voided)
+    accreditations_held: int | None = None
 
     def valid_at(self, t: int) -> bool:
         return self.valid_from <= t < self.valid_until

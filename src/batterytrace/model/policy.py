@@ -75,6 +75,10 @@ class SourcingPolicy:
 
 DEFAULT_MIN_RING = 2
 DEFAULT_MAX_BACKDATE_S = 7 * 86_400
+# Cell-manufacturing scrap runs at roughly 5–15 % of material input in gigafactories ramping up
+# (electrode coating and slitting, formation rejects; docs/data-sources.md); 15 % is the top of
+# that range, so a legitimate line is never refused while a "scrap" output of 99 % is.
+DEFAULT_MAX_SCRAP_PERMILLE = 150
 _MAX_BACKDATE_S = 366 * 86_400
 _MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
 
@@ -97,6 +101,10 @@ class LedgerPolicy:
     # Fewest members the certified ring of an anonymous extraction may have (a ring of k hides
     # the mine among k at best; a ring of 1 names it).
     min_ring_size: int = DEFAULT_MIN_RING
+    # Most production scrap a manufacturing transformation may book, per element, per mille of
+    # that element's input (rule provenance.scrap-share): scrap is recycled as pre-consumer
+    # content, so an unbounded share would launder virgin material into recycled content.
+    max_scrap_permille: int = DEFAULT_MAX_SCRAP_PERMILLE
 
     def tolerance(self, kind: str, input_forms: Iterable[str] = ()) -> int:
         """Loss tolerance for ``kind``; a ``kind:form`` entry for an input form may raise it
@@ -114,6 +122,8 @@ class LedgerPolicy:
         }
         if self.max_backdate_s != DEFAULT_MAX_BACKDATE_S:
             out["max_backdate_s"] = self.max_backdate_s  # only when set, as min_ring_size
+        if self.max_scrap_permille != DEFAULT_MAX_SCRAP_PERMILLE:
+            out["max_scrap_permille"] = self.max_scrap_permille  # only when set, as max_backdate_s
         if self.min_ring_size != DEFAULT_MIN_RING:
             # only when set, so policies written before rings existed keep their stored form
             out["min_ring_size"] = self.min_ring_size
@@ -140,6 +150,9 @@ class LedgerPolicy:
                 ),
                 max_clock_skew_s=_int(data["max_clock_skew_s"], "max_clock_skew_s", 0, 86_400),
                 min_ring_size=_int(data.get("min_ring_size", DEFAULT_MIN_RING), "min_ring_size", 2, _MAX_RING),
+                max_scrap_permille=_int(
+                    data.get("max_scrap_permille", DEFAULT_MAX_SCRAP_PERMILLE), "max_scrap_permille", 0, 1000
+                ),
                 max_backdate_s=_int(
                     data.get("max_backdate_s", DEFAULT_MAX_BACKDATE_S), "max_backdate_s", 0, _MAX_BACKDATE_S
                 ),
