@@ -266,16 +266,16 @@ def token_cell_and_scrap(c: Chain, lot: str, scrap_shares: list[int]) -> dict[st
     return body
 
 
-@pytest.mark.parametrize("shares", [[999], [100, 100], [151], [80, 40, 40]])
+@pytest.mark.parametrize("shares", [[999], [200, 200], [301], [160, 80, 80]])
 def test_a_token_cell_cannot_book_its_input_as_scrap(c: Chain, shares: list[int]) -> None:
     """One 36 g cell and 99.9 % of virgin input booked as production scrap (or the share split
     over several scrap lots) would come back from recycling as pre-consumer content: refused above
-    the policy's max_scrap_permille (15 %) of the element's input, nothing recorded."""
+    the policy's max_scrap_permille (30 %) of the element's input, nothing recorded."""
     (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
     size = c.ledger.store.size()
     assert c.reject(c.sign("nordcell", token_cell_and_scrap(c, lot, shares))).rule == "provenance.scrap-share"
     assert c.ledger.store.size() == size
-    c.accept(c.sign("nordcell", token_cell_and_scrap(c, lot, [100, 50])))  # 15 %: a ramp-up line
+    c.accept(c.sign("nordcell", token_cell_and_scrap(c, lot, [200, 100])))  # 30 %: a line ramping up
 
 
 def test_confidential_scrap_share_is_proved(cc: ConfChain) -> None:

@@ -75,10 +75,10 @@ class SourcingPolicy:
 
 DEFAULT_MIN_RING = 2
 DEFAULT_MAX_BACKDATE_S = 7 * 86_400
-# Cell-manufacturing scrap runs at roughly 5–15 % of material input in gigafactories ramping up
-# (electrode coating and slitting, formation rejects; docs/data-sources.md); 15 % is the top of
-# that range, so a legitimate line is never refused while a "scrap" output of 99 % is.
-DEFAULT_MAX_SCRAP_PERMILLE = 150
+# Cell plants scrap 15–30 % of their output early in their life and around 10 % after years
+# (electrode coating and slitting, formation rejects; docs/data-sources.md); 30 % is the top of
+# that common range, so a line ramping up is not refused while a "scrap" output of 99 % is.
+DEFAULT_MAX_SCRAP_PERMILLE = 300
 _MAX_BACKDATE_S = 366 * 86_400
 _MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
 
