@@ -68,3 +68,31 @@ def test_confidential_identity_preserved_material_of_two_mines_is_not_merged() -
     assert c.reject(merged.event).rule == "coc.identity"
     alone = c.prove("kivijarvi", refine(received[:1], 300_000, 950_000), received[:1], c.transform_tol())
     c.keep(alone)
+
+
+def test_recycling_does_not_merge_two_mines_identity_preserved_scrap(c: Chain) -> None:
+    """Each mine's identity-preserved cobalt becomes cells and production scrap at the cell maker;
+    the recycler takes both scrap lots in one recycle event and calls the black mass identity
+    preserved: refused (``coc.identity``); each mine's scrap recycled alone stays identity
+    preserved."""
+    scraps = []
+    for mine in ("kasonta", "tujenge"):
+        (sulphate,) = c.accept_tracked("kivijarvi", refine([at_refinery(c, mine)], 300_000, 950_000))
+        (n,) = c.ship_and_receive("kivijarvi", "nordcell", [sulphate])
+        outs = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [n], "site": "plant:nordcell", "outputs": [
+            {"form": "cell", "gross_mass_g": 700_000, "coc_model": "identity_preserved", "buckets": {KEY: 210_000},
+             **c.product_id()},
+            {"form": "production_scrap", "gross_mass_g": 200_000, "coc_model": "identity_preserved",
+             "buckets": {KEY: 90_000}}]})
+        scraps.append(outs[1])
+    received = c.ship_and_receive("nordcell", "circulon", scraps)
+
+    def recycle(inputs: list[str], grams: int) -> dict[str, Any]:
+        return {"kind": "recycle", "inputs": inputs, "site": "plant:circulon", "loss": {"Co/recycled-pre/—": grams // 20},
+                "outputs": [{"form": "black_mass", "gross_mass_g": 400_000, "coc_model": "identity_preserved",
+                             "buckets": {"Co/recycled-pre/—": grams - grams // 20}}]}
+
+    size = c.ledger.store.size()
+    assert c.reject(c.sign("circulon", recycle(received, 180_000))).rule == "coc.identity"
+    assert c.ledger.store.size() == size
+    c.accept(c.sign("circulon", recycle(received[:1], 90_000)))  # one mine's scrap alone: fine

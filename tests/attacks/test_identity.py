@@ -330,3 +330,29 @@ def test_confidential_parts_take_back_only_their_own_identities() -> None:
     own = [spec("cell", 36, 1_450, **ident_of(c, x)) for x in made[:2]]
     back = c.keep(c.prove("nordcell", {"kind": "disaggregate", "inputs": [mod2], "site": "plant:nordcell", "outputs": own}, [mod2]))
     assert [ident_of(c, x) for x in back] == [ident_of(c, x) for x in made[:2]]
+
+
+def test_taking_a_pack_into_a_vehicle_and_out_keeps_its_history(c: Chain) -> None:
+    """The economic operator repurposes its pack, declares it waste, puts it into a vehicle and
+    takes it out again under its own name: the restored pack keeps its lifecycle (so its passport
+    version and waste status), its economic operator and lineage; and no battery is declared
+    'original' again after its first life ended."""
+    from batterytrace.model.identifiers import passport_version
+
+    cells = cells_at(c, 2)
+    (pack,) = c.accept_tracked("voltara", pack_body(c, cells, **c.product_id("P")))
+    for status, soh in (("original", 100.0), ("repurposed", 61.0), ("waste", 20.0)):
+        c.accept(c.sign("voltara", {"kind": "lifecycle", "lot": pack, "status": status, "soh_percent": soh}))
+    before = lot_of(c, pack)
+    vehicle = {"kind": "aggregate", "inputs": [pack], "site": "plant:voltara",
+               "outputs": [{"form": "vehicle", "gross_mass_g": 200_000, "buckets": held(c, pack), **c.product_id("V")}]}
+    (v,) = c.accept(c.sign("voltara", vehicle))
+    (again,) = c.accept(c.sign("voltara", take_apart(c, "voltara", v, [
+        {"form": "pack", "gross_mass_g": before.gross_mass_g, "buckets": held(c, v), **ident_of(c, pack)}])))
+    restored = lot_of(c, again)
+    assert [r["status"] for r in restored.extra["lifecycle"]] == ["original", "repurposed", "waste"]
+    assert passport_version(restored.extra["lifecycle"]) == passport_version(before.extra["lifecycle"]) == 2
+    for key in ("economic_operator", "children"):
+        assert restored.extra[key] == before.extra[key]
+    wipe = c.sign("voltara", {"kind": "lifecycle", "lot": again, "status": "original", "soh_percent": 100.0})
+    assert c.reject(wipe).rule == "lifecycle.status"

@@ -158,13 +158,23 @@ assembled it consumed, ``[{gtin, serial, form, assembled_from?}]`` (nested for c
 assembled themselves); receipts carry it on, and a disaggregation may give exactly these back."""
 
 
+# A product's own history, which an identity carries: its lifecycle records (status, state of
+# health, the passport version they imply), who assembled it and from which lots, whether it came
+# out of an end-of-life product, and what it was assembled from. Aggregation keeps them with the
+# child's identity, and the part that takes the identity back takes them back: taking a battery
+# into a vehicle and out again must not wipe its waste status or roll its passport back.
+PRODUCT_HISTORY = ("lifecycle", "economic_operator", "children", "end_of_life_from", ASSEMBLED)
+
+
 def assembled_from(children: list[Lot]) -> list[dict[str, Any]]:
-    """What an aggregation records on its parent (``ASSEMBLED``)."""
+    """What an aggregation records on its parent (``ASSEMBLED``): each child's identity, form and
+    history (``PRODUCT_HISTORY``)."""
     entries: list[dict[str, Any]] = []
     for child in children:
         entry: dict[str, Any] = {"gtin": child.gtin, "serial": child.serial, "form": child.form}
-        if child.extra.get(ASSEMBLED):
-            entry[ASSEMBLED] = child.extra[ASSEMBLED]
+        for key in PRODUCT_HISTORY:
+            if child.extra.get(key):
+                entry[key] = child.extra[key]
         entries.append(entry)
     return sorted(entries, key=lambda e: (str(e["gtin"]), str(e["serial"])))
 
@@ -236,11 +246,16 @@ def check_identities(
 
 
 def restore_parts(effect: Effect, ev: SignedEvent, restored: dict[int, dict[str, Any]]) -> Effect:
-    """A part that took back a child's identity takes back what that child was assembled from."""
+    """A part that took back a child's identity takes back that child's history
+    (``PRODUCT_HISTORY``: lifecycle, economic operator, lineage, end-of-life mark, what it was
+    assembled from); marks the disaggregation itself set (an end-of-life parent) stay."""
     for lot in effect.lots.values():
         entry = restored.get(lot.index) if lot.event == ev.hash_hex else None
-        if entry is not None and entry.get(ASSEMBLED):
-            lot.extra[ASSEMBLED] = entry[ASSEMBLED]
+        if entry is None:
+            continue
+        for key in PRODUCT_HISTORY:
+            if key in entry:
+                lot.extra.setdefault(key, entry[key])
     return effect
 
 

@@ -181,12 +181,20 @@ def _check_created_classes(inputs: dict[str, int], outputs: list[dict[str, Any]]
 
 
 def _check_coc_model(lots: list[Lot], outputs: list[dict[str, Any]]) -> None:
+    """Every event that consumes lots into new ones (transform, aggregate, disaggregate, recycle;
+    plain and confidential): no output claims a stronger model than its weakest input, and an
+    identity-preserved output comes from the material of one extraction site."""
     weakest = _weakest_coc(lots)
+    sources = merged_origin_sites(lots)
     for i, spec in enumerate(outputs):
         model = spec.get("coc_model", "mass_balance")
         if COC_MODELS.index(model) < weakest:
             raise RuleViolationError(
                 "coc.model", f"outputs[{i}] claims {model} but an input is only {COC_MODELS[weakest]}"
+            )
+        if model == "identity_preserved" and len(sources) > 1:
+            raise RuleViolationError(
+                "coc.identity", f"identity-preserved output from material extracted at several sites {sources}"
             )
 
 
@@ -203,11 +211,6 @@ def _check_coc(lots: list[Lot], in_buckets: dict[str, int], outputs: list[dict[s
                 if len(kinds) > 1:
                     rule = "coc.segregated" if model == "segregated" else "coc.identity"
                     raise RuleViolationError(rule, f"outputs[{i}] mixes {el} buckets {sorted(kinds)} under {model}")
-        sources = merged_origin_sites(lots)
-        if model == "identity_preserved" and len(sources) > 1:
-            raise RuleViolationError(
-                "coc.identity", f"identity-preserved output from material extracted at several sites {sources}"
-            )
         if model == "controlled_blending":
             in_el = element_totals(in_buckets)
             out_el = element_totals(spec["buckets"])

@@ -240,6 +240,13 @@ def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     status = req_str(b, "status")
     if status not in LIFECYCLE_STATUSES:
         raise schema_error(f"status must be one of {LIFECYCLE_STATUSES}")
+    earlier = [r.get("status") for r in lot.extra.get("lifecycle", [])]
+    if status == "original" and any(s != "original" for s in earlier):
+        # a battery's first life is over once it was repurposed, reused, remanufactured or
+        # declared waste: declaring it "original" again would wipe that history from its passport
+        raise RuleViolationError(
+            "lifecycle.status", f"lot {lid} was {earlier[-1]} already; it cannot be declared original again"
+        )
     record: dict[str, Any] = {"event": ev.hash_hex, "time": t, "status": status}
     if b.get("soh_percent") is not None:
         record["soh_percent"] = req_number(b, "soh_percent", 0, 100)
