@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from batterytrace.crypto.zk import LinearStatement, prove_linear
+from batterytrace.ledger.confidential import binding_hash, scrap_context
+from batterytrace.ledger.confidential_client import ProvedEvent
 from conf_support import CO_G, ConfChain, hydroxide
 from ring_support import RingChain
 from support import Chain, resign
@@ -103,12 +106,7 @@ def test_scrap_does_not_fall_from_a_transformation_without_product(c: Chain, who
 def test_recycling_yields_no_production_scrap(c: Chain) -> None:
     """Recycled material relabelled as production scrap would be recycled again as pre-consumer."""
     (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
-    body = cells_and(c, "nordcell", lot)
-    (key,) = held(c, lot)
-    share = grams_of(c, lot) // 10  # within max_scrap_permille
-    body["outputs"][1]["buckets"][key] -= share
-    body["outputs"].insert(1, {"form": "production_scrap", "gross_mass_g": 100_000, "buckets": {key: share}})
-    made = c.accept_tracked("nordcell", body)
+    made = c.accept_tracked("nordcell", cell_and_scrap(c, lot, 70_000, [30_000]))  # within max_scrap_permille
     (scrap,) = c.ship_and_receive("nordcell", "circulon", [made[1]])
     grams = grams_of(c, scrap)
     body = recycle_body([scrap], grams, "recycled-pre", form="production_scrap")
@@ -253,35 +251,71 @@ def test_anonymous_extraction_yields_no_production_scrap() -> None:
 
 
 # ------------------------------------------------------------------ the share of scrap
-def token_cell_and_scrap(c: Chain, lot: str, scrap_shares: list[int]) -> dict[str, Any]:
-    """A token cell of 36 g, production scrap lots of the given per-mille shares of the input, the
-    rest residue."""
-    body = cells_and(c, "nordcell", lot)
+def cell_and_scrap(c: Chain, lot: str, cell_g: int, scrap_grams: list[int]) -> dict[str, Any]:
+    """A transformation of ``lot`` into one cell holding ``cell_g`` grams, production scrap lots
+    of the given grams and the rest as bulk residue (which the maker may transform again)."""
     (key,) = held(c, lot)
-    total = grams_of(c, lot)
-    for share in scrap_shares:
-        grams = total * share // 1000
-        body["outputs"][-1]["buckets"][key] -= grams
-        body["outputs"].insert(1, {"form": "production_scrap", "gross_mass_g": 2 * grams + 1, "buckets": {key: grams}})
-    return body
+    rest = grams_of(c, lot) - cell_g - sum(scrap_grams)
+    cell = {"form": "cell", "gross_mass_g": max(1_450, 2 * cell_g), "buckets": {key: cell_g}, **c.product_id()}
+    scrap = [{"form": "production_scrap", "gross_mass_g": 2 * g + 1, "buckets": {key: g}} for g in scrap_grams]
+    residue = {"form": "residue", "gross_mass_g": 900_000, "buckets": {key: rest}}
+    return {"kind": "transform", "inputs": [lot], "site": "plant:nordcell", "outputs": [cell, *scrap, residue]}
 
 
-@pytest.mark.parametrize("shares", [[999], [200, 200], [301], [160, 80, 80]])
-def test_a_token_cell_cannot_book_its_input_as_scrap(c: Chain, shares: list[int]) -> None:
-    """One 36 g cell and 99.9 % of virgin input booked as production scrap (or the share split
-    over several scrap lots) would come back from recycling as pre-consumer content: refused above
-    the policy's max_scrap_permille (30 %) of the element's input, nothing recorded."""
+# Cobalt at the cell maker: 350 000 g. 999 ‰ of it, or 2 × 200 ‰, next to a 36 g cell; one gram
+# over 30 % of the product and scrap (16 g next to 36 g: 700·16 > 300·36; 30 001 g next to
+# 70 000 g), also when split over several scrap lots.
+@pytest.mark.parametrize(("cell_g", "scrap_grams"), [
+    (36, [349_650]), (36, [70_000, 70_000]), (36, [16]), (70_000, [30_001]), (70_000, [15_001, 7_500, 7_500]),
+])
+def test_a_token_cell_cannot_book_its_input_as_scrap(c: Chain, cell_g: int, scrap_grams: list[int]) -> None:
+    """Production scrap comes back from recycling as pre-consumer content, so a transformation
+    may book, per element, at most the policy's max_scrap_permille (30 %) of the product and scrap
+    it yields as scrap (a scrap rate, whatever the input): refused above it, nothing recorded."""
     (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
+    assert grams_of(c, lot) == 350_000
     size = c.ledger.store.size()
-    assert c.reject(c.sign("nordcell", token_cell_and_scrap(c, lot, shares))).rule == "provenance.scrap-share"
+    assert c.reject(c.sign("nordcell", cell_and_scrap(c, lot, cell_g, scrap_grams))).rule == "provenance.scrap-share"
     assert c.ledger.store.size() == size
-    c.accept(c.sign("nordcell", token_cell_and_scrap(c, lot, [200, 100])))  # 30 %: a line ramping up
+    c.accept(c.sign("nordcell", cell_and_scrap(c, lot, 70_000, [20_000, 10_000])))  # 30 % of the output: a line ramping up
+
+
+def test_iterated_transformations_do_not_turn_the_input_into_scrap(c: Chain) -> None:
+    """The attack on a bound per event INPUT: each round yields a 36 g cell, 30 % of its input as
+    scrap and the bulk rest as residue that feeds the next round; 20 rounds would turn 99.7 % of
+    the virgin cobalt into scrap. Against the product each round's scrap is at most 15 g next to
+    its 36 g cell, however much residue it carries, so the scrap never outgrows the product."""
+    (lot,) = c.to_cell_maker(c.ship_and_receive("tujenge", "kivijarvi", [c.extract("tujenge", certified=False)]))
+    scrap_lots = []
+    for _ in range(4):
+        size = c.ledger.store.size()
+        thirty = grams_of(c, lot) * 300 // 1000
+        assert c.reject(c.sign("nordcell", cell_and_scrap(c, lot, 36, [thirty]))).rule == "provenance.scrap-share"
+        assert c.reject(c.sign("nordcell", cell_and_scrap(c, lot, 36, [16]))).rule == "provenance.scrap-share"
+        assert c.ledger.store.size() == size
+        (_, scrap, lot) = c.accept_tracked("nordcell", cell_and_scrap(c, lot, 36, [15]))
+        scrap_lots.append(scrap)
+    assert sum(grams_of(c, s) for s in scrap_lots) == 4 * 15
+    assert grams_of(c, lot) == 350_000 - 4 * (36 + 15)  # the residue stays the virgin material it was
+
+
+def input_share_proof(cc: ConfChain, proved: ProvedEvent, inputs: list[str]) -> dict[str, str]:
+    """A true statement about the event's commitments that is not the ledger's: cobalt scrap ≤
+    300 ‰ of the INPUT (what a bound per input accepted), proved over the input and scrap
+    openings and bound to the event like the real one."""
+    body = proved.event.body
+    ins = [o for lot in inputs for _, o in sorted(cc.openings[lot].items())]
+    scrap = [o for spec, mine in zip(body["outputs"], proved.outputs, strict=True) if spec["form"] == "production_scrap"
+             for _, o in sorted(mine.items())]
+    statement = LinearStatement("scrap<=300", (300,) * len(ins) + (-1000,) * len(scrap), 0)
+    proof, _ = prove_linear(statement, [*ins, *scrap], scrap_context(binding_hash(body), "Co"))
+    return {"Co": proof.to_bytes().hex()}
 
 
 def test_confidential_scrap_share_is_proved(cc: ConfChain) -> None:
-    """Confidential: the token-cell transformation proves max‰·Σ v_in − 1000·Σ v_scrap ≥ 0 with the
-    policy's max_scrap_permille. A proof stating a larger share, or none, is refused; a realistic
-    share verifies."""
+    """Confidential: the transformation proves max‰·Σ v_product − (1000 − max‰)·Σ v_scrap ≥ 0 per
+    element with the policy's max_scrap_permille. A proof of a larger share, or none, is refused;
+    30 % of the output verifies."""
     held_lot = cc.at_cell_maker()
     cell = {**conf_cell(cc, 1), "gross_mass_g": 2}
     scrap = {"form": "production_scrap", "gross_mass_g": 1_000_000, "coc_model": "mass_balance",
@@ -290,13 +324,52 @@ def test_confidential_scrap_share_is_proved(cc: ConfChain) -> None:
     with pytest.raises(ValueError, match="scrap"):  # the honest prover cannot prove it
         cc.prove("nordcell", body, [held_lot], cc.transform_tol())
     size = cc.ledger.store.size()
-    lenient = cc.prove("nordcell", body, [held_lot], cc.transform_tol(), scrap_permille=1000)
-    assert cc.reject(lenient.event).rule == "zk.scrap"
+    unbounded = cc.prove("nordcell", body, [held_lot], cc.transform_tol(), scrap_permille=1000)
+    assert "scrap" not in unbounded.event.body  # a policy of 1000 ‰ proves nothing; this one requires it
+    assert cc.reject(unbounded.event).rule == "zk.malformed"
     key = cc.s.actors["nordcell"].signing_key
-    stripped = resign(lenient.event, key, **{"scrap": {}})
-    assert cc.reject(stripped).rule == "zk.malformed"
-    assert cc.ledger.store.size() == size
-    scrap["buckets"] = {"Co/uncertified/CD": CO_G // 10}
+    assert cc.reject(resign(unbounded.event, key, scrap={})).rule == "zk.malformed"
+    # 30 001 g of scrap next to 70 000 g of cell: 30 % of the output plus a gram
+    scrap["buckets"] = {"Co/uncertified/CD": 30_001}
     residue = {"form": "residue", "gross_mass_g": 900_000, "coc_model": "mass_balance",
-               "buckets": {"Co/uncertified/CD": CO_G - 1 - CO_G // 10}}
-    cc.keep(cc.prove("nordcell", {**body, "outputs": [cell, scrap, residue]}, [held_lot], cc.transform_tol()))
+               "buckets": {"Co/uncertified/CD": CO_G - 100_001}}
+    body = {**body, "outputs": [conf_cell(cc, 70_000), scrap, residue]}
+    with pytest.raises(ValueError, match="scrap"):
+        cc.prove("nordcell", body, [held_lot], cc.transform_tol())
+    lenient = cc.prove("nordcell", body, [held_lot], cc.transform_tol(), scrap_permille=301)
+    assert cc.reject(lenient.event).rule == "zk.scrap"
+    assert cc.ledger.store.size() == size
+    scrap["buckets"] = {"Co/uncertified/CD": 30_000}
+    residue["buckets"] = {"Co/uncertified/CD": CO_G - 100_000}
+    cc.keep(cc.prove("nordcell", {**body, "outputs": [conf_cell(cc, 70_000), scrap, residue]}, [held_lot],
+                     cc.transform_tol()))
+
+
+def test_confidential_iterated_transformations_do_not_turn_the_input_into_scrap(cc: ConfChain) -> None:
+    """The iterated attack in confidential mode: 30 % of each round's input as scrap next to a
+    36 g cell cannot be proved against the product, and a proof of the share of the input (the
+    old statement, true for these commitments) does not verify; 15 g per 36 g cell does, round
+    after round, so the scrap stays bounded by the cells whatever the residue carries."""
+    cur = cc.at_cell_maker()
+    key = cc.s.actors["nordcell"].signing_key
+    rest = CO_G
+    for _ in range(2):
+        size = cc.ledger.store.size()
+        thirty = rest * 300 // 1000
+        body = {"kind": "transform", "inputs": [cur], "site": "plant:nordcell", "outputs": [
+            conf_cell(cc, 36),
+            {"form": "production_scrap", "gross_mass_g": 2 * thirty + 1, "coc_model": "mass_balance",
+             "buckets": {"Co/uncertified/CD": thirty}},
+            {"form": "residue", "gross_mass_g": 900_000, "coc_model": "mass_balance",
+             "buckets": {"Co/uncertified/CD": rest - thirty - 36}}]}
+        with pytest.raises(ValueError, match="scrap"):
+            cc.prove("nordcell", body, [cur], cc.transform_tol())
+        unbounded = cc.prove("nordcell", body, [cur], cc.transform_tol(), scrap_permille=1000)
+        forged = resign(unbounded.event, key, scrap=input_share_proof(cc, unbounded, [cur]))
+        assert cc.reject(forged).rule == "zk.scrap"
+        assert cc.ledger.store.size() == size
+        body["outputs"][0] = conf_cell(cc, 36)
+        body["outputs"][1]["buckets"] = {"Co/uncertified/CD": 15}
+        body["outputs"][2]["buckets"] = {"Co/uncertified/CD": rest - 15 - 36}
+        (_, _, cur) = cc.keep(cc.prove("nordcell", body, [cur], cc.transform_tol()))
+        rest -= 15 + 36

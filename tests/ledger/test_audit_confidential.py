@@ -116,10 +116,11 @@ def test_replay_from_canonical_bodies_keeps_the_proof_order(tmp_path: Path) -> N
     at_cells = c.at_cell_maker(at_refiner)
     # production scrap falls from the cell maker's cell production (two buckets, listed in
     # another order than the canonical body stores them)
-    cell = {"form": "cell", "gross_mass_g": 1_450, "coc_model": "mass_balance", **c.product_id(),
-            "buckets": {"Co/uncertified/CD": 10, "Co/certified/CD": 26}}
+    # (35 000 g of cobalt scrap next to 90 000 g in the cell: within max_scrap_permille)
+    cell = {"form": "cell", "gross_mass_g": 200_000, "coc_model": "mass_balance", **c.product_id(),
+            "buckets": {"Co/uncertified/CD": 30_000, "Co/certified/CD": 60_000}}
     scrap = {**two, "form": "production_scrap", "buckets": {"Co/uncertified/CD": 10_000, "Co/certified/CD": 25_000}}
-    rest = {**two, "form": "residue", "buckets": {"Co/uncertified/CD": 89_990, "Co/certified/CD": 224_974}}
+    rest = {**two, "form": "residue", "buckets": {"Co/uncertified/CD": 60_000, "Co/certified/CD": 165_000}}
     [_, made, _] = c.keep(c.prove("nordcell", {"kind": "transform", "inputs": [at_cells], "site": "plant:nordcell",
                                                "outputs": [cell, scrap, rest]}, [at_cells], c.transform_tol()))
     ship = c.ship("nordcell", "circulon", [made])

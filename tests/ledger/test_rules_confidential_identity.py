@@ -140,17 +140,17 @@ def test_confidential_recycling_cannot_book_scrap_as_post_consumer(c: ConfChain)
     instead of booking all of it post-consumer."""
     held = c.at_cell_maker()
     body = {"kind": "transform", "inputs": [held], "site": "plant:nordcell", "outputs": [
-        _cell(50_000, **c.product_id()), {"form": "production_scrap", "gross_mass_g": 900_000, "coc_model": "mass_balance",
+        _cell(70_000, **c.product_id()), {"form": "production_scrap", "gross_mass_g": 900_000, "coc_model": "mass_balance",
                         "buckets": {"Co/certified/CD": 30_000}},
-        {"form": "residue", "gross_mass_g": 900_000, "coc_model": "mass_balance", "buckets": {"Co/certified/CD": CO_G - 80_000}}]}
+        {"form": "residue", "gross_mass_g": 900_000, "coc_model": "mass_balance", "buckets": {"Co/certified/CD": CO_G - 100_000}}]}
     lots = c.keep(c.prove("nordcell", body, [held], c.transform_tol()))[:2]
     c.accept(c.sign("nordcell", {"kind": "lifecycle", "lot": lots[0], "status": "original"}))
     ship = c.ship("nordcell", "circulon", lots)
     got = c.keep(c.prove("circulon", c.receipt_body(ship, "circulon", [
-        _cell(50_000), {**body["outputs"][1]}]), lots))
+        _cell(70_000), {**body["outputs"][1]}]), lots))
     c.accept(c.sign("circulon", {"kind": "lifecycle", "lot": got[0], "status": "waste"}))
     out = {"form": "cobalt_sulphate", "gross_mass_g": 1_500_000, "coc_model": "mass_balance",
-           "buckets": {"Co/recycled-post/—": 72_000}}
+           "buckets": {"Co/recycled-post/—": 92_000}}
     rec = {"kind": "recycle", "inputs": got, "site": "plant:circulon", "outputs": [out], "loss": {"Co/recycled-post/—": 8_000}}
     err = c.reject(c.prove("circulon", rec, got, 100).event)
     assert err.rule == "recycled.origin" and "classes" in err.detail

@@ -63,10 +63,10 @@ def scrap_at_recycler(c: Chain) -> tuple[str, int]:
     cobalt) received by the recycler; returns it and its grams."""
     (lot,) = c.to_cell_maker([at(c, "tujenge", "kivijarvi", c.extract("tujenge", certified=False))])
     (grams,) = held(c, lot).values()
-    cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/uncertified/CD": 36}, **c.product_id()}
-    share = (grams - 36) // 10  # within the policy's max_scrap_permille (provenance.scrap-share)
+    cell = {"form": "cell", "gross_mass_g": 200_000, "buckets": {"Co/uncertified/CD": 70_000}, **c.product_id()}
+    share = 30_000  # 30 % of the product and scrap: within max_scrap_permille (provenance.scrap-share)
     spec = {"form": "production_scrap", "gross_mass_g": 100_000, "buckets": {"Co/uncertified/CD": share}}
-    rest = {"form": "residue", "gross_mass_g": 900_000, "buckets": {"Co/uncertified/CD": grams - 36 - share}}
+    rest = {"form": "residue", "gross_mass_g": 900_000, "buckets": {"Co/uncertified/CD": grams - 70_000 - share}}
     (_, scrap, _) = c.accept_tracked("nordcell", {"kind": "transform", "inputs": [lot], "site": "plant:nordcell",
                                                   "outputs": [cell, spec, rest]})
     return at(c, "nordcell", "circulon", scrap), share

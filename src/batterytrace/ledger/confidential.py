@@ -49,6 +49,7 @@ from batterytrace.crypto.zk import (
 )
 from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
 from batterytrace.model.buckets import parse_bucket_key
+from batterytrace.model.entities import FORM_LEVELS
 
 __all__ = [
     "BINDING_DOMAIN",
@@ -385,28 +386,34 @@ def verify_contained(
 
 
 def scrap_terms(
-    inputs: Sequence[Mapping[str, T]], outputs: Sequence[Mapping[str, T]], forms: Sequence[str], scrap_forms: frozenset[str]
+    outputs: Sequence[Mapping[str, T]], forms: Sequence[str], scrap_forms: frozenset[str], max_permille: int
 ) -> dict[str, tuple[list[T], list[T]]]:
-    """Element → (every input bucket of the element, every production-scrap output bucket of it),
-    for the elements a transformation books as scrap; inputs and outputs in order, each in sorted
-    bucket key order (prover and verifier build the same list)."""
+    """Element → (every product output bucket of it, every production-scrap output bucket of it),
+    for the elements a transformation books as scrap; products are the outputs of ``FORM_LEVELS``
+    ≥ 1; outputs in order, each in sorted bucket key order (prover and verifier build the same
+    list). Empty when ``max_permille`` is 1000: such a policy does not bound scrap, nothing to prove."""
+    if max_permille >= 1000:
+        return {}
     scrap: dict[str, list[T]] = {}
     for spec, form in zip(outputs, forms, strict=True):
         if form in scrap_forms:
             for key in sorted(spec):
                 scrap.setdefault(parse_bucket_key(key).element, []).append(spec[key])
     terms: dict[str, tuple[list[T], list[T]]] = {el: ([], items) for el, items in scrap.items()}
-    for spec in inputs:
-        for key in sorted(spec):
-            element = parse_bucket_key(key).element
-            if element in terms:
-                terms[element][0].append(spec[key])
+    for spec, form in zip(outputs, forms, strict=True):
+        if FORM_LEVELS.get(form, 0) > 0:
+            for key in sorted(spec):
+                element = parse_bucket_key(key).element
+                if element in terms:
+                    terms[element][0].append(spec[key])
     return terms
 
 
-def scrap_statement(max_permille: int, inputs: int, scrap: int) -> LinearStatement:
-    """max‰·Σ v_in − 1000·Σ v_scrap ≥ 0: the scrap of an element within its share of the input."""
-    return LinearStatement(f"scrap<={max_permille}", (max_permille,) * inputs + (-1000,) * scrap, 0)
+def scrap_statement(max_permille: int, products: int, scrap: int) -> LinearStatement:
+    """max‰·Σ v_product − (1000 − max‰)·Σ v_scrap ≥ 0: the scrap of an element at most max‰ of
+    the product and scrap the transformation yields (a scrap rate; the input does not enter, so
+    feeding the residue into another transformation gains nothing)."""
+    return LinearStatement(f"scrap-of-output<={max_permille}", (max_permille,) * products + (max_permille - 1000,) * scrap, 0)
 
 
 def scrap_context(event_hash: bytes, element: str) -> bytes:
@@ -420,18 +427,17 @@ def verify_scrap_share(
     defer: DeferredProofs | None = None,
 ) -> None:
     """``body["scrap"]``: one threshold proof per element booked as production scrap that the
-    committed scrap is at most ``max_permille`` of the committed input (``zk.scrap``)."""
+    committed scrap is at most ``max_permille`` of the committed product plus scrap of the
+    element (``scrap_statement``; ``zk.scrap``)."""
     wire = body.get("scrap", {} if not terms else None)
     if not isinstance(wire, dict) or set(wire) != set(terms) or not all(isinstance(w, str) for w in wire.values()):
         raise malformed(f"'scrap' must hold one proof (hex) for each element booked as scrap {sorted(terms)}")
     event_hash = binding_hash(body)
     items: list[tuple[RangeProof, list[Point], int, bytes]] = []
     for element in sorted(terms):
-        ins, scrap = terms[element]
-        if not ins:
-            raise RuleViolationError("zk.balance", f"{element}: scrap without an input of the element")
-        statement = scrap_statement(max_permille, len(ins), len(scrap))
-        points = [*ins, *scrap]
+        products, scrap = terms[element]
+        statement = scrap_statement(max_permille, len(products), len(scrap))
+        points = [*products, *scrap]
         try:
             proof = RangeProof.from_bytes(bytes.fromhex(wire[element]), statement.n_bits, 1)
         except (EncodingError, ValueError) as exc:
@@ -446,5 +452,6 @@ def verify_scrap_share(
             verify_range(proof, combined, bits, context)
         except VerificationError as exc:
             raise RuleViolationError(
-                "zk.scrap", f"{element}: production scrap ≤ {max_permille}‰ of the input does not verify: {exc}"
+                "zk.scrap",
+                f"{element}: production scrap ≤ {max_permille}‰ of the product and scrap does not verify: {exc}",
             ) from exc

@@ -67,8 +67,8 @@ def _contained_proof(gross_mass_g: int, openings: list[Opening], context: bytes)
     return bound.to_bytes().hex()
 
 
-def _scrap_proof(max_permille: int, ins: list[Opening], scrap: list[Opening], context: bytes) -> str:
-    bound, _ = prove_linear(scrap_statement(max_permille, len(ins), len(scrap)), [*ins, *scrap], context)
+def _scrap_proof(max_permille: int, products: list[Opening], scrap: list[Opening], context: bytes) -> str:
+    bound, _ = prove_linear(scrap_statement(max_permille, len(products), len(scrap)), [*products, *scrap], context)
     return bound.to_bytes().hex()
 
 
@@ -94,7 +94,8 @@ def prove_event(
     when the quantities do not satisfy the statements (the prover cannot prove a false one).
     ``executor`` (e.g. a process pool) proves the groups and outputs in parallel; the proofs are
     the same statements either way. ``scrap_permille`` is the policy's ``max_scrap_permille``
-    (a transformation yielding production scrap proves its share of the input within it)."""
+    (a transformation yielding production scrap proves, per element, its share of the product
+    and scrap it yields within it)."""
     out, openings, loss = prove_body(
         body, key.did, inputs, tolerance_per_mille, executor, ledger=ledger, scrap_permille=scrap_permille
     )
@@ -167,7 +168,7 @@ def prove_body(
     out_hash = binding_hash(out)
     if kind == "transform":
         forms = [str(spec["form"]) for spec in specs]
-        terms = scrap_terms(inputs, openings, forms, SCRAP_FORMS)
+        terms = scrap_terms(openings, forms, SCRAP_FORMS, scrap_permille)
         if terms:
             out["scrap"] = dict(zip(sorted(terms), _run(executor, _scrap_proof, [
                 (scrap_permille, *terms[el], scrap_context(out_hash, el)) for el in sorted(terms)

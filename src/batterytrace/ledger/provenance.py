@@ -69,20 +69,25 @@ def check_provenance(ev: SignedEvent, st: BatchState, lots: list[Lot], outputs: 
             )
 
 
-def check_scrap_share(st: BatchState, in_buckets: dict[str, int], outputs: list[dict[str, Any]]) -> None:
+def check_scrap_share(st: BatchState, outputs: list[dict[str, Any]]) -> None:
     """Production scrap is a by-product, not the product: per element, the scrap a transformation
-    books may not exceed the policy's ``max_scrap_permille`` of the element's input grams (recycling
-    turns scrap into pre-consumer recycled content, so 99 % "scrap" next to one token cell would
-    launder virgin material). Plain transformations; confidential ones prove it (``zk.scrap``)."""
+    books may be at most the policy's ``max_scrap_permille`` of what falls out of it as product
+    plus scrap (a scrap rate), i.e. ``max·Σ product − (1000 − max)·Σ scrap ≥ 0`` over the element's
+    grams in the product outputs (``FORM_LEVELS`` ≥ 1) and the scrap outputs. Recycling turns scrap
+    into pre-consumer recycled content, so 99 % "scrap" next to one token cell would launder
+    virgin material; bounding it against the input instead would let a maker iterate (scrap 30 %,
+    feed the bulk residue into the next transformation, again). Residue is not bounded: it stays
+    the material it was. Plain transformations; confidential ones prove it (``zk.scrap``)."""
     limit = st.policy.max_scrap_permille
-    in_el = element_totals(in_buckets)
+    product = element_totals(add_buckets(o["buckets"] for o in outputs if FORM_LEVELS.get(o["form"], 0) > 0))
     scrap = element_totals(add_buckets(o["buckets"] for o in outputs if o["form"] in SCRAP_FORMS))
     for el, grams in sorted(scrap.items()):
-        if grams * 1000 > limit * in_el.get(el, 0):
+        made = product.get(el, 0)
+        if (1000 - limit) * grams > limit * made:
             raise RuleViolationError(
                 "provenance.scrap-share",
-                f"{el}: {grams} g of production scrap exceeds {limit}‰ (max_scrap_permille) of the "
-                f"{in_el.get(el, 0)} g input",
+                f"{el}: {grams} g of production scrap next to {made} g of product exceeds {limit}‰ "
+                "(max_scrap_permille) of the product and scrap the transformation yields",
             )
 
 

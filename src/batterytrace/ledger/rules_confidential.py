@@ -151,7 +151,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_identities(st, specs)
     verify_bundles(ev.body, groups, _transform_tolerance(st, lots), st.deferred_proofs)
     forms = [spec["form"] for spec in specs]
-    terms = scrap_terms([_lot_points(lot) for lot in lots], points, forms, pv.SCRAP_FORMS)
+    terms = scrap_terms(points, forms, pv.SCRAP_FORMS, st.policy.max_scrap_permille)
     verify_scrap_share(ev.body, terms, st.policy.max_scrap_permille, st.deferred_proofs)
     _check_contained(ev, st, specs, points)
     return pv.carry_raw(ev, st, lots, _seal(rm._emit(ev, t, st, lots, specs), ev, specs))

@@ -443,7 +443,7 @@ def _transform(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     check_provenance(ev, st, lots, outputs)
     _check_created_classes(in_b, outputs)
     _check_balance("transform", in_b, out_b, loss, 0, allowance=_allowance("transform", st, lots))
-    check_scrap_share(st, in_b, outputs)
+    check_scrap_share(st, outputs)
     _check_coc(lots, in_b, outputs)
     check_identities(st, outputs)
     return carry_raw(ev, st, lots, _emit(ev, t, st, lots, outputs))

@@ -102,8 +102,8 @@ class LedgerPolicy:
     # the mine among k at best; a ring of 1 names it).
     min_ring_size: int = DEFAULT_MIN_RING
     # Most production scrap a manufacturing transformation may book, per element, per mille of
-    # that element's input (rule provenance.scrap-share): scrap is recycled as pre-consumer
-    # content, so an unbounded share would launder virgin material into recycled content.
+    # the product plus scrap it yields (a scrap rate; rule provenance.scrap-share): scrap is
+    # recycled as pre-consumer content, so an unbounded share would launder virgin material.
     max_scrap_permille: int = DEFAULT_MAX_SCRAP_PERMILLE
 
     def tolerance(self, kind: str, input_forms: Iterable[str] = ()) -> int:
