@@ -24,7 +24,7 @@ Every refusal is a ``RuleViolationError`` whose rule starts with ``zk.`` (docs/r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from batterytrace.canonical import canonical_json
@@ -341,6 +341,35 @@ def verify_extraction_ranges(
         raise RuleViolationError("zk.range", str(exc)) from exc
 
 
+RangeItem = tuple[RangeProof, list[Point], int, bytes]
+
+
+def threshold_item(statement: LinearStatement, points: list[Point], text: str, context: bytes, where: str) -> RangeItem:
+    """A threshold proof (hex ``text``) of ``statement`` over ``points`` as a range-proof item:
+    Σ a_i·C_i − c·G is in range, bound to ``context``."""
+    try:
+        proof = RangeProof.from_bytes(bytes.fromhex(text), statement.n_bits, 1)
+    except (EncodingError, ValueError) as exc:
+        raise malformed(f"{where}: {exc}") from exc
+    return proof, [statement.combined(points)], statement.n_bits, statement.context(points, context)
+
+
+def check_thresholds(
+    items: list[RangeItem], names: Sequence[str], defer: DeferredProofs | None,
+    refusal: Callable[[str, VerificationError], RuleViolationError],
+) -> None:
+    """Verify threshold items now, the first failure refused as ``refusal(name, error)``, or hand
+    them to ``defer`` to join the batch's range proofs."""
+    if defer is not None:
+        defer.ranges.extend(items)
+        return
+    for name, (proof, combined, bits, context) in zip(names, items, strict=True):
+        try:
+            verify_range(proof, combined, bits, context)
+        except VerificationError as exc:
+            raise refusal(name, exc) from exc
+
+
 def contained_statement(gross_mass_g: int, buckets: int) -> LinearStatement:
     """gross − Σ v_bucket ≥ 0: an output holds no more metal than it weighs."""
     return LinearStatement(f"contained<={gross_mass_g}", (-1,) * buckets, -gross_mass_g)
@@ -363,26 +392,13 @@ def verify_contained(
     if not isinstance(wire, list) or len(wire) != len(outputs) or not all(isinstance(w, str) for w in wire):
         raise malformed("'contained' must list one proof (hex) per output")
     event_hash = binding_hash(body)
-    items: list[tuple[RangeProof, list[Point], int, bytes]] = []
+    items: list[RangeItem] = []
     for i, ((gross, commitments), text) in enumerate(zip(outputs, wire, strict=True)):
         points = [commitments[k] for k in sorted(commitments)]
-        statement = contained_statement(gross, len(points))
-        try:
-            proof = RangeProof.from_bytes(bytes.fromhex(text), statement.n_bits, 1)
-        except (EncodingError, ValueError) as exc:
-            raise malformed(f"contained[{i}]: {exc}") from exc
-        context = statement.context(points, contained_context(event_hash, i))
-        items.append((proof, [statement.combined(points)], statement.n_bits, context))
-    if defer is not None:
-        defer.ranges.extend(items)
-        return
-    for i, (proof, combined, bits, context) in enumerate(items):
-        try:
-            verify_range(proof, combined, bits, context)
-        except VerificationError as exc:
-            raise RuleViolationError(
-                "zk.assay", f"outputs[{i}]: contained metal ≤ gross mass does not verify: {exc}"
-            ) from exc
+        items.append(threshold_item(contained_statement(gross, len(points)), points, text,
+                                    contained_context(event_hash, i), f"contained[{i}]"))
+    check_thresholds(items, [f"outputs[{i}]" for i in range(len(items))], defer, lambda where, exc: RuleViolationError(
+        "zk.assay", f"{where}: contained metal ≤ gross mass does not verify: {exc}"))
 
 
 def scrap_terms(
@@ -433,25 +449,10 @@ def verify_scrap_share(
     if not isinstance(wire, dict) or set(wire) != set(terms) or not all(isinstance(w, str) for w in wire.values()):
         raise malformed(f"'scrap' must hold one proof (hex) for each element booked as scrap {sorted(terms)}")
     event_hash = binding_hash(body)
-    items: list[tuple[RangeProof, list[Point], int, bytes]] = []
+    items: list[RangeItem] = []
     for element in sorted(terms):
         products, scrap = terms[element]
-        statement = scrap_statement(max_permille, len(products), len(scrap))
-        points = [*products, *scrap]
-        try:
-            proof = RangeProof.from_bytes(bytes.fromhex(wire[element]), statement.n_bits, 1)
-        except (EncodingError, ValueError) as exc:
-            raise malformed(f"scrap[{element}]: {exc}") from exc
-        context = statement.context(points, scrap_context(event_hash, element))
-        items.append((proof, [statement.combined(points)], statement.n_bits, context))
-    if defer is not None:
-        defer.ranges.extend(items)
-        return
-    for element, (proof, combined, bits, context) in zip(sorted(terms), items, strict=True):
-        try:
-            verify_range(proof, combined, bits, context)
-        except VerificationError as exc:
-            raise RuleViolationError(
-                "zk.scrap",
-                f"{element}: production scrap ≤ {max_permille}‰ of the product and scrap does not verify: {exc}",
-            ) from exc
+        items.append(threshold_item(scrap_statement(max_permille, len(products), len(scrap)), [*products, *scrap],
+                                    wire[element], scrap_context(event_hash, element), f"scrap[{element}]"))
+    check_thresholds(items, sorted(terms), defer, lambda element, exc: RuleViolationError(
+        "zk.scrap", f"{element}: production scrap ≤ {max_permille}‰ of the product and scrap does not verify: {exc}"))
