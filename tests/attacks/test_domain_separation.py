@@ -157,3 +157,43 @@ def test_a_tree_head_of_one_ledger_is_not_a_tree_head_of_its_twin() -> None:
         head_a.tree_size, head_a.root_hash, head_a.timestamp, head_a.signature, head_a.log_id)]))
     with pytest.raises(VerificationError, match="signature"):
         verify_log(b.ledger.store)
+
+
+def test_a_passport_of_a_twin_ledger_fails_where_the_ledger_is_pinned(tmp_path: Path) -> None:
+    """The same operator key runs ledgers A and B. A passport issued from B (its checkpoint signed
+    by that key) is refused by a verifier pinning A, offline (``ledger_id``, CLI ``--ledger-id``)
+    and against A's ledger; verified against B, it passes."""
+    import time
+
+    from typer.testing import CliRunner
+
+    from batterytrace.cli import app as cli_app
+    from batterytrace.cli import passport_cmd  # noqa: F401  (registers the command)
+    from batterytrace.demo.master_data import VOLTARA_VM75
+    from batterytrace.demo.scenario import build_scenario
+    from batterytrace.ledger.ledger import historical_clock
+    from batterytrace.passport.issue import issue_passport, verify_passport
+
+    s_a = build_scenario(packs=1, legacy_packs=1)
+    s_b = build_scenario(packs=1, legacy_packs=1, ledger_id=new_ledger_id())
+    ledgers = []
+    for s in (s_a, s_b):
+        ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
+        assert not ledger.submit_batch(s.events).rejected
+        ledger.sign_tree_head(s.actors["operator"].signing_key)
+        ledgers.append(ledger)
+    a, b = ledgers
+    now = int(time.time())
+    from_b = issue_passport(b, s_b.packs[0], VOLTARA_VM75, s_b.actors["voltara"].signing_key, now).present("public")
+    operator = a.operator_did
+    assert verify_passport(from_b, log_operator=operator, now=now, ledger_id=b.ledger_id)
+    assert verify_passport(from_b, log_operator=operator, now=now, ledger=b)
+    with pytest.raises(VerificationError, match="not the pinned ledger"):
+        verify_passport(from_b, log_operator=operator, now=now, ledger_id=a.ledger_id)
+    with pytest.raises(VerificationError, match="not the pinned ledger"):
+        verify_passport(from_b, log_operator=operator, now=now, ledger=a)
+    path = tmp_path / "b.public.sd-jwt"
+    path.write_text(from_b)
+    out = CliRunner().invoke(cli_app, ["passport", "verify", str(path), "--operator", operator,
+                                       "--ledger-id", a.ledger_id], env={"COLUMNS": "200"})
+    assert out.exit_code == 1 and "not the pinned ledger" in out.output, out.output

@@ -111,13 +111,16 @@ def verify_cmd(
     db: str | None = typer.Option(None, "--db", help="Also re-derive the lineage figures (carbon footprint, "
                                   "due-diligence indices) from this ledger; without it they are reported as "
                                   "declared. " + DB_HELP),
+    ledger_id: str | None = typer.Option(None, "--ledger-id", help="Pin the ledger (its urn:uuid id, shown by the "
+                                         "API's /ledger/head): a checkpoint of another ledger of the same operator "
+                                         "is refused. With --db, that ledger's id is pinned."),
 ) -> None:
     """Verify a passport: issuer signature, disclosures, event signature, log inclusion, and every
     figure, printed one by one as verified or declared."""
     ledger = Ledger(open_store(db, create=False)) if db is not None else None
     try:
         result = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
-                                 log_operator=operator, now=int(time.time()), ledger=ledger)
+                                 log_operator=operator, now=int(time.time()), ledger=ledger, ledger_id=ledger_id)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc

@@ -354,13 +354,13 @@ def check_issued_at(claims: dict[str, Any], now: int) -> None:
 
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None,
-                    ledger: Ledger | None = None) -> PassportVerification:
+                    ledger: Ledger | None = None, ledger_id: str | None = None) -> PassportVerification:
     """Verify a passport presentation (``_verify_passport``). Whatever the input, this returns a
     result or raises ``VerificationError``: an error of any other kind on odd input (an
     arithmetic or type error deep in a check) is reported as a verification failure."""
     try:
         return _verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator,
-                                now=now, ledger=ledger)
+                                now=now, ledger=ledger, ledger_id=ledger_id)
     except VerificationError:
         raise
     except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
@@ -370,7 +370,7 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
 
 def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
                      log_operator: str | None, now: int | None,
-                     ledger: Ledger | None) -> PassportVerification:
+                     ledger: Ledger | None, ledger_id: str | None = None) -> PassportVerification:
     """Verify a passport presentation and return what was established: its claims, each check,
     and each figure as verified or declared. Checks the issuer's signature and disclosures, that
     the embedded event is the signed aggregation that assembled this very pack (GTIN + serial) by
@@ -379,7 +379,10 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     without it any key could vouch for a log of its own making, so a passport is refused.
     Offline (no ``ledger``) the lineage figures (carbon footprint, due-diligence indices) can
     only be checked for consistency and are reported as declared; with the ``ledger`` they are
-    re-derived from it. Raises ``VerificationError`` (``FigureError`` naming a forged figure)."""
+    re-derived from it. ``ledger_id`` pins the ledger (domain separation): an operator key may run
+    several ledgers, and a passport whose checkpoint is of another is refused (with ``ledger``
+    given, that ledger's id is pinned). Raises ``VerificationError`` (``FigureError`` naming a
+    forged figure)."""
     if not log_operator:
         raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
                                 "the operator of the log the verifier trusts")
@@ -421,6 +424,9 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     if claims.get("iss") != event.actor:
         raise VerificationError("the passport issuer is not the economic operator that assembled the pack")
     checkpoint.verify(log_operator)
+    pinned = ledger.ledger_id if ledger is not None else ledger_id
+    if pinned is not None and checkpoint.ledger != pinned:
+        raise VerificationError(f"the passport's checkpoint is of ledger {checkpoint.ledger}, not the pinned ledger {pinned}")
     verify_inclusion(leaf_hash(_logged_leaf(event, evidence, checkpoint)), index, checkpoint.tree_size, path, checkpoint.root_hash)
     _check_passport_id(claims, battery)
     checks = list(verification_checks(claims))
