@@ -59,6 +59,15 @@ def confidential() -> tuple[ConfWorld, SigningKey, dict[str, Any]]:
                                        now=NOW).claims
 
 
+def world(mode: str, plain: tuple[Ledger, SigningKey, dict[str, Any]],
+          confidential: tuple[ConfWorld, SigningKey, dict[str, Any]]) -> tuple[Ledger, SigningKey, dict[str, Any]]:
+    """The ledger, issuer key and genuine claims of the plain or the confidential pack."""
+    if mode == "plain":
+        return plain
+    conf_world, key, claims = confidential
+    return conf_world.ledger, key, claims
+
+
 def resign(key: SigningKey, claims: dict[str, Any], change: Change) -> str:
     """The economic operator signs altered claims with its own key."""
     forged = copy.deepcopy({k: v for k, v in claims.items() if k not in ("iss", "iat", "exp", "vct")})
@@ -278,7 +287,7 @@ MALFORMED: list[Change] = [
 def test_malformed_figures_are_refusals_never_crashes(plain: tuple[Ledger, SigningKey, dict[str, Any]],
                                                       confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
                                                       change: Change, mode: str) -> None:
-    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    ledger, key, claims = world(mode, plain, confidential)
     text = resign(key, claims, change)
     for with_ledger in (False, True):
         with pytest.raises(VerificationError):
@@ -289,7 +298,7 @@ def test_malformed_figures_are_refusals_never_crashes(plain: tuple[Ledger, Signi
 def test_a_lot_reference_not_on_the_ledger_leaves_the_mass_declared_offline(
         plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
         mode: str) -> None:
-    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    ledger, key, claims = world(mode, plain, confidential)
     text = resign(key, claims, lambda c: c["battery"].update(lot=["not", "a", "lot"]))
     assert verify(ledger, text, False).figure("aspects.GeneralProductInformation.batteryMass").status == "declared"
     with pytest.raises(FigureError, match=r"battery\.lot"):
@@ -359,7 +368,7 @@ def test_figures_resting_on_declared_inputs_are_never_verified(
     """A 100-year lifetime gives class A: with the ledger the stages are re-derived, but the
     per-kWh figure, the class, the end-of-life stage and the primary share rest on the issuer's
     declared lifetime energy and end-of-life estimate, so they come back declared, naming them."""
-    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    ledger, key, claims = world(mode, plain, confidential)
     change = (lambda c: None) if years is None else declared_lifetime(years, eol, ledger)
     text = resign(key, claims, change)
     for with_ledger in (False, True):
@@ -432,7 +441,7 @@ def test_odd_numbers_anywhere_are_verification_errors_never_crashes(
 def test_a_lifetime_energy_that_underflows_to_zero_is_refused_by_name(
         plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
         mode: str) -> None:
-    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    ledger, key, claims = world(mode, plain, confidential)
     text = resign(key, claims, lambda c: c["summary"]["carbon_lifetime"].update(usable_energy_kwh=5e-324,
                                                                               service_years=5e-324))
     for with_ledger in (False, True):
@@ -467,7 +476,7 @@ def test_a_version_the_ledger_never_reached_is_refused_with_the_ledger(
 def test_what_the_assembly_event_binds_is_verified_and_cannot_be_changed(
         plain: tuple[Ledger, SigningKey, dict[str, Any]], confidential: tuple[ConfWorld, SigningKey, dict[str, Any]],
         mode: str) -> None:
-    ledger, key, claims = plain if mode == "plain" else (confidential[0].ledger, confidential[1], confidential[2])
+    ledger, key, claims = world(mode, plain, confidential)
     gpi, chem = "aspects.GeneralProductInformation", "aspects.MaterialComposition.batteryChemistry"
     result = verify(ledger, resign(key, claims, lambda c: None), False)
     for name in (f"{gpi}.productIdentifier", f"{gpi}.manufacturingDate", f"{chem}.shortName"):
