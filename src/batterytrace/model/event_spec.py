@@ -18,6 +18,7 @@ nested objects whose rules refuse unknown members are closed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ __all__ = [
     "event_schema",
     "is_country",
     "kinds_without_spec",
+    "schema_errors",
     "schema_index",
     "wire_schema",
 ]
@@ -94,6 +96,7 @@ BUCKET_KEY_PATTERN = (
     f"^({_alternation(ELEMENTS)})/(({_alternation(_MINED)})/[A-Z]{{2}}|"
     f"({_alternation(RECYCLED_CLASSES)})/{NO_COUNTRY})$"
 )
+RECYCLED_KEY_PATTERN = f"^({_alternation(ELEMENTS)})/({_alternation(RECYCLED_CLASSES)})/{NO_COUNTRY}$"
 TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?Z$"
 DID_KEY_PATTERN = "^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$"
 HASH_PATTERN = "^[0-9a-f]{64}$"
@@ -225,13 +228,14 @@ COMMON = (
     Field("kind", {"type": "string"}, "The event kind (this schema's).", "wire"),
     Field("time", time_value(), "When the event happened, RFC 3339 UTC ending in Z (microseconds at most). "
           "At most max_clock_skew_s ahead of and max_backdate_s behind its ingestion, and never before the "
-          "signer's, the site's or an input lot's latest event.", "schema, time.future, time.backdate, time.order"),
+          "signer's, the site's or an input lot's latest event.",
+          "wire, schema, time.future, time.backdate, time.order"),
     Field("actor", text(512, DID_KEY_PATTERN), "The signer: an Ed25519 did:key. sign_event fills it in.",
           "signature, registration, authorisation"),
     Field("nonce", {"type": "string"}, "Any string making the body unique (sign_event fills in 24 random hex "
           "digits); an identical body is a replay.", "wire, replay"),
     Field("ledger", text(), "The identifier of the ledger the event is signed for (domain separation).",
-          "ledger.domain"),
+          "ledger.domain, wire"),
     Field("v", {}, "Body format version; sign_event sets 1. Not checked.", "none", required=False),
 )
 
@@ -327,7 +331,10 @@ _PROOFS = Field("proofs", {"type": "object"}, "One proof bundle per bucket group
 _CONTAINED = Field("contained", {"type": "array", "items": {"type": "string", "pattern": HEX_PATTERN}},
                    "One threshold proof (hex) per output: committed metal ≤ public gross mass.",
                    "zk.malformed, zk.assay", required=False)
-_CONF_LOSS = Field("loss", COMMITMENTS, "Commitments to the loss of each bucket group.", "zk.malformed, zk.balance",
+_CONF_LOSS = Field("loss", {"type": "object", "propertyNames": {"pattern": "^([0-9]+:)?" + BUCKET_KEY_PATTERN[1:]},
+                           "additionalProperties": {"type": "string", "pattern": POINT_PATTERN}},
+                   "Commitments to the loss of each bucket group: a bucket key, or for a receipt "
+                   "output index:bucket key of each bucket whose commitment changed.", "zk.malformed, zk.balance",
                    required=False)
 
 
@@ -526,7 +533,7 @@ EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
         Field("description", text(4000), "What happened.", "schema"),
     )),
     KindSpec("lifecycle", "The custodian or the economic operator updates a product's status and health.", (
-        Field("lot", text(512, LOT_PATTERN), "The product's lot (cell and up).", "unknown-lot, lifecycle, custody"),
+        Field("lot", text(512, LOT_PATTERN), "The product's lot (cell and up).", "schema, unknown-lot, lifecycle, custody"),
         Field("status", enum(LIFECYCLE_STATUSES), "Regulation 2023/1542 status; once not original, never original "
               "again.", "schema, lifecycle.status"),
         Field("soh_percent", number(0, 100), "State of health.", "schema", required=False, nullable=True, unit="%"),
@@ -542,7 +549,9 @@ EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
     )),
     KindSpec("recycle", "A recycler turns end-of-life products, production scrap or recycled material into "
              "recycled bulk material.", (
-        inputs_field(), outputs_field(100_000), LOSS, _OPT_SITE, *EVIDENCE,
+        inputs_field(), outputs_field(100_000), replace(LOSS, schema={
+            **buckets_value(), "propertyNames": {"pattern": RECYCLED_KEY_PATTERN}},
+            doc=LOSS.doc + " Recycling books its loss in recycled buckets."), _OPT_SITE, *EVIDENCE,
     ), notes=("Outputs and loss are recycled buckets only (recycled.origin, schema); inputs are products at their "
               "end of life (recycled.end-of-life), scrap or recycled material; balance per element within the "
               "recycle tolerance.",), variants=(confidential(),)),
@@ -647,3 +656,31 @@ def schema_index() -> JSON:
 def kinds_without_spec() -> list[str]:
     """Event kinds the ledger takes that have no reference entry (a test insists on none)."""
     return sorted(EVENT_KINDS - set(EVENT_SPECS))
+
+
+def _registry() -> Any:
+    from referencing import Registry, Resource
+
+    resources = [(s["$id"], Resource.from_contents(s)) for s in map(event_schema, sorted(EVENT_SPECS))]
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    schema = wire_schema() if name == "signed-event" else event_schema(name)
+    return Draft202012Validator(schema, registry=_registry(), format_checker=None)
+
+
+def schema_errors(name: str, value: Any) -> list[str]:
+    """Why ``value`` does not match the schema ``name`` (an event kind, or ``signed-event``): one
+    line per error, ``path: message``, sorted; empty when it matches. ``KeyError`` for an unknown
+    name."""
+    if name != "signed-event" and name not in EVENT_SPECS:
+        raise KeyError(name)
+    lines = []
+    for err in _validator(name).iter_errors(value):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
+        lines.append(f"{path or '(body)'}: {err.message[:300]}")
+    return sorted(lines)
