@@ -56,6 +56,7 @@ def main() -> None:
         demo_cmd,
         ledger_cmd,
         passport_cmd,
+        schema_cmd,
         serve_cmd,
     )
 
