@@ -4,8 +4,6 @@ kind is a 404 problem document."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 

@@ -51,8 +51,6 @@ def _bound(lo: Any, hi: Any) -> str:
 
 def type_words(s: Mapping[str, Any]) -> str:
     """A JSON Schema fragment in a few words (the Type column)."""
-    if s is False:
-        return "forbidden"
     if "anyOf" in s:
         return " or ".join(type_words(x) for x in s["anyOf"])
     if "const" in s:
@@ -69,6 +67,7 @@ def type_words(s: Mapping[str, Any]) -> str:
             words += f", {lo}–{s['maxLength']} chars" if lo else f", ≤ {s['maxLength']} chars"
         return words
     if t in ("integer", "number"):
+        t = str(t)
         if "exclusiveMinimum" in s:
             hi = s.get("maximum")
             return t + (f" in ({_show(s['exclusiveMinimum'])}, {_show(hi)}]" if hi is not None

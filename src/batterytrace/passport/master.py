@@ -267,9 +267,10 @@ def _type_schema(tp: Any) -> dict[str, Any]:
             return {"type": "array", "items": _type_schema(args[0]), "maxItems": _MAX_ITEMS}
         return {"type": "array", "prefixItems": [_type_schema(a) for a in args], "items": False,
                 "minItems": len(args), "maxItems": len(args)}
-    if is_dataclass(tp):
+    if isinstance(tp, type) and is_dataclass(tp):
         return {"$ref": f"#/$defs/{tp.__name__}"}
-    simple = {str: {"type": "string", "maxLength": _MAX_TEXT}, int: {"type": "integer"}, float: {"type": "number"}}
+    simple: dict[Any, dict[str, Any]] = {
+        str: {"type": "string", "maxLength": _MAX_TEXT}, int: {"type": "integer"}, float: {"type": "number"}}
     return dict(simple[tp])
 
 
