@@ -13,11 +13,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from batterytrace.api.auth import grant_of
 from batterytrace.api.problems import ProblemError
 from batterytrace.canonical import parse_json
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import EncodingError
+from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
+from batterytrace.ledger.epcis_capture import capture_custodial
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, EventQuery, run_query
+from batterytrace.ledger.hosted_keys import load_hosted_key
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
@@ -92,7 +97,7 @@ class CaptureJobs:
         job: dict[str, Any] = {"captureID": capture_id, "createdAt": format_time(created_us),
                "finishedAt": format_time(now_us()), "running": False, "success": outcome.success,
                "captureErrorBehaviour": outcome.behaviour, "eventsRecorded": len(outcome.accepted),
-               "errors": outcome.errors}
+               "errors": outcome.errors, "bt:recorded": outcome.recorded}
         with self._lock:
             self._jobs[capture_id] = job
             while len(self._jobs) > self.keep:
@@ -129,9 +134,15 @@ _CAPTURE_BODY = {"requestBody": {"required": True, "content": {
              openapi_extra=_CAPTURE_BODY)
 async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         "rollback", alias="GS1-Capture-Error-Behaviour")) -> JSONResponse:
-    """Every material-flow event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
-    namespace). The job completes before the answer; its status stays at ``Location``."""
+    """Without credentials every event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
+    namespace). With a participant credential (``Authorization: Bearer``) plain EPCIS 2.0 events
+    are mapped to ledger events and signed with the participant's hosted key, marked custodial
+    (docs/epcis-mapping.md). The job completes before the answer; its status stays at ``Location``."""
     cfg = request.app.state.config
+    grant = grant_of(request)  # a participant credential: plain EPCIS, signed with the hosted key
+    if grant is not None and grant.role != PARTICIPANT_ROLE:
+        raise ProblemError(403, "capture-forbidden", "Not a participant credential",
+                           f"a {grant.role} token reads; capture takes self-signed events or a participant credential")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cfg.capture_bytes:
         raise ProblemError(413, "capture-too-large", "Capture document too large",
@@ -148,9 +159,19 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         raise ProblemError(413, "capture-too-large", "Too many events",
                       f"at most {cfg.capture_limit} events per capture", _limits(request))
 
+    behaviour = gs1_capture_error_behaviour.strip().lower()
+    ledger: Ledger = request.app.state.ledger
+    kek = request.app.state.kek
+
+    def key_for(did: str) -> SigningKey | None:
+        return None if kek is None else load_hosted_key(ledger.store, ledger.ledger_id, kek, did)
+
     def work() -> CaptureOutcome:
         with request.app.state.write_lock:
-            return capture_document(request.app.state.ledger, doc, gs1_capture_error_behaviour.strip().lower())
+            if grant is None:
+                return capture_document(ledger, doc, behaviour)
+            return capture_custodial(ledger, doc, participant=grant.subject, credential_id=grant.token_id,
+                                     key_for=key_for, behaviour=behaviour)
 
     outcome = await run_in_threadpool(work)
     job = request.app.state.capture_jobs.add(outcome, created)
