@@ -96,10 +96,13 @@ def _aad(ledger_id: str, did: str) -> bytes:
     return _AAD + ledger_id.encode() + b"\x00" + did.encode()
 
 
-def create_hosted_key(store: Store, ledger_id: str, kek: KeyEncryptionKey) -> str:
-    """A new random Ed25519 key held by the service for a participant; returns its did (register
-    the participant under it). Only the sealed seed is stored."""
-    key = SigningKey.generate()
+def create_hosted_key(store: Store, ledger_id: str, kek: KeyEncryptionKey, key: SigningKey | None = None) -> str:
+    """A new random Ed25519 key held by the service for a participant (or ``key``, a participant's
+    existing key handed into custody); returns its did (register the participant under it). Only
+    the sealed seed is stored; an existing row for the did is never replaced."""
+    key = key or SigningKey.generate()
+    if is_hosted(store, key.did):
+        raise ConfigError(f"the service already holds the key of {key.did}")
     nonce, sealed = kek.seal(key.seed, _aad(ledger_id, key.did))
     row = json.dumps({"did": key.did, "kek": kek.key_id, "nonce": b64u_encode(nonce), "sealed": b64u_encode(sealed)},
                      sort_keys=True)
