@@ -16,15 +16,17 @@ from fastapi.testclient import TestClient
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.ledger.credentials import issue_credential
-from batterytrace.ledger.hosted_keys import KeyEncryptionKey, create_hosted_key
+from batterytrace.ledger.credentials import issue_credential, verify_credential
+from batterytrace.ledger.epcis import CaptureOutcome
+from batterytrace.ledger.epcis_capture import capture_custodial
+from batterytrace.ledger.hosted_keys import KeyEncryptionKey, create_hosted_key, load_hosted_key
 from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.model.events import sign_event
 from batterytrace.passport.registry import PassportDesk
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 
-__all__ = ["DOCS", "HostedChain", "fill", "load_doc"]
+__all__ = ["CHAIN", "DOCS", "HostedChain", "fill", "load_doc"]
 
 DOCS = Path(__file__).parent / "ledger" / "epcis"
 TOKEN_KEY = SigningKey.from_label("test/custodial-token-key")
@@ -106,3 +108,34 @@ class HostedChain:
         assert r.status_code == 202, r.text
         job: dict[str, Any] = r.json()
         return job
+
+    def capture_ledger(self, doc: Any, who: str, behaviour: str = "rollback", token: str | None = None
+                       ) -> CaptureOutcome:
+        """The ledger-layer capture (no HTTP) under ``who``'s credential."""
+        grant = verify_credential(self.ledger.store, LEDGER_ID, token or self.token(who), int(time.time()))
+        return capture_custodial(self.ledger, doc, participant=grant.subject, credential_id=grant.token_id,
+                                 key_for=lambda did: load_hosted_key(self.ledger.store, LEDGER_ID, self.kek, did),
+                                 behaviour=behaviour)
+
+    def record_chain(self, via_api: bool = True) -> dict[str, str]:
+        """Post the four example documents in order (mine → refiner → cell maker → OEM); returns the
+        lot ids learnt on the way, ending with the pack's."""
+        lots: dict[str, str] = {}
+        for name, placeholder, pick in CHAIN:
+            doc = fill(load_doc(name), lots)
+            if via_api:
+                job = self.capture(doc, self.token(name))
+                assert job["success"], job["errors"]
+                recorded = job["bt:recorded"]
+            else:
+                outcome = self.capture_ledger(doc, name)
+                assert outcome.success, outcome.errors
+                recorded = outcome.recorded
+            index, i = pick
+            lots[placeholder] = recorded[index]["lots"][i]
+        return lots
+
+
+# document, the placeholder its created lot fills in the next one, (event index, output index)
+CHAIN = [("mine", "mine.lot", (0, 0)), ("refiner", "refiner.lot", (1, 0)), ("cellmaker", "cells.rest", (1, 2)),
+         ("oem", "pack", (2, 0))]

@@ -484,8 +484,9 @@ class _Mapper:
                 raise MappingError("bizStep", f"{str(step)[:60]!r} is not mapped for a TransformationEvent")
             return self.transform()
         if kind == "AggregationEvent":
-            if step not in (None, "assembling", "disassembling", "packing", "unpacking"):
-                raise MappingError("bizStep", f"{str(step)[:60]!r} is not mapped for an AggregationEvent")
+            steps = {"ADD": (None, "assembling", "packing"), "DELETE": (None, "disassembling", "unpacking")}
+            if action in steps and step not in steps[action]:
+                raise MappingError("bizStep", f"{str(step)[:60]!r} is not mapped for an AggregationEvent {action}")
             if action == "ADD":
                 return self.aggregate()
             if action == "DELETE":
