@@ -13,15 +13,14 @@ from fastapi.testclient import TestClient
 
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario
-from batterytrace.crypto.signing import SigningKey
 from batterytrace.ledger.credentials import issue_credential
 from batterytrace.ledger.ledger import Clock, Ledger, historical_clock
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
-
 
 TOKEN_KEY = SigningKey.from_label("test/token-key")  # the served ledgers' token key (not the operator's)
 

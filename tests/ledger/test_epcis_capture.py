@@ -9,16 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from custodial_support import LEDGER_ID, HostedChain, key_of, load_doc
 
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import VerificationError
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.epcis import export_event
-from batterytrace.ledger.epcis_capture import MappingError, grams_of, parse_epc, sign_custodial, submit_custodial
+from batterytrace.ledger.epcis_capture import (
+    MappingError,
+    grams_of,
+    parse_epc,
+    sign_custodial,
+    submit_custodial,
+)
 from batterytrace.ledger.hosted_keys import load_hosted_key
 from batterytrace.ledger.trace import trace_backward
 from batterytrace.model.events import SignedEvent, sign_event
+from custodial_support import LEDGER_ID, HostedChain, key_of, load_doc
 
 MINE_SITE = "urn:epc:id:sgln:6164003.00001.0"
 

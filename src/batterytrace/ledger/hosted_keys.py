@@ -145,10 +145,11 @@ def check_hosted_key_rows(store: Store) -> None:
     for key, text in store.meta_with_prefix(HOSTED_KEY_PREFIX).items():
         try:
             row = json.loads(text)
-            did, sealed = str(row["did"]), b64u_decode(row["sealed"])
+            did, sealed, nonce = str(row["did"]), b64u_decode(row["sealed"]), b64u_decode(row["nonce"])
         except (ValueError, KeyError, TypeError, EncodingError) as exc:
             raise VerificationError(f"hosted key row {key!r} is corrupt: {exc}") from exc
         if key != HOSTED_KEY_PREFIX + did:
             raise VerificationError(f"hosted key row {key!r} names {did!r}")
-        if len(sealed) != 32 + 16 or set(row) != {"did", "kek", "nonce", "sealed"}:
+        if len(sealed) != 32 + 16 or len(nonce) != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES \
+                or set(row) != {"did", "kek", "nonce", "sealed"}:
             raise VerificationError(f"hosted key row {key!r} is not a sealed seed")
