@@ -68,22 +68,23 @@ class HostedChain:
     tmp: Path
     store: Store | None = None
     kek: KeyEncryptionKey = field(default_factory=KeyEncryptionKey.generate)
+    ledger_id: str = LEDGER_ID
 
     def __post_init__(self) -> None:
-        self.ledger = Ledger(self.store if self.store is not None else MemoryStore(), OPERATOR.did, LEDGER_ID,
+        self.ledger = Ledger(self.store if self.store is not None else MemoryStore(), OPERATOR.did, self.ledger_id,
                              clock=historical_clock)
-        self.kek_file = self.tmp / "kek"
+        self.kek_file = self.tmp / f"kek-{self.ledger_id[-4:]}"
         self.kek.save(self.kek_file)
         t = "2026-03-01T00:00:{:02d}Z"
         events = []
         for i, (who, (role, site, kind, country)) in enumerate(PARTICIPANTS.items()):
-            did = create_hosted_key(self.ledger.store, LEDGER_ID, self.kek, key_of(who))
+            did = create_hosted_key(self.ledger.store, self.ledger_id, self.kek, key_of(who))
             events.append(sign_event({"kind": "register_participant", "did": did, "role": role,
                                       "legal_name": f"Example {who}", "country": country, "time": t.format(2 * i)},
-                                     OPERATOR, ledger=LEDGER_ID))
+                                     OPERATOR, ledger=self.ledger_id))
             events.append(sign_event({"kind": "register_site", "site_id": site, "owner": did, "site_kind": kind,
                                       "name": f"{who} site", "country": country, "lat": 50.0, "lon": 10.0,
-                                      "time": t.format(2 * i + 1)}, OPERATOR, ledger=LEDGER_ID))
+                                      "time": t.format(2 * i + 1)}, OPERATOR, ledger=self.ledger_id))
         result = self.ledger.submit_batch(events)
         assert not result.rejected, result.rejected
         config = ApiConfig.load(env={}, db=":memory:", rate_per_s=0, kek_file=str(self.kek_file))
@@ -95,7 +96,7 @@ class HostedChain:
 
     def token(self, who: str, role: str = "participant", ttl: int = 3600, subject: str | None = None) -> str:
         now = int(time.time())
-        token, _ = issue_credential(self.ledger.store, LEDGER_ID, TOKEN_KEY, subject or self.did(who), role, now,
+        token, _ = issue_credential(self.ledger.store, self.ledger_id, TOKEN_KEY, subject or self.did(who), role, now,
                                     now + ttl)
         return token
 
@@ -112,9 +113,9 @@ class HostedChain:
     def capture_ledger(self, doc: Any, who: str, behaviour: str = "rollback", token: str | None = None
                        ) -> CaptureOutcome:
         """The ledger-layer capture (no HTTP) under ``who``'s credential."""
-        grant = verify_credential(self.ledger.store, LEDGER_ID, token or self.token(who), int(time.time()))
+        grant = verify_credential(self.ledger.store, self.ledger_id, token or self.token(who), int(time.time()))
         return capture_custodial(self.ledger, doc, participant=grant.subject, credential_id=grant.token_id,
-                                 key_for=lambda did: load_hosted_key(self.ledger.store, LEDGER_ID, self.kek, did),
+                                 key_for=lambda did: load_hosted_key(self.ledger.store, self.ledger_id, self.kek, did),
                                  behaviour=behaviour)
 
     def record_chain(self, via_api: bool = True) -> dict[str, str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import VerificationError
@@ -27,6 +29,7 @@ from batterytrace.model.events import SignedEvent, sign_event
 from custodial_support import LEDGER_ID, HostedChain, key_of, load_doc
 
 MINE_SITE = "urn:epc:id:sgln:6164003.00001.0"
+LGTIN_MINE = "urn:epc:class:lgtin:6164003.000001.CH-2026-0301"
 
 
 @pytest.fixture
@@ -260,3 +263,52 @@ def test_the_ledger_refuses_a_malformed_custodial_mark(chain: HostedChain, custo
             "outputs": [{"form": "cobalt_hydroxide", "gross_mass_g": 1000, "buckets": {"Co/uncertified/CD": 350}}]}
     result = chain.ledger.submit_batch([sign_event(body, key_of("mine"), ledger=LEDGER_ID)])
     assert result.rejected[0].rule == "custodial"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40) | st.sampled_from(["KGM", "ADD", "DELETE", "shipping", "receiving", "commissioning",
+                                             "urn:epc:id:sgtin:4050001.000002.X", LGTIN_MINE]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_documents_get_verdicts_never_exceptions(fuzz_chain: HostedChain, data: st.DataObject) -> None:
+    """Any value anywhere in an event: the capture answers with refusals naming a reason (or
+    records what the rules accept), and never raises."""
+    doc = load_doc(data.draw(st.sampled_from(["mine", "refiner", "cellmaker", "oem"])))
+    events = doc["epcisBody"]["eventList"]
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(events) - 1))
+        path = data.draw(st.sampled_from(_paths(events[i])))
+        value = data.draw(_JSON)
+        if not path:
+            events[i] = value
+            continue
+        target = events[i]
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+    outcome = fuzz_chain.capture_ledger(doc, "mine", behaviour=data.draw(st.sampled_from(["rollback", "proceed"])))
+    for err in outcome.errors:
+        assert err["reason"] and err["reason"] != "rule/internal", err
+        assert isinstance(err["message"], str)
+
+
+@pytest.fixture(scope="module")
+def fuzz_chain(tmp_path_factory: pytest.TempPathFactory) -> HostedChain:
+    return HostedChain(tmp_path_factory.mktemp("fuzz"))

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -192,13 +193,12 @@ def grams_of(entry: Any, where: str) -> int:
     q = entry.get("quantity")
     if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q):
         raise MappingError(f"{where}.quantity", "must be a finite number of kilograms")
-    grams = q * 1000
-    if not 0 < grams < _MAX_GRAMS:
+    if not 0 < q < _MAX_GRAMS / 1000:
         raise MappingError(f"{where}.quantity", f"must be above 0 and below {_MAX_GRAMS // 1000} kg")
-    whole = round(grams)
-    if abs(grams - whole) > 1e-6 * max(1.0, grams):
+    grams = Decimal(repr(q)) * 1000  # the decimal the document wrote, not its binary approximation
+    if grams != grams.to_integral_value():
         raise MappingError(f"{where}.quantity", "the ledger records whole grams (at most 3 decimals of KGM)")
-    return int(whole)
+    return int(grams)
 
 
 @dataclass
