@@ -97,9 +97,9 @@ def issue_credential(store: Store, ledger_id: str, token_key: SigningKey, subjec
                      issued_at: int, expires_at: int) -> tuple[str, Credential]:
     """Issue, record and return a token (and its registry row). A ``participant`` credential's
     subject is a registered participant's did."""
-    install_token_key(store, token_key)
     if role == PARTICIPANT_ROLE and store.get_participant(subject) is None:
         raise ConfigError(f"{subject[:80]} is not a registered participant of this ledger")
+    install_token_key(store, token_key)
     cred = Credential(secrets.token_hex(16), subject, role, issued_at, expires_at)
     token = issue_access_token(token_key, subject, role, issued_at, expires_at, audience=ledger_id,
                                token_id=cred.token_id)
