@@ -7,11 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from custodial_support import DOCS, HostedChain, load_doc
-
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
 from batterytrace.passport.registry import PassportDesk
+from custodial_support import DOCS, HostedChain, load_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 
