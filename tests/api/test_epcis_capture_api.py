@@ -27,10 +27,10 @@ def test_the_documented_example_is_the_test_file_and_is_recorded(tmp_path: Path)
     example = _doc_example()
     assert json.loads(example) == json.loads((DOCS / "mine.json").read_text())
     chain = HostedChain(tmp_path)
-    r = chain.client.post("/capture", content=example.encode(), headers={
-        "authorization": f"Bearer {chain.token('mine')}", "content-type": "application/ld+json"})
+    auth = {"authorization": f"Bearer {chain.token('mine')}"}
+    r = chain.client.post("/capture", content=example.encode(), headers={**auth, "content-type": "application/ld+json"})
     assert r.status_code == 202, r.text
-    job = chain.client.get(r.headers["location"]).json()
+    job = chain.client.get(r.headers["location"], headers=auth).json()
     assert job["success"] and job["eventsRecorded"] == 2 and job["errors"] == []
     lot = job["bt:recorded"][0]["lots"][0]
     assert chain.ledger.store.get_lot(lot.removeprefix("urn:batterytrace:lot:")) is not None

@@ -274,3 +274,14 @@ def test_the_log_marks_every_custodial_event_with_its_credential(chain: HostedCh
         assert mark is not None and creds[mark["credential"]] == ev.actor
         custodial += 1
     assert custodial == 11
+
+
+def test_a_participant_s_capture_jobs_are_its_own(chain: HostedChain) -> None:
+    mine = {"authorization": f"Bearer {chain.token('mine')}"}
+    r = chain.client.post("/capture", json=load_doc("mine"), headers=mine)
+    location, capture_id = r.headers["location"], r.json()["captureID"]
+    assert chain.client.get(location, headers=mine).json()["bt:recorded"]
+    assert capture_id in chain.client.get("/capture", headers=mine).json()
+    for other in ({}, {"authorization": f"Bearer {chain.token('refiner')}"}):
+        assert chain.client.get(location, headers=other).status_code == 404
+        assert capture_id not in chain.client.get("/capture", headers=other).json()

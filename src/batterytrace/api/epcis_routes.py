@@ -90,9 +90,12 @@ class CaptureJobs:
     def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._owners: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def add(self, outcome: CaptureOutcome, created_us: int) -> dict[str, Any]:
+    def add(self, outcome: CaptureOutcome, created_us: int, owner: str | None = None) -> dict[str, Any]:
+        """Record a finished job; a job posted under a participant credential (``owner``: the
+        participant's did) is shown to that participant only."""
         capture_id = secrets.token_hex(16)
         job: dict[str, Any] = {"captureID": capture_id, "createdAt": format_time(created_us),
                "finishedAt": format_time(now_us()), "running": False, "success": outcome.success,
@@ -100,17 +103,21 @@ class CaptureJobs:
                "errors": outcome.errors, "bt:recorded": outcome.recorded}
         with self._lock:
             self._jobs[capture_id] = job
+            self._owners[capture_id] = owner
             while len(self._jobs) > self.keep:
-                self._jobs.popitem(last=False)
+                gone, _ = self._jobs.popitem(last=False)
+                self._owners.pop(gone, None)
         return job
 
-    def get(self, capture_id: str) -> dict[str, Any] | None:
+    def get(self, capture_id: str, reader: str | None = None) -> dict[str, Any] | None:
         with self._lock:
+            if self._owners.get(capture_id) not in (None, reader):
+                return None
             return self._jobs.get(capture_id)
 
-    def ids(self) -> list[str]:
+    def ids(self, reader: str | None = None) -> list[str]:
         with self._lock:
-            return list(self._jobs)
+            return [i for i in self._jobs if self._owners.get(i) in (None, reader)]
 
 
 def _limits(request: Request) -> dict[str, str]:
@@ -174,19 +181,25 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
                                      key_for=key_for, behaviour=behaviour)
 
     outcome = await run_in_threadpool(work)
-    job = request.app.state.capture_jobs.add(outcome, created)
+    job = request.app.state.capture_jobs.add(outcome, created, None if grant is None else grant.subject)
     return JSONResponse(job, status_code=202, headers={**EPCIS_HEADERS, "Location": f"/capture/{job['captureID']}"})
 
 
 @router.get("/capture", tags=["epcis"], summary="Capture jobs of this service")
 def capture_jobs(request: Request) -> list[str]:
-    ids: list[str] = request.app.state.capture_jobs.ids()
+    """Jobs of self-signed captures, and the caller's own when it presents its participant credential."""
+    ids: list[str] = request.app.state.capture_jobs.ids(_reader(request))
     return ids
+
+
+def _reader(request: Request) -> str | None:
+    grant = grant_of(request)
+    return grant.subject if grant is not None and grant.role == PARTICIPANT_ROLE else None
 
 
 @router.get("/capture/{capture_id}", tags=["epcis"], summary="Capture job status")
 def capture_job(capture_id: str, request: Request) -> JSONResponse:
-    job = request.app.state.capture_jobs.get(capture_id)
+    job = request.app.state.capture_jobs.get(capture_id, _reader(request))
     if job is None:
         raise ProblemError(404, "not-found", "No such capture job", f"no capture job {capture_id}")
     return JSONResponse(job, headers=EPCIS_HEADERS)
