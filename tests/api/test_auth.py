@@ -14,8 +14,9 @@ from batterytrace.ledger.credentials import list_credentials, revoke_credential
 
 
 def _get(served: Served, token: str) -> Response:
-    return served.client.get(served.link_path, headers={"accept": "application/json",
+    r: Response = served.client.get(served.link_path, headers={"accept": "application/json",
                                                         "authorization": f"Bearer {token}"})
+    return r
 
 
 def test_a_revoked_reading_token_is_refused_on_the_next_request(served: Served) -> None:

@@ -98,8 +98,8 @@ def test_forged_tokens_are_refused(chain: HostedChain) -> None:
     for junk in ("x", "a.b", "." * 3, "%C3%A9.%C3%A9", "a" * 10_000):
         r = _post(chain, load_doc("mine"), junk)
         assert r.status_code == 401, (junk[:20], r.text)
-    claims = json.dumps({"jti": jti, "aud": LEDGER_ID, "sub": 5, "role": "participant", "iat": now, "exp": now + 9})
-    bad_types = claims.encode()
+    bad_types = json.dumps({"jti": jti, "aud": LEDGER_ID, "sub": 5, "role": "participant", "iat": now,
+                            "exp": now + 9}).encode()
     token = f"{b64u_encode(bad_types)}.{b64u_encode(TOKEN_KEY.sign(TOKEN_DOMAIN + bad_types))}"
     _refused(chain, load_doc("mine"), token, 401, "malformed")
 

@@ -183,7 +183,8 @@ def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent
     body, sig = _extension(epcis, prefixes, "event"), _extension(epcis, prefixes, "signature")
     if body is None or sig is None:
         raise EncodingError("unsigned: a material-flow event must carry bt:event and bt:signature "
-                            f"({BT_NAMESPACE}) signed by a registered participant")
+                            f"({BT_NAMESPACE}) signed by a registered participant, or be posted with "
+                            "the participant's credential for custodial signing (docs/epcis-mapping.md)")
     if not isinstance(sig, str):
         raise EncodingError("malformed: bt:signature must be base64url text")
     try:
