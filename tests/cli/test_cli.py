@@ -162,6 +162,7 @@ def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
     publics = sorted(out.glob("*.public.sd-jwt"))
     assert len(publics) == 20
     assert len(list(out.glob("*.sd-jwt"))) == 80
+    assert all(f.read_bytes().endswith(b"~") for f in out.glob("*.sd-jwt"))  # no newline after the final "~"
     assert (out / "qr-last-pack.png").stat().st_size > 0 and (out / "qr-last-pack.svg").exists()
     ok = run("passport", "verify", str(publics[0]), *operator_of(demo_db))
     assert "passport verified" in ok.stdout and "did:key:z6Mk" in ok.stdout

@@ -47,7 +47,7 @@ def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
     paths = []
     for level in ACCESS_LEVELS:
         path = out / f"{stem}.{level}.sd-jwt"
-        path.write_text(p.present(level) + "\n")
+        path.write_text(p.present(level))  # ends at the final "~": no newline (RFC 9901)
         paths.append(path)
     return paths
 

@@ -107,7 +107,7 @@ def save_presentations(p: IssuedPassport, out: Path) -> list[Path]:
     for level in ACCESS_LEVELS:
         path = out / f"{stem}.{level}.sd-jwt"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(p.present(level) + "\n")
+        tmp.write_text(p.present(level))  # ends at the final "~"
         tmp.replace(path)
         paths.append(path)
     return paths
@@ -229,7 +229,7 @@ class PassportDesk:
             for level, text in texts.items():
                 path = self.directory / f"{stem}.{level}.sd-jwt"
                 tmp = path.with_suffix(".tmp")
-                tmp.write_text(text + "\n")
+                tmp.write_text(text)  # ends at the final "~"
                 tmp.replace(path)
                 self._verified.pop((pid, level), None)
         return pid
