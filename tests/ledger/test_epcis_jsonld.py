@@ -12,7 +12,13 @@ import pytest
 
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.encoding import b64u_decode
-from batterytrace.ledger.epcis import BT_NAMESPACE, EPCIS_CONTEXT, epcis_document, export_event, import_event
+from batterytrace.ledger.epcis import (
+    BT_NAMESPACE,
+    EPCIS_CONTEXT,
+    epcis_document,
+    export_event,
+    import_event,
+)
 from batterytrace.model.events import SignedEvent
 
 jsonld = pytest.importorskip("pyld.jsonld")
