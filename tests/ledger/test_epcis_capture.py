@@ -162,6 +162,15 @@ def test_a_pack_comes_apart_again(chain: HostedChain) -> None:
     assert len(live) == 1 and live[0].made_by == "disaggregate"
 
 
+def test_the_compact_json_ld_form_of_a_location_is_read(chain: HostedChain) -> None:
+    doc = load_doc("mine")
+    for event in doc["epcisBody"]["eventList"]:
+        event["readPoint"] = MINE_SITE
+    doc["epcisBody"]["eventList"][0]["bizLocation"] = "urn:batterytrace:site:" + MINE_SITE
+    assert chain.capture_ledger(doc, "mine").success
+    assert _events(chain)[-2].body["site"] == MINE_SITE
+
+
 def test_posting_the_same_document_twice_records_it_once(chain: HostedChain) -> None:
     token = chain.token("mine")
     assert chain.capture_ledger(load_doc("mine"), "mine", token=token).success

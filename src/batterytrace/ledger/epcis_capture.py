@@ -295,6 +295,8 @@ def _site(ctx: _Context, epcis: dict[str, Any]) -> str | None:
         value = epcis.get(name)
         if value is None:
             continue
+        if isinstance(value, str):
+            value = {"id": value}  # the compact JSON-LD form (the EPCIS context types it @id)
         if not isinstance(value, dict) or not isinstance(value.get("id"), str):
             raise MappingError(name, "must be an object with an id")
         site = value["id"].removeprefix("urn:batterytrace:site:")
