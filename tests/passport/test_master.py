@@ -19,8 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.errors import ConfigError
+from batterytrace.keys import save_key
 from batterytrace.passport.master import (
     MASTER_DOCS,
     Contact,
@@ -146,7 +148,8 @@ def test_the_cli_prints_one_line_naming_the_field(tmp_path: Path) -> None:
     bad["technical"]["expected_cycles"] = "many"
     master = tmp_path / "master.json"
     master.write_text(json.dumps(bad))
-    proc = run_cli("passport", "issue", "0" * 64 + ":0", "--key", str(tmp_path / "none.key"),
+    save_key(SigningKey.generate(), tmp_path / "oem.key")
+    proc = run_cli("passport", "issue", "0" * 64 + ":0", "--key", str(tmp_path / "oem.key"),
                    "--master", str(master), "--db", str(db))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -10,7 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from batterytrace.api import epcis_routes, ledger_routes, passport_routes, schema_routes, status_routes
+from batterytrace.api import (
+    epcis_routes,
+    ledger_routes,
+    passport_routes,
+    schema_routes,
+    status_routes,
+)
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
