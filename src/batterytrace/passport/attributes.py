@@ -70,7 +70,8 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("Part numbers for components", f"{CI}.sparePartSources", MASTER, LIC),
     ("Information on sources of spare parts", f"{CI}.sparePartSources", MASTER, LIC),
     ("Safety measures", f"{CI}.safetyMeasures", MASTER, LIC),
-    *[(f"{stage}-consumer recycled {el} share", f"{CI}.recycledContent", LEDGER, P)
+    *[(f"{stage}-consumer recycled {el} share",
+       "summary.art8_not_applicable" if el == "lead" else f"{CI}.recycledContent", LEDGER, P)
       for stage in ("Pre", "Post") for el in ("nickel", "cobalt", "lithium", "lead")],
     ("Renewable content share", f"{CI}.renewableContent", MASTER, P),
     ("Role of end-users in waste prevention", f"{CI}.endOfLifeInformation", MASTER, P),
