@@ -54,6 +54,7 @@ def main() -> None:
         anchor_cmd,
         bench_cmd,
         demo_cmd,
+        import_cmd,
         ledger_cmd,
         passport_cmd,
         serve_cmd,
