@@ -339,7 +339,7 @@ def _grades(row: _Row, mass_g: int | None) -> tuple[dict[str, int], dict[str, in
         fraction = grade / (100 if unit == "pct" else 1_000_000)
         ppm[element] = int((fraction * 1_000_000).to_integral_value(ROUND_HALF_EVEN))
         grams[element] = int((mass_g * fraction).to_integral_value(ROUND_FLOOR))
-    if not ppm and mass_g is not None:
+    if not any(row.cells[c] for c in row.cells if _GRADE.match(c)):
         row.bad("", "no grade column is filled in (e.g. Co_pct)")
     return grams, ppm
 
