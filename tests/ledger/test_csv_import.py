@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pact_support import pcf_v3, to_bytes
 
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.scenario import Scenario
@@ -24,6 +23,7 @@ from batterytrace.ledger.csv_import import (
 )
 from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.storage.memory import MemoryStore
+from pact_support import pcf_v3, to_bytes
 
 # the example ids in the templates, replaced by the ids the previous step printed
 EXAMPLE_LOTS = ("fe15be871fd5105b59b4e92038a1d12367cf4d11adbc7e32c4db4b9aaf132bb2:0",

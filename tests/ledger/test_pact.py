@@ -9,8 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pact_support import pcf_v2, pcf_v3, to_bytes
-from support import Chain
 
 from batterytrace.canonical import canonical_json
 from batterytrace.demo.scenario import Scenario
@@ -24,6 +22,8 @@ from batterytrace.ledger.pact import (
     pcf_digest,
 )
 from batterytrace.ledger.trace import trace_backward
+from pact_support import pcf_v2, pcf_v3, to_bytes
+from support import Chain
 
 RAW = LIFECYCLE_STAGES["raw_material"]
 

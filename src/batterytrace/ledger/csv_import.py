@@ -108,8 +108,7 @@ class CsvError(BatterytraceError):
         lines = [_where(r, c) + m for r, c, m in self.problems[:20]]
         if len(self.problems) > 20:
             lines.append(f"… and {len(self.problems) - 20} more problems")
-        head = "nothing was recorded: " if len(self.problems) > 1 else ""
-        super().__init__(head + ("\n".join(lines) if len(lines) == 1 else "\n" + "\n".join(lines)))
+        super().__init__(lines[0] if len(lines) == 1 else "nothing was recorded:\n" + "\n".join(lines))
 
 
 def _where(row: int, column: str) -> str:
