@@ -22,6 +22,7 @@ from batterytrace.ledger.csv_import import (
     template_text,
 )
 from batterytrace.ledger.ledger import Ledger, historical_clock
+from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 from pact_support import pcf_v3, to_bytes
 
@@ -37,10 +38,12 @@ class World:
     """A fresh ledger with the demo participants registered on 2026-11-01 (before the templates'
     example times), importing history (each event counts as ingested at its own time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         self.s = Scenario(start="2026-11-01T00:00:00Z")
         self.s.register_all()
-        self.ledger = Ledger(MemoryStore(), self.s.actors["operator"].did, self.s.ledger_id, clock=historical_clock)
+        self.ledger = Ledger(store or MemoryStore(), self.s.actors["operator"].did, self.s.ledger_id,
+                             clock=historical_clock)
+        self.received_lots: list[str] = []
         assert not self.ledger.submit_batch(self.s.events, check_clock=False).rejected
         self._extracted: list[str] | None = None
 
@@ -69,8 +72,9 @@ class World:
 
     def received(self) -> str:
         _, shipment = self.shipped()
-        return self.run("receipt", "kivijarvi", template_text("receipt").replace(EXAMPLE_SHIPMENT, shipment)).lots[
-            "KBC-IN-2026-0877"]
+        lots = self.run("receipt", "kivijarvi", template_text("receipt").replace(EXAMPLE_SHIPMENT, shipment)).lots
+        self.received_lots = [lots["KBC-IN-2026-0877:0"], lots["KBC-IN-2026-0877:1"]]
+        return lots["KBC-IN-2026-0877"]
 
 
 @pytest.fixture
@@ -83,8 +87,10 @@ def header(kind: str) -> str:
 
 
 # ------------------------------------------------------------- the templates, end to end
-def test_templates_run_mine_to_refined_sulphate(world: World) -> None:
-    """The four shipped templates, in order, on a fresh ledger (docs/csv-import.md walks them)."""
+def test_templates_run_mine_to_refined_sulphate(store: Store) -> None:
+    """The four shipped templates, in order, on a fresh ledger of every backend
+    (docs/csv-import.md walks them)."""
+    world = World(store)
     lots = world.extracted()
     first = world.ledger.store.get_lot(lots[0])
     assert first is not None
@@ -93,6 +99,7 @@ def test_templates_run_mine_to_refined_sulphate(world: World) -> None:
                                                                     {"Co": 118_000})
     assert first.carbon == [{"stage": "raw_material", "kgco2e_per_kg": 0.92, "primary": False}]
     receipt = world.received()
+    assert world.received_lots == [f"{receipt}:0", f"{receipt}:1"]
     text = template_text("transformation").replace(EXAMPLE_RECEIPT, receipt)
     made = world.run("transformation", "kivijarvi", text).lots
     final = world.ledger.store.get_lot(made["KBC-CS-119-1"])

@@ -299,3 +299,39 @@ def test_a_supplier_pcf_covers_the_lots_upstream_of_it(chain: Chain) -> None:
     assert fp.per_stage_kgco2e[RAW] == pytest.approx(11.25 * got.gross_mass_g / 1000, abs=0.001)
     assert fp.per_stage_kgco2e[LIFECYCLE_STAGES["distribution"]] == 0.0
     assert fp.primary_data_share_percent_per_stage[RAW] == 41.2
+
+
+# ----------------------------------------------------------- malformed values, never "internal"
+ODD_VALUES: list[Any] = [None, True, 0, -1, 1e308, "", " ", "x" * 300, "9" * 40, "1e5", "0.0", "-0", [], {}, ["a"],
+                         {"a": 1}, "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("field", ["id", "spec_version", "sha256", "company_name", "declared_unit",
+                                   "declared_unit_amount", "product_mass_per_declared_unit_kg",
+                                   "pcf_excluding_biogenic", "cross_sectoral_standards", "primary_data_share",
+                                   "reference_period_end", "validity_start", "validity_end"])
+def test_odd_values_in_every_pact_field_are_refused_by_a_rule(chain: Chain, field: str) -> None:
+    """Every field of the signed ``pact`` object set to values of the wrong type, size or range:
+    the ledger either accepts an entry that still converts to its figures or refuses it under a
+    named rule, never ``internal``."""
+    events = []
+    for value in ODD_VALUES:
+        entry = json.loads(canonical_json(_entry()))
+        entry["pact"][field] = value
+        events.append(chain.sign("kasonta", _extract_body(chain, [entry])))
+    result, _ = chain.ledger.dry_run(events, check_clock=False)
+    assert not [r for r in result.rejected if r.rule == "internal"], result.rejected
+    assert {r.rule for r in result.rejected} <= {"pact", "pact.version", "pact.unit", "pact.value", "pact.share",
+                                                  "pact.validity", "time.order"}
+
+
+@pytest.mark.parametrize("field", ["stage", "kgco2e_per_kg", "primary", "primary_data_share_percent", "pact"])
+def test_odd_values_in_the_carbon_entry_are_refused_by_a_rule(chain: Chain, field: str) -> None:
+    events = []
+    for value in ODD_VALUES:
+        entry = json.loads(canonical_json(_entry()))
+        entry[field] = value
+        events.append(chain.sign("kasonta", _extract_body(chain, [entry])))
+    result, _ = chain.ledger.dry_run(events, check_clock=False)
+    assert len(result.rejected) == len(events)  # none of them is the PCF's entry any more
+    assert {r.rule for r in result.rejected} <= {"schema", "pact", "pact.value", "pact.share"}, result.rejected

@@ -135,7 +135,9 @@ class CsvPlan:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """Per event: the rows, its hash and the lot ids it created (``ref → lot id``)."""
+    """Per event: the rows and its hash; ``lots``: each row's ``ref`` → the lot id it created
+    (extraction, transformation) or its event hash (shipment, receipt), and for a receipt also
+    ``ref:i`` → the id of the i-th lot received."""
 
     events: list[tuple[list[int], str]]
     lots: dict[str, str]
@@ -681,6 +683,9 @@ def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Pa
         for i, ref in enumerate(planned.refs):
             if ref:
                 refs[ref] = f"{ev.hash_hex}:{i}" if ev.kind in ("extract", "transform") else ev.hash_hex
+        if ev.kind == "receive":  # the received lots, which the next file (a transformation) consumes
+            for i in range(len(ev.body["outputs"])):
+                refs[f"{planned.refs[0]}:{i}"] = f"{ev.hash_hex}:{i}"
     return ImportResult([(p.rows, ev.hash_hex) for p, ev in zip(plan.events, events, strict=True)], refs,
                         ledger.size())
 

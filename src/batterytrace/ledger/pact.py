@@ -248,7 +248,7 @@ def _derive(pact: dict[str, Any]) -> tuple[float, float | None]:
     if not isinstance(version, str) or not _VERSION.match(version):
         raise _err("pact.version", f"spec_version {str(version)[:40]!r} is not PACT 2.x or 3.x")
     unit = pact.get("declared_unit")
-    if unit not in DECLARED_UNITS:
+    if not isinstance(unit, str) or unit not in DECLARED_UNITS:
         raise _err("pact.unit", f"declared unit {str(unit)[:40]!r} is not a PACT declared unit")
     value = _decimal(pact.get("pcf_excluding_biogenic"), "the PCF excluding biogenic uptake")
     amount = _decimal(pact.get("declared_unit_amount"), "the declared unit amount", positive=True)
@@ -305,11 +305,11 @@ def _valid_until(pact: dict[str, Any]) -> int:
     if isinstance(end, str):
         return parse_time(end)
     ref = datetime.fromisoformat(str(pact["reference_period_end"]).replace("Z", "+00:00"))
-    try:
-        later = ref.replace(year=ref.year + _VALIDITY_DEFAULT_YEARS)
-    except ValueError:  # 29 February
-        later = ref.replace(year=ref.year + _VALIDITY_DEFAULT_YEARS, day=28)
-    return parse_time(format_time(int(later.timestamp()) * 1_000_000 + later.microsecond))
+    year = ref.year + _VALIDITY_DEFAULT_YEARS
+    if year > 9999:
+        return 2**63 - 1  # beyond any event time the ledger takes
+    later = ref.replace(year=year, day=28) if (ref.month, ref.day) == (2, 29) else ref.replace(year=year)
+    return int(later.timestamp()) * 1_000_000 + later.microsecond
 
 
 def check_pact_time(entry: dict[str, Any], where: str, t: int) -> None:
