@@ -335,3 +335,21 @@ def test_odd_values_in_the_carbon_entry_are_refused_by_a_rule(chain: Chain, fiel
     result, _ = chain.ledger.dry_run(events, check_clock=False)
     assert len(result.rejected) == len(events)  # none of them is the PCF's entry any more
     assert {r.rule for r in result.rejected} <= {"schema", "pact", "pact.value", "pact.share"}, result.rejected
+
+
+def test_conversion_ignores_the_callers_decimal_context() -> None:
+    """Replaying the log must give every entry the same verdict: 10 ÷ 3 kg converts to the same
+    double whatever decimal precision the process happens to use."""
+    import decimal
+
+    doc = pcf_v3()
+    doc["pcf"].update(declaredUnitAmount="3", productMassPerDeclaredUnit="3", pcfExcludingBiogenicUptake="10")
+    expected = parse_pcf(to_bytes(doc)).kgco2e_per_kg
+    with decimal.localcontext(decimal.Context(prec=3)):
+        assert parse_pcf(to_bytes(doc)).kgco2e_per_kg == expected == 10 / 3
+
+
+def test_a_pcf_too_large_for_a_carbon_entry_is_refused_when_read() -> None:
+    doc = pcf_v2()
+    doc["productIds"] = [f"urn:pact:kasonta.example:product-id:{i:04d}-" + "x" * 400 for i in range(60)]
+    assert "more than 16384 bytes" in str(refused("pact", to_bytes(doc)))

@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ _KG = re.compile(r"^\d{1,12}(\.\d{1,3})?$")
 _NUMBER = re.compile(r"^\d{1,12}(\.\d{1,12})?$")
 _GRADE = re.compile(r"^([A-Z][a-z]?)_(pct|gpt)$")
 _FORM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EXACT = Context(prec=60)  # every product of a mass and a grade is exact (≤ 50 digits)
 _YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
 
 # column → required? (grade columns ``<El>_pct`` / ``<El>_gpt`` come on top where ``grades``)
@@ -337,9 +338,9 @@ def _grades(row: _Row, mass_g: int | None) -> tuple[dict[str, int], dict[str, in
         grade = row.number(column, Decimal(100) if unit == "pct" else Decimal(1_000_000))
         if grade is None or mass_g is None:
             continue
-        fraction = grade / (100 if unit == "pct" else 1_000_000)
-        ppm[element] = int((fraction * 1_000_000).to_integral_value(ROUND_HALF_EVEN))
-        grams[element] = int((mass_g * fraction).to_integral_value(ROUND_FLOOR))
+        fraction = _EXACT.divide(grade, Decimal(100 if unit == "pct" else 1_000_000))
+        ppm[element] = int(_EXACT.multiply(fraction, Decimal(1_000_000)).to_integral_value(ROUND_HALF_EVEN))
+        grams[element] = int(_EXACT.multiply(Decimal(mass_g), fraction).to_integral_value(ROUND_FLOOR))
     if not any(row.cells[c] for c in row.cells if _GRADE.match(c)):
         row.bad("", "no grade column is filled in (e.g. Co_pct)")
     return grams, ppm

@@ -30,7 +30,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from batterytrace.canonical import canonical_json, parse_json
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 MAX_PCF_BYTES = 1_000_000
+_MAX_ENTRY_BYTES = 16_384  # a carbon entry's ``pact`` object
 # PACT DeclaredUnit (v2) / declaredUnitOfMeasurement (v3) values.
 DECLARED_UNITS = frozenset({
     "liter", "kilogram", "cubic meter", "kilowatt hour", "megajoule", "ton kilometer", "square meter",
@@ -59,6 +60,9 @@ DECLARED_UNITS = frozenset({
 _VERSION = re.compile(r"^([23])\.(\d{1,3})\.(\d{1,3})(-\d{8})?$")
 _DECIMAL = re.compile(r"^-?(0|[1-9]\d{0,20})(\.\d{1,20})?$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Exact decimal arithmetic whatever the caller's decimal context: the same entry gets the same
+# verdict on every replay of the log.
+_EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN)
 _VALIDITY_DEFAULT_YEARS = 3  # PACT: without a validity period a PCF is valid 3 years from referencePeriodEnd
 
 
@@ -226,6 +230,8 @@ def parse_pcf(data: bytes) -> Pcf:
         entry["dqi"] = dqi
     if "primary_data_share" not in entry and "dqi" not in entry:
         raise _err("pact", "the PCF states neither pcf.primaryDataShare nor pcf.dqi")
+    if len(canonical_json(entry)) > _MAX_ENTRY_BYTES:
+        raise _err("pact", f"the PCF's identifiers and rules take more than {_MAX_ENTRY_BYTES} bytes in a carbon entry")
     per_kg, share_pct = _derive(entry)
     return Pcf(entry, per_kg, share_pct)
 
@@ -263,7 +269,7 @@ def _derive(pact: dict[str, Any]) -> tuple[float, float | None]:
         kg = mass
     else:
         raise _err("pact.unit", f"a PCF per {unit!r} converts to kg CO2e per kg only with productMassPerDeclaredUnit > 0")
-    per_kg = float(value / kg)
+    per_kg = float(_EXACT.divide(value, kg))
     if not math.isfinite(per_kg):
         raise _err("pact.value", "the PCF per kg is not a finite number")
     share_text = pact.get("primary_data_share")
@@ -276,7 +282,7 @@ def check_pact_entry(entry: dict[str, Any], where: str) -> None:
     version and unit (``pact.version``, ``pact.unit``), and ``kgco2e_per_kg``, ``primary`` and
     ``primary_data_share_percent`` exactly what it converts to (``pact.value``, ``pact.share``)."""
     pact = entry.get("pact")
-    if not isinstance(pact, dict) or len(canonical_json(pact)) > 16_384:
+    if not isinstance(pact, dict) or len(canonical_json(pact)) > _MAX_ENTRY_BYTES:
         raise _err("pact", f"{where}.pact must be an object (at most 16 KiB)")
     for name in ("id", "company_name", "reference_period_end"):
         if not isinstance(pact.get(name), str) or not 0 < len(pact[name]) <= 256:
