@@ -78,6 +78,10 @@ def test_import_csv_records_all_rows_and_writes_the_ids(world: tuple[Path, Path,
                                    f"BAG-2,{recent(1.5)},mine:tujenge,heterogenite_concentrate,640,uncertified,11.05,,"])
     out_file = folder / "lots.csv"
     before = Ledger(open_store(str(db), create=False)).size()
+    checked = run("import", "csv", str(path), "--kind", "extraction", "--key", str(folder / "tujenge.key"),
+                  "--db", str(db), "--check")
+    assert checked.returncode == 0 and "would be accepted; nothing was recorded" in checked.stdout, checked.stderr
+    assert Ledger(open_store(str(db), create=False)).size() == before
     out = run("import", "csv", str(path), "--kind", "extraction", "--key", str(folder / "tujenge.key"),
               "--db", str(db), "--lots-out", str(out_file))
     assert out.returncode == 0, out.stdout + out.stderr

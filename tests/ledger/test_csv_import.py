@@ -362,3 +362,16 @@ def test_templates_are_packaged() -> None:
     for path in TEMPLATES.values():
         assert path.is_file()
     assert (TEMPLATE_DIR / "kivijarvi-cobalt-sulphate-pcf.json").is_file()
+
+
+def test_check_only_records_nothing(world: World) -> None:
+    size = world.ledger.size()
+    result = import_csv(world.ledger, "extraction", template_text("extraction").encode(), world.key("tujenge"),
+                        check_only=True)
+    assert len(result.events) == 2 and world.ledger.size() == size == result.log_size
+    assert not world.ledger.store.get_lots(list(result.lots.values()))
+    lines = template_text("extraction").splitlines()
+    with pytest.raises(CsvError) as info:
+        import_csv(world.ledger, "extraction", "\n".join([lines[0], lines[1].replace("uncertified", "certified")]).encode(),
+                   world.key("tujenge"), check_only=True)
+    assert info.value.rule == "certified.origin"

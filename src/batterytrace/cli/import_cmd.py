@@ -66,6 +66,8 @@ def import_csv_cmd(
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
     lots_out: Path | None = typer.Option(None, "--lots-out", help="Also write 'ref,id' rows (lot ids; event hashes "
                                           "for shipments and receipts) to this CSV file."),
+    check: bool = typer.Option(False, "--check", help="Check every row and let the ledger judge every event; "
+                               "record nothing."),
 ) -> None:
     """Sign and record every row of FILE, or none: each row is checked, every event is judged by
     the ledger, and only then are all submitted together."""
@@ -73,13 +75,16 @@ def import_csv_cmd(
     signing_key = load_key(key)
     ledger = Ledger(open_store(db, create=False))
     try:
-        result = import_csv(ledger, kind, data, signing_key, base=file.resolve().parent)
+        result = import_csv(ledger, kind, data, signing_key, base=file.resolve().parent, check_only=check)
     except CsvError as exc:
         raise BatterytraceError(f"{file}: {exc}") from exc
     for rows, event_hash in result.events:
         console.print(f"rows {', '.join(map(str, rows))}: event {event_hash}")
     for ref, value in result.lots.items():
         console.print(f"  {escape(ref)} → {value}")
+    if check:
+        console.print(f"{file.name}: all {len(result.events)} events would be accepted; nothing was recorded")
+        return
     if lots_out is not None:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

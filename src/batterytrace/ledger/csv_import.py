@@ -428,15 +428,17 @@ def sign_plan(plan: CsvPlan, key: SigningKey, ledger_id: str) -> list[SignedEven
     return signed
 
 
-def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Path | None = None) -> ImportResult:
+def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Path | None = None, *,
+               check_only: bool = False) -> ImportResult:
     """All rows of the file or none: plan and check every row, sign, judge every event with
     ``Ledger.dry_run``, then submit them as one all-or-nothing batch. A refusal names the row and
-    the rule (``CsvError.rule``)."""
+    the rule (``CsvError.rule``). ``check_only`` stops after the judgement and records nothing
+    (the ids it returns are those the events would get; the signed events are discarded)."""
     plan = plan_csv(kind, data, ledger.store, base)
     events = sign_plan(plan, key, ledger.ledger_id)
     verdict, _ = ledger.dry_run(events)
     refused = verdict.rejected
-    if not refused:
+    if not refused and not check_only:
         result = ledger.submit_batch(events, all_or_nothing=True)
         refused = result.rejected
     if refused:
@@ -456,5 +458,5 @@ def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Pa
 
 
 def plan_json(plan: CsvPlan) -> bytes:
-    """The planned bodies as canonical JSON (what ``--dry-run`` shows)."""
+    """The planned (unsigned) bodies as canonical JSON, ``@ref`` inputs unresolved."""
     return canonical_json([p.body for p in plan.events])
