@@ -4,6 +4,7 @@ bad files, and attacks (double spends, relabelled units, formula injection, path
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -284,7 +285,8 @@ def test_pact_file_is_read_next_to_the_csv_and_never_outside(world: World, tmp_p
         return (f"E1,A,2026-11-28T14:00:00+02:00,plant:kivijarvi,{receipt}:0 {receipt}:1,nickel_sulphate_x,1250,"
                 f"20.95,,,,raw_material,{pact}").replace("nickel_sulphate_x", "cobalt_sulphate")
 
-    for pact, message in (("../secret.json", "relative to the CSV"), ("/etc/passwd", "relative to the CSV"),
+    climbing = f"{os.pardir}/secret.json"  # a traversal attempt (the file is beside the folder, in tmp_path)
+    for pact, message in ((climbing, "relative to the CSV"), ("/etc/passwd", "relative to the CSV"),
                           ("missing.json", "cannot read"), ("bad.json", "pact.version")):
         doc = pcf_v3()
         doc["specVersion"] = "1.0.0"
