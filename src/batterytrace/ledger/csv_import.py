@@ -40,6 +40,7 @@ from batterytrace.ledger.csv_rows import (
     grades,
     read_rows,
 )
+from batterytrace.ledger.epcis_capture import sign_custodial
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.pact import parse_pcf, pcf_carbon_entry
 from batterytrace.model.buckets import (
@@ -120,7 +121,11 @@ def _carbon(row: Row, base: Path | None, default_stage: str) -> list[dict[str, A
             row.bad("pact_file", "give either a PACT file or kgco2e_per_kg/carbon_primary, not both")
             return []
         path = Path(pact_file)
-        if base is None or path.is_absolute() or ".." in path.parts:
+        if base is None:
+            row.bad("pact_file", "PACT files are read beside the CSV file by 'batterytrace import csv'; here, "
+                    "give kgco2e_per_kg and carbon_primary instead")
+            return []
+        if path.is_absolute() or ".." in path.parts:
             row.bad("pact_file", "must be a file name relative to the CSV file's folder")
             return []
         try:
@@ -408,9 +413,11 @@ def plan_csv(kind: str, data: bytes, store: Store, base: Path | None = None) -> 
     return CsvPlan(kind, events)
 
 
-def sign_plan(plan: CsvPlan, key: SigningKey, ledger_id: str) -> list[SignedEvent]:
+def sign_plan(plan: CsvPlan, key: SigningKey, ledger_id: str, *, credential_id: str | None = None) -> list[SignedEvent]:
     """Sign the planned events in file order; ``@ref`` inputs become the lot ids of the outputs
-    signed before them."""
+    signed before them. With ``credential_id`` ``key`` is the participant's hosted key and every
+    event is marked custodial under that credential (``epcis_capture.sign_custodial``), as the
+    API's ``POST /import/csv`` signs."""
     lots: dict[str, str] = {}
     signed: list[SignedEvent] = []
     for planned in plan.events:
@@ -418,7 +425,8 @@ def sign_plan(plan: CsvPlan, key: SigningKey, ledger_id: str) -> list[SignedEven
         if "inputs" in body:
             body["inputs"] = [lots[i[1:]] if i.startswith("@") else i for i in body["inputs"]]
         try:
-            ev = sign_event(body, key, ledger=ledger_id)
+            ev = (sign_event(body, key, ledger=ledger_id) if credential_id is None
+                  else sign_custodial(body, key, ledger_id, credential_id))
         except EncodingError as exc:
             raise CsvError([(planned.rows[0], "", str(exc))]) from exc
         for i, ref in enumerate(planned.refs):
@@ -429,13 +437,14 @@ def sign_plan(plan: CsvPlan, key: SigningKey, ledger_id: str) -> list[SignedEven
 
 
 def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Path | None = None, *,
-               check_only: bool = False) -> ImportResult:
+               check_only: bool = False, credential_id: str | None = None) -> ImportResult:
     """All rows of the file or none: plan and check every row, sign, judge every event with
     ``Ledger.dry_run``, then submit them as one all-or-nothing batch. A refusal names the row and
     the rule (``CsvError.rule``). ``check_only`` stops after the judgement and records nothing
-    (the ids it returns are those the events would get; the signed events are discarded)."""
+    (the ids it returns are those the events would get; the signed events are discarded).
+    ``credential_id``: custodial signing with a hosted key (``sign_plan``)."""
     plan = plan_csv(kind, data, ledger.store, base)
-    events = sign_plan(plan, key, ledger.ledger_id)
+    events = sign_plan(plan, key, ledger.ledger_id, credential_id=credential_id)
     verdict, _ = ledger.dry_run(events)
     refused = verdict.rejected
     if not refused and not check_only:
