@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from custodial_support import HostedChain
 
 from batterytrace.ledger.credentials import list_credentials
 from batterytrace.ledger.csv_import import MAX_CSV_BYTES
+from custodial_support import HostedChain
 
 MINE_SITE = "urn:epc:id:sgln:6164003.00001.0"
 HEADER = "ref,time,site,form,mass_kg,origin,Co_pct,kgco2e_per_kg,carbon_primary,pact_file"
