@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from batterytrace.demo.scenario import PACK_MASTER_DATA
-from batterytrace.passport.master import Contact, Document, HazardousSubstance, PackMasterData, TechnicalData
+from batterytrace.passport.master import (
+                   Contact,
+                   Document,
+                   HazardousSubstance,
+                   PackMasterData,
+                   TechnicalData,
+)
 
 __all__ = ["VOLTARA_VM75"]
 

@@ -333,7 +333,7 @@ def performance(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
         cond["temperatureInformation"] = {
             "timeExtremeHighTemp": val(temps[0]), "timeExtremeLowTemp": val(temps[1]),
             "timeExtremeHighTempCharging": val(temps[2]), "timeExtremeLowTempCharging": val(temps[3]),
-            "lastUpdate": max((at(n) for n in temps)),
+            "lastUpdate": max(at(n) for n in temps),
         }
     if "power_fade_percent" in have:
         fade, when = val("power_fade_percent"), at("power_fade_percent")

@@ -201,6 +201,9 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
             for scheme, i in dd.indices.items()
         },
         "assurances": [{k: v for k, v in a.items() if k != "auditor"} for a in dd.assurances],
+        # public: which EU critical raw materials the battery holds (batteryMaterials is restricted)
+        "critical_raw_materials": [ELEMENTS[el][0] for el in sorted(mf.element_g)
+                                   if el in ELEMENTS and ELEMENTS[el][2] and mf.element_g[el] > 0],
         # the full commercial warranty (GeneralProductInformation.warrentyPeriod is an xsd:gMonth, 1-12)
         "warranty_months": m.warranty_months,
         # Art. 8 materials the battery holds none of: no recycled share can be stated for them
