@@ -18,7 +18,7 @@ def test_precedence_file_env_overrides(tmp_path: Path) -> None:
     assert (cfg.db, cfg.rate_per_s, cfg.rate_burst, cfg.issuers) == ("b.db", 5.0, 7, (("k.hex", "m.json"),))
     assert ApiConfig.load(f, env={}, db="c.db").db == "c.db"
     assert cfg.passport_dir == Path("b-passports")
-    assert ApiConfig.load(env={"BATTERYTRACE_DB": "postgresql://x/y"}).passport_dir == Path("demo-passports")
+    assert ApiConfig.load(env={"BATTERYTRACE_DB": "postgresql://x/y"}).passport_dir == Path("batterytrace-passports")
     env = {"BATTERYTRACE_ISSUERS": "a.key=a.json, b.key=b.json"}
     assert ApiConfig.load(env=env).issuers == (("a.key", "a.json"), ("b.key", "b.json"))
 

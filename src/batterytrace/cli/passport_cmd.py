@@ -24,8 +24,13 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
 from batterytrace.passport.qr import write_qr
+from batterytrace.passport.resolver import default_passport_dir, resolver_for
 from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
+
+RESOLVER = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL (https://host[/prefix]); "
+                        "stored as the ledger's resolver for later commands (default: the stored one, else "
+                        "https://id.batterytrace.example/).")
 
 passport_app = typer.Typer(help="Battery passports: issue, show, verify, QR code.", no_args_is_help=True)
 app.add_typer(passport_app, name="passport")
@@ -57,21 +62,25 @@ def issue_cmd(
     pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
     key: Path = typer.Option(..., help="Economic operator's key file (hex Ed25519 seed)."),
     master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
-    out: Path = typer.Option(Path("passports"), help="Directory for the per-level presentations."),
+    out: Path | None = typer.Option(None, help="Directory for the per-level presentations (default: the one "
+                                    "serve reads, <db>-passports beside a SQLite ledger, else ./batterytrace-passports)."),
     openings: Path | None = typer.Option(
         None, help="Openings store (SQLite) of a confidential pack's lineage; its figures are then proved in zero knowledge."),
     upload: bool = typer.Option(False, help="Also write <id>.upload.json, the signed body of POST /passports."),
+    resolver: str | None = RESOLVER,
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
     """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level
     (and with --upload the publication signed by the economic operator)."""
     ledger = Ledger(open_store(db, create=False))
+    base = resolver_for(ledger.store, resolver)
+    out = out if out is not None else default_passport_dir(db)
     pack_id = resolve_pack(ledger, pack)
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
     p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
-                       issued_at=int(time.time()), openings=store)
+                       issued_at=int(time.time()), openings=store, resolver=base)
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
         console.print(f"wrote {path}")
@@ -151,15 +160,18 @@ def show_cmd(
 def qr_cmd(
     pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
     out: Path = typer.Option(..., help="Output file: .png or .svg."),
+    resolver: str | None = RESOLVER,
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
-    """Write the QR code of the pack's GS1 Digital Link (PNG or SVG)."""
+    """Write the label of the pack's GS1 Digital Link (PNG or SVG): its QR code and, below it,
+    the GTIN and serial in GS1 human-readable form."""
     from batterytrace.passport.issue import digital_link
 
     ledger = Ledger(open_store(db, create=False))
+    base = resolver_for(ledger.store, resolver)
     lot = ledger.store.get_lot(resolve_pack(ledger, pack))
     if lot is None or not lot.gtin or not lot.serial:
         raise BatterytraceError(f"{pack} is not a serialised pack")
-    link = digital_link(lot.gtin, lot.serial)
+    link = digital_link(lot.gtin, lot.serial, base)
     write_qr(link, out)
     console.print(f"wrote {out} → {link}")

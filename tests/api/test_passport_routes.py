@@ -1,0 +1,94 @@
+"""GS1 Digital Link resolution: item and model level, under the configured resolver's path, GTIN
+forms and refused identifiers (problem details)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api_support import Served, serve
+from batterytrace.demo.scenario import Scenario
+from batterytrace.errors import ConfigError
+from batterytrace.passport.resolver import RESOLVER_KEY
+
+GTIN14 = "04099999000753"
+
+
+@pytest.fixture(scope="module")
+def prefixed(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return serve(scenario, tmp_path_factory.mktemp("prefixed"), resolver="https://dpp.voltara.example/batteries")
+
+
+def test_the_resolver_is_stored_and_passports_link_under_it(prefixed: Served) -> None:
+    assert prefixed.ledger.store.get_meta(RESOLVER_KEY) == "https://dpp.voltara.example/batteries/"
+    r = prefixed.client.get(f"/batteries{prefixed.link_path}", headers={"accept": "application/json"})
+    assert r.status_code == 200, r.text
+    link = r.json()["claims"]["battery"]["digital_link"]
+    assert link == f"https://dpp.voltara.example/batteries{prefixed.link_path}"
+    # the root path answers too (a proxy that strips the prefix)
+    assert prefixed.client.get(prefixed.link_path, headers={"accept": "application/json"}).status_code == 200
+    html = prefixed.client.get(f"/batteries{prefixed.link_path}", headers={"accept": "text/html"})
+    assert html.status_code == 200 and prefixed.serial in html.text
+
+
+def test_a_bad_resolver_is_refused_before_serving(scenario: Scenario, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="http is only allowed for localhost"):
+        serve(scenario, tmp_path, chain=False, resolver="http://dpp.voltara.example/")
+
+
+def test_model_level_lists_the_batteries_of_a_gtin(prefixed: Served) -> None:
+    r = prefixed.client.get(f"/batteries/01/{GTIN14}", headers={"accept": "application/json"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    serials = [b["serial"] for b in body["batteries"]]
+    assert prefixed.serial in serials and serials == sorted(serials) and len(serials) == len(set(serials))
+    expected = {lot.serial for lot in prefixed.ledger.store.iter_lots() if lot.gtin == GTIN14 and lot.form == "pack"}
+    assert set(serials) == expected and len(expected) >= 2
+    assert body["digital_link"] == f"https://dpp.voltara.example/batteries/01/{GTIN14}"
+    assert body["chemistry"] and body["capacity_kwh"] and body["economic_operators"][0]["legal_name"]
+    assert all(b["digital_link"].endswith(f"/01/{GTIN14}/21/{b['serial']}") for b in body["batteries"])
+    assert all(b["passport_id"].startswith("urn:batterytrace:") for b in body["batteries"])
+    assert body["next"] is None
+    first = prefixed.client.get(f"/01/{GTIN14}?limit=1").json()
+    assert [b["serial"] for b in first["batteries"]] == serials[:1] and first["next"] == serials[0]
+    second = prefixed.client.get(f"/01/{GTIN14}?limit=1&after={first['next']}").json()
+    assert [b["serial"] for b in second["batteries"]] == serials[1:2]
+    page = prefixed.client.get(f"/01/{GTIN14}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and f"(21) {prefixed.serial}" in page.text and "(01) " + GTIN14 in page.text
+
+
+def test_a_13_digit_ean_is_padded_to_the_gtin_14_link(served: Served) -> None:
+    r = served.client.get(f"/01/{GTIN14[1:]}/21/{served.serial}", headers={"accept": "application/json"},
+                          follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == served.link_path
+    followed = served.client.get(f"/01/{GTIN14[1:]}/21/{served.serial}", headers={"accept": "application/json"})
+    assert followed.status_code == 200 and followed.json()["claims"]["battery"]["serial"] == served.serial
+    model = served.client.get(f"/01/{GTIN14[1:]}?limit=5", follow_redirects=False)
+    assert model.status_code == 301 and model.headers["location"] == f"/01/{GTIN14}?limit=5"
+
+
+@pytest.mark.parametrize("path", [
+    f"/01/{GTIN14[:-1]}4/21/VM75-000001",  # wrong check digit
+    f"/01/{GTIN14[:-1]}4",
+    "/01/0409999900075/21/VM75-000001",  # 13 digits, wrong check digit
+    "/01/12345/21/VM75-000001",  # no GTIN length
+    "/01/0409999900075x/21/VM75-000001",
+])
+def test_a_bad_gtin_is_a_problem_not_a_page(served: Served, path: str) -> None:
+    r = served.client.get(path, headers={"accept": "text/html"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "gtin" and "GTIN" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("serial", ["VM75 000001", "VM75~1", "X" * 21, "%C3%A9"])
+def test_a_serial_outside_gs1_ai_21_is_a_problem(served: Served, serial: str) -> None:
+    r = served.client.get(f"/01/{GTIN14}/21/{serial}")
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "serial"
+
+
+def test_an_unknown_model_is_404(served: Served) -> None:
+    r = served.client.get("/01/00000000000000")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
