@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -11,9 +12,10 @@ from rich.markup import escape
 
 from batterytrace.canonical import parse_json
 from batterytrace.cli import DB_HELP, app, console, err_console
-from batterytrace.errors import BatterytraceError, VerificationError
+from batterytrace.errors import BatterytraceError, ConfigError, EncodingError, VerificationError
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.identifiers import normalise_gtin
 from batterytrace.passport.catenax import export_catenax
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
@@ -21,9 +23,9 @@ from batterytrace.passport.issue import (
     issue_passport,
     verify_passport,
 )
-from batterytrace.passport.master import master_from_dict
+from batterytrace.passport.master import PackMasterData, master_from_dict
 from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
-from batterytrace.passport.qr import write_qr
+from batterytrace.passport.qr import hri_lines, write_qr
 from batterytrace.passport.resolver import default_passport_dir, resolver_for
 from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
@@ -45,6 +47,18 @@ def resolve_pack(ledger: Ledger, ref: str) -> str:
     if not ids:
         raise BatterytraceError(f"no pack {ref} on the ledger")
     return ids[-1]
+
+
+def load_master(path: Path) -> PackMasterData:
+    """OEM master data from a JSON file; a missing or unreadable file is a ``ConfigError``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read master data {path}: {exc.strerror or exc}") from exc
+    try:
+        return master_from_dict(parse_json(data))
+    except EncodingError as exc:
+        raise ConfigError(f"master data {path} is not JSON: {exc}") from exc
 
 
 def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
@@ -79,7 +93,7 @@ def issue_cmd(
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
-    p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
+    p = issue_passport(ledger, pack_id, load_master(master), load_key(key),
                        issued_at=int(time.time()), openings=store, resolver=base)
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
@@ -106,7 +120,7 @@ def export_cmd(
     if fmt != "catenax":
         raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
     ledger = Ledger(open_store(db, create=False))
-    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_from_dict(parse_json(master.read_bytes())),
+    doc = export_catenax(ledger, resolve_pack(ledger, pack), load_master(master),
                          issued_at=int(time.time()))
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     console.print(f"wrote {out} ({doc['specVersion']}, passport {doc['metadata']['passportIdentifier']})")
@@ -173,5 +187,37 @@ def qr_cmd(
     if lot is None or not lot.gtin or not lot.serial:
         raise BatterytraceError(f"{pack} is not a serialised pack")
     link = digital_link(lot.gtin, lot.serial, base)
-    write_qr(link, out)
+    write_qr(link, out, hri_lines(normalise_gtin(lot.gtin), lot.serial))
     console.print(f"wrote {out} → {link}")
+
+
+@passport_app.command("check")
+def check_cmd(
+    pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
+    master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
+) -> None:
+    """Readiness before issuing: for each of the 93 BatteryPass attributes, whether this pack's
+    passport would state it verified (from the ledger), declared, defaulted, or not at all; exits
+    1 when a mandatory attribute (for the battery's category) is missing."""
+    from batterytrace.passport.readiness import check_readiness
+
+    data = load_master(master)
+    ledger = Ledger(open_store(db, create=False))
+    report = check_readiness(ledger, resolve_pack(ledger, pack), data)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        colours = {"verified": "green", "declared": "cyan", "defaulted": "yellow", "missing": "red"}
+        for a in report.attributes:
+            console.print(f"  #{a.number:<3} [{colours[a.status]}]{a.status:<9}[/] {a.requirement:<14} "
+                          f"{escape(a.name)} — {escape(a.detail)}", soft_wrap=True)
+        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
+        console.print(f"{report.gtin}/{report.serial} ({report.category}): {counts}")
+    if not report.ready:
+        missing = ", ".join(f"#{a.number} {a.name}" for a in report.missing_mandatory)
+        err_console.print(f"[bold red]not ready:[/] {len(report.missing_mandatory)} mandatory attributes missing: "
+                          f"{escape(missing)}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print("[green]ready[/]: every mandatory attribute is stated")
