@@ -276,8 +276,8 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
             bar.advance(task)
     elapsed = time.perf_counter() - started
     last = issued[-1]
-    pack = ledger.store.get_lot(s.packs[-1])
-    label = hri_lines(pack.gtin, pack.serial) if pack is not None and pack.gtin and pack.serial else []
+    last_lot = ledger.store.get_lot(s.packs[-1])
+    label = hri_lines(last_lot.gtin, last_lot.serial) if last_lot and last_lot.gtin and last_lot.serial else []
     write_qr(last.link, out / "qr-last-pack.png", label)
     write_qr(last.link, out / "qr-last-pack.svg", label)
     console.print(
