@@ -92,3 +92,63 @@ def test_a_serial_outside_gs1_ai_21_is_a_problem(served: Served, serial: str) ->
 def test_an_unknown_model_is_404(served: Served) -> None:
     r = served.client.get("/01/00000000000000")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_linkset_lists_the_passport_representations(prefixed: Served) -> None:
+    """RFC 9264 JSON linkset by Accept or ?linkType=all: the anchor is the battery's Digital Link
+    under the resolver; each representation link it names is served."""
+    r = prefixed.client.get(f"/batteries{prefixed.link_path}", headers={"accept": "application/linkset+json"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/linkset+json")
+    (context,) = r.json()["linkset"]
+    item = f"https://dpp.voltara.example/batteries{prefixed.link_path}"
+    assert context["anchor"] == item
+    assert prefixed.client.get(f"{prefixed.link_path}?linkType=all").json() == r.json()
+    for rel, targets in context.items():
+        if rel == "anchor":
+            continue
+        assert rel in ("collection",) or rel.startswith("https://gs1.org/voc/"), rel
+        assert isinstance(targets, list) and all(isinstance(t["href"], str) and t["type"] for t in targets)
+    assert context["https://gs1.org/voc/defaultLink"][0] == {"href": item, "title": "Battery passport",
+                                                            "type": "text/html", "hreflang": ["en"]}
+    dpp = context["https://gs1.org/voc/dpp"]
+    assert [t["type"] for t in dpp] == ["application/json"] + ["application/dc+sd-jwt"] * 4
+    token = prefixed.token("authorities")
+    for target in dpp + context["collection"]:
+        local = target["href"].removeprefix("https://dpp.voltara.example")
+        got = prefixed.client.get(local, headers={"accept": target["type"], "authorization": f"Bearer {token}"})
+        assert got.status_code == 200, (target, got.text)
+        assert got.headers["content-type"].startswith(target["type"])
+    normal = prefixed.client.get(prefixed.link_path, headers={"accept": "text/html"})
+    assert normal.headers["link"] == f'<{item}?linkType=all>; rel="linkset"; type="application/linkset+json"'
+
+
+def test_a_level_below_the_grant_is_served_and_above_it_refused(prefixed: Served) -> None:
+    from batterytrace.passport.issue import verify_passport
+
+    operator = prefixed.ledger.operator_did
+    token = {"authorization": f"Bearer {prefixed.token('legitimate_interest')}"}
+    sd = {"accept": "application/dc+sd-jwt"}
+    public = prefixed.client.get(f"{prefixed.link_path}?level=public", headers={**sd, **token})
+    claims = verify_passport(public.text, log_operator=operator).claims
+    assert "batteryStatus" not in claims["aspects"]["GeneralProductInformation"]
+    li = prefixed.client.get(f"{prefixed.link_path}?level=legitimate_interest", headers={**sd, **token})
+    assert "batteryStatus" in verify_passport(li.text, log_operator=operator).claims["aspects"]["GeneralProductInformation"]
+    above = prefixed.client.get(f"{prefixed.link_path}?level=commission", headers={**sd, **token})
+    assert above.status_code == 403 and "commission" in above.json()["detail"]
+    anonymous = prefixed.client.get(f"{prefixed.link_path}?level=legitimate_interest", headers=sd)
+    assert anonymous.status_code == 403
+    bad = prefixed.client.get(f"{prefixed.link_path}?level=root", headers=sd)
+    assert bad.status_code == 400 and bad.json()["field"] == "level"
+
+
+def test_no_linkset_for_an_unknown_battery(served: Served) -> None:
+    r = served.client.get(f"/01/{GTIN14}/21/NOPE-1?linkType=all")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_public_cache_keeps_linkset_and_json_apart(scenario: Scenario, tmp_path: Path) -> None:
+    s = serve(scenario, tmp_path, page_cache_s=60)
+    json_first = s.client.get(s.link_path, headers={"accept": "application/json"})
+    linkset = s.client.get(s.link_path, headers={"accept": "application/linkset+json"})
+    assert "claims" in json_first.json() and "linkset" in linkset.json()
+    assert "claims" in s.client.get(s.link_path, headers={"accept": "application/json"}).json()

@@ -23,7 +23,7 @@ from batterytrace.api.problems import ProblemError
 from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.access import verify_access_token
 from batterytrace.model.identifiers import IdentifierError, check_serial, normalise_gtin
-from batterytrace.passport.issue import PassportVerification, verify_passport
+from batterytrace.passport.issue import ACCESS_LEVELS, PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk, model_listing
 from batterytrace.passport.view import Check, passport_view, verification_checks
 from batterytrace.web.render import render_index, render_model, render_passport, render_signin
@@ -34,10 +34,28 @@ router = APIRouter(tags=["passports"])
 # the GS1 Digital Link paths, mounted at the root and under the resolver's path prefix (app.py)
 link_router = APIRouter(tags=["passports"])
 SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
+LINKSET_TYPE = "application/linkset+json"
+
+
+def _level(request: Request, wanted: str | None) -> str:
+    """The access level granted (bearer token or sign-in cookie), or a lower one the client asks
+    for with ``?level=`` (a linkset names each level's presentation); a higher one is a 403."""
+    granted = access_level(request)
+    if wanted is None:
+        return granted
+    if wanted not in ACCESS_LEVELS:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"level must be one of {', '.join(ACCESS_LEVELS)}",
+                           field="level")
+    if ACCESS_LEVELS.index(wanted) > ACCESS_LEVELS.index(granted):
+        raise ProblemError(403, "forbidden", "Access level not granted", f"the {wanted} presentation needs an "
+                           f"operator-issued bearer token granting it (this request has {granted})")
+    return wanted
 
 
 def _wants(request: Request) -> str:
     accept = request.headers.get("accept", "").lower()
+    if LINKSET_TYPE in accept:
+        return "linkset"
     if any(t in accept for t in SD_JWT_TYPES):
         return "sd-jwt"
     if "text/html" in accept:
@@ -72,9 +90,15 @@ def _canonical(request: Request, gtin: str, gtin14: str) -> RedirectResponse | N
 @link_router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
                  responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
 def passport(request: Request, gtin: str = Path(..., max_length=14),
-             serial: str = Path(..., min_length=1, max_length=64)) -> Response:
+             serial: str = Path(..., min_length=1, max_length=64),
+             level: str | None = Query(None, max_length=32, description="A presentation at or below the level "
+                                       "granted (public without a token)"),
+             link_type: str | None = Query(None, alias="linkType", max_length=64,
+                                           description="'all': the RFC 9264 linkset of this battery")) -> Response:
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
-    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level. A
+    (``Accept: application/dc+sd-jwt``), or its linkset (``Accept: application/linkset+json`` or
+    ``?linkType=all``). Public unless a bearer token grants a higher level (``?level=`` asks for a
+    lower one). A
     GTIN-8/12/13 redirects to its GTIN-14 link; a wrong check digit or a serial outside GS1 AI 21
     (1-20 characters of CSET 82) is a 400."""
     gtin14 = _gtin14(gtin)
@@ -85,10 +109,17 @@ def passport(request: Request, gtin: str = Path(..., max_length=14),
     redirect = _canonical(request, gtin, gtin14)
     if redirect is not None:
         return redirect
-    level = access_level(request)
+    level = _level(request, level)
     desk: PassportDesk = request.app.state.desk
     kind = _wants(request)
-    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
+    resolver = request.app.state.resolver
+    linkset = f"{resolver.item_link(gtin14, serial)}?linkType=all"
+    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60",
+               "Link": f'<{linkset}>; rel="linkset"; type="{LINKSET_TYPE}"'}
+    if kind == "linkset" or link_type == "all":
+        desk.passport_id(gtin, serial)  # a battery on the ledger (404 otherwise)
+        return JSONResponse(resolver.linkset(gtin14, serial, ACCESS_LEVELS), media_type=LINKSET_TYPE,
+                            headers={**headers, "Cache-Control": "public, max-age=60"})
     if kind == "sd-jwt":
         return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
     result = desk.verified(gtin, serial, level)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from batterytrace.errors import ConfigError
@@ -19,6 +20,7 @@ from batterytrace.storage.base import Store, WriteBatch
 
 __all__ = [
     "DEFAULT_RESOLVER",
+    "GS1_VOC",
     "RESOLVER_KEY",
     "Resolver",
     "default_passport_dir",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 RESOLVER_KEY = "passport/resolver"
+GS1_VOC = "https://gs1.org/voc/"  # link relation types of a GS1-conformant resolver's linksets
 DEFAULT_RESOLVER = "https://id.batterytrace.example/"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _MAX_LENGTH = 200  # a QR code of base + /01/<14>/21/<20> stays small enough to print on a label
@@ -50,6 +53,28 @@ class Resolver:
 
     def item_link(self, gtin14: str, serial: str) -> str:
         return f"{self.model_link(gtin14)}/21/{quote(serial, safe='')}"
+
+    def linkset(self, gtin14: str, serial: str, levels: tuple[str, ...]) -> dict[str, Any]:
+        """The RFC 9264 linkset (JSON) of a battery, as a GS1-conformant resolver answers
+        ``?linkType=all``: the link relation types are GS1 Web Vocabulary IRIs — the default link
+        and product information page (the HTML viewer), and the digital product passport in each
+        representation this service serves (verified claims as JSON; the SD-JWT VC presentation of
+        each access level, above public with an operator-issued bearer token) — and ``collection``
+        (RFC 6573), the model the battery belongs to."""
+        item = self.item_link(gtin14, serial)
+        html = {"href": item, "title": "Battery passport", "type": "text/html", "hreflang": ["en"]}
+        dpp: list[dict[str, Any]] = [{"href": item, "title": "Battery passport: verified claims", "type": "application/json"}]
+        for level in levels:
+            token = "" if level == "public" else " (bearer token granting it required)"
+            dpp.append({"href": f"{item}?level={level}", "title": f"Battery passport: SD-JWT VC, {level} presentation{token}",
+                        "type": "application/dc+sd-jwt"})
+        return {"linkset": [{
+            "anchor": item,
+            f"{GS1_VOC}defaultLink": [html],
+            f"{GS1_VOC}pip": [html],
+            f"{GS1_VOC}dpp": dpp,
+            "collection": [{"href": self.model_link(gtin14), "title": "Battery model", "type": "application/json"}],
+        }]}
 
 
 def parse_resolver(url: str) -> Resolver:
