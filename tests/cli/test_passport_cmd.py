@@ -57,6 +57,9 @@ def test_issue_writes_where_serve_reads_and_under_the_given_resolver(world: Worl
     assert len(list(shared.glob("*.sd-jwt"))) == 4 and str(shared) in out
     assert f"https://dpp.voltara.example/batteries/01/{world.refs[0].replace('/', '/21/')}" in out
     assert world.meta(RESOLVER_KEY) == "https://dpp.voltara.example/batteries/"
+    pid = out.split("passport ", 1)[1].split(" ")[0]
+    # the status list sits in the same default directory: passport status finds it by --db
+    assert f"{pid}: valid" in run("passport", "status", pid, "--key", str(world.key), "--db", str(world.db)).stdout
 
 
 def test_qr_labels_default_to_the_stored_resolver(world: World, tmp_path: Path) -> None:

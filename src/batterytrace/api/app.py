@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from batterytrace.api import epcis_routes, ledger_routes, passport_routes
+from batterytrace.api import epcis_routes, ledger_routes, passport_routes, status_routes
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
@@ -86,17 +86,20 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.state.desk = desk
     app.state.write_lock = threading.Lock()
     app.state.capture_jobs = CaptureJobs()
-    app.state.rendered_pages = {}  # (passport id, level) → HTML
+    app.state.public_generation = 0  # bumped when what is public changes (api/cache.py)
+    app.state.rendered_pages = {}  # (passport id, level, status) → HTML
     install_problem_handlers(app)
     app.include_router(epcis_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(passport_routes.router)
+    app.include_router(status_routes.router)
     # GS1 Digital Link paths: at the root and under the resolver's path prefix (resolver.py)
     resolver = resolver_for(ledger.store, config.resolver)
     app.state.resolver = resolver
     app.include_router(passport_routes.link_router)
-    if resolver.prefix != "/":
-        app.include_router(passport_routes.link_router, prefix=resolver.prefix.rstrip("/"), include_in_schema=False)
+    if resolver.prefix != "/":  # and the status lists, whose URIs are under the resolver too (status.py)
+        for router in (passport_routes.link_router, status_routes.router):
+            app.include_router(router, prefix=resolver.prefix.rstrip("/"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
