@@ -152,3 +152,13 @@ def test_the_public_cache_keeps_linkset_and_json_apart(scenario: Scenario, tmp_p
     linkset = s.client.get(s.link_path, headers={"accept": "application/linkset+json"})
     assert "claims" in json_first.json() and "linkset" in linkset.json()
     assert "claims" in s.client.get(s.link_path, headers={"accept": "application/json"}).json()
+
+
+def test_status_lists_live_under_the_resolver_too(prefixed: Served) -> None:
+    """A passport issued on demand names its status list under the ledger's resolver, and the
+    service answers that path (behind a proxy that keeps the prefix)."""
+    claims = prefixed.client.get(f"/batteries{prefixed.link_path}", headers={"accept": "application/json"}).json()["claims"]
+    uri = claims["status"]["status_list"]["uri"]
+    assert uri.startswith("https://dpp.voltara.example/batteries/statuslists/")
+    r = prefixed.client.get(uri.removeprefix("https://dpp.voltara.example"))
+    assert r.status_code == 200 and r.text.count(".") == 2  # a signed status list token (JWT)
