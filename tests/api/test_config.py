@@ -43,3 +43,10 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "typo.json").write_text('{"dbb": "x"}')
     with pytest.raises(ConfigError, match="unknown configuration keys: dbb"):
         ApiConfig.load(tmp_path / "typo.json", env={})
+
+
+def test_resolver_from_the_environment_is_validated_and_normalised() -> None:
+    assert ApiConfig.load(env={"BATTERYTRACE_RESOLVER": "https://DPP.example.com/b"}).resolver == "https://dpp.example.com/b/"
+    assert ApiConfig.load(env={}).resolver is None  # the ledger's stored resolver then applies
+    with pytest.raises(ConfigError, match="http is only allowed for localhost"):
+        ApiConfig.load(env={"BATTERYTRACE_RESOLVER": "http://dpp.example.com/"})
