@@ -112,17 +112,18 @@ def test_linkset_lists_the_passport_representations(prefixed: Served) -> None:
                                                             "type": "text/html", "hreflang": ["en"]}
     dpp = context["https://gs1.org/voc/dpp"]
     assert [t["type"] for t in dpp] == ["application/json"] + ["application/dc+sd-jwt"] * 4
-    token = prefixed.token("authorities")
     for target in dpp + context["collection"]:
         local = target["href"].removeprefix("https://dpp.voltara.example")
-        got = prefixed.client.get(local, headers={"accept": target["type"], "authorization": f"Bearer {token}"})
+        level = local.split("?level=")[1] if "?level=" in local else "public"
+        auth = {} if level == "public" else {"authorization": f"Bearer {prefixed.token(level)}"}
+        got = prefixed.client.get(local, headers={"accept": target["type"], **auth})
         assert got.status_code == 200, (target, got.text)
         assert got.headers["content-type"].startswith(target["type"])
     normal = prefixed.client.get(prefixed.link_path, headers={"accept": "text/html"})
     assert normal.headers["link"] == f'<{item}?linkType=all>; rel="linkset"; type="application/linkset+json"'
 
 
-def test_a_level_below_the_grant_is_served_and_above_it_refused(prefixed: Served) -> None:
+def test_the_granted_level_or_public_is_served_any_other_refused(prefixed: Served) -> None:
     from batterytrace.passport.issue import verify_passport
 
     operator = prefixed.ledger.operator_did
@@ -135,6 +136,9 @@ def test_a_level_below_the_grant_is_served_and_above_it_refused(prefixed: Served
     assert "batteryStatus" in verify_passport(li.text, log_operator=operator).claims["aspects"]["GeneralProductInformation"]
     above = prefixed.client.get(f"{prefixed.link_path}?level=commission", headers={**sd, **token})
     assert above.status_code == 403 and "commission" in above.json()["detail"]
+    authorities = {"authorization": f"Bearer {prefixed.token('authorities')}"}
+    other = prefixed.client.get(f"{prefixed.link_path}?level=legitimate_interest", headers={**sd, **authorities})
+    assert other.status_code == 403  # audiences are not nested: authorities do not read the battery's condition
     anonymous = prefixed.client.get(f"{prefixed.link_path}?level=legitimate_interest", headers=sd)
     assert anonymous.status_code == 403
     bad = prefixed.client.get(f"{prefixed.link_path}?level=root", headers=sd)

@@ -38,15 +38,16 @@ LINKSET_TYPE = "application/linkset+json"
 
 
 def _level(request: Request, wanted: str | None) -> str:
-    """The access level granted (bearer token or sign-in cookie), or a lower one the client asks
-    for with ``?level=`` (a linkset names each level's presentation); a higher one is a 403."""
+    """The access level granted (bearer token or sign-in cookie), or with ``?level=`` (a linkset
+    names each level's presentation) that level itself or public; any other is a 403 (the levels
+    are audiences, not nested: issue.py AUDIENCES)."""
     granted = access_level(request)
     if wanted is None:
         return granted
     if wanted not in ACCESS_LEVELS:
         raise ProblemError(400, "invalid-request", "Invalid request", f"level must be one of {', '.join(ACCESS_LEVELS)}",
                            field="level")
-    if ACCESS_LEVELS.index(wanted) > ACCESS_LEVELS.index(granted):
+    if wanted not in ("public", granted):
         raise ProblemError(403, "forbidden", "Access level not granted", f"the {wanted} presentation needs an "
                            f"operator-issued bearer token granting it (this request has {granted})")
     return wanted
@@ -98,7 +99,7 @@ def passport(request: Request, gtin: str = Path(..., max_length=14),
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
     (``Accept: application/dc+sd-jwt``), or its linkset (``Accept: application/linkset+json`` or
     ``?linkType=all``). Public unless a bearer token grants a higher level (``?level=`` asks for a
-    lower one). A
+    the public one). A
     GTIN-8/12/13 redirects to its GTIN-14 link; a wrong check digit or a serial outside GS1 AI 21
     (1-20 characters of CSET 82) is a 400."""
     gtin14 = _gtin14(gtin)

@@ -162,14 +162,14 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confident
     local = f"http://{host}:{port}/01/{lot.gtin}/21/{lot.serial}"
     write_qr(local, out / "qr-last-pack-local.png")
     now = int(time.time())
-    token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "commission", now, now + 86400)
+    token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "legitimate_interest", now, now + 86400)
     conf_links = [f"http://{host}:{port}/01/{p.gtin}/21/{p.serial}" for p in ledger.store.get_lots(confidential).values()]
     ledger.close()
     console.rule("passport viewer")
     console.print(f"open {local}  (QR: {out}/qr-last-pack-local.png)")
     for link in conf_links:
         console.print(f"confidential pack (figures proved in zero knowledge): {link}")
-    console.print(f"sign in at http://{host}:{port}/signin with this 24 h commission token:\n{token}", soft_wrap=True)
+    console.print(f"sign in at http://{host}:{port}/signin with this 24 h legitimate-interest token (a recycler):\n{token}", soft_wrap=True)
     run_server(host, port, None, db=db, passports=str(out), issuers=((str(out / "voltara.key"), str(out / "vm75.master.json")),),
                operator_key=str(default_key_path(db)))
 
