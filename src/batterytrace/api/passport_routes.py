@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
-from batterytrace.ledger.access import verify_access_token
+from batterytrace.ledger.credentials import verify_credential
 from batterytrace.model.identifiers import IdentifierError, check_serial, normalise_gtin
 from batterytrace.passport.issue import ACCESS_LEVELS, PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk, model_listing
@@ -259,7 +259,8 @@ async def signin(request: Request, next: str | None = None) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     try:
-        grant = verify_access_token(token, request.app.state.ledger.operator_did, int(time.time()))
+        ledger = request.app.state.ledger
+        grant = verify_credential(ledger.store, ledger.ledger_id, token, int(time.time()))
     except VerificationError as exc:
         return HTMLResponse(render_signin(target, str(exc)), status_code=401)
     response = RedirectResponse(target, status_code=303)
