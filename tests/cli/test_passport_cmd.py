@@ -132,8 +132,8 @@ def test_check_with_a_thin_master_data_file(world: World, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("content", "message"), [
     (None, "cannot read master data"),
     ("{not json", "is not JSON"),
-    ('{"category": "ev"}', "malformed master data"),
-    ("[]", "malformed master data"),
+    ('{"category": "ev"}', "master data: (top level): missing field 'chemistry_short'"),
+    ("[]", "master data: "),
 ])
 def test_check_refuses_bad_master_data_in_one_line(world: World, tmp_path: Path, content: str | None,
                                                    message: str) -> None:
