@@ -74,8 +74,7 @@ VOLTARA_VM75 = PackMasterData(
             ("SeparateCollection", f"{_DOCS}/symbols/crossed-out-bin.svg", "Collect separately; do not discard with household waste"),
             ("CarbonFootPrint", f"{_DOCS}/symbols/carbon-footprint-class.svg", "Carbon footprint performance class of this battery"),
             ("ExtinguishingAgent", f"{_DOCS}/symbols/extinguishing-agent.svg", "Use large quantities of water to cool a burning pack"),
-            ("HazardousMaterial", f"{_DOCS}/symbols/cadmium-lead.svg", "No cadmium (Cd) or lead (Pb) symbol: the battery "
-             "contains less than 0.002 % cadmium and less than 0.004 % lead by weight (Art. 13(4))"),
+            ("HazardousMaterial", f"{_DOCS}/symbols/cadmium-lead.svg", "No Cd/Pb symbol: Cd < 0.002 %, Pb < 0.004 % (Art. 13(4))"),
         ),
     ),
 )

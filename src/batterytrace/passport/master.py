@@ -440,7 +440,8 @@ def render_master_markdown(example: PackMasterData) -> str:
     ]
     for name, obj in (("Battery model (top level)", schema), *((f"`{k}`", d) for k, d in schema["$defs"].items())):
         out += [f"## {name}", "", "| Field | Type | Required | Unit | Meaning |", "|---|---|---|---|---|"]
-        cls = {"Contact": Contact, "Document": Document, "TechnicalData": TechnicalData}.get(name.strip("`"),
+        cls = {"Contact": Contact, "Document": Document, "HazardousSubstance": HazardousSubstance,
+               "TechnicalData": TechnicalData}.get(name.strip("`"),
                                                                                          PackMasterData)
         for f in fields(cls):
             prop = obj["properties"][f.name]
