@@ -9,8 +9,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from batterytrace.canonical import parse_json
 from batterytrace.cli import DB_HELP, app, console, err_console
+from batterytrace.cli.inputs import (
+    check_output,
+    check_output_dir,
+    open_ledger_store,
+    read_json,
+    read_text,
+)
 from batterytrace.errors import BatterytraceError, VerificationError
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
@@ -24,7 +30,6 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
 from batterytrace.passport.qr import write_qr
-from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
 
 passport_app = typer.Typer(help="Battery passports: issue, show, verify, QR code.", no_args_is_help=True)
@@ -65,12 +70,15 @@ def issue_cmd(
 ) -> None:
     """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level
     (and with --upload the publication signed by the economic operator)."""
-    ledger = Ledger(open_store(db, create=False))
+    master_data = master_from_dict(read_json(master, "master data file"))
+    signing = load_key(key)
+    check_output_dir(out)
+    ledger = Ledger(open_ledger_store(db))
     pack_id = resolve_pack(ledger, pack)
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
-    p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
+    p = issue_passport(ledger, pack_id, master_data, signing,
                        issued_at=int(time.time()), openings=store)
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
@@ -96,8 +104,10 @@ def export_cmd(
     """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0)."""
     if fmt != "catenax":
         raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
-    ledger = Ledger(open_store(db, create=False))
-    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_from_dict(parse_json(master.read_bytes())),
+    master_data = master_from_dict(read_json(master, "master data file"))
+    check_output(out, (".json",))
+    ledger = Ledger(open_ledger_store(db))
+    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_data,
                          issued_at=int(time.time()))
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     console.print(f"wrote {out} ({doc['specVersion']}, passport {doc['metadata']['passportIdentifier']})")
@@ -117,9 +127,10 @@ def verify_cmd(
 ) -> None:
     """Verify a passport: issuer signature, disclosures, event signature, log inclusion, and every
     figure, printed one by one as verified or declared."""
-    ledger = Ledger(open_store(db, create=False)) if db is not None else None
+    presentation = read_text(file, "passport presentation").strip()
+    ledger = Ledger(open_ledger_store(db)) if db is not None else None
     try:
-        result = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
+        result = verify_passport(presentation, trusted_issuers=issuer or None,
                                  log_operator=operator, now=int(time.time()), ledger=ledger, ledger_id=ledger_id)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
@@ -142,7 +153,7 @@ def show_cmd(
     operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
 ) -> None:
     """Verify and print the claims a presentation discloses."""
-    claims = verify_passport(file.read_text().strip(), log_operator=operator, now=int(time.time())).claims
+    claims = verify_passport(read_text(file, "passport presentation").strip(), log_operator=operator, now=int(time.time())).claims
     claims.pop("evidence", None)
     console.print_json(json.dumps(claims, ensure_ascii=False))
 
@@ -156,7 +167,8 @@ def qr_cmd(
     """Write the QR code of the pack's GS1 Digital Link (PNG or SVG)."""
     from batterytrace.passport.issue import digital_link
 
-    ledger = Ledger(open_store(db, create=False))
+    check_output(out, (".png", ".svg"))
+    ledger = Ledger(open_ledger_store(db))
     lot = ledger.store.get_lot(resolve_pack(ledger, pack))
     if lot is None or not lot.gtin or not lot.serial:
         raise BatterytraceError(f"{pack} is not a serialised pack")
