@@ -37,6 +37,8 @@ def load_key(path: Path) -> SigningKey:
         text = path.read_text().strip()
     except OSError as exc:
         raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"key file {path} does not hold a 32-byte hex seed (it is a binary file)") from exc
     try:
         return SigningKey(hex_decode(text, 32))
     except EncodingError as exc:
