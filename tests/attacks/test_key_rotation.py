@@ -10,11 +10,14 @@ the participant (custody, sites, accreditations) and ``log verify`` accepts the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api_support import serve
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.demo.scenario import Scenario
 from batterytrace.errors import VerificationError
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.ingest import ingest_wire
@@ -24,6 +27,7 @@ from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.storage.base import WriteBatch
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import format_time
+from ring_support import RingChain, resign_body
 from support import Chain
 
 
@@ -234,3 +238,38 @@ def test_log_verify_refuses_an_old_key_event_planted_after_the_rotation(c: Chain
     times = [e.ingested_at for e in c.ledger.store.iter_events()]
     result = replica.submit_batch([*events, ev], ingested_at=[*times, times[-1]])
     assert [r.rule for r in result.rejected] == ["key.rotated"]
+
+
+def test_rotation_through_the_http_api(tmp_path: Path) -> None:
+    """POST /events and /events/batch: the rotation by the operator, the new key accepted, the
+    old key refused with the rule as problem details."""
+    s = Scenario()
+    s.register_all()
+    served = serve(s, tmp_path, chain=False, issuers=False)
+    assert not served.ledger.submit_batch(s.events).rejected
+    new = SigningKey.generate()
+    kasonta = s.actors["kasonta"]
+    s.tick(1)
+    rot = sign_event({"kind": "rotate_key", "participant": kasonta.did, "new_key": new.did,
+                      "time": format_time(s.clock)}, s.actors["operator"].signing_key, ledger=s.ledger_id)
+    assert served.client.post("/events", json=rot.to_wire()).status_code == 201
+    s.tick(1)
+    body = {"kind": "register_ring_key", "site": "mine:kasonta", "time": format_time(s.clock)}
+    old = sign_event(body, kasonta.signing_key, ledger=s.ledger_id)
+    r = served.client.post("/events", json=old.to_wire())
+    assert r.status_code == 422 and r.json()["rule"] == "key.rotated"
+    forged = sign_event({**body, "actor": kasonta.did, "signer": s.actors["mwelu"].did},
+                        s.actors["mwelu"].signing_key, ledger=s.ledger_id)
+    out = served.client.post("/events/batch", json={"events": [forged.to_wire()]}).json()
+    assert [x["rule"] for x in out["rejected"]] == ["key.signer"]
+
+
+def test_a_rotated_in_key_is_no_fresh_one_time_key_for_an_anonymous_extraction() -> None:
+    chain = RingChain()
+    new = SigningKey.generate()
+    chain.accept(chain.sign("operator", {"kind": "rotate_key", "participant": chain.did("kivijarvi"), "new_key": new.did}))
+    made = chain.anon_with_ring(chain.ring())
+    assert chain.reject(resign_body(made.event, new, lambda b: None)).rule == "key.signer"
+    # naming a registered participant as actor and the rotated-in key as signer is no anonymity either
+    body = {**made.event.body, "actor": chain.did("kivijarvi"), "signer": new.did}
+    assert chain.reject(sign_event(body, new, ledger=chain.s.ledger_id)).rule == "ring.one-time"
