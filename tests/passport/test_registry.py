@@ -43,7 +43,11 @@ def test_issue_on_demand_signs_a_tree_head_and_verifies(chain: tuple[Scenario, L
     assert result.figure("summary.due_diligence_indices").status == "verified"
     assert result.figure("aspects.PerformanceAndDurability.batteryTechicalProperties.nominalVoltage").status == "declared"
     assert claims["battery"]["serial"] == serial and claims["iss"] == s.actors["voltara"].did
-    assert len(list(tmp_path.glob("*.sd-jwt"))) == 4  # one file per access level
+    files = list(tmp_path.glob("*.sd-jwt"))
+    assert len(files) == 4  # one file per access level
+    # each file is exactly the compact presentation: it ends at the final "~" (a trailing newline
+    # would be read as a key-binding JWT by a strict SD-JWT parser)
+    assert all(f.read_bytes().endswith(b"~") for f in files)
     assert "stateOfCharge" not in claims["aspects"]["PerformanceAndDurability"]["batteryCondition"]
     li = desk.verified(gtin, serial, "legitimate_interest").claims
     assert "stateOfCharge" in li["aspects"]["PerformanceAndDurability"]["batteryCondition"]

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from batterytrace.api import epcis_routes, ledger_routes, passport_routes
+from batterytrace.api import epcis_routes, ledger_routes, passport_routes, status_routes
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
@@ -85,11 +85,13 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.state.desk = desk
     app.state.write_lock = threading.Lock()
     app.state.capture_jobs = CaptureJobs()
-    app.state.rendered_pages = {}  # (passport id, level) → HTML
+    app.state.public_generation = 0  # bumped when what is public changes (api/cache.py)
+    app.state.rendered_pages = {}  # (passport id, level, status) → HTML
     install_problem_handlers(app)
     app.include_router(epcis_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(passport_routes.router)
+    app.include_router(status_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost

@@ -47,12 +47,14 @@ from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
+    DIGITAL_LINK_BASE,
     IssuedPassport,
     issue_passport,
     verify_passport,
 )
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
+from batterytrace.passport.status import StatusLists
 from batterytrace.storage.base import destroy_store, open_store
 from batterytrace.storage.openings import OpeningStore
 
@@ -262,10 +264,12 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
     started = time.perf_counter()
     issued = []
     cache = TraceCache()  # the packs share their upstream lineage: read it once
+    statuses = StatusLists(out).allocator(oem.signing_key, DIGITAL_LINK_BASE, now)  # revocable: passport status
     with progress_bar() as bar:
         task = bar.add_task("issuing and verifying passports", total=len(s.packs))
         for pack in s.packs:
-            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
+            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache,
+                               status=statuses)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
                 verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
                                          log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
@@ -321,7 +325,8 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
     for pack in packs:
         started = time.perf_counter()
         p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=TraceCache(),
-                           openings=run.store("voltara"))
+                           openings=run.store("voltara"),
+                           status=StatusLists(out).allocator(oem.signing_key, DIGITAL_LINK_BASE, now))
         issued_s = time.perf_counter() - started
         started = time.perf_counter()
         for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):

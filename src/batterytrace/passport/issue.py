@@ -12,6 +12,7 @@ Verification returns a ``PassportVerification``: every check, and every stated f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +45,7 @@ from batterytrace.passport.aspects import (
 )
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
+from batterytrace.passport.status import check_status, status_claim
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
     CheckResult,
@@ -217,11 +219,14 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
 
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
                    issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
-                   openings: OpeningStore | None = None) -> IssuedPassport:
+                   openings: OpeningStore | None = None,
+                   status: Callable[[str], tuple[int, str]] | None = None) -> IssuedPassport:
     """Build and sign the passport of one pack. ``issuer`` is the economic operator's key; a
     ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage.
     A confidential pack needs ``openings`` of its lineage: its shares are then stated to 0.01
-    point and proved in zero knowledge against the commitments of its assembly event."""
+    point and proved in zero knowledge against the commitments of its assembly event. ``status``
+    gives the passport id's entry ``(idx, uri)`` in the issuer's status list (status.py), so the
+    issuer can revoke or suspend this version later; without it the passport cannot be revoked."""
     f = gather_facts(ledger.store, pack_id, master, cache, revealer(openings) if openings is not None else None)
     if f.lot.extra.get("economic_operator") not in (None, issuer.did):
         raise BatterytraceError("only the pack's economic operator may issue its passport")
@@ -266,6 +271,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         claims["material_proofs"] = SdClaim(material_proofs, FIELD_LEVELS["MaterialComposition"]["batteryMaterials"])
     if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
         claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
+    if status is not None:  # plain: every reader must be able to check it
+        claims["status"] = status_claim(*status(pid))
     expires = issued_at + valid_years * 365 * 86400
     return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
 
@@ -335,7 +342,7 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
 
 # claims a passport may carry (besides the SD-JWT's own); any other is refused, never ignored
 PASSPORT_CLAIMS = frozenset({"passport_id", "passport_version", "battery", "aspects", "summary", "evidence",
-                             "material_proofs", "predecessor", "iss", "iat", "exp", "vct", "_sd_alg", "cnf"})
+                             "material_proofs", "predecessor", "status", "iss", "iat", "exp", "vct", "_sd_alg"})
 BATTERY_CLAIMS = frozenset({"gtin", "serial", "digital_link", "lot"})
 # MAX_ISSUANCE_SKEW_S (publish.py): how far ahead of the verifier's clock an issuance may be dated
 # (clocks drift; a passport dated later is refused: published, it would block every honest reissue)
@@ -354,13 +361,14 @@ def check_issued_at(claims: dict[str, Any], now: int) -> None:
 
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None,
-                    ledger: Ledger | None = None, ledger_id: str | None = None) -> PassportVerification:
+                    ledger: Ledger | None = None, ledger_id: str | None = None,
+                    status_list: str | None = None) -> PassportVerification:
     """Verify a passport presentation (``_verify_passport``). Whatever the input, this returns a
     result or raises ``VerificationError``: an error of any other kind on odd input (an
     arithmetic or type error deep in a check) is reported as a verification failure."""
     try:
         return _verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator,
-                                now=now, ledger=ledger, ledger_id=ledger_id)
+                                now=now, ledger=ledger, ledger_id=ledger_id, status_list=status_list)
     except VerificationError:
         raise
     except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
@@ -370,7 +378,8 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
 
 def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
                      log_operator: str | None, now: int | None,
-                     ledger: Ledger | None, ledger_id: str | None = None) -> PassportVerification:
+                     ledger: Ledger | None, ledger_id: str | None = None,
+                     status_list: str | None = None) -> PassportVerification:
     """Verify a passport presentation and return what was established: its claims, each check,
     and each figure as verified or declared. Checks the issuer's signature and disclosures, that
     the embedded event is the signed aggregation that assembled this very pack (GTIN + serial) by
@@ -381,8 +390,10 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     only be checked for consistency and are reported as declared; with the ``ledger`` they are
     re-derived from it. ``ledger_id`` pins the ledger (domain separation): an operator key may run
     several ledgers, and a passport whose checkpoint is of another is refused (with ``ledger``
-    given, that ledger's id is pinned). Raises ``VerificationError`` (``FigureError`` naming a
-    forged figure)."""
+    given, that ledger's id is pinned). ``status_list`` is the issuer's Status List Token the
+    passport's ``status`` names (status.py): a revoked or suspended version is refused
+    (``PassportStatusError``); without it the status is reported ``not checked``. Raises
+    ``VerificationError`` (``FigureError`` naming a forged figure)."""
     if not log_operator:
         raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
                                 "the operator of the log the verifier trusts")
@@ -430,6 +441,8 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     verify_inclusion(leaf_hash(_logged_leaf(event, evidence, checkpoint)), index, checkpoint.tree_size, path, checkpoint.root_hash)
     _check_passport_id(claims, battery)
     checks = list(verification_checks(claims))
+    outcome, detail = check_status(claims, status_list, int(time.time()) if now is None else now)
+    checks.append(CheckResult("status", outcome, detail))
     if ledger is not None:
         checks.append(_check_on_ledger(ledger, event, index, checkpoint))
     figures = bind_figures(claims, out, event.hash_hex, ledger=ledger, assembled_at=event.body.get("time"))
