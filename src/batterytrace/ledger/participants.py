@@ -100,9 +100,11 @@ def sign_as(
 
 
 def rotate_key(ledger: Ledger, operator_key: SigningKey, participant: str, new_key: str) -> Receipt:
-    """Rotate ``participant``'s key to ``new_key`` (a did:key): the operator signs and the ledger
-    judges the ``rotate_key`` event now; raises ``RuleViolationError`` naming the rule."""
-    return ledger.submit(sign_as(rotation_body(participant, new_key), operator_key, ledger=ledger.ledger_id))
+    """Rotate ``participant``'s key to ``new_key`` (a did:key): the operator signs the ``rotate_key``
+    event at the ledger's clock and the ledger judges it; raises ``RuleViolationError`` naming
+    the rule."""
+    body = rotation_body(participant, new_key)
+    return ledger.submit(sign_as(body, operator_key, ledger=ledger.ledger_id, time_us=ledger.clock()))
 
 
 def holdings(store: Store, participant: str) -> list[Lot]:
