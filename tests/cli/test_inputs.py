@@ -37,7 +37,7 @@ def test_files_that_cannot_be_read(tmp_path: Path) -> None:
         read_text(tmp_path)
     png = tmp_path / "a.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
-    with pytest.raises(InputError, match="not text .*PNG"):
+    with pytest.raises(InputError, match=r"not text .*PNG"):
         read_text(png)
     with pytest.raises(InputError, match="not JSON: a PNG image"):
         read_json(png)
@@ -63,7 +63,7 @@ def test_outputs(tmp_path: Path) -> None:
 
 
 def test_a_ledger_that_is_not_there(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no ledger database .*batterytrace init"):
+    with pytest.raises(InputError, match=r"no ledger database .*batterytrace init"):
         open_ledger_store(str(tmp_path / "none.db"))
     with pytest.raises(InputError, match="is a directory"):
         open_ledger_store(str(tmp_path))
