@@ -109,6 +109,10 @@ CASES: dict[str, Case] = {
     "passport-issue/no-db": lambda f: ["passport", "issue", "1/2", "--key", f.key, "--master", f.master, "--db", f.nodb],
     "passport-verify/no-db": lambda f: ["passport", "verify", f.master, "--operator", DID, "--db", f.nodb],
     "anchor-list/no-db": lambda f: ["anchor", "list", "--db", f.nodb],
+    "token-list/no-db": lambda f: ["token", "list", "--db", f.nodb],
+    "token-revoke/no-db": lambda f: ["token", "revoke", "t1", "--db", f.nodb],
+    "hosted-key-list/no-db": lambda f: ["hosted-key", "list", "--db", f.nodb],
+    "hosted-key-new/kek-png": lambda f: ["hosted-key", "new", "--kek", f.png, "--db", f.db],
     "lots/png-db": lambda f: ["lots", "--participant", DID, "--db", f.png],
     "trace-backward/directory-db": lambda f: ["trace", "backward", "1/2", "--db", f.folder],
 }

@@ -78,10 +78,10 @@ def test_tampered_stored_passport_is_refused(chain: tuple[Scenario, Ledger], tmp
         PassportDesk(ledger, tmp_path).verified(gtin, serial, "public")
     # a presentation disclosing more than its level (a misfiled file) is never served at that level
     public.write_text(next(tmp_path.glob("*.legitimate_interest.sd-jwt")).read_text())
-    with pytest.raises(VerificationError, match=r"discloses GeneralProductInformation\.puttingIntoService, which is above the public"):
+    with pytest.raises(VerificationError, match=r"discloses GeneralProductInformation\.puttingIntoService, which is not for the public"):
         PassportDesk(ledger, tmp_path).verified(gtin, serial, "public")
     public.write_text(next(tmp_path.glob("*.authorities.sd-jwt")).read_text())
-    with pytest.raises(VerificationError, match="above the public access level"):
+    with pytest.raises(VerificationError, match="not for the public access level"):
         PassportDesk(ledger, tmp_path).verified(gtin, serial, "public")
 
 

@@ -17,6 +17,7 @@ from batterytrace.api.config import ApiConfig
 from batterytrace.api.epcis_routes import CaptureJobs
 from batterytrace.api.problems import install_problem_handlers
 from batterytrace.keys import load_key
+from batterytrace.ledger.hosted_keys import KeyEncryptionKey
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
@@ -85,6 +86,7 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.state.desk = desk
     app.state.write_lock = threading.Lock()
     app.state.capture_jobs = CaptureJobs()
+    app.state.kek = KeyEncryptionKey.load(Path(config.kek_file)) if config.kek_file else None
     app.state.public_generation = 0  # bumped when what is public changes (api/cache.py)
     app.state.rendered_pages = {}  # (passport id, level, status) → HTML
     install_problem_handlers(app)

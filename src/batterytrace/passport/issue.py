@@ -63,6 +63,7 @@ from batterytrace.timeutil import format_time
 
 __all__ = [
     "ACCESS_LEVELS",
+    "AUDIENCES",
     "FIELD_LEVELS",
     "MAX_ISSUANCE_SKEW_S",
     "VCT",
@@ -71,32 +72,51 @@ __all__ = [
     "check_issued_at",
     "digital_link",
     "issue_passport",
+    "may_read",
     "passport_id_for",
     "verify_passport",
 ]
 
 VCT = "urn:batterytrace:battery-passport:1"
-# Access levels, each seeing what the levels before it see.
+# Access levels: the roles an operator-issued token grants (public needs none). A repairer, a
+# second-life operator or a recycler holds legitimate_interest; the Commission commission; notified
+# bodies and market surveillance authorities authorities (Art. 77(2), docs/passport-attributes.md).
 ACCESS_LEVELS = ("public", "legitimate_interest", "commission", "authorities")
-# aspect → field → the level that may read it (absent: public). From the BatteryPass v1.2 longlist.
+LI_ONLY, LI_COMMISSION, AUTHORITIES_COMMISSION = (
+    "legitimate_interest", "legitimate_interest+commission", "authorities+commission")
+# Who may read a field, as the BatteryPass v1.2 longlist words its access rights: the roles of each
+# audience. The audiences are not nested: the Commission does not read what only persons with a
+# legitimate interest may (the battery's condition), and notified bodies and market surveillance
+# authorities read the test reports, not the dismantling information.
+AUDIENCES: dict[str, frozenset[str]] = {
+    "public": frozenset(ACCESS_LEVELS),                                    # "Public"
+    LI_ONLY: frozenset({"legitimate_interest"}),                           # "persons with a legitimate interest"
+    LI_COMMISSION: frozenset({"legitimate_interest", "commission"}),       # "… and the Commission"
+    AUTHORITIES_COMMISSION: frozenset({"authorities", "commission"}),      # "Notified bodies, market surveillance authorities and the Commission"
+}
+# aspect → field → its audience (absent: public). From the BatteryPass v1.2 longlist.
 FIELD_LEVELS: dict[str, dict[str, str]] = {
-    "GeneralProductInformation": {"puttingIntoService": "legitimate_interest",
-                                  "batteryStatus": "legitimate_interest"},
-    "MaterialComposition": {"batteryMaterials": "commission"},
-    "Circularity": {"dismantlingAndRemovalInformation": "commission", "sparePartSources": "commission",
-                    "safetyMeasures": "commission"},
+    "GeneralProductInformation": {"puttingIntoService": LI_ONLY, "batteryStatus": LI_ONLY},
+    "MaterialComposition": {"batteryMaterials": LI_COMMISSION},
+    "Circularity": {"dismantlingAndRemovalInformation": LI_COMMISSION, "sparePartSources": LI_COMMISSION,
+                    "safetyMeasures": LI_COMMISSION},
     "PerformanceAndDurability": {
-        "batteryTechicalProperties.expectedLifetime": "legitimate_interest",
-        "batteryTechicalProperties.initialSelfDischarge": "legitimate_interest",
-        **{f"batteryCondition.{name}": "legitimate_interest" for name in (
+        "batteryTechicalProperties.expectedLifetime": LI_ONLY,
+        "batteryTechicalProperties.initialSelfDischarge": LI_ONLY,
+        **{f"batteryCondition.{name}": LI_ONLY for name in (
             "energyThroughput", "capacityThroughput", "numberOfFullCycles", "stateOfCertifiedEnergy",
             "capacityFade", "remainingEnergy", "remainingCapacity", "negativeEvents", "temperatureInformation",
             "remainingPowerCapability", "powerFade", "roundTripEfficiencyFade", "evolutionOfSelfDischarge",
             "currentSelfDischargingRate", "internalResistanceIncrease", "remainingRoundTripEnergyEfficiency",
             "stateOfCharge")},
     },
-    "Labeling": {"resultOfTestReport": "authorities"},
+    "Labeling": {"resultOfTestReport": AUTHORITIES_COMMISSION},
 }
+
+
+def may_read(level: str, audience: str) -> bool:
+    """Whether a reader at access ``level`` may read a field for ``audience``."""
+    return level in AUDIENCES[audience]
 DIGITAL_LINK_BASE = "https://id.batterytrace.example"
 
 
@@ -116,7 +136,7 @@ def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
 def _tags_for(level: str) -> list[str]:
     if level not in ACCESS_LEVELS:
         raise BatterytraceError(f"unknown access level {level!r}; one of {ACCESS_LEVELS}")
-    return list(ACCESS_LEVELS[1 : ACCESS_LEVELS.index(level) + 1])
+    return [audience for audience, roles in AUDIENCES.items() if audience != "public" and level in roles]
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,11 @@ class IssuedPassport:
 
     def present(self, level: str) -> str:
         return self.sd_jwt.present(_tags_for(level))
+
+    def present_all(self) -> str:
+        """Every disclosure: the issuer's complete view. No access level reads all of it (the
+        audiences do not nest); it is for the issuer's own checks (schema conformance, exports)."""
+        return self.sd_jwt.present(AUDIENCES)
 
 
 def _with_levels(payload: dict[str, Any], levels: dict[str, str], prefix: str = "") -> dict[str, Any]:

@@ -35,6 +35,7 @@ from batterytrace.passport.issue import (
     IssuedPassport,
     PassportVerification,
     issue_passport,
+    may_read,
     verify_passport,
 )
 from batterytrace.passport.master import PackMasterData
@@ -72,25 +73,23 @@ def check_complete(claims: dict[str, Any], level: str) -> None:
     """Raise ``RuleViolationError("passport.incomplete")`` when verified ``claims`` served as
     ``level`` leave out a field that level may read (a public presentation filed as the
     legitimate-interest one would hide 19 of its fields)."""
-    rank = ACCESS_LEVELS.index(level)
-    missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, field_level in fields.items()
-               if ACCESS_LEVELS.index(field_level) <= rank and _node(claims, aspect, path) is None]
+    missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, audience in fields.items()
+               if may_read(level, audience) and _node(claims, aspect, path) is None]
     if missing:
         raise RuleViolationError("passport.incomplete", f"the {level} presentation does not disclose "
                                  f"{len(missing)} of its fields: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")
 
 
 def check_disclosure_level(claims: dict[str, Any], level: str) -> None:
-    """Raise ``VerificationError`` when verified ``claims`` disclose a field above ``level``
-    (e.g. a legitimate-interest field in what is served as the public presentation)."""
-    rank = ACCESS_LEVELS.index(level)
+    """Raise ``VerificationError`` when verified ``claims`` disclose a field ``level`` may not
+    read (e.g. a legitimate-interest field in what is served as the public presentation)."""
     for aspect, fields in FIELD_LEVELS.items():
-        for path, field_level in fields.items():
-            if ACCESS_LEVELS.index(field_level) <= rank:
+        for path, audience in fields.items():
+            if may_read(level, audience):
                 continue
             if _node(claims, aspect, path) is not None:
-                raise VerificationError(f"the presentation discloses {aspect}.{path}, "
-                                        f"which is above the {level} access level")
+                raise VerificationError(f"the presentation discloses {aspect}.{path}, which is not for the "
+                                        f"{level} access level (its audience: {audience})")
 
 
 @dataclass(frozen=True)
@@ -205,10 +204,11 @@ class PassportDesk:
         if env.passport_version < current_version:  # verified against the ledger it would name passport_version
             raise RuleViolationError("passport.rollback", f"version {env.passport_version} of {named.get('gtin')}/"
                                      f"{named.get('serial')} is older than its current version {current_version}")
-        # one issuance: the authorities presentation discloses every figure, re-derived from this ledger
+        # one issuance, every level verified against this ledger: the audiences are not nested, so no
+        # single presentation discloses every figure, and each one's figures are re-derived here
         token = self.status_token(texts["public"])  # a revoked version is not republished
         results = {level: verify_passport(t, log_operator=self.ledger.operator_did, now=now,
-                                          ledger=self.ledger if level == ACCESS_LEVELS[-1] else None,
+                                          ledger=self.ledger,
                                           status_list=token)
                    for level, t in texts.items()}
         claims = results["public"].claims
