@@ -18,15 +18,17 @@ import pytest
 from api_support import serve
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.scenario import Scenario
-from batterytrace.errors import VerificationError
+from batterytrace.errors import RuleViolationError, VerificationError
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.participants import holdings, rotate_key, sign_as
 from batterytrace.ledger.state import KEY_PREFIX
 from batterytrace.model.events import SignedEvent, sign_event
 from batterytrace.storage.base import WriteBatch
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import format_time
+from custodial_support import OPERATOR, HostedChain, load_doc
 from ring_support import RingChain, resign_body
 from support import Chain
 
@@ -273,3 +275,35 @@ def test_a_rotated_in_key_is_no_fresh_one_time_key_for_an_anonymous_extraction()
     # naming a registered participant as actor and the rotated-in key as signer is no anonymity either
     body = {**made.event.body, "actor": chain.did("kivijarvi"), "signer": new.did}
     assert chain.reject(sign_event(body, new, ledger=chain.s.ledger_id)).rule == "ring.one-time"
+
+
+def test_a_hosted_participant_moves_to_its_own_key(tmp_path: Path) -> None:
+    """Plain EPCIS capture signs with the hosted key; after the operator rotates the participant to
+    its own key, the service's custodial signature is refused (``key.rotated``), the participant's
+    own key acts for it, and the log verifies."""
+    chain = HostedChain(tmp_path)
+    job = chain.capture(load_doc("mine"), chain.token("mine"))
+    assert job["success"], job
+    mine = chain.did("mine")
+    (lot,) = [x.lot_id for x in holdings(chain.ledger.store, mine)]
+    own = SigningKey.generate()
+    rotate_key(chain.ledger, OPERATOR, mine, own.did)
+    again = load_doc("mine")
+    for e in again["epcisBody"]["eventList"]:
+        e["eventID"] += "-after-rotation"
+    size = chain.ledger.size()
+    job = chain.capture(again, chain.token("mine"))
+    assert not job["success"] and "key.rotated" in json.dumps(job)
+    assert chain.ledger.size() == size
+    site = "urn:epc:id:sgln:6164003.00001.0"
+    spec = {"form": "cobalt_hydroxide", "gross_mass_g": 1_000_000, "buckets": {"Co/uncertified/CD": 300_000},
+            "coc_model": "mass_balance", "assay_ppm": {"Co": 300_000}}
+    wrong_site = sign_as({"kind": "extract", "site": "plant:refinery", "outputs": [spec]}, own,
+                         ledger=chain.ledger_id, participant=mine)
+    with pytest.raises(RuleViolationError) as info:  # judged as the mine, by the mine's rules
+        chain.ledger.submit(wrong_site)
+    assert info.value.rule == "site"  # not its site: the new key does not widen what the mine may do
+    (made,) = chain.ledger.submit(sign_as({"kind": "extract", "site": site, "outputs": [spec]}, own,
+                                          ledger=chain.ledger_id, participant=mine)).lots
+    assert {x.lot_id for x in holdings(chain.ledger.store, mine)} == {lot, made}
+    verify_log(chain.ledger.store)
