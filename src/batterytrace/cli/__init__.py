@@ -56,10 +56,12 @@ def main() -> None:
         credential_cmd,
         demo_cmd,
         event_cmd,
+        import_cmd,
         keys_cmd,
         ledger_cmd,
         participant_cmd,
         passport_cmd,
+        schema_cmd,
         serve_cmd,
     )
 
