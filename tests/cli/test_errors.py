@@ -113,6 +113,11 @@ CASES: dict[str, Case] = {
     "token-revoke/no-db": lambda f: ["token", "revoke", "t1", "--db", f.nodb],
     "hosted-key-list/no-db": lambda f: ["hosted-key", "list", "--db", f.nodb],
     "hosted-key-new/kek-png": lambda f: ["hosted-key", "new", "--kek", f.png, "--db", f.db],
+    "import-csv/missing": lambda f: ["import", "csv", f.missing, "--kind", "extraction", "--key", f.key, "--db", f.db],
+    "import-csv/png": lambda f: ["import", "csv", f.png, "--kind", "extraction", "--key", f.key, "--db", f.db],
+    "import-csv/no-db": lambda f: ["import", "csv", f.master, "--kind", "extraction", "--key", f.key, "--db", f.nodb],
+    "import-pact/png": lambda f: ["import", "pact", f.png, "--stage", "raw_material"],
+    "schema/markdown-no-dir": lambda f: ["schema", "--markdown", f.nodir / "events.md"],
     "lots/png-db": lambda f: ["lots", "--participant", DID, "--db", f.png],
     "trace-backward/directory-db": lambda f: ["trace", "backward", "1/2", "--db", f.folder],
 }
