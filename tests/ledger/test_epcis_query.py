@@ -9,8 +9,11 @@ from batterytrace.errors import EncodingError
 from batterytrace.ledger.epcis import lot_uri
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.ledger import Ledger, historical_clock
+from batterytrace.ledger.read_policy import Reader
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
+
+AUTHORITY = Reader("authorities")  # sees every event: these tests are about the filters
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def _all(ledger: Ledger, params: dict[str, str]) -> list[dict[str, object]]:
     q = EventQuery.from_params({**params, "perPage": "7"})
     out, token = [], None
     while True:
-        page = run_query(ledger.store, q, token)
+        page = run_query(ledger.store, q, token, reader=AUTHORITY)
         out += page.events
         token = page.next_token
         if token is None:
@@ -74,12 +77,12 @@ def test_bad_parameters_and_tokens_are_refused(chain: tuple[Scenario, Ledger]) -
     with pytest.raises(EncodingError, match="perPage"):
         EventQuery.from_params({"perPage": "0"})
     q = EventQuery.from_params({"perPage": "3"})
-    token = run_query(ledger.store, q).next_token
+    token = run_query(ledger.store, q, reader=AUTHORITY).next_token
     assert token
     other = EventQuery.from_params({"perPage": "3", "EQ_bizStep": "shipping"})
     with pytest.raises(EncodingError, match="does not belong to this query"):
-        run_query(ledger.store, other, token)
+        run_query(ledger.store, other, token, reader=AUTHORITY)
     with pytest.raises(EncodingError, match="malformed"):
-        run_query(ledger.store, q, "!!!")
+        run_query(ledger.store, q, "!!!", reader=AUTHORITY)
     with pytest.raises(EncodingError, match="does not belong"):
-        run_query(ledger.store, q, token[:-2])
+        run_query(ledger.store, q, token[:-2], reader=AUTHORITY)
