@@ -54,13 +54,13 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
                 clauses.append(f"EXISTS (SELECT 1 FROM event_parties p WHERE p.party = {p} AND p.seq = i.seq)")
                 args.append(v.party)
             if v.windows:
+                excluded = ""
+                if v.window_excluded:  # (arguments in the order of their marks)
+                    excluded = f"i.kind NOT IN ({_marks(sorted(v.window_excluded), p, args)}) AND "
                 terms = []
                 for w in v.windows:
                     terms.append(f"((i.read_point = {p} OR i.actor = {p}) AND i.event_time >= {p} AND i.event_time < {p})")
                     args.extend((w.subject, w.subject, w.start, w.end))
-                excluded = ""
-                if v.window_excluded:
-                    excluded = f"i.kind NOT IN ({_marks(sorted(v.window_excluded), p, args)}) AND "
                 clauses.append(f"({excluded}({' OR '.join(terms)}))")
             where.append("(" + " OR ".join(clauses) + ")" if clauses else "1 = 0")
     for column, values in (("kind", flt.kinds), ("etype", flt.types), ("action", flt.actions),
