@@ -57,23 +57,25 @@ def _named_parties(ev: SignedEvent) -> set[str]:
 def index_entry(ev: SignedEvent, seq: int, event_time: int, ingested_at: int,
                 custodians: Callable[[Sequence[str]], dict[str, str]]) -> EventIndexEntry:
     """The index entry of ``ev`` logged at ``seq``; ``custodians`` maps lot ids to their custodians
-    (lots unknown to it are left out)."""
-    from batterytrace.ledger.epcis import export_event  # epcis imports the ledger module
+    (lots unknown to it are left out). On the ingest path: one projection, no copies."""
+    from batterytrace.ledger.epcis import epcis_projection  # epcis imports the ledger module
 
-    x: dict[str, Any] = export_event(ev)
+    x: dict[str, Any] = epcis_projection(ev)
     point = x.get("readPoint")
     read_point = point.get("id") if isinstance(point, dict) and isinstance(point.get("id"), str) else None
     row = EventIndexRow(seq, ev.kind, str(x["type"]), x.get("action"), x.get("bizStep"), read_point, event_time,
                         ingested_at, ev.actor)
-    epcs: set[tuple[str, str]] = set()
+    epcs: list[tuple[str, str]] = []
     for name, role in _EPC_FIELDS:
         value = x.get(name)
-        if isinstance(value, list):
-            epcs.update((role, v) for v in value if isinstance(v, str))
-    if isinstance(x.get("parentID"), str):
-        epcs.add(("parent", x["parentID"]))
-    parties = {ev.actor, *_named_parties(ev), *custodians(named_lots(ev)).values()}
-    return EventIndexEntry(row, tuple(sorted(epcs)), tuple(sorted(parties)))
+        if value:
+            epcs.extend((role, v) for v in value if isinstance(v, str))
+    parent = x.get("parentID")
+    if isinstance(parent, str):
+        epcs.append(("parent", parent))
+    named = named_lots(ev)
+    parties = {ev.actor, *_named_parties(ev), *custodians(named).values()} if named else {ev.actor, *_named_parties(ev)}
+    return EventIndexEntry(row, tuple(sorted(set(epcs))), tuple(sorted(parties)))
 
 
 def _stored_custodians(store: Store) -> Callable[[Sequence[str]], dict[str, str]]:
