@@ -32,6 +32,7 @@ __all__ = ["MAX_PER_PAGE", "QUERY_PARAMS", "EventQuery", "QueryPage", "run_query
 
 MAX_PER_PAGE = 1000
 _MAX_VALUES = 100  # values per list parameter
+_MAX_VALUE_CHARS = 512
 _EPC_PARAMS: dict[str, frozenset[str]] = {
     "MATCH_epc": frozenset({"epc", "child", "input", "output"}),
     "MATCH_anyEPC": frozenset({"epc", "child", "input", "output", "parent"}),
@@ -49,6 +50,9 @@ def _split(name: str, value: str) -> frozenset[str]:
     values = frozenset(v.strip() for v in value.replace("|", ",").split(",") if v.strip())
     if len(values) > _MAX_VALUES:
         raise EncodingError(f"{name}: at most {_MAX_VALUES} values")
+    for v in values:
+        if len(v) > _MAX_VALUE_CHARS or not v.isprintable():
+            raise EncodingError(f"{name}: each value is printable text of at most {_MAX_VALUE_CHARS} characters")
     return values
 
 
