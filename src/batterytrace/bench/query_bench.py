@@ -18,20 +18,26 @@ import hashlib
 import os
 import random
 import shutil
-import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
-from batterytrace.ledger.epcis import export_event, lot_uri
+from batterytrace.ledger.epcis import export_event
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION, index_entry
 from batterytrace.ledger.read_policy import Reader
 from batterytrace.model.events import SignedEvent
-from batterytrace.storage.base import EventIndexEntry, Store, StoredEvent, WriteBatch, destroy_store, open_store
+from batterytrace.storage.base import (
+    EventIndexEntry,
+    Store,
+    StoredEvent,
+    WriteBatch,
+    destroy_store,
+    open_store,
+)
 from batterytrace.storage.sqlite import SQLiteStore
 from batterytrace.timeutil import format_time, parse_time
 
@@ -84,6 +90,10 @@ def _link(bodies: list[dict[str, Any]], hashes: list[str]) -> None:
         bodies[i]["lot"] = f"{hashes[5]}:0"
 
 
+def _known(custodian: dict[str, str]) -> Callable[[Sequence[str]], dict[str, str]]:
+    return lambda ids: {i: custodian[i] for i in ids if i in custodian}
+
+
 def _events(n: int, seed: int = 11) -> Iterator[tuple[StoredEvent, EventIndexEntry]]:
     rng = random.Random(seed)
     seq, c = 0, 0
@@ -100,8 +110,7 @@ def _events(n: int, seed: int = 11) -> Iterator[tuple[StoredEvent, EventIndexEnt
             digest = hashlib.sha256(canonical).digest()
             ev = SignedEvent(body, sig, canonical, digest)
             t = parse_time(body["time"])
-            entry = index_entry(ev, seq, t, _T0 + seq * _STEP_US,
-                                lambda ids: {i: custodian[i] for i in ids if i in custodian})
+            entry = index_entry(ev, seq, t, _T0 + seq * _STEP_US, _known(custodian))
             if "outputs" in body:
                 custodian[f"{ev.hash_hex}:0"] = ev.actor
             hashes.append(ev.hash_hex)

@@ -15,7 +15,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from batterytrace.canonical import canonical_json, canonical_json_plain, parse_json, parse_json_probed
+from batterytrace.canonical import (
+    canonical_json,
+    canonical_json_plain,
+    parse_json,
+    parse_json_probed,
+)
 from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_signature
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
