@@ -112,4 +112,5 @@ def ensure_index(store: Store, progress: Callable[[int, int], None] | None = Non
                 if progress:
                     progress(stored.seq + 1, size)
         store.apply(WriteBatch(event_index=_entries(store, pending), meta={INDEX_META: INDEX_VERSION}))
+    store.analyze()  # the planner must know the new tables' sizes to pick their indexes
     return True

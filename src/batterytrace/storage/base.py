@@ -364,6 +364,10 @@ class Store(Protocol):
         read through the index (SQL stores: one indexed query, cost bounded by the page)."""
         ...
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk write such as an index build)."""
+        ...
+
     def clear_event_index(self) -> None:
         """Delete every event index row (inside ``write_lock``; the index is rebuilt from the log)."""
         ...

@@ -205,6 +205,9 @@ class MemoryStore:
                     break
         return out
 
+    def analyze(self) -> None:
+        pass  # no planner
+
     def clear_event_index(self) -> None:
         for seq in list(self.event_index):
             if self._journal is not None:

@@ -325,6 +325,9 @@ class PostgresStore:
         sql, args = select_events(flt, "%s")
         return index_rows(self._rows(sql, args))
 
+    def analyze(self) -> None:
+        self._rows_nofetch("ANALYZE")
+
     def clear_event_index(self) -> None:
         for table in ("event_index", "event_epcs", "event_parties"):
             self._rows_nofetch(f"DELETE FROM {table}")

@@ -305,6 +305,12 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite read failed: {exc}") from exc
 
+    def analyze(self) -> None:
+        try:
+            self._conn().execute("ANALYZE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite ANALYZE failed: {exc}") from exc
+
     def clear_event_index(self) -> None:
         try:
             for table in ("event_index", "event_epcs", "event_parties"):
