@@ -22,7 +22,7 @@ def test_bulk_log_answers_like_the_scan(tmp_path: Path) -> None:
     assert store.size() == store.indexed_upto() == 1500 and lots
     for lot in lots[:5]:
         q = EventQuery.from_params({"MATCH_epc": lot, "perPage": "30"})
-        indexed = run_query(store, q, reader=Reader("authorities")).events
+        indexed = run_query(store, q, reader=Reader.operator()).events
         assert indexed and [e["eventID"] for e in indexed] == [e["eventID"] for e in scan_query(store, q)]
     store.close()
 

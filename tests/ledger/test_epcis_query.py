@@ -14,7 +14,7 @@ from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
 
-AUTHORITY = Reader("authorities")  # sees every event: these tests are about the filters
+AUTHORITY = Reader.operator()  # sees every event: these tests are about the filters
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.read_policy import (
-    LEVEL_KINDS,
-    LIFECYCLE_LEVEL,
+    LIFECYCLE_ROLES,
+    ROLE_KINDS,
     AccessDeniedError,
     Reader,
     may_read_event,
@@ -25,6 +25,7 @@ from batterytrace.ledger.read_policy import (
 )
 from batterytrace.model.events import SignedEvent
 from batterytrace.passport.attributes import ATTRIBUTES, LIFECYCLE
+from batterytrace.passport.issue import AUDIENCES
 from batterytrace.storage.base import Store
 from batterytrace.timeutil import parse_time
 
@@ -100,22 +101,25 @@ def test_public_reads_no_event_body(ledger: Ledger) -> None:
         may_read_event(ledger.store, public, 0)
 
 
-def test_token_levels_see_kinds_by_level(ledger: Ledger, scenario: Scenario) -> None:
+def test_token_roles_see_kinds_by_role(ledger: Ledger, scenario: Scenario) -> None:
     li = _seen(ledger, Reader.of(FakeGrant("repairer", "legitimate_interest"), ledger.store))
     lifecycle = _by_kind(scenario, frozenset({"lifecycle"}))
     assert li == lifecycle and lifecycle  # lifecycle readings, nothing else
     commission = _seen(ledger, Reader.of(FakeGrant("ec", "commission"), ledger.store))
-    assert commission == _by_kind(scenario, LEVEL_KINDS["commission"])
-    assert set(lifecycle) < set(commission)
+    assert commission == _by_kind(scenario, ROLE_KINDS["commission"]) and commission
     kinds = {ev.hash_hex: ev.kind for ev in scenario.events}
-    assert {"incident", "register_participant", "register_site", "set_policy"}.isdisjoint(kinds[h] for h in commission)
-    assert _seen(ledger, Reader.of(FakeGrant("msa", "authorities"), ledger.store)) == _by_kind(scenario)
+    assert {"incident", "register_participant", "register_site", "set_policy", "lifecycle"}.isdisjoint(
+        kinds[h] for h in commission)
+    authorities = _seen(ledger, Reader.of(FakeGrant("msa", "authorities"), ledger.store))
+    assert authorities == [h for h in _by_kind(scenario) if kinds[h] != "lifecycle"]
+    assert {"incident", "register_participant", "set_policy"} <= {kinds[h] for h in authorities}
 
 
-def test_lifecycle_readings_sit_at_the_level_of_the_attributes_they_feed() -> None:
-    levels = {a.level for a in ATTRIBUTES if a.source == LIFECYCLE}
-    assert levels == {LIFECYCLE_LEVEL}
-    assert all("lifecycle" in kinds for kinds in LEVEL_KINDS.values())
+def test_lifecycle_readings_go_to_the_audience_of_the_attributes_they_feed() -> None:
+    audiences = {a.level for a in ATTRIBUTES if a.source == LIFECYCLE}
+    assert len(audiences) == 1
+    assert AUDIENCES[audiences.pop()] == LIFECYCLE_ROLES
+    assert {role for role, kinds in ROLE_KINDS.items() if "lifecycle" in kinds} == LIFECYCLE_ROLES
 
 
 def test_a_participant_sees_its_events_and_those_on_lots_it_held(ledger: Ledger, scenario: Scenario) -> None:

@@ -13,12 +13,14 @@ Readers (``Reader.of`` builds one from a verified access grant, or none):
   for each attestation it issued and that was not revoked, every event at the attested site (read
   point) or signed by the attested participant whose event time lies in the attestation's
   validity ``[valid_from, valid_until)``; lifecycle readings excepted.
-* **legitimate_interest**, **commission**, **authorities** (operator-issued role tokens, nested
-  as the passport access levels): event kinds by level (``LEVEL_KINDS``); lifecycle readings
-  feed the passport's legitimate-interest attributes (battery status, remaining capacity and
-  energy, state of charge, power fade…), so they are visible from that level up; material-flow
-  events and attestations from the commission level (they feed its material composition);
-  every event, incidents and the registry included, to authorities. Lot traces at every level.
+* **legitimate_interest**, **commission**, **authorities** (operator-issued role tokens; as the
+  passport's audiences, not nested): event kinds by role (``ROLE_KINDS``). Lifecycle readings
+  feed the passport attributes of the battery's condition (status, remaining capacity and energy,
+  state of charge, fades, cycles…), which the longlist gives to persons with a legitimate interest
+  only: so do these (``LIFECYCLE_ROLES``); the Commission and the authorities do not read them.
+  Material-flow events and attestations to the Commission and the authorities (supply-chain
+  oversight: due diligence, material composition); incidents and the registry to the authorities.
+  Lot traces to every role.
 
 Filtering runs in the store (``storage.base.Visibility``), so a reader's page costs the same as an
 unrestricted one.
@@ -30,15 +32,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from batterytrace.errors import BatterytraceError
+from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.model.entities import Lot
+from batterytrace.model.events import EVENT_KINDS
 from batterytrace.storage.base import AuditWindow, EventFilter, Store, Visibility
 
 __all__ = [
-    "LEVEL_KINDS",
     "LEVEL_ROLES",
-    "LIFECYCLE_LEVEL",
+    "LIFECYCLE_ROLES",
     "MATERIAL_KINDS",
     "PARTICIPANT_ROLE",
+    "ROLE_KINDS",
     "AccessDeniedError",
     "Grant",
     "Reader",
@@ -47,17 +51,18 @@ __all__ = [
     "may_trace",
 ]
 
-PARTICIPANT_ROLE = "participant"
 LEVEL_ROLES = ("legitimate_interest", "commission", "authorities")
-# The passport access level of the attributes lifecycle events feed (docs/passport-attributes.md:
-# battery status, remaining capacity and energy, capacity and power fade, SoC, SOCE — all
-# legitimate interest; tests/ledger/test_read_policy.py checks it against passport.attributes).
-LIFECYCLE_LEVEL = "legitimate_interest"
+# The roles that read the passport attributes lifecycle events feed (docs/passport-attributes.md:
+# battery status, remaining capacity and energy, fades, SoC, SOCE, cycles — the longlist's
+# "persons with a legitimate interest" only; tests/ledger/test_read_policy.py checks it against
+# passport.attributes and passport.issue.AUDIENCES).
+LIFECYCLE_ROLES = frozenset({"legitimate_interest"})
 MATERIAL_KINDS = frozenset({"extract", "ship", "receive", "transform", "aggregate", "disaggregate", "recycle"})
-LEVEL_KINDS: dict[str, frozenset[str]] = {
+ROLE_KINDS: dict[str, frozenset[str]] = {
     "legitimate_interest": frozenset({"lifecycle"}),
-    "commission": frozenset({"lifecycle", "attest"}) | MATERIAL_KINDS,
-}  # authorities: every event
+    "commission": MATERIAL_KINDS | {"attest"},
+    "authorities": EVENT_KINDS - {"lifecycle"},
+}
 
 
 class AccessDeniedError(BatterytraceError):
@@ -84,13 +89,19 @@ def _site_uri(site: str) -> str:
 
 @dataclass(frozen=True)
 class Reader:
-    audience: str  # public | participant | auditor | one of LEVEL_ROLES
+    audience: str  # public | participant | auditor | one of LEVEL_ROLES | operator
     did: str | None = None
     windows: tuple[AuditWindow, ...] = ()
 
     @classmethod
     def public(cls) -> Reader:
         return cls("public")
+
+    @classmethod
+    def operator(cls) -> Reader:
+        """The ledger operator's own view (command line, benchmarks, tests): every event. No
+        grant maps to it: the API never reads as the operator."""
+        return cls("operator")
 
     @classmethod
     def of(cls, grant: Grant | None, store: Store) -> Reader:
@@ -120,10 +131,10 @@ class Reader:
         return self.audience == "public"
 
     def visibility(self) -> Visibility:
-        if self.audience == "authorities":
+        if self.audience == "operator":
             return Visibility(all_events=True)
-        if self.audience in LEVEL_KINDS:
-            return Visibility(kinds=LEVEL_KINDS[self.audience])
+        if self.audience in ROLE_KINDS:
+            return Visibility(kinds=ROLE_KINDS[self.audience])
         if self.audience == "participant":
             return Visibility(party=self.did)
         if self.audience == "auditor":
@@ -148,7 +159,7 @@ def may_trace(reader: Reader, lot: Lot) -> bool:
     lots it held (public: ``AccessDeniedError``)."""
     if reader.is_public:
         raise _needs_token("tracing a lot")
-    if reader.audience in LEVEL_ROLES:
+    if reader.audience in (*LEVEL_ROLES, "operator"):
         return True
     return lot.custodian == reader.did
 
