@@ -91,7 +91,7 @@ def test_qr_labels_default_to_the_stored_resolver(world: World, tmp_path: Path) 
     (["--resolver", "https://dpp.voltara.example/?a=b"], "no query or fragment"),
     (["--resolver", "https://me@dpp.voltara.example/"], "no user information"),
     (["--out", "label.gif"], ".png or .svg"),
-    (["--out", "/nonexistent-dir/label.png"], "cannot write"),
+    (["--out", "/nonexistent-dir/label.png"], "does not exist"),
 ])
 def test_qr_refusals_are_one_line(world: World, tmp_path: Path, args: list[str], message: str) -> None:
     before = world.meta(RESOLVER_KEY)
@@ -130,7 +130,7 @@ def test_check_with_a_thin_master_data_file(world: World, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (None, "cannot read master data"),
+    (None, "does not exist"),
     ("{not json", "is not JSON"),
     ('{"category": "ev"}', "master data: (top level): missing field 'chemistry_short'"),
     ("[]", "master data: "),
