@@ -70,3 +70,20 @@ def test_demo_attempts_are_all_refused(run: tuple[Ledger, list[str]]) -> None:
         assert description
         got.append(info.value.rule)
     assert got == expected
+
+
+def test_a_served_demo_ledger_gets_an_operator_key_of_its_own() -> None:
+    """Participants' keys derive from public labels; the operator's may not when the ledger is
+    served: build_scenario takes a key of its own, and every operator event is signed with it."""
+    from batterytrace.crypto.signing import SigningKey
+    from batterytrace.ledger.ledger import Ledger, historical_clock
+    from batterytrace.storage.memory import MemoryStore
+
+    own = SigningKey.generate()
+    derived = build_scenario(packs=1, legacy_packs=1).actors["operator"].did
+    s = build_scenario(packs=1, legacy_packs=1, operator_key=own)
+    assert s.actors["operator"].did == own.did != derived
+    operator_events = [ev for ev in s.events if ev.actor == own.did]
+    assert operator_events and not any(ev.actor == derived for ev in s.events)
+    ledger = Ledger(MemoryStore(), own.did, s.ledger_id, clock=historical_clock)
+    assert not ledger.submit_batch(s.events).rejected

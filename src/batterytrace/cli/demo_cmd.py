@@ -79,7 +79,9 @@ def demo(
     if not db.startswith(("postgresql://", "postgres://")):
         Path(db).parent.mkdir(parents=True, exist_ok=True)
     with console.status("building the supply chain (signing events)…"):
-        s = build_scenario(packs, legacy_packs)
+        # the operator key is random (saved beside the ledger): a ledger served with a derivable
+        # operator key could have its tree heads and registrations signed by anyone
+        s = build_scenario(packs, legacy_packs, operator_key=SigningKey.generate())
     operator = s.actors["operator"]
     save_key(operator.signing_key, default_key_path(db))
     ledger = Ledger(open_store(db), operator.did, s.ledger_id, clock=historical_clock)  # the demo imports 2025 history

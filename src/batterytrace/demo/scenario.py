@@ -10,7 +10,7 @@ is named by its creating event's hash, so nothing needs a ledger to build the ch
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
@@ -71,9 +71,12 @@ class Actor:
     lat: float | None = None
     lon: float | None = None
     accreditations: tuple[str, ...] = ()  # an auditor's schemes (the operator records them)
+    seed: bytes | None = None  # a key of its own; else derived from a public label (demo participants)
 
     @property
     def signing_key(self) -> SigningKey:
+        if self.seed is not None:
+            return SigningKey(self.seed)
         return SigningKey.from_label(f"batterytrace-demo/{self.key}")
 
     @property
@@ -318,8 +321,14 @@ class Scenario:
         return chosen
 
 
-def build_scenario(packs: int = 20, legacy_packs: int = 4, ledger_id: str = DEMO_LEDGER_ID) -> Scenario:
+def build_scenario(packs: int = 20, legacy_packs: int = 4, ledger_id: str = DEMO_LEDGER_ID,
+                   operator_key: SigningKey | None = None) -> Scenario:
+    """The demo's supply chain. The participants' keys derive from public labels (anyone can
+    rebuild the demo); ``operator_key`` gives the ledger operator a key of its own, as a served
+    ledger needs (a derivable operator key would let anyone sign its tree heads and registrations)."""
     s = Scenario(ledger_id=ledger_id)
+    if operator_key is not None:
+        s.actors["operator"] = replace(s.actors["operator"], seed=operator_key.seed)
     s.register_all()
     # --- assurance (before extraction) -------------------------------------------------
     s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2027-06-01T00:00:00Z", level="conformant")
