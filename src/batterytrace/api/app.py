@@ -14,7 +14,8 @@ from batterytrace.api import epcis_routes, ledger_routes, passport_routes
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
-from batterytrace.api.epcis_routes import CaptureJobs
+from batterytrace.api.epcis_routes import CaptureJobs, capture_limit_headers
+from batterytrace.api.limits import BodyLimitMiddleware
 from batterytrace.api.problems import install_problem_handlers
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
@@ -92,6 +93,8 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.include_router(passport_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
+    app.add_middleware(BodyLimitMiddleware, limit_of=config.body_limit,
+                       headers_of=lambda route: capture_limit_headers(config) if route == "capture" else {})
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
     return app
 

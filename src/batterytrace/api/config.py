@@ -9,10 +9,17 @@
     BATTERYTRACE_CAPTURE_LIMIT    events per capture document; 50000
     BATTERYTRACE_CAPTURE_BYTES    bytes per capture document; 64 MiB
     BATTERYTRACE_PAGE_CACHE_S     seconds a public passport answer is reused (0 disables); 2
+    BATTERYTRACE_TRUSTED_PROXIES  CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is
+                                  honoured for rate limiting, comma-separated; none
+
+Request bodies are bounded per route while they are read (``body_limits``, bytes; JSON file only):
+events 1 MiB, batch 32 MiB, capture ``capture_bytes``, passports 4 MiB, verify 1 MiB, signin
+16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -34,7 +41,19 @@ _ENV = {
     "capture_limit": "BATTERYTRACE_CAPTURE_LIMIT",
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
+    "trusted_proxies": "BATTERYTRACE_TRUSTED_PROXIES",
 }
+
+#: bytes per request body, by route (``capture`` defaults to ``capture_bytes``)
+BODY_LIMIT_DEFAULTS: dict[str, int] = {
+    "events": 1024 * 1024,
+    "batch": 32 * 1024 * 1024,
+    "passports": 4 * 1024 * 1024,
+    "verify": 1024 * 1024,
+    "signin": 16 * 1024,
+    "other": 16 * 1024,
+}
+BODY_LIMIT_ROUTES = (*BODY_LIMIT_DEFAULTS, "capture")
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,8 @@ class ApiConfig:
     capture_limit: int = 50_000
     capture_bytes: int = 64 * 1024 * 1024
     page_cache_s: float = 2.0
+    trusted_proxies: tuple[str, ...] = ()
+    body_limits: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,6 +77,12 @@ class ApiConfig:
             return Path(self.passports)
         base = "demo" if self.db.startswith(("postgresql://", "postgres://")) else self.db
         return Path(f"{Path(base).with_suffix('')}-passports")
+
+    def body_limit(self, route: str) -> int:
+        """Bytes a request body to ``route`` (one of ``BODY_LIMIT_ROUTES``) may have."""
+        if route in self.body_limits:
+            return self.body_limits[route]
+        return self.capture_bytes if route == "capture" else BODY_LIMIT_DEFAULTS[route]
 
     @classmethod
     def load(cls, file: Path | None = None, env: Mapping[str, str] | None = None,
@@ -91,9 +118,21 @@ class ApiConfig:
                                ("capture_bytes", int), ("page_cache_s", float)):
                 if name in values:
                     values[name] = kind(values[name])
+            if isinstance(values.get("trusted_proxies"), str):
+                values["trusted_proxies"] = [p for p in values["trusted_proxies"].split(",") if p.strip()]
+            if "trusted_proxies" in values:
+                values["trusted_proxies"] = tuple(str(ipaddress.ip_network(str(p).strip(), strict=False))
+                                                  for p in values["trusted_proxies"])
+            if "body_limits" in values:
+                limits = values["body_limits"]
+                if not isinstance(limits, dict) or set(limits) - set(BODY_LIMIT_ROUTES):
+                    raise ConfigError(f"body_limits: an object whose keys are among {', '.join(BODY_LIMIT_ROUTES)}")
+                values["body_limits"] = {str(k): int(v) for k, v in limits.items()}
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration value: {exc}") from exc
         cfg = cls(**values)
         if cfg.rate_per_s < 0 or cfg.page_cache_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
             raise ConfigError("rate and capture limits must be positive")
+        if any(v < 1024 for v in cfg.body_limits.values()):
+            raise ConfigError("body_limits: at least 1024 bytes per route")
         return cfg

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from batterytrace.api.config import ApiConfig
 from batterytrace.api.problems import ProblemError
 from batterytrace.canonical import parse_json
 from batterytrace.errors import EncodingError
@@ -22,7 +23,7 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
 
-__all__ = ["router"]
+__all__ = ["capture_limit_headers", "router"]
 
 router = APIRouter()
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
@@ -108,11 +109,15 @@ class CaptureJobs:
             return list(self._jobs)
 
 
-def _limits(request: Request) -> dict[str, str]:
-    cfg = request.app.state.config
+def capture_limit_headers(cfg: ApiConfig) -> dict[str, str]:
+    """The EPCIS capture limits (also on a 413 answer to a capture document too large)."""
     return {**EPCIS_HEADERS, "GS1-EPCIS-Capture-Limit": str(cfg.capture_limit),
-            "GS1-EPCIS-Capture-File-Size-Limit": str(cfg.capture_bytes),
+            "GS1-EPCIS-Capture-File-Size-Limit": str(cfg.body_limit("capture")),
             "GS1-Capture-Error-Behaviour": "rollback, proceed"}
+
+
+def _limits(request: Request) -> dict[str, str]:
+    return capture_limit_headers(request.app.state.config)
 
 
 @router.options("/capture", status_code=204, tags=["epcis"], summary="Capture limits")
@@ -132,14 +137,7 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
     """Every material-flow event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
     namespace). The job completes before the answer; its status stays at ``Location``."""
     cfg = request.app.state.config
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cfg.capture_bytes:
-        raise ProblemError(413, "capture-too-large", "Capture document too large",
-                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
-    raw = await request.body()
-    if len(raw) > cfg.capture_bytes:
-        raise ProblemError(413, "capture-too-large", "Capture document too large",
-                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
+    raw = await request.body()  # bounded while read by api/limits.py (413 past the capture limit)
     created = now_us()
     doc = await run_in_threadpool(parse_json, raw)
     body = doc.get("epcisBody") if isinstance(doc, dict) else None

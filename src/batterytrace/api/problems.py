@@ -19,7 +19,7 @@ from batterytrace.errors import (
     VerificationError,
 )
 
-__all__ = ["PROBLEM_BASE", "ProblemError", "install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM_BASE", "BodyTooLarge", "ProblemError", "install_problem_handlers", "problem_response"]
 
 PROBLEM_BASE = "https://batterytrace.example/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -34,6 +34,16 @@ class ProblemError(Exception):
         self.status, self.kind, self.title, self.detail = status, kind, title, detail
         self.headers = headers or {}
         self.extra = extra
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its route's limit while it was read (api/limits.py): 413. An
+    HTTPException so that the framework's body parsing passes it on unchanged."""
+
+    def __init__(self, route: str, limit: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes (the limit of {route} requests)",
+                         {**(headers or {}), "Connection": "close"})
+        self.route, self.limit = route, limit
 
 
 def problem_response(status: int, kind: str, title: str, detail: str, instance: str | None = None,
@@ -82,6 +92,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
+        if isinstance(exc, BodyTooLarge):
+            return problem_response(413, "body-too-large", "Request body too large", str(exc.detail),
+                                    request.url.path, headers, limit=exc.limit)
         return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail),
                                 request.url.path, headers)
 
