@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from batterytrace.api.config import ApiConfig
 from batterytrace.api.problems import ProblemError
 from batterytrace.canonical import parse_json
-from batterytrace.errors import EncodingError
+from batterytrace.errors import EncodingError, RuleViolationError
 from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, EventQuery, run_query
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, check_signatures
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
 
@@ -53,8 +53,11 @@ def _signed(w: WireEvent) -> SignedEvent:
 def submit_event(body: WireEvent, request: Request) -> dict[str, Any]:
     """The event must be signed by its actor, a registered participant; ledger rules apply."""
     ev = _signed(body)
+    _, bad = check_signatures([ev])  # before the write lock: forged events never hold it
+    if bad:
+        raise RuleViolationError("signature", bad[0].message.removeprefix("[signature] "))
     with request.app.state.write_lock:
-        receipt = _ledger(request).submit(ev)
+        receipt = _ledger(request).submit(ev, signatures_checked=True)
     return {"seq": receipt.seq, "event_hash": receipt.event_hash, "lots": list(receipt.lots)}
 
 
@@ -69,10 +72,16 @@ def submit_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
             positions.append(i)
         except EncodingError as exc:
             rejected.append({"index": i, "event_hash": None, "rule": "schema", "message": str(exc)})
-    if rejected and body.all_or_nothing:
+    good, bad = check_signatures(events)  # before the write lock: forged events never hold it
+    rejected += [{"index": positions[r.index], "event_hash": r.event_hash, "rule": r.rule, "message": r.message}
+                 for r in bad]
+    if (rejected and body.all_or_nothing) or not good:
+        rejected.sort(key=lambda r: int(r["index"]))
         return {"accepted": [], "rejected": rejected}
+    events = [events[i] for i in good]
+    positions = [positions[i] for i in good]
     with request.app.state.write_lock:
-        result = _ledger(request).submit_batch(events, all_or_nothing=body.all_or_nothing)
+        result = _ledger(request).submit_batch(events, all_or_nothing=body.all_or_nothing, signatures_checked=True)
     rejected += [{"index": positions[r.index], "event_hash": r.event_hash, "rule": r.rule, "message": r.message}
                  for r in result.rejected]
     rejected.sort(key=lambda r: int(r["index"]))
@@ -162,7 +171,7 @@ def capture_jobs(request: Request) -> list[str]:
 
 
 @router.get("/capture/{capture_id}", tags=["epcis"], summary="Capture job status")
-def capture_job(capture_id: str, request: Request) -> JSONResponse:
+def capture_job(request: Request, capture_id: str = Path(..., max_length=64)) -> JSONResponse:
     job = request.app.state.capture_jobs.get(capture_id)
     if job is None:
         raise ProblemError(404, "not-found", "No such capture job", f"no capture job {capture_id}")

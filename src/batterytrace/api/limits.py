@@ -1,7 +1,9 @@
 """Request bodies bounded while they are read: a declared ``Content-Length`` above the route's
 limit is answered 413 before a byte is read; a body without one (chunked) is counted as it
 streams in and refused as soon as it passes the limit, so no route ever buffers more than its
-limit plus one network chunk."""
+limit plus one network chunk. The request target is bounded too (``MAX_PATH_BYTES``,
+``MAX_QUERY_BYTES``: 414), so no identifier in a path or query parameter reaches a decoder at
+any length."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batterytrace.api.problems import BodyTooLarge, problem_response
 
-__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "route_of"]
+__all__ = ["MAX_PATH_BYTES", "MAX_QUERY_BYTES", "BodyLimitMiddleware", "BodyTooLarge", "route_of"]
+
+MAX_PATH_BYTES = 2048
+MAX_QUERY_BYTES = 8192
 
 # (method, path) → route name of ApiConfig.body_limit; every other request is "other"
 _ROUTES = {
@@ -44,6 +49,14 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path, query = scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b"")
+        if len(path) > MAX_PATH_BYTES or len(query) > MAX_QUERY_BYTES:
+            target = "path" if len(path) > MAX_PATH_BYTES else "query string"
+            limit = MAX_PATH_BYTES if target == "path" else MAX_QUERY_BYTES
+            await problem_response(414, "uri-too-long", "Request target too long",
+                                   f"the {target} has more than {limit} bytes", None,
+                                   limit=limit)(scope, receive, send)
             return
         route = route_of(scope["method"], scope["path"])
         limit = self.limit_of(route)
