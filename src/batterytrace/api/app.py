@@ -95,7 +95,8 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(BodyLimitMiddleware, limit_of=config.body_limit,
                        headers_of=lambda route: capture_limit_headers(config) if route == "capture" else {})
-    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
+    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst,  # outermost
+                       trusted_proxies=config.trusted_proxies)
     return app
 
 
