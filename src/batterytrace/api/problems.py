@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,11 +19,13 @@ from batterytrace.errors import (
     ServiceUnavailableError,
     VerificationError,
 )
+from batterytrace.storage.errors import StorageCorruptError, StorageUnavailableError
 
 __all__ = ["PROBLEM_BASE", "BodyTooLarge", "ProblemError", "install_problem_handlers", "problem_response"]
 
 PROBLEM_BASE = "https://batterytrace.example/problems/"
 PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("batterytrace.api")
 
 
 class ProblemError(Exception):
@@ -56,6 +59,10 @@ def problem_response(status: int, kind: str, title: str, detail: str, instance: 
 
 
 def _for_error(exc: BatterytraceError) -> tuple[int, str, str, dict[str, Any]]:
+    if isinstance(exc, StorageUnavailableError):
+        return 503, "storage-unavailable", "Ledger storage busy or unreachable", {"retry_after": exc.retry_after}
+    if isinstance(exc, StorageCorruptError):
+        return 500, "storage-corrupt", "Ledger storage damaged", {}
     if isinstance(exc, RuleViolationError):
         return 422, f"rule/{exc.rule}", "Event refused by a ledger rule", {"rule": exc.rule}
     if isinstance(exc, NotFoundError):
@@ -81,7 +88,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, BatterytraceError)
         status, kind, title, extra = _for_error(exc)
         detail = exc.detail if isinstance(exc, RuleViolationError) else str(exc)
-        return problem_response(status, kind, title, detail, request.url.path, **extra)
+        headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+        if isinstance(exc, StorageCorruptError):
+            _log.error("ledger storage damaged: %s", exc)
+            detail = "the ledger's storage is damaged; the operator must restore it (see the service log)"
+        return problem_response(status, kind, title, detail, request.url.path, headers, **extra)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

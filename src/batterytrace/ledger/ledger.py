@@ -26,6 +26,7 @@ from batterytrace.model.entities import Lot, Participant, Site
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import LedgerPolicy
 from batterytrace.storage.base import Store, StoredEvent, TreeHeadRecord, open_store
+from batterytrace.storage.errors import StorageUnavailableError
 from batterytrace.timeutil import now_us, parse_time
 
 __all__ = [
@@ -108,6 +109,10 @@ class Rejection:
 class BatchResult:
     accepted: list[Receipt] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+
+
+#: attempts of a write whose transaction conflicted (PostgreSQL serialization failure, deadlock)
+WRITE_ATTEMPTS = 3
 
 
 def check_signatures(events: Sequence[SignedEvent]) -> tuple[list[int], list[Rejection]]:
@@ -251,6 +256,25 @@ class Ledger:
         """
         if ingested_at is not None and len(ingested_at) != len(events):
             raise ValueError("ingested_at names one time per event")
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return self._submit_once(events, signatures_checked, check_clock, all_or_nothing, ingested_at)
+            except StorageUnavailableError as exc:
+                # a transaction conflict rolled everything back: judge again on fresh state,
+                # a bounded number of times (then the caller hears the store is unavailable)
+                self._tree, self._last_ingested = None, None
+                if not exc.retryable or attempt + 1 == WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit_once(
+        self,
+        events: Sequence[SignedEvent],
+        signatures_checked: bool,
+        check_clock: bool,
+        all_or_nothing: bool,
+        ingested_at: Sequence[int] | None,
+    ) -> BatchResult:
         now = self.clock() if check_clock and ingested_at is None else None
         with self.store.write_lock():
             size = self.store.size()
