@@ -214,7 +214,7 @@ def test_sign_in_shows_restricted_data(served: Served) -> None:
     c = served.client
     bad = c.post("/signin?next=/x", content=b"token=forged.token", headers={"content-type": "application/x-www-form-urlencoded"})
     assert bad.status_code == 401 and "Sign-in failed" in bad.text
-    r = c.post(f"/signin?next={served.link_path}", content=f"token={served.token('commission')}".encode(),
+    r = c.post(f"/signin?next={served.link_path}", content=f"token={served.token('legitimate_interest')}".encode(),
                headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == served.link_path
     assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
@@ -274,8 +274,12 @@ def test_each_role_sees_its_level(served: Served, role: str) -> None:
     r = served.client.get(served.link_path, headers={"accept": "application/json",
                                                      "authorization": f"Bearer {served.token(role)}"})
     assert r.json()["level"] == role
-    circ = r.json()["claims"]["aspects"]["Circularity"]
-    assert ("dismantlingAndRemovalInformation" in circ) == (role != "legitimate_interest")
+    aspects = r.json()["claims"]["aspects"]
+    # a repairer or recycler and the Commission read the dismantling data; notified bodies and
+    # market surveillance authorities read the test reports, as does the Commission (the longlist)
+    assert ("dismantlingAndRemovalInformation" in aspects["Circularity"]) == (role != "authorities")
+    assert ("resultOfTestReport" in aspects["Labeling"]) == (role != "legitimate_interest")
+    assert ("stateOfCharge" in aspects["PerformanceAndDurability"]["batteryCondition"]) == (role == "legitimate_interest")
 
 
 def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path) -> None:
@@ -300,7 +304,7 @@ def test_operator_publishes_its_own_passport(scenario: Scenario, tmp_path: Path)
         return publish_request(key, s.ledger.operator_did, presentations, int(time.time()))
 
     misfiled = {**levels, "public": levels["legitimate_interest"]}
-    assert "above the public access level" in _problem(s.client.post("/passports", json=signed(misfiled)), 422)["detail"]
+    assert "not for the public access level" in _problem(s.client.post("/passports", json=signed(misfiled)), 422)["detail"]
     assert _problem(s.client.post("/passports", json=signed({"commission": levels["commission"]})), 422)["rule"] == \
         "passport.incomplete"
     from batterytrace.crypto.sdjwt import issue_sd_jwt

@@ -20,7 +20,7 @@ import pytest
 import batterytrace
 
 SRC = str(Path(batterytrace.__file__).resolve().parents[1])
-BODY_ROUTES = ["/events", "/events/batch", "/capture", "/passports", "/verify", "/signin"]
+BODY_ROUTES = ["/events", "/events/batch", "/capture", "/passports", "/verify", "/signin", "/statuslists"]
 
 
 def _cli(*args: str, log: Path) -> subprocess.Popen[str]:

@@ -46,7 +46,7 @@ def plain() -> tuple[Ledger, SigningKey, dict[str, Any]]:
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     key = s.actors["voltara"].signing_key
     p = issue_passport(ledger, s.packs[0], VOLTARA_VM75, key, issued_at=NOW)
-    return ledger, key, verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
+    return ledger, key, verify_passport(p.present_all(), log_operator=ledger.operator_did, now=NOW).claims
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def confidential() -> tuple[ConfWorld, SigningKey, dict[str, Any]]:
     key = world.s.actors["voltara"].signing_key
     p = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, key, issued_at=NOW,
                        openings=world.run.store("voltara"))
-    return world, key, verify_passport(p.present("authorities"), log_operator=world.ledger.operator_did,
+    return world, key, verify_passport(p.present_all(), log_operator=world.ledger.operator_did,
                                        now=NOW).claims
 
 
@@ -309,7 +309,7 @@ def test_forged_mass_proofs_are_refused(confidential: tuple[ConfWorld, SigningKe
     world, key, claims = confidential
     other = issue_passport(world.ledger, world.packs[0], VOLTARA_VM75, key, issued_at=NOW + 1,
                            openings=world.run.store("voltara"))
-    foreign = verify_passport(other.present("authorities"), log_operator=world.ledger.operator_did, now=NOW).claims
+    foreign = verify_passport(other.present_all(), log_operator=world.ledger.operator_did, now=NOW).claims
     for change in (lambda c: c.pop("material_proofs"),
                    lambda c: c.update(material_proofs={"Co": {"lower": "zz", "upper": 7}}),
                    lambda c: c["material_proofs"].pop("Co"),

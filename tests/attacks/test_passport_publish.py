@@ -166,7 +166,7 @@ def test_the_version_never_goes_back(served: Served) -> None:
 def forged_levels(served: Served, claims: dict[str, Any], forged: dict[str, Any], iat: int) -> dict[str, str]:
     """The economic operator signs ``forged`` claims with the access levels of an issued passport."""
     from batterytrace.crypto.sdjwt import SdClaim, issue_sd_jwt
-    from batterytrace.passport.issue import FIELD_LEVELS, VCT
+    from batterytrace.passport.issue import FIELD_LEVELS, VCT, IssuedPassport
 
     for aspect, fields in FIELD_LEVELS.items():  # the same selective disclosure as an issued passport
         for path, level in fields.items():
@@ -176,16 +176,16 @@ def forged_levels(served: Served, claims: dict[str, Any], forged: dict[str, Any]
                 node = node[name]
             node[leaf] = SdClaim(node[leaf], level)
     if "material_proofs" in claims:
-        forged["material_proofs"] = SdClaim(forged["material_proofs"], "commission")
-    signed = issue_sd_jwt(oem(served), forged, vct=VCT, issued_at=iat, expires_at=iat + 86400)
-    return {level: signed.present(ACCESS_LEVELS[1:ACCESS_LEVELS.index(level) + 1]) for level in ACCESS_LEVELS}
+        forged["material_proofs"] = SdClaim(forged["material_proofs"], FIELD_LEVELS["MaterialComposition"]["batteryMaterials"])
+    signed = IssuedPassport("", "", issue_sd_jwt(oem(served), forged, vct=VCT, issued_at=iat, expires_at=iat + 86400))
+    return {level: signed.present(level) for level in ACCESS_LEVELS}
 
 
 def genuine_claims(served: Served) -> tuple[dict[str, Any], dict[str, Any]]:
     from batterytrace.passport.issue import verify_passport
 
     genuine = published(served, int(time.time()) - 100)
-    claims = verify_passport(genuine.present("authorities"), log_operator=served.ledger.operator_did).claims
+    claims = verify_passport(genuine.present_all(), log_operator=served.ledger.operator_did).claims
     return claims, {k: v for k, v in copy.deepcopy(claims).items() if k not in ("iss", "iat", "exp", "vct")}
 
 

@@ -3,6 +3,7 @@ trace, submit; and every command documents itself."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -162,6 +163,7 @@ def test_demo_issued_verified_passports_for_every_pack(demo_db: Path) -> None:
     publics = sorted(out.glob("*.public.sd-jwt"))
     assert len(publics) == 20
     assert len(list(out.glob("*.sd-jwt"))) == 80
+    assert all(f.read_bytes().endswith(b"~") for f in out.glob("*.sd-jwt"))  # no newline after the final "~"
     assert (out / "qr-last-pack.png").stat().st_size > 0 and (out / "qr-last-pack.svg").exists()
     ok = run("passport", "verify", str(publics[0]), *operator_of(demo_db))
     assert "passport verified" in ok.stdout and "did:key:z6Mk" in ok.stdout
@@ -229,3 +231,25 @@ def test_passport_export_catenax_from_the_cli(demo_db: Path, tmp_path: Path) -> 
     refused = run("passport", "export", "04099999000753/VM75-000010", "--master", str(out / "vm75.master.json"),
                   "--out", str(target), "--format", "xml", "--db", str(demo_db), ok=False)
     assert refused.returncode == 2 and "unknown export format" in refused.stderr
+
+
+def test_passport_status_revoke_from_the_cli(demo_db: Path, tmp_path: Path) -> None:
+    """Issue → status valid → revoke → `passport verify --status-list` refuses it by name; a
+    revoked passport cannot be reinstated; bad input is one line."""
+    out = passports_dir(demo_db)
+    key = str(out / "voltara.key")
+    run("passport", "issue", "04099999000753/VM75-000011", "--key", key, "--master", str(out / "vm75.master.json"),
+        "--out", str(tmp_path), "--db", str(demo_db))
+    (public,) = tmp_path.glob("*.public.sd-jwt")
+    pid = json.loads(base64.urlsafe_b64decode(public.read_text().split(".")[1] + "=="))["passport_id"]
+    (status_list,) = (tmp_path / "statuslists").glob("*.jwt")
+    ok = run("passport", "verify", str(public), *operator_of(demo_db), "--status-list", str(status_list))
+    assert "check  passed      status" in ok.stdout
+    assert "valid" in run("passport", "status", pid, "--key", key, "--passports", str(tmp_path)).stdout
+    run("passport", "status", pid, "--key", key, "--passports", str(tmp_path), "--set", "revoked")
+    refused = run("passport", "verify", str(public), *operator_of(demo_db), "--status-list", str(status_list), ok=False)
+    assert refused.returncode == 1 and "passport.revoked" in refused.stderr and "Traceback" not in refused.stderr
+    again = run("passport", "status", pid, "--key", key, "--passports", str(tmp_path), "--set", "valid", ok=False)
+    assert again.returncode == 2 and "statuslist.final" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    unknown = run("passport", "status", "urn:x", "--key", key, "--passports", str(tmp_path), "--set", "bogus", ok=False)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

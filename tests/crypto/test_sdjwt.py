@@ -165,3 +165,57 @@ def test_non_ascii_presentation_is_a_refusal() -> None:
     for bad in (text[:-1] + "é~", text.replace(".", "é", 1), "é~"):
         with pytest.raises(VerificationError):
             verify_sd_jwt(bad, now=1_900_000_000)
+
+
+def _sd_lengths(obj: object) -> list[int]:
+    """The length of every ``_sd`` array in a signed payload, depth first."""
+    out: list[int] = []
+    if isinstance(obj, dict):
+        if "_sd" in obj:
+            out.append(len(obj["_sd"]))
+        for value in obj.values():
+            out.extend(_sd_lengths(value))
+    return out
+
+
+def _payload(presentation: str) -> dict[str, object]:
+    payload = json.loads(b64u_decode(presentation.split("~", 1)[0].split(".")[1]))
+    assert isinstance(payload, dict)
+    return payload
+
+
+def test_decoys_hide_how_many_claims_an_object_holds() -> None:
+    """Objects hiding 1 and 7 claims show the same ``_sd`` length; 9 hidden claims pad to 16."""
+    def with_hidden(n: int) -> str:
+        claims = {"passport_id": "urn:uuid:x", **{f"c{i}": SdClaim(i, "legitimate_interest") for i in range(n)}}
+        return issue_sd_jwt(ISSUER, claims, vct=VCT, issued_at=1_800_000_000).present([])
+    assert _sd_lengths(_payload(with_hidden(1))) == [8]
+    assert _sd_lengths(_payload(with_hidden(7))) == [8]
+    assert _sd_lengths(_payload(with_hidden(9))) == [16]
+    # the nested object of the fixture is padded too, and its digests are all distinct
+    payload = _payload(issue().present([]))
+    assert all(n >= 8 for n in _sd_lengths(payload))
+    digests = payload["_sd"]
+    assert isinstance(digests, list) and len(set(digests)) == len(digests)
+
+
+def test_decoys_never_match_a_disclosure_and_all_levels_still_verify() -> None:
+    sd = issue()
+    real = {d.digest for d in sd.disclosures}
+    payload = _payload(sd.present([]))
+    top = payload["_sd"]
+    assert isinstance(top, list)
+    decoys = set(top) - real
+    assert len(decoys) == len(top) - sum(1 for d in sd.disclosures if d.digest in top)
+    for tags in LEVELS.values():
+        verify_sd_jwt(sd.present(tags), now=1_900_000_000)
+    # a decoy cannot be "disclosed": nobody has a preimage, and a guessed one is refused
+    forged = b64u_encode(json.dumps(["salt", "soh_percent", 12.0]).encode())
+    with pytest.raises(VerificationError, match="not referenced"):
+        verify_sd_jwt(sd.present([]) + forged + "~", now=1_900_000_000)
+
+
+def test_a_presentation_ends_at_the_final_tilde() -> None:
+    for tags in LEVELS.values():
+        text = issue().present(tags)
+        assert text.endswith("~") and not text.endswith("~~") and "\n" not in text

@@ -46,15 +46,24 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert "expectedLifetime" not in perf["batteryTechicalProperties"]
     assert "resultOfTestReport" not in public["aspects"]["Labeling"]
     assert public["summary"]["due_diligence_indices"]["GBA-ChildLabour"]["coverage_percent"] == 100.0
+    # a repairer or recycler (legitimate interest): the condition and the dismantling data, no test reports
     li = verify_passport(p.present("legitimate_interest"), log_operator=operator, now=NOW).claims
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
-    assert "batteryMaterials" not in li["aspects"]["MaterialComposition"]
+    assert li["aspects"]["MaterialComposition"]["batteryMaterials"]
+    assert li["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
     assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
+    assert "resultOfTestReport" not in li["aspects"]["Labeling"]
+    # notified bodies and market surveillance authorities: the test reports, not the dismantling data
     auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW).claims
     assert auth["aspects"]["Labeling"]["resultOfTestReport"].endswith("test-reports.pdf")
+    assert "dismantlingAndRemovalInformation" not in auth["aspects"]["Circularity"]
+    assert "batteryStatus" not in auth["aspects"]["GeneralProductInformation"]
+    # the Commission: materials, dismantling data and test reports, not the battery's condition
     com = verify_passport(p.present("commission"), log_operator=operator, now=NOW).claims
     assert com["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert com["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
+    assert com["aspects"]["Labeling"]["resultOfTestReport"]
+    assert "stateOfCharge" not in com["aspects"]["PerformanceAndDurability"]["batteryCondition"]
     assert p.link == digital_link(public["battery"]["gtin"], public["battery"]["serial"])
     assert p.link.startswith("https://") and "/01/04099999000753/21/VM75-" in p.link
 
@@ -127,7 +136,7 @@ def test_the_holder_of_a_pack_cannot_issue_its_passport(sold) -> None:  # type: 
 
     ledger, pack, keys = sold
     p = issue_passport(ledger, pack, VOLTARA_VM75, keys["voltara"], issued_at=NOW)
-    claims = verify_passport(p.present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
+    claims = verify_passport(p.present_all(), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     seq, receipt = ledger.event_by_hash(pack.split(":")[0])  # type: ignore[misc]
@@ -207,7 +216,7 @@ def test_issuer_cannot_overstate_what_the_buckets_say(world, path: tuple[str, ..
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
-    claims = verify_passport(issue(world).present("authorities"), log_operator=ledger.operator_did, now=NOW).claims
+    claims = verify_passport(issue(world).present_all(), log_operator=ledger.operator_did, now=NOW).claims
     for name in ("iss", "iat", "exp", "vct"):
         claims.pop(name)
     inflated = copy.deepcopy(claims)

@@ -114,7 +114,7 @@ def test_issuing_needs_the_lineage_openings(world: ConfWorld) -> None:
 @pytest.mark.parametrize("aspect", sorted(SCHEMAS))
 def test_confidential_aspects_validate_against_batterypass_schemas(world: ConfWorld, issued: IssuedPassport,
                                                                    aspect: str) -> None:
-    claims = verify_passport(issued.present("authorities"), log_operator=world.ledger.operator_did, now=NOW).claims
+    claims = verify_passport(issued.present_all(), log_operator=world.ledger.operator_did, now=NOW).claims
     validator = jsonschema.Draft4Validator(load_schema(SCHEMAS[aspect]), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
     assert [e.message for e in validator.iter_errors(claims["aspects"][aspect])] == []
     if aspect == "Circularity":  # proved figures, not the opened grams

@@ -41,7 +41,7 @@ def test_public_view_has_figures_and_no_restricted_data(issued: tuple[IssuedPass
 def test_restricted_view_per_level(issued: tuple[IssuedPassport, str]) -> None:
     p, operator = issued
     li = passport_view(verify_passport(p.present("legitimate_interest"), log_operator=operator).claims, "legitimate_interest")
-    assert set(li.restricted) == {"state_of_health", "lifetime", "status"}
+    assert set(li.restricted) == {"state_of_health", "lifetime", "status", "dismantling"}
     assert any(name.startswith("stateOfCharge") for name, _ in li.restricted["state_of_health"])
     assert li.not_shown == []
     co = passport_view(verify_passport(p.present("commission"), log_operator=operator).claims, "commission")

@@ -83,14 +83,14 @@ def test_sign_in_by_keyboard_shows_restricted_data(browser: Any, site: tuple[Ser
     page.get_by_role("link", name="Sign in (legitimate interest)").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/signin**")
-    page.get_by_label("Access token").fill(served.token("commission"))
+    page.get_by_label("Access token").fill(served.token("legitimate_interest"))
     page.keyboard.press("Enter")
     page.wait_for_url(lambda u: "/signin" not in u)
     assert page.url.endswith(served.link_path)
     restricted = page.locator("#restricted")
     assert restricted.count() == 1
     assert "stateOfCharge" in restricted.inner_text() and "DismantlingManual" in restricted.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "passport-commission.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "passport-legitimate-interest.png"), full_page=True)
     context.close()
 
 

@@ -3,7 +3,9 @@ application: a page scanned by many phones at once is rendered once per ``ttl`` 
 
 Only anonymous GET requests are cached (no Authorization header, no sign-in cookie), keyed by path
 and by the negotiated representation, and only 200 answers; anything with credentials passes
-through, so a cached answer is always a public one.
+through, so a cached answer is always a public one. Routes that change what is public (a
+passport published, a status list that revokes one) bump ``app.state.public_generation``; the
+cache then drops every entry, so a revocation is visible at once, not after ``ttl``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class PublicPageCache:
     def __init__(self, app: ASGIApp, ttl: float, prefix: str = "/01/", max_entries: int = 10_000) -> None:
         self.app, self.ttl, self.prefix, self.max_entries = app, ttl, prefix, max_entries
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._generation: object = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (self.ttl <= 0 or scope["type"] != "http" or scope["method"] != "GET"
@@ -43,6 +46,11 @@ class PublicPageCache:
             if name == b"accept":
                 accept = value
         key = (scope["path"], _kind(accept))
+        app_state = getattr(scope.get("app"), "state", None)
+        generation = getattr(app_state, "public_generation", 0)
+        if generation != self._generation:
+            self._entries.clear()
+            self._generation = generation
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:

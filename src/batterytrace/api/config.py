@@ -13,8 +13,9 @@
                                   honoured for rate limiting, comma-separated; none
 
 Request bodies are bounded per route while they are read (``body_limits``, bytes; JSON file only):
-events 1 MiB, batch 32 MiB, capture ``capture_bytes``, passports 4 MiB, verify 1 MiB, signin
-16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
+events 1 MiB, batch 32 MiB, capture ``capture_bytes``, passports 4 MiB, verify 1 MiB, statuslists
+1 MiB, signin 16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
+    BATTERYTRACE_KEK_FILE         key-encryption key file that opens hosted (custodial) keys; none
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ _ENV = {
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
     "trusted_proxies": "BATTERYTRACE_TRUSTED_PROXIES",
+    "kek_file": "BATTERYTRACE_KEK_FILE",
 }
 
 #: bytes per request body, by route (``capture`` defaults to ``capture_bytes``)
@@ -50,6 +52,7 @@ BODY_LIMIT_DEFAULTS: dict[str, int] = {
     "batch": 32 * 1024 * 1024,
     "passports": 4 * 1024 * 1024,
     "verify": 1024 * 1024,
+    "statuslists": 1024 * 1024,
     "signin": 16 * 1024,
     "other": 16 * 1024,
 }
@@ -69,6 +72,7 @@ class ApiConfig:
     page_cache_s: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
     body_limits: dict[str, int] = field(default_factory=dict)
+    kek_file: str | None = None  # hosted keys (plain EPCIS capture) are usable only with it
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

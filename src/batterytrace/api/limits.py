@@ -25,6 +25,7 @@ _ROUTES = {
     ("POST", "/capture"): "capture",
     ("POST", "/passports"): "passports",
     ("POST", "/verify"): "verify",
+    ("POST", "/statuslists"): "statuslists",
     ("POST", "/signin"): "signin",
 }
 

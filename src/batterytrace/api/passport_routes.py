@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
-from batterytrace.ledger.access import verify_access_token
+from batterytrace.ledger.credentials import verify_credential
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
 from batterytrace.passport.view import Check, passport_view, verification_checks
@@ -67,8 +67,9 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
     if kind == "json":
         return JSONResponse({"level": level, "claims": claims, "verification": [c.__dict__ for c in checks],
                              "figures": [f.__dict__ for f in result.figures]}, headers=headers)
-    pages: dict[tuple[str, str], str] = request.app.state.rendered_pages
-    key = (str(claims["passport_id"]), level)
+    pages: dict[tuple[str, str, str], str] = request.app.state.rendered_pages
+    status = next((c.detail for c in result.checks if c.name == "status"), "")
+    key = (str(claims["passport_id"]), level, status)  # a new status list renders anew
     page = pages.get(key)
     if page is None:
         page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures)
@@ -114,6 +115,7 @@ def publish(body: PassportUpload, request: Request) -> dict[str, Any]:
         status, title = _PUBLISH_STATUS.get(exc.rule, (422, "Publication refused"))
         raise ProblemError(status, f"rule/{exc.rule}", title, exc.detail, rule=exc.rule) from exc
     request.app.state.rendered_pages.clear()
+    request.app.state.public_generation += 1  # cached public pages are stale
     return {"passport_id": pid, "levels": sorted(body.presentations)}
 
 
@@ -139,10 +141,11 @@ async def verify(request: Request) -> dict[str, Any]:
         except (EncodingError, KeyError, TypeError) as exc:
             raise ProblemError(400, "malformed", "Malformed request", "expected {\"presentation\": \"<sd-jwt>\"}") from exc
     ledger = request.app.state.ledger
-    result = await run_in_threadpool(partial(verify_passport, text, log_operator=ledger.operator_did,
-                                             now=int(time.time()), ledger=ledger))
-    claims = result.claims
     desk: PassportDesk = request.app.state.desk
+    token = desk.status_token(text)  # the issuer's status list, when kept or published here
+    result = await run_in_threadpool(partial(verify_passport, text, log_operator=ledger.operator_did,
+                                             now=int(time.time()), ledger=ledger, status_list=token))
+    claims = result.claims
     evidence, check_anchor = claims.get("evidence"), desk.anchor_verifier
     anchored = isinstance(evidence, dict) and "anchor" in evidence and check_anchor is not None
     if anchored and check_anchor is not None:
@@ -174,7 +177,8 @@ async def signin(request: Request, next: str | None = None) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     try:
-        grant = verify_access_token(token, request.app.state.ledger.operator_did, int(time.time()))
+        ledger = request.app.state.ledger
+        grant = verify_credential(ledger.store, ledger.ledger_id, token, int(time.time()))
     except VerificationError as exc:
         return HTMLResponse(render_signin(target, str(exc)), status_code=401)
     response = RedirectResponse(target, status_code=303)

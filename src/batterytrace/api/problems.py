@@ -19,6 +19,7 @@ from batterytrace.errors import (
     ServiceUnavailableError,
     VerificationError,
 )
+from batterytrace.passport.status import PassportStatusError
 from batterytrace.storage.errors import StorageCorruptError, StorageUnavailableError
 
 __all__ = ["PROBLEM_BASE", "BodyTooLarge", "ProblemError", "install_problem_handlers", "problem_response"]
@@ -67,6 +68,10 @@ def _for_error(exc: BatterytraceError) -> tuple[int, str, str, dict[str, Any]]:
         return 422, f"rule/{exc.rule}", "Event refused by a ledger rule", {"rule": exc.rule}
     if isinstance(exc, NotFoundError):
         return 404, "not-found", "Not found", {}
+    if isinstance(exc, PassportStatusError):  # the issuer withdrew this passport version
+        if exc.rule == "passport.revoked":
+            return 410, f"rule/{exc.rule}", "Passport revoked by its issuer", {"rule": exc.rule}
+        return 409, f"rule/{exc.rule}", "Passport suspended by its issuer", {"rule": exc.rule}
     if isinstance(exc, VerificationError):
         return 422, "verification-failed", "Verification failed", {}
     if isinstance(exc, EncodingError):
@@ -87,7 +92,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_library(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BatterytraceError)
         status, kind, title, extra = _for_error(exc)
-        detail = exc.detail if isinstance(exc, RuleViolationError) else str(exc)
+        detail = exc.detail if isinstance(exc, (RuleViolationError, PassportStatusError)) else str(exc)
         headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
         if isinstance(exc, StorageCorruptError):
             _log.error("ledger storage damaged: %s", exc)

@@ -47,12 +47,14 @@ from batterytrace.model.buckets import element_totals
 from batterytrace.model.events import SignedEvent
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
+    DIGITAL_LINK_BASE,
     IssuedPassport,
     issue_passport,
     verify_passport,
 )
 from batterytrace.passport.master import master_to_dict
 from batterytrace.passport.qr import write_qr
+from batterytrace.passport.status import StatusLists
 from batterytrace.storage.base import destroy_store, open_store
 from batterytrace.storage.openings import OpeningStore
 
@@ -150,7 +152,8 @@ def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) 
 def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confidential: list[str]) -> None:
     """Serve the viewer over this ledger with the OEM's key and master data from the demo."""
     from batterytrace.cli.serve_cmd import run_server
-    from batterytrace.ledger.access import issue_access_token
+    from batterytrace.keys import default_token_key_path, load_or_create_key
+    from batterytrace.ledger.credentials import issue_credential
 
     out = _passports_dir(db)
     lot = ledger.store.get_lot(s.packs[-1])
@@ -158,14 +161,15 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confident
     local = f"http://{host}:{port}/01/{lot.gtin}/21/{lot.serial}"
     write_qr(local, out / "qr-last-pack-local.png")
     now = int(time.time())
-    token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "commission", now, now + 86400)
+    token, _ = issue_credential(ledger.store, ledger.ledger_id, load_or_create_key(default_token_key_path(db)),
+                                "demo-recycler", "legitimate_interest", now, now + 86400)
     conf_links = [f"http://{host}:{port}/01/{p.gtin}/21/{p.serial}" for p in ledger.store.get_lots(confidential).values()]
     ledger.close()
     console.rule("passport viewer")
     console.print(f"open {local}  (QR: {out}/qr-last-pack-local.png)")
     for link in conf_links:
         console.print(f"confidential pack (figures proved in zero knowledge): {link}")
-    console.print(f"sign in at http://{host}:{port}/signin with this 24 h commission token:\n{token}", soft_wrap=True)
+    console.print(f"sign in at http://{host}:{port}/signin with this 24 h legitimate-interest token (a recycler):\n{token}", soft_wrap=True)
     run_server(host, port, None, db=db, passports=str(out), issuers=((str(out / "voltara.key"), str(out / "vm75.master.json")),),
                operator_key=str(default_key_path(db)))
 
@@ -262,10 +266,12 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
     started = time.perf_counter()
     issued = []
     cache = TraceCache()  # the packs share their upstream lineage: read it once
+    statuses = StatusLists(out).allocator(oem.signing_key, DIGITAL_LINK_BASE, now)  # revocable: passport status
     with progress_bar() as bar:
         task = bar.add_task("issuing and verifying passports", total=len(s.packs))
         for pack in s.packs:
-            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache)
+            p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=cache,
+                               status=statuses)
             for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):
                 verify_anchored_passport(path.read_text().strip(), anchoring.client.w3, trusted_issuers=[oem.did],
                                          log_operator=ledger.operator_did, now=now, registry=anchoring.config.contract,
@@ -321,7 +327,8 @@ def _confidential_passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anc
     for pack in packs:
         started = time.perf_counter()
         p = issue_passport(ledger, pack, VOLTARA_VM75, oem.signing_key, issued_at=now, cache=TraceCache(),
-                           openings=run.store("voltara"))
+                           openings=run.store("voltara"),
+                           status=StatusLists(out).allocator(oem.signing_key, DIGITAL_LINK_BASE, now))
         issued_s = time.perf_counter() - started
         started = time.perf_counter()
         for path in write_presentations(p, out, p.passport_id.rsplit(":", 1)[1]):

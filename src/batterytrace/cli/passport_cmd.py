@@ -17,6 +17,7 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.catenax import export_catenax
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
+    DIGITAL_LINK_BASE,
     IssuedPassport,
     issue_passport,
     verify_passport,
@@ -24,6 +25,7 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
 from batterytrace.passport.qr import write_qr
+from batterytrace.passport.status import STATUS_VALUES, StatusLists, list_id_for
 from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
 
@@ -47,7 +49,7 @@ def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
     paths = []
     for level in ACCESS_LEVELS:
         path = out / f"{stem}.{level}.sd-jwt"
-        path.write_text(p.present(level) + "\n")
+        path.write_text(p.present(level))  # ends at the final "~": no newline (RFC 9901)
         paths.append(path)
     return paths
 
@@ -70,8 +72,11 @@ def issue_cmd(
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
-    p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), load_key(key),
-                       issued_at=int(time.time()), openings=store)
+    issuer, now = load_key(key), int(time.time())
+    # the passport's entry in the issuer's status list kept in the output directory (revoke it later
+    # with `passport status`; publish the list with POST /statuslists when the passport is served elsewhere)
+    p = issue_passport(ledger, pack_id, master_from_dict(parse_json(master.read_bytes())), issuer,
+                       issued_at=now, openings=store, status=StatusLists(out).allocator(issuer, DIGITAL_LINK_BASE, now))
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
         console.print(f"wrote {path}")
@@ -114,13 +119,18 @@ def verify_cmd(
     ledger_id: str | None = typer.Option(None, "--ledger-id", help="Pin the ledger (its urn:uuid id, shown by the "
                                          "API's /ledger/head): a checkpoint of another ledger of the same operator "
                                          "is refused. With --db, that ledger's id is pinned."),
+    status_list: Path | None = typer.Option(None, "--status-list", help="The issuer's Status List Token (as served "
+                                            "at the passport's status list URI): a revoked or suspended passport "
+                                            "is refused. Without it the status is reported as not checked."),
 ) -> None:
-    """Verify a passport: issuer signature, disclosures, event signature, log inclusion, and every
-    figure, printed one by one as verified or declared."""
+    """Verify a passport: issuer signature, disclosures, event signature, log inclusion, its status
+    (with --status-list), and every figure, printed one by one as verified or declared."""
     ledger = Ledger(open_store(db, create=False)) if db is not None else None
+    token = status_list.read_text().strip() if status_list is not None else None
     try:
         result = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
-                                 log_operator=operator, now=int(time.time()), ledger=ledger, ledger_id=ledger_id)
+                                 log_operator=operator, now=int(time.time()), ledger=ledger, ledger_id=ledger_id,
+                                 status_list=token)
     except VerificationError as exc:
         err_console.print(f"[bold red]passport verification FAILED:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -163,3 +173,25 @@ def qr_cmd(
     link = digital_link(lot.gtin, lot.serial)
     write_qr(link, out)
     console.print(f"wrote {out} → {link}")
+
+
+@passport_app.command("status")
+def status_cmd(
+    passport_id: str = typer.Argument(..., help="The passport id (urn:…, as printed by passport issue)."),
+    key: Path = typer.Option(..., help="The issuer's key file (the economic operator that issued it)."),
+    set_to: str | None = typer.Option(None, "--set", help=f"New status: one of {sorted(STATUS_VALUES)} "
+                                      "(revoked is final)."),
+    passports: Path = typer.Option(Path("passports"), "--passports",
+                                   help="Passports directory holding the issuer's status list (statuslists/)."),
+) -> None:
+    """Show or set the status of a passport version in its issuer's status list; prints where the
+    new signed list is (serve it from this directory, or POST it to /statuslists)."""
+    issuer = load_key(key)
+    lists = StatusLists(passports)
+    if set_to is None:
+        console.print(f"{passport_id}: {lists.status(passport_id, issuer.did)}")
+        return
+    lists.set_status(issuer, passport_id, set_to, int(time.time()))
+    path = lists.directory / f"{list_id_for(issuer.did)}.jwt"
+    console.print(f"{passport_id}: {set_to}; signed status list written to {path} "
+                  "(POST it to /statuslists where the passport is served)")

@@ -7,6 +7,12 @@ subset of the disclosures. Verification checks the signature with the issuer's d
 any disclosure whose digest the signed payload does not contain (or contains twice), and returns
 the payload with the presented claims restored. Disclosures carry 128-bit random salts, so a
 holder cannot produce a disclosure it was not given.
+
+Decoy digests (RFC 9901 §4.2.5): every object that has selectively disclosable claims gets its
+``_sd`` array padded with digests of random values up to a bucket size (``decoy_bucket``: at least
+8, then the next power of two). A reader of a presentation learns the bucket, never how many
+claims an object hides. The bucket depends only on the real count (no random extra), so many
+passports of one model cannot be averaged to recover it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
 
-__all__ = ["Disclosure", "IssuedSdJwt", "SdClaim", "issue_sd_jwt", "verify_sd_jwt"]
+__all__ = ["Disclosure", "IssuedSdJwt", "SdClaim", "decoy_bucket", "issue_sd_jwt", "verify_sd_jwt"]
 
 SD_ALG = "sha-256"
 TYP = "dc+sd-jwt"
@@ -69,6 +75,23 @@ _RESERVED = frozenset({"_sd", "...", "_sd_alg"})
 _LEAVES = (str, int, float, list, tuple, type(None))
 
 
+MIN_SD_BUCKET = 8
+
+
+def decoy_bucket(real: int) -> int:
+    """The ``_sd`` array length for an object hiding ``real`` claims: at least ``MIN_SD_BUCKET``,
+    else the next power of two."""
+    size = MIN_SD_BUCKET
+    while size < real:
+        size *= 2
+    return size
+
+
+def _decoy_digest() -> str:
+    # the digest of a random salt, as the RFC recommends: indistinguishable from a real digest
+    return b64u_encode(hashlib.sha256(b64u_encode(secrets.token_bytes(16)).encode("ascii")).digest())
+
+
 def _make_disclosure(name: str, value: Any, tag: str) -> Disclosure:
     salt = b64u_encode(secrets.token_bytes(16))
     text = _DISCLOSURE_JSON.encode([salt, name, value])
@@ -95,6 +118,7 @@ def _conceal(obj: Mapping[str, Any], out: list[Disclosure]) -> dict[str, Any]:
         else:
             plain[name] = value
     if digests:
+        digests.extend(_decoy_digest() for _ in range(decoy_bucket(len(digests)) - len(digests)))
         plain["_sd"] = sorted(digests)  # sorted: order reveals nothing about the claims
     return plain
 

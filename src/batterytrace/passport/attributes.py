@@ -18,7 +18,8 @@ BC = "aspects.PerformanceAndDurability.batteryCondition"
 LB = "aspects.Labeling"
 
 LEDGER, MASTER, LIFECYCLE, ATTEST, ISSUE = "ledger lineage", "OEM master data", "lifecycle events", "attestations", "issuance"
-P, LI, LIC, AUTH = "public", "legitimate_interest", "commission", "authorities"
+# audiences (passport/issue.py AUDIENCES): the longlist's access rights, as the roles that read them
+P, LI, LIC, AUTH = "public", "legitimate_interest", "legitimate_interest+commission", "authorities+commission"
 
 
 class Attribute(NamedTuple):
@@ -131,12 +132,28 @@ def render_markdown() -> str:
         "",
         "The 93 attributes of the BatteryPass v1.2 longlist (DIN DKE SPEC 99100), where each sits in a",
         "batterytrace passport (claim path; `aspects.*` follow the BatteryPass 1.2.0 aspect schemas), where",
-        "its value comes from, and the access level that receives it. Access levels nest: legitimate",
-        "interest ⊂ legitimate interest + Commission ⊂ authorities. Generated from",
-        "`src/batterytrace/passport/attributes.py`; `tests/passport/test_attributes.py` checks it against",
-        "the longlist and against issued passports.",
+        "its value comes from, and who may read it, as the longlist words its access rights (Battery",
+        "Regulation Art. 77(2)). Generated from `src/batterytrace/passport/attributes.py`;",
+        "`tests/passport/test_attributes.py` derives each role's disclosure set from the longlist CSV",
+        "itself and checks it against issued passports.",
         "",
-        "Levels: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
+        "## Who gets which token",
+        "",
+        "A reader above the public level signs in with a token the ledger operator issues",
+        "(`batterytrace token --role ROLE --subject NAME`). The audiences do not nest: each role reads",
+        "exactly what the longlist gives it.",
+        "",
+        "| reader | token role | reads, besides the public attributes |",
+        "|---|---|---|",
+        "| anyone scanning the label, a car buyer | none (public) | nothing more |",
+        "| a repairer, a second-life operator, a sorter, dismantler or recycler (persons with a legitimate interest, Art. 77(2)(b)) | `legitimate_interest` | the attributes for *persons with a legitimate interest* (battery status and condition, putting into service, expected lifetime, self-discharge) and those for *persons with a legitimate interest and the Commission* (materials of cathode, anode and electrolyte; dismantling information; part numbers; spare-part sources; safety measures) |",
+        "| the European Commission | `commission` | the attributes for *persons with a legitimate interest and the Commission* and those for *notified bodies, market surveillance authorities and the Commission* (results of test reports) |",
+        "| a notified body, a market surveillance authority (Art. 77(2)(c)) | `authorities` | the attributes for *notified bodies, market surveillance authorities and the Commission* (results of test reports) |",
+        "",
+        "Audiences (the access column): `public`; `legitimate_interest` (persons with a legitimate",
+        "interest only); `legitimate_interest+commission`; `authorities+commission` (notified bodies,",
+        "market surveillance authorities and the Commission). Counts: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
         "",
         "Sources: *ledger lineage* — computed from the pack's buckets, trace and per-lot carbon data;",
         "*lifecycle events* — signed lifecycle updates with BMS readings; *attestations* — auditor events",
@@ -157,7 +174,7 @@ def render_markdown() -> str:
         "evidence the passport carries: the bucket shares and `Circularity.recycledContent` (plain: the",
         "assembly event's buckets; confidential: the zero-knowledge proofs), `summary.element_g`,",
         "`MaterialComposition.batteryMaterials` (plain: the buckets; confidential: threshold proofs against",
-        "the commitments, disclosed with the masses at the Commission level as `material_proofs`),",
+        "the commitments, disclosed with the masses to the same audience as `material_proofs`),",
         "`summary.capacity_kwh`, `summary.chemistry`, `batteryChemistry.shortName`, `ratedEnergy`,",
         "`productIdentifier` (GTIN/serial) and `manufacturingDate` (the assembly event's signed time) from",
         "the assembly event, `batteryMass` (its gross mass while the pack is its assembled lot, else the",

@@ -12,6 +12,7 @@ Verification returns a ``PassportVerification``: every check, and every stated f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +45,7 @@ from batterytrace.passport.aspects import (
 )
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
+from batterytrace.passport.status import check_status, status_claim
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
     CheckResult,
@@ -61,6 +63,7 @@ from batterytrace.timeutil import format_time
 
 __all__ = [
     "ACCESS_LEVELS",
+    "AUDIENCES",
     "FIELD_LEVELS",
     "MAX_ISSUANCE_SKEW_S",
     "VCT",
@@ -69,32 +72,51 @@ __all__ = [
     "check_issued_at",
     "digital_link",
     "issue_passport",
+    "may_read",
     "passport_id_for",
     "verify_passport",
 ]
 
 VCT = "urn:batterytrace:battery-passport:1"
-# Access levels, each seeing what the levels before it see.
+# Access levels: the roles an operator-issued token grants (public needs none). A repairer, a
+# second-life operator or a recycler holds legitimate_interest; the Commission commission; notified
+# bodies and market surveillance authorities authorities (Art. 77(2), docs/passport-attributes.md).
 ACCESS_LEVELS = ("public", "legitimate_interest", "commission", "authorities")
-# aspect → field → the level that may read it (absent: public). From the BatteryPass v1.2 longlist.
+LI_ONLY, LI_COMMISSION, AUTHORITIES_COMMISSION = (
+    "legitimate_interest", "legitimate_interest+commission", "authorities+commission")
+# Who may read a field, as the BatteryPass v1.2 longlist words its access rights: the roles of each
+# audience. The audiences are not nested: the Commission does not read what only persons with a
+# legitimate interest may (the battery's condition), and notified bodies and market surveillance
+# authorities read the test reports, not the dismantling information.
+AUDIENCES: dict[str, frozenset[str]] = {
+    "public": frozenset(ACCESS_LEVELS),                                    # "Public"
+    LI_ONLY: frozenset({"legitimate_interest"}),                           # "persons with a legitimate interest"
+    LI_COMMISSION: frozenset({"legitimate_interest", "commission"}),       # "… and the Commission"
+    AUTHORITIES_COMMISSION: frozenset({"authorities", "commission"}),      # "Notified bodies, market surveillance authorities and the Commission"
+}
+# aspect → field → its audience (absent: public). From the BatteryPass v1.2 longlist.
 FIELD_LEVELS: dict[str, dict[str, str]] = {
-    "GeneralProductInformation": {"puttingIntoService": "legitimate_interest",
-                                  "batteryStatus": "legitimate_interest"},
-    "MaterialComposition": {"batteryMaterials": "commission"},
-    "Circularity": {"dismantlingAndRemovalInformation": "commission", "sparePartSources": "commission",
-                    "safetyMeasures": "commission"},
+    "GeneralProductInformation": {"puttingIntoService": LI_ONLY, "batteryStatus": LI_ONLY},
+    "MaterialComposition": {"batteryMaterials": LI_COMMISSION},
+    "Circularity": {"dismantlingAndRemovalInformation": LI_COMMISSION, "sparePartSources": LI_COMMISSION,
+                    "safetyMeasures": LI_COMMISSION},
     "PerformanceAndDurability": {
-        "batteryTechicalProperties.expectedLifetime": "legitimate_interest",
-        "batteryTechicalProperties.initialSelfDischarge": "legitimate_interest",
-        **{f"batteryCondition.{name}": "legitimate_interest" for name in (
+        "batteryTechicalProperties.expectedLifetime": LI_ONLY,
+        "batteryTechicalProperties.initialSelfDischarge": LI_ONLY,
+        **{f"batteryCondition.{name}": LI_ONLY for name in (
             "energyThroughput", "capacityThroughput", "numberOfFullCycles", "stateOfCertifiedEnergy",
             "capacityFade", "remainingEnergy", "remainingCapacity", "negativeEvents", "temperatureInformation",
             "remainingPowerCapability", "powerFade", "roundTripEfficiencyFade", "evolutionOfSelfDischarge",
             "currentSelfDischargingRate", "internalResistanceIncrease", "remainingRoundTripEnergyEfficiency",
             "stateOfCharge")},
     },
-    "Labeling": {"resultOfTestReport": "authorities"},
+    "Labeling": {"resultOfTestReport": AUTHORITIES_COMMISSION},
 }
+
+
+def may_read(level: str, audience: str) -> bool:
+    """Whether a reader at access ``level`` may read a field for ``audience``."""
+    return level in AUDIENCES[audience]
 DIGITAL_LINK_BASE = "https://id.batterytrace.example"
 
 
@@ -114,7 +136,7 @@ def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
 def _tags_for(level: str) -> list[str]:
     if level not in ACCESS_LEVELS:
         raise BatterytraceError(f"unknown access level {level!r}; one of {ACCESS_LEVELS}")
-    return list(ACCESS_LEVELS[1 : ACCESS_LEVELS.index(level) + 1])
+    return [audience for audience, roles in AUDIENCES.items() if audience != "public" and level in roles]
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,11 @@ class IssuedPassport:
 
     def present(self, level: str) -> str:
         return self.sd_jwt.present(_tags_for(level))
+
+    def present_all(self) -> str:
+        """Every disclosure: the issuer's complete view. No access level reads all of it (the
+        audiences do not nest); it is for the issuer's own checks (schema conformance, exports)."""
+        return self.sd_jwt.present(AUDIENCES)
 
 
 def _with_levels(payload: dict[str, Any], levels: dict[str, str], prefix: str = "") -> dict[str, Any]:
@@ -217,11 +244,14 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
 
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
                    issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
-                   openings: OpeningStore | None = None) -> IssuedPassport:
+                   openings: OpeningStore | None = None,
+                   status: Callable[[str], tuple[int, str]] | None = None) -> IssuedPassport:
     """Build and sign the passport of one pack. ``issuer`` is the economic operator's key; a
     ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage.
     A confidential pack needs ``openings`` of its lineage: its shares are then stated to 0.01
-    point and proved in zero knowledge against the commitments of its assembly event."""
+    point and proved in zero knowledge against the commitments of its assembly event. ``status``
+    gives the passport id's entry ``(idx, uri)`` in the issuer's status list (status.py), so the
+    issuer can revoke or suspend this version later; without it the passport cannot be revoked."""
     f = gather_facts(ledger.store, pack_id, master, cache, revealer(openings) if openings is not None else None)
     if f.lot.extra.get("economic_operator") not in (None, issuer.did):
         raise BatterytraceError("only the pack's economic operator may issue its passport")
@@ -266,6 +296,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         claims["material_proofs"] = SdClaim(material_proofs, FIELD_LEVELS["MaterialComposition"]["batteryMaterials"])
     if version > 1:  # Art. 77(6): linked to the passport of the battery before repurposing
         claims["predecessor"] = passport_id_for(f.lot.gtin, f.lot.serial, version - 1)
+    if status is not None:  # plain: every reader must be able to check it
+        claims["status"] = status_claim(*status(pid))
     expires = issued_at + valid_years * 365 * 86400
     return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
 
@@ -335,7 +367,7 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
 
 # claims a passport may carry (besides the SD-JWT's own); any other is refused, never ignored
 PASSPORT_CLAIMS = frozenset({"passport_id", "passport_version", "battery", "aspects", "summary", "evidence",
-                             "material_proofs", "predecessor", "iss", "iat", "exp", "vct", "_sd_alg", "cnf"})
+                             "material_proofs", "predecessor", "status", "iss", "iat", "exp", "vct", "_sd_alg"})
 BATTERY_CLAIMS = frozenset({"gtin", "serial", "digital_link", "lot"})
 # MAX_ISSUANCE_SKEW_S (publish.py): how far ahead of the verifier's clock an issuance may be dated
 # (clocks drift; a passport dated later is refused: published, it would block every honest reissue)
@@ -354,13 +386,14 @@ def check_issued_at(claims: dict[str, Any], now: int) -> None:
 
 def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = None,
                     log_operator: str | None = None, now: int | None = None,
-                    ledger: Ledger | None = None, ledger_id: str | None = None) -> PassportVerification:
+                    ledger: Ledger | None = None, ledger_id: str | None = None,
+                    status_list: str | None = None) -> PassportVerification:
     """Verify a passport presentation (``_verify_passport``). Whatever the input, this returns a
     result or raises ``VerificationError``: an error of any other kind on odd input (an
     arithmetic or type error deep in a check) is reported as a verification failure."""
     try:
         return _verify_passport(presentation, trusted_issuers=trusted_issuers, log_operator=log_operator,
-                                now=now, ledger=ledger, ledger_id=ledger_id)
+                                now=now, ledger=ledger, ledger_id=ledger_id, status_list=status_list)
     except VerificationError:
         raise
     except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
@@ -370,7 +403,8 @@ def verify_passport(presentation: str, *, trusted_issuers: list[str] | None = No
 
 def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
                      log_operator: str | None, now: int | None,
-                     ledger: Ledger | None, ledger_id: str | None = None) -> PassportVerification:
+                     ledger: Ledger | None, ledger_id: str | None = None,
+                     status_list: str | None = None) -> PassportVerification:
     """Verify a passport presentation and return what was established: its claims, each check,
     and each figure as verified or declared. Checks the issuer's signature and disclosures, that
     the embedded event is the signed aggregation that assembled this very pack (GTIN + serial) by
@@ -381,8 +415,10 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     only be checked for consistency and are reported as declared; with the ``ledger`` they are
     re-derived from it. ``ledger_id`` pins the ledger (domain separation): an operator key may run
     several ledgers, and a passport whose checkpoint is of another is refused (with ``ledger``
-    given, that ledger's id is pinned). Raises ``VerificationError`` (``FigureError`` naming a
-    forged figure)."""
+    given, that ledger's id is pinned). ``status_list`` is the issuer's Status List Token the
+    passport's ``status`` names (status.py): a revoked or suspended version is refused
+    (``PassportStatusError``); without it the status is reported ``not checked``. Raises
+    ``VerificationError`` (``FigureError`` naming a forged figure)."""
     if not log_operator:
         raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
                                 "the operator of the log the verifier trusts")
@@ -430,6 +466,8 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     verify_inclusion(leaf_hash(_logged_leaf(event, evidence, checkpoint)), index, checkpoint.tree_size, path, checkpoint.root_hash)
     _check_passport_id(claims, battery)
     checks = list(verification_checks(claims))
+    outcome, detail = check_status(claims, status_list, int(time.time()) if now is None else now)
+    checks.append(CheckResult("status", outcome, detail))
     if ledger is not None:
         checks.append(_check_on_ledger(ledger, event, index, checkpoint))
     figures = bind_figures(claims, out, event.hash_hex, ledger=ledger, assembled_at=event.body.get("time"))

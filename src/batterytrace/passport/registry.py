@@ -30,14 +30,17 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
+    DIGITAL_LINK_BASE,
     FIELD_LEVELS,
     IssuedPassport,
     PassportVerification,
     issue_passport,
+    may_read,
     verify_passport,
 )
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import PublishEnvelope, presentation_digest
+from batterytrace.passport.status import StatusLists
 
 __all__ = ["PassportDesk", "PassportIssuer", "check_complete", "check_disclosure_level", "save_presentations"]
 
@@ -70,25 +73,23 @@ def check_complete(claims: dict[str, Any], level: str) -> None:
     """Raise ``RuleViolationError("passport.incomplete")`` when verified ``claims`` served as
     ``level`` leave out a field that level may read (a public presentation filed as the
     legitimate-interest one would hide 19 of its fields)."""
-    rank = ACCESS_LEVELS.index(level)
-    missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, field_level in fields.items()
-               if ACCESS_LEVELS.index(field_level) <= rank and _node(claims, aspect, path) is None]
+    missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, audience in fields.items()
+               if may_read(level, audience) and _node(claims, aspect, path) is None]
     if missing:
         raise RuleViolationError("passport.incomplete", f"the {level} presentation does not disclose "
                                  f"{len(missing)} of its fields: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")
 
 
 def check_disclosure_level(claims: dict[str, Any], level: str) -> None:
-    """Raise ``VerificationError`` when verified ``claims`` disclose a field above ``level``
-    (e.g. a legitimate-interest field in what is served as the public presentation)."""
-    rank = ACCESS_LEVELS.index(level)
+    """Raise ``VerificationError`` when verified ``claims`` disclose a field ``level`` may not
+    read (e.g. a legitimate-interest field in what is served as the public presentation)."""
     for aspect, fields in FIELD_LEVELS.items():
-        for path, field_level in fields.items():
-            if ACCESS_LEVELS.index(field_level) <= rank:
+        for path, audience in fields.items():
+            if may_read(level, audience):
                 continue
             if _node(claims, aspect, path) is not None:
-                raise VerificationError(f"the presentation discloses {aspect}.{path}, "
-                                        f"which is above the {level} access level")
+                raise VerificationError(f"the presentation discloses {aspect}.{path}, which is not for the "
+                                        f"{level} access level (its audience: {audience})")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def save_presentations(p: IssuedPassport, out: Path) -> list[Path]:
     for level in ACCESS_LEVELS:
         path = out / f"{stem}.{level}.sd-jwt"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(p.present(level) + "\n")
+        tmp.write_text(p.present(level))  # ends at the final "~"
         tmp.replace(path)
         paths.append(path)
     return paths
@@ -125,7 +126,9 @@ class PassportDesk:
         self.directory = directory
         self.issuers = {i.key.did: i for i in issuers or []}
         self.operator_key = operator_key
-        self._verified: dict[tuple[str, str], PassportVerification] = {}
+        self.status_lists = StatusLists(directory)  # the issuers' lists (kept, or published to this desk)
+        # verified results per (passport id, level), with the status list token they were checked against
+        self._verified: dict[tuple[str, str], tuple[str | None, PassportVerification]] = {}
         self._lock = threading.Lock()
 
     def passport_id(self, gtin: str, serial: str) -> tuple[str, str]:
@@ -165,7 +168,9 @@ class PassportDesk:
         cp = self.ledger.latest_checkpoint()
         if found is not None and (cp is None or cp.tree_size <= found[0]) and self.operator_key is not None:
             self.ledger.sign_tree_head(self.operator_key)
-        p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=int(time.time()))
+        now = int(time.time())
+        p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=now,
+                           status=self.status_lists.allocator(issuer.key, DIGITAL_LINK_BASE, now))
         save_presentations(p, self.directory)
 
     def accept(self, presentations: dict[str, str], envelope: Any = None, now: int | None = None) -> str:
@@ -199,9 +204,12 @@ class PassportDesk:
         if env.passport_version < current_version:  # verified against the ledger it would name passport_version
             raise RuleViolationError("passport.rollback", f"version {env.passport_version} of {named.get('gtin')}/"
                                      f"{named.get('serial')} is older than its current version {current_version}")
-        # one issuance: the authorities presentation discloses every figure, re-derived from this ledger
+        # one issuance, every level verified against this ledger: the audiences are not nested, so no
+        # single presentation discloses every figure, and each one's figures are re-derived here
+        token = self.status_token(texts["public"])  # a revoked version is not republished
         results = {level: verify_passport(t, log_operator=self.ledger.operator_did, now=now,
-                                          ledger=self.ledger if level == ACCESS_LEVELS[-1] else None)
+                                          ledger=self.ledger,
+                                          status_list=token)
                    for level, t in texts.items()}
         claims = results["public"].claims
         for level, result in results.items():
@@ -229,7 +237,7 @@ class PassportDesk:
             for level, text in texts.items():
                 path = self.directory / f"{stem}.{level}.sd-jwt"
                 tmp = path.with_suffix(".tmp")
-                tmp.write_text(text + "\n")
+                tmp.write_text(text)  # ends at the final "~"
                 tmp.replace(path)
                 self._verified.pop((pid, level), None)
         return pid
@@ -268,14 +276,26 @@ class PassportDesk:
                                      f"at {issued_at} may not replace it")
         return False
 
+    def status_token(self, presentation: str) -> str | None:
+        """The status list token (kept by this desk) that a presentation's status names, if any."""
+        try:
+            return self.status_lists.token_for(_payload(presentation))
+        except VerificationError:
+            return None
+
     def verified(self, gtin: str, serial: str, level: str) -> PassportVerification:
-        """The passport at ``level`` after full verification against this ledger (cached)."""
+        """The passport at ``level`` after full verification against this ledger (cached until its
+        issuer's status list changes). A revoked or suspended passport raises
+        ``PassportStatusError``."""
         _, pid = self.passport_id(gtin, serial)
         key = (pid, level)
-        result = self._verified.get(key)
+        text = self.presentation(gtin, serial, level)
+        token = self.status_token(text)
+        cached = self._verified.get(key)
+        result = cached[1] if cached is not None and cached[0] == token else None
         if result is None:
-            result = verify_passport(self.presentation(gtin, serial, level), log_operator=self.ledger.operator_did,
-                                     now=int(time.time()), ledger=self.ledger)
+            result = verify_passport(text, log_operator=self.ledger.operator_did,
+                                     now=int(time.time()), ledger=self.ledger, status_list=token)
             claims = result.claims
             if claims.get("passport_id") != pid:
                 raise VerificationError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
@@ -284,7 +304,7 @@ class PassportDesk:
             if isinstance(evidence, dict) and "anchor" in evidence and self.anchor_verifier is not None:
                 self.anchor_verifier(claims)  # a forged or wrong anchor fails the passport
                 self._anchor_checked.add(pid)
-            self._verified[key] = result
+            self._verified[key] = (token, result)
         return result
 
     def anchor_checked(self, claims: dict[str, Any]) -> bool:
