@@ -22,11 +22,11 @@ from batterytrace.demo.scenario import Scenario
 from batterytrace.errors import ConfigError
 
 PROBLEM = "application/problem+json"
-SMALL = {"events": 4096, "batch": 8192, "capture": 16384, "passports": 8192, "verify": 4096, "statuslists": 4096, "signin": 2048,
+SMALL = {"events": 4096, "batch": 8192, "capture": 16384, "passports": 8192, "verify": 4096, "statuslists": 4096, "import": 4096, "signin": 2048,
          "other": 2048}
 ROUTES = [("POST", "/events", "events"), ("POST", "/events/batch", "batch"), ("POST", "/capture", "capture"),
           ("POST", "/passports", "passports"), ("POST", "/verify", "verify"), ("POST", "/signin", "signin"),
-          ("POST", "/statuslists", "statuslists"),
+          ("POST", "/statuslists", "statuslists"), ("POST", "/import/csv", "import"),
           ("GET", "/ledger/head", "other"), ("POST", "/signout", "other")]
 
 
@@ -64,7 +64,8 @@ def test_declared_length_over_the_limit_is_refused_before_reading(small: Served,
 
 @pytest.mark.parametrize(("method", "path", "route"), ROUTES[:7])
 def test_chunked_body_over_the_limit_is_refused(small: Served, method: str, path: str, route: str) -> None:
-    """Routes that read a body (a route that never reads one ignores it: nothing is buffered)."""
+    """Routes that read a body (a route that never reads one ignores it: nothing is buffered;
+    ``/import/csv`` asks for a credential before it reads)."""
     sent = 0
 
     def chunks() -> Iterator[bytes]:

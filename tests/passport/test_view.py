@@ -82,7 +82,8 @@ def test_any_claim_shape_gives_a_view_never_an_exception(issued: tuple[IssuedPas
     paths = [("summary",), ("summary", "chemistry"), ("summary", "recycled_percent"), ("summary", "recycled_percent", "Co"),
              ("summary", "art8_targets"), ("summary", "art8_targets", "Co"), ("summary", "origin_mix_percent"),
              ("summary", "origin_mix_percent", "Co"), ("summary", "certified_percent"), ("summary", "due_diligence_indices"),
-             ("summary", "assurances"), ("summary", "carbon_kgco2e_per_stage"), ("battery",), ("battery", "digital_link"),
+             ("summary", "assurances"), ("summary", "carbon_kgco2e_per_stage"),
+             ("summary", "carbon_primary_data_percent_per_stage"), ("battery",), ("battery", "digital_link"),
              ("aspects",), ("aspects", "GeneralProductInformation"), ("aspects", "PerformanceAndDurability"),
              ("aspects", "PerformanceAndDurability", "batteryCondition"), ("aspects", "Circularity"),
              ("aspects", "Circularity", "dismantlingAndRemovalInformation"), ("passport_id",), ("iss",)]
@@ -110,3 +111,16 @@ def test_any_claim_shape_gives_a_view_never_an_exception(issued: tuple[IssuedPas
     view = passport_view(huge, "public")
     assert view.identity["chemistry"] is None
     assert view.not_shown == ["summary.chemistry: expected a text of at most 200 characters, found a text of 100,000 characters"]
+def test_view_states_the_primary_data_share_per_stage(issued: tuple[IssuedPassport, str]) -> None:
+    """The demo lineage: extraction and refining intensities, measured (primary) at all but the
+    artisanal mine, transport estimates at every receipt (secondary); at end of life the
+    recycler's measured intensities for the recycled cobalt, beside the OEM's estimate for the
+    pack itself (secondary)."""
+    p, operator = issued
+    v = passport_view(verify_passport(p.present("public"), log_operator=operator).claims, "public")
+    shares = v.primary_data_percent_per_stage
+    assert list(shares) == [stage for stage, _ in v.carbon_per_stage_kg]
+    raw, distribution, end_of_life = (shares[k] for k in ("raw material acquisition and pre-processing",
+                                                           "distribution", "end of life and recycling"))
+    assert 50.0 < raw < 100.0 and distribution == 0.0 and 0.0 < end_of_life < 100.0
+    assert v.primary_data_percent is not None and 0 < v.primary_data_percent < 100

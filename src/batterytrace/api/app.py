@@ -10,7 +10,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from batterytrace.api import epcis_routes, ledger_routes, passport_routes, status_routes
+from batterytrace.api import (
+    epcis_routes,
+    import_routes,
+    ledger_routes,
+    passport_routes,
+    schema_routes,
+    status_routes,
+)
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
@@ -94,7 +101,9 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.include_router(epcis_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(passport_routes.router)
+    app.include_router(schema_routes.router)
     app.include_router(status_routes.router)
+    app.include_router(import_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(BodyLimitMiddleware, limit_of=config.body_limit,

@@ -14,7 +14,7 @@
 
 Request bodies are bounded per route while they are read (``body_limits``, bytes; JSON file only):
 events 1 MiB, batch 32 MiB, capture ``capture_bytes``, passports 4 MiB, verify 1 MiB, statuslists
-1 MiB, signin 16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
+1 MiB, import (CSV) ``MAX_CSV_BYTES``, signin 16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
     BATTERYTRACE_KEK_FILE         key-encryption key file that opens hosted (custodial) keys; none
 """
 
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.errors import ConfigError
+from batterytrace.ledger.csv_import import MAX_CSV_BYTES
 
 __all__ = ["ApiConfig"]
 
@@ -53,6 +54,7 @@ BODY_LIMIT_DEFAULTS: dict[str, int] = {
     "passports": 4 * 1024 * 1024,
     "verify": 1024 * 1024,
     "statuslists": 1024 * 1024,
+    "import": MAX_CSV_BYTES,
     "signin": 16 * 1024,
     "other": 16 * 1024,
 }

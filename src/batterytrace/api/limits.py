@@ -26,6 +26,7 @@ _ROUTES = {
     ("POST", "/passports"): "passports",
     ("POST", "/verify"): "verify",
     ("POST", "/statuslists"): "statuslists",
+    ("POST", "/import/csv"): "import",
     ("POST", "/signin"): "signin",
 }
 

@@ -55,8 +55,10 @@ def main() -> None:
         bench_cmd,
         credential_cmd,
         demo_cmd,
+        import_cmd,
         ledger_cmd,
         passport_cmd,
+        schema_cmd,
         serve_cmd,
     )
 

@@ -41,6 +41,7 @@ class PassportView:
     diligence: list[dict[str, Any]]
     certifications: list[dict[str, Any]]
     restricted: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # above-public data, by section
+    primary_data_percent_per_stage: dict[str, float] = field(default_factory=dict)
     not_shown: list[str] = field(default_factory=list)
 
 
@@ -212,6 +213,12 @@ def passport_view(claims: dict[str, Any], level: str) -> PassportView:
         value = sh.number(kg, f"summary.carbon_kgco2e_per_stage.{stage}")
         if value is not None:
             stages.append((stage, value))
+    primary_per_stage = {}
+    for stage, pct in sh.mapping(s.get("carbon_primary_data_percent_per_stage"),
+                                 "summary.carbon_primary_data_percent_per_stage").items():
+        value = sh.number(pct, f"summary.carbon_primary_data_percent_per_stage.{stage}")
+        if value is not None:
+            primary_per_stage[stage] = value
     origin_mix = []
     for el, mix in sorted(sh.mapping(s.get("origin_mix_percent"), "summary.origin_mix_percent").items()):
         parts = [(c, sh.number(p, f"summary.origin_mix_percent.{el}.{c}"))
@@ -236,6 +243,7 @@ def passport_view(claims: dict[str, Any], level: str) -> PassportView:
         carbon_per_kwh_kg=sh.number(s.get("carbon_kgco2e_per_kwh"), "summary.carbon_kgco2e_per_kwh"),
         carbon_class=sh.text(s.get("carbon_performance_class"), "summary.carbon_performance_class"),
         primary_data_percent=sh.number(s.get("carbon_primary_data_percent"), "summary.carbon_primary_data_percent"),
+        primary_data_percent_per_stage=primary_per_stage,
         recycled=recycled,
         origin_mix=origin_mix,
         certified_percent=[(el, p) for el, p in certified if p is not None],
