@@ -254,6 +254,28 @@ def test_postgres_connection_lost_is_503_then_recovers(pg_url: str, scenario: Sc
     store.close()
 
 
+def test_postgres_write_held_past_the_lock_timeout_is_503(pg_url: str, scenario: Scenario, tmp_path: Path) -> None:
+    """Another session holds the ledger's writer lock (as a writer in another process would)."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from batterytrace.storage.postgres import PostgresStore, split_schema
+
+    store = PostgresStore(pg_url, lock_timeout_ms=300)
+    s = serve(scenario, tmp_path, chain=False, store=store)
+    client = TestClient(s.app, raise_server_exceptions=False)
+    conninfo, _ = split_schema(pg_url)
+    with psycopg.connect(conninfo) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (store._lock_key,))
+        r = client.post("/events", json=scenario.events[0].to_wire())
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "1" and "lock timeout" in r.json()["detail"]
+        assert client.get("/ledger/head").status_code == 200  # reads go on
+        other.rollback()
+    assert client.post("/events", json=scenario.events[0].to_wire()).status_code == 201
+    store.close()
+
+
 def _conflicts(pg_url: str, count: int) -> None:
     """A trigger on the events table that fails the next ``count`` inserts with a real
     serialization_failure (SQLSTATE 40001), as a conflicting transaction would."""

@@ -36,7 +36,7 @@ from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, 
 
 __all__ = ["PostgresStore", "postgres_error", "split_schema"]
 
-_CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
+_CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _DAMAGE = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.DataCorrupted,
            psycopg.errors.IndexCorrupted)
 
@@ -46,6 +46,9 @@ def postgres_error(exc: psycopg.Error, what: str) -> StorageError:
     server out of reach (connection lost, shutting down), a damaged or partial schema."""
     if isinstance(exc, _CONFLICTS):
         return StorageUnavailableError(f"{what}: transaction conflict ({exc})", retry_after=1, retryable=True)
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return StorageUnavailableError(f"{what}: another writer held the ledger past the lock timeout ({exc})",
+                                       retry_after=1)
     if isinstance(exc, _DAMAGE):
         return StorageCorruptError(f"{what}: the ledger's tables are damaged ({exc})")
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
@@ -72,8 +75,11 @@ def split_schema(url: str) -> tuple[str, str]:
 
 
 class PostgresStore:
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(self, url: str, create: bool = True, lock_timeout_ms: int = 30_000) -> None:
+        """``lock_timeout_ms``: how long a write waits for another writer (or any lock) before
+        the store answers ``StorageUnavailableError``, as SQLite's busy timeout."""
         self.url = url
+        self.lock_timeout_ms = lock_timeout_ms
         self._conninfo, self.schema = split_schema(url)
         self._lock_key = zlib.crc32(f"batterytrace:{self.schema}".encode())
         self._local = threading.local()
@@ -104,6 +110,7 @@ class PostgresStore:
                 raise postgres_error(exc, "cannot connect to PostgreSQL") from exc
             try:
                 conn.execute(f'SET search_path TO "{self.schema}"')
+                conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
             except psycopg.Error as exc:
                 conn.close()
                 raise postgres_error(exc, "cannot connect to PostgreSQL") from exc
