@@ -42,7 +42,7 @@ def _too_large(r: Any, route: str) -> None:
     assert r.headers["content-type"].startswith(PROBLEM)
     body = r.json()
     assert body["type"].endswith("/body-too-large") and body["limit"] == SMALL[route]
-    assert f"the limit of {route} requests" in body["detail"]
+    assert f"at most {SMALL[route]} bytes per {route} request body" in body["detail"]
 
 
 def test_route_names() -> None:

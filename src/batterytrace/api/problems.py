@@ -45,7 +45,7 @@ class BodyTooLarge(StarletteHTTPException):
     HTTPException so that the framework's body parsing passes it on unchanged."""
 
     def __init__(self, route: str, limit: int, headers: dict[str, str] | None = None) -> None:
-        super().__init__(413, f"request body larger than {limit} bytes (the limit of {route} requests)",
+        super().__init__(413, f"at most {limit} bytes per {route} request body; this one is larger",
                          {**(headers or {}), "Connection": "close"})
         self.route, self.limit = route, limit
 
