@@ -1,7 +1,9 @@
 """Service configuration: from environment variables (``BATTERYTRACE_*``) or a JSON file.
 
     BATTERYTRACE_DB               ledger URL (SQLite path or postgresql:// URL); ./batterytrace.db
-    BATTERYTRACE_PASSPORTS        directory of issued passports; <db>-passports
+    BATTERYTRACE_PASSPORTS        directory of issued passports; beside a SQLite ledger <db>-passports,
+                                  else ./batterytrace-passports (passport/resolver.py default_passport_dir)
+    BATTERYTRACE_RESOLVER         GS1 Digital Link resolver base URL; stored as the ledger's resolver
     BATTERYTRACE_ISSUERS          issuer key and master data pairs "key.hex=master.json,..."
     BATTERYTRACE_OPERATOR_KEY     operator key file: signs tree heads before issuing a passport
     BATTERYTRACE_RATE_PER_S       requests per second per client (0 disables); 50
@@ -30,6 +32,7 @@ from typing import Any
 
 from batterytrace.errors import ConfigError
 from batterytrace.ledger.csv_import import MAX_CSV_BYTES
+from batterytrace.passport.resolver import default_passport_dir, parse_resolver
 
 __all__ = ["ApiConfig"]
 
@@ -44,6 +47,7 @@ _ENV = {
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
     "trusted_proxies": "BATTERYTRACE_TRUSTED_PROXIES",
+    "resolver": "BATTERYTRACE_RESOLVER",
     "kek_file": "BATTERYTRACE_KEK_FILE",
 }
 
@@ -74,6 +78,7 @@ class ApiConfig:
     page_cache_s: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
     body_limits: dict[str, int] = field(default_factory=dict)
+    resolver: str | None = None  # GS1 Digital Link base; None: the ledger's stored resolver
     kek_file: str | None = None  # hosted keys (plain EPCIS capture) are usable only with it
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -81,8 +86,7 @@ class ApiConfig:
     def passport_dir(self) -> Path:
         if self.passports:
             return Path(self.passports)
-        base = "demo" if self.db.startswith(("postgresql://", "postgres://")) else self.db
-        return Path(f"{Path(base).with_suffix('')}-passports")
+        return default_passport_dir(self.db)
 
     def body_limit(self, route: str) -> int:
         """Bytes a request body to ``route`` (one of ``BODY_LIMIT_ROUTES``) may have."""
@@ -136,6 +140,8 @@ class ApiConfig:
                 values["body_limits"] = {str(k): int(v) for k, v in limits.items()}
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration value: {exc}") from exc
+        if values.get("resolver") is not None:
+            values["resolver"] = parse_resolver(str(values["resolver"])).base
         cfg = cls(**values)
         if cfg.rate_per_s < 0 or cfg.page_cache_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
             raise ConfigError("rate and capture limits must be positive")

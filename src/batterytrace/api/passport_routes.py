@@ -22,19 +22,41 @@ from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.credentials import verify_credential
-from batterytrace.passport.issue import PassportVerification, verify_passport
-from batterytrace.passport.registry import PassportDesk
+from batterytrace.model.identifiers import IdentifierError, check_serial, normalise_gtin
+from batterytrace.passport.issue import ACCESS_LEVELS, PassportVerification, verify_passport
+from batterytrace.passport.registry import PassportDesk, model_listing
 from batterytrace.passport.view import Check, passport_view, verification_checks
-from batterytrace.web.render import render_index, render_passport, render_signin
+from batterytrace.web.render import render_index, render_model, render_passport, render_signin
 
-__all__ = ["router"]
+__all__ = ["link_router", "router"]
 
 router = APIRouter(tags=["passports"])
+# the GS1 Digital Link paths, mounted at the root and under the resolver's path prefix (app.py)
+link_router = APIRouter(tags=["passports"])
 SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
+LINKSET_TYPE = "application/linkset+json"
+
+
+def _level(request: Request, wanted: str | None) -> str:
+    """The access level granted (bearer token or sign-in cookie), or with ``?level=`` (a linkset
+    names each level's presentation) that level itself or public; any other is a 403 (the levels
+    are audiences, not nested: issue.py AUDIENCES)."""
+    granted = access_level(request)
+    if wanted is None:
+        return granted
+    if wanted not in ACCESS_LEVELS:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"level must be one of {', '.join(ACCESS_LEVELS)}",
+                           field="level")
+    if wanted not in ("public", granted):
+        raise ProblemError(403, "forbidden", "Access level not granted", f"the {wanted} presentation needs an "
+                           f"operator-issued bearer token granting it (this request has {granted})")
+    return wanted
 
 
 def _wants(request: Request) -> str:
     accept = request.headers.get("accept", "").lower()
+    if LINKSET_TYPE in accept:
+        return "linkset"
     if any(t in accept for t in SD_JWT_TYPES):
         return "sd-jwt"
     if "text/html" in accept:
@@ -49,16 +71,56 @@ def _safe_next(value: str | None) -> str:
     return value if value.isprintable() and "\\" not in value else "/"
 
 
-@router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
-            responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
-def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
-             serial: str = Path(..., min_length=1, max_length=64)) -> Response:
+def _gtin14(gtin: str) -> str:
+    try:
+        return normalise_gtin(gtin)
+    except IdentifierError as exc:
+        raise ProblemError(400, "invalid-identifier", "Invalid GS1 identifier", str(exc), field="gtin") from exc
+
+
+def _canonical(request: Request, gtin: str, gtin14: str) -> RedirectResponse | None:
+    """A GTIN-8, -12 or -13 in the path answers a permanent redirect to the GTIN-14 form (the one
+    link of the item: GS1 Digital Link's uncompressed canonical form)."""
+    if gtin == gtin14:
+        return None
+    path = request.url.path.replace(f"/01/{gtin}", f"/01/{gtin14}", 1)
+    query = request.url.query
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=301)
+
+
+@link_router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
+                 responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
+def passport(request: Request, gtin: str = Path(..., max_length=14),
+             serial: str = Path(..., min_length=1, max_length=64),
+             level: str | None = Query(None, max_length=32, description="A presentation at or below the level "
+                                       "granted (public without a token)"),
+             link_type: str | None = Query(None, alias="linkType", max_length=64,
+                                           description="'all': the RFC 9264 linkset of this battery")) -> Response:
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
-    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level."""
-    level = access_level(request)
+    (``Accept: application/dc+sd-jwt``), or its linkset (``Accept: application/linkset+json`` or
+    ``?linkType=all``). Public unless a bearer token grants a higher level (``?level=`` asks for a
+    the public one). A
+    GTIN-8/12/13 redirects to its GTIN-14 link; a wrong check digit or a serial outside GS1 AI 21
+    (1-20 characters of CSET 82) is a 400."""
+    gtin14 = _gtin14(gtin)
+    try:
+        check_serial(serial)
+    except IdentifierError as exc:
+        raise ProblemError(400, "invalid-identifier", "Invalid GS1 identifier", str(exc), field="serial") from exc
+    redirect = _canonical(request, gtin, gtin14)
+    if redirect is not None:
+        return redirect
+    level = _level(request, level)
     desk: PassportDesk = request.app.state.desk
     kind = _wants(request)
-    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
+    resolver = request.app.state.resolver
+    linkset = f"{resolver.item_link(gtin14, serial)}?linkType=all"
+    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60",
+               "Link": f'<{linkset}>; rel="linkset"; type="{LINKSET_TYPE}"'}
+    if kind == "linkset" or link_type == "all":
+        desk.passport_id(gtin, serial)  # a battery on the ledger (404 otherwise)
+        return JSONResponse(resolver.linkset(gtin14, serial, ACCESS_LEVELS), media_type=LINKSET_TYPE,
+                            headers={**headers, "Cache-Control": "public, max-age=60"})
     if kind == "sd-jwt":
         return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
     result = desk.verified(gtin, serial, level)
@@ -77,6 +139,24 @@ def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
             pages.clear()
         pages[key] = page
     return HTMLResponse(page, headers=headers)
+
+
+@link_router.get("/01/{gtin}", summary="Battery model by GS1 Digital Link (GTIN only)",
+                 responses={200: {"content": {"text/html": {}, "application/json": {}}}})
+def model(request: Request, gtin: str = Path(..., max_length=14),
+          after: str = Query("", max_length=20, description="Continue after this serial (the previous page's next)"),
+          limit: int = Query(100, ge=1, le=1000, description="Batteries per page")) -> Response:
+    """The model's public data (chemistry, rated energy, economic operator, from its packs on the
+    ledger) and its batteries, each with its Digital Link and current passport id, by serial."""
+    gtin14 = _gtin14(gtin)
+    redirect = _canonical(request, gtin, gtin14)
+    if redirect is not None:
+        return redirect
+    listing = model_listing(request.app.state.ledger, gtin14, request.app.state.resolver, after, limit)
+    headers = {"Vary": "Accept", "Cache-Control": "public, max-age=60"}
+    if _wants(request) == "html":
+        return HTMLResponse(render_model(listing, request.url.path), headers=headers)
+    return JSONResponse(listing, headers=headers)
 
 
 def _checks(result: PassportVerification, anchor_checked: bool) -> list[Check]:

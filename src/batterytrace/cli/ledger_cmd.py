@@ -166,23 +166,61 @@ def shares_table(shares: dict[str, dict[str, float]], title: str) -> Table:
     return table
 
 
+CSV_COLUMNS = ("gtin", "serial", "form", "lot_id", "holder", "holder_name", "status", "lifecycle")
+
+
+def _csv_cell(value: str | None) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ or a control character is
+    prefixed with ' (OWASP CSV injection); --json carries the values unchanged."""
+    text = "" if value is None else value
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @trace_app.command("forward")
 def trace_fwd(
     lot: list[str] = typer.Option(None, "--lot", help="Start lot id (repeatable)."),
-    site: str | None = typer.Option(None, help="Start from every lot created at this site..."),
-    start: str | None = typer.Option(None, "--from", help="...from this time (RFC 3339)"),
-    end: str | None = typer.Option(None, "--to", help="...until this time (RFC 3339)"),
+    site: str | None = typer.Option(None, help="Start from every lot created at this registered site..."),
+    start: str | None = typer.Option(None, "--from", help="...from this time (RFC 3339, inclusive)"),
+    end: str | None = typer.Option(None, "--to", help="...until this time (RFC 3339, exclusive; after --from)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the recall as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the recall as CSV (one row per product)."),
     db: str = DB,
 ) -> None:
-    """Every downstream lot and pack of a lot, or of a site within a time window (recall)."""
+    """Every battery (and vehicle) downstream of a lot, or of a site within a time window (recall):
+    one line per battery, sorted by GTIN and serial, with its current holder and status."""
+    import csv
+    import json
+
+    from batterytrace.ledger.trace import recalled_products
+
+    if as_json and as_csv:
+        raise BatterytraceError("give --json or --csv, not both")
+    if lot and (site or start or end):
+        raise BatterytraceError("give start lots (--lot) or a site and window (--site --from --to), not both")
+    if not lot and site is None:
+        raise BatterytraceError("give start lots (--lot) or a site and window (--site --from --to)")
+    if site is not None and (start is None or end is None):
+        raise BatterytraceError("a recall by site needs a window: --from and --to (RFC 3339)")
     store = open_store(db, create=False)
-    result = trace_forward(
-        store, lot or None, site,
-        parse_time(start) if start else None, parse_time(end) if end else None,
-    )
-    pack_ids = result.pack_ids
-    console.print(f"{result.lot_count} downstream lots, {len(pack_ids)} packs")
-    for pack in store.get_lots(pack_ids[:200]).values():
-        console.print(f"  {pack.form} {pack.gtin}/{pack.serial}  {pack.lot_id}  ({pack.status})")
-    if len(pack_ids) > 200:
-        console.print(f"  … and {len(pack_ids) - 200} more")
+    result = trace_forward(store, lot or None, site, parse_time(start) if start else None,
+                           parse_time(end) if end else None)
+    products = recalled_products(store, result)
+    if as_json:
+        doc = {"start_lots": len(result.start), "downstream_lots": result.lot_count,
+               "products": [p.to_dict() for p in products]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for p in products:
+            writer.writerow([_csv_cell(getattr(p, c)) for c in CSV_COLUMNS])
+        sys.stdout.flush()
+        return
+    batteries = sum(p.form != "vehicle" for p in products)
+    console.print(f"{len(result.start)} start lots, {result.lot_count} downstream lots, {batteries} batteries"
+                  f"{f', {len(products) - batteries} vehicles' if len(products) > batteries else ''}",
+                  markup=False, highlight=False)
+    for p in products:
+        console.print(f"  {p.gtin}/{p.serial}  {p.form}  {p.status}  held by {p.holder_name or p.holder}  "
+                      f"({p.lifecycle})  {p.lot_id}", markup=False, highlight=False, soft_wrap=True)

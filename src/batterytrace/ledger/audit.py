@@ -45,8 +45,9 @@ _P = ParamSpec("_P")
 #: sets; the signers' and sites' latest event times (``latest:…``) are compared with the replay
 LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy"})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
-#: stored tree heads and the log, both against the chain by ``anchor verify``
-SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records", TOKEN_KEY_META})
+#: stored tree heads and the log, both against the chain by ``anchor verify``; the passport layer's
+#: Digital Link resolver (passport/resolver.py)
+SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records", TOKEN_KEY_META, "passport/resolver"})
 #: meta rows of the service (credential registry, sealed hosted keys): shapes checked here
 SERVICE_META_PREFIXES = (CREDENTIAL_PREFIX, HOSTED_KEY_PREFIX)
 _ANCHOR_RECORDS = "anchor/records"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -11,7 +12,7 @@ from batterytrace.passport.verification import FigureResult
 from batterytrace.passport.view import Check, PassportView
 from batterytrace.web.charts import hbar_chart, stacked_bar, target_bars
 
-__all__ = ["STATIC_DIR", "render_index", "render_passport", "render_signin"]
+__all__ = ["STATIC_DIR", "render_index", "render_model", "render_passport", "render_signin"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 _env = Environment(loader=PackageLoader("batterytrace.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -35,3 +36,12 @@ def render_signin(next_path: str, error: str | None = None) -> str:
 
 def render_index() -> str:
     return _env.get_template("index.html").render()
+
+
+def render_model(listing: dict[str, Any], path: str) -> str:
+    """The model-level page of a GTIN (passport/registry.py ``model_listing``)."""
+    from urllib.parse import quote
+
+    items = [(f"{path}/21/{quote(b['serial'], safe='')}", b) for b in listing["batteries"]]
+    more = f"{path}?after={quote(listing['next'], safe='')}" if listing.get("next") else None
+    return _env.get_template("model.html").render(m=listing, items=items, more=more)
