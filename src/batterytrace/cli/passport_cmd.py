@@ -10,9 +10,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from batterytrace.canonical import parse_json
 from batterytrace.cli import DB_HELP, app, console, err_console
-from batterytrace.errors import BatterytraceError, ConfigError, EncodingError, VerificationError
+from batterytrace.cli.inputs import (
+    check_output,
+    check_output_dir,
+    open_ledger_store,
+    read_json,
+    read_text,
+)
+from batterytrace.errors import BatterytraceError, VerificationError
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import normalise_gtin
@@ -28,7 +34,6 @@ from batterytrace.passport.publish import MAX_ENVELOPE_AGE_S, publish_request
 from batterytrace.passport.qr import hri_lines, write_qr
 from batterytrace.passport.resolver import default_passport_dir, resolver_for
 from batterytrace.passport.status import STATUS_VALUES, StatusLists, list_id_for
-from batterytrace.storage.base import open_store
 from batterytrace.storage.openings import OpeningStore
 
 RESOLVER = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL (https://host[/prefix]); "
@@ -51,15 +56,8 @@ def resolve_pack(ledger: Ledger, ref: str) -> str:
 
 
 def load_master(path: Path) -> PackMasterData:
-    """OEM master data from a JSON file; a missing or unreadable file is a ``ConfigError``."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read master data {path}: {exc.strerror or exc}") from exc
-    try:
-        return master_from_dict(parse_json(data))
-    except EncodingError as exc:
-        raise ConfigError(f"master data {path} is not JSON: {exc}") from exc
+    """OEM master data from a JSON file (the shared input checks: missing, binary, not JSON), validated."""
+    return master_from_dict(read_json(path, "master data file"))
 
 
 def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
@@ -87,17 +85,20 @@ def issue_cmd(
 ) -> None:
     """Issue the passport of one pack as an SD-JWT VC; writes one presentation per access level
     (and with --upload the publication signed by the economic operator)."""
-    ledger = Ledger(open_store(db, create=False))
+    master_data = load_master(master)
+    signing = load_key(key)
+    ledger = Ledger(open_ledger_store(db))
     base = resolver_for(ledger.store, resolver)
     out = out if out is not None else default_passport_dir(db)
+    check_output_dir(out)
     pack_id = resolve_pack(ledger, pack)
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
-    issuer, now = load_key(key), int(time.time())
+    issuer, now = signing, int(time.time())
     # the passport's entry in the issuer's status list kept in the output directory (revoke it later
     # with `passport status`; publish the list with POST /statuslists when the passport is served elsewhere)
-    p = issue_passport(ledger, pack_id, load_master(master), issuer, issued_at=now, openings=store, resolver=base,
+    p = issue_passport(ledger, pack_id, master_data, issuer, issued_at=now, openings=store, resolver=base,
                        status=StatusLists(out).allocator(issuer, base.base, now))
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
@@ -123,8 +124,10 @@ def export_cmd(
     """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0)."""
     if fmt != "catenax":
         raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
-    ledger = Ledger(open_store(db, create=False))
-    doc = export_catenax(ledger, resolve_pack(ledger, pack), load_master(master),
+    master_data = load_master(master)
+    check_output(out, (".json",))
+    ledger = Ledger(open_ledger_store(db))
+    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_data,
                          issued_at=int(time.time()))
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     console.print(f"wrote {out} ({doc['specVersion']}, passport {doc['metadata']['passportIdentifier']})")
@@ -147,10 +150,11 @@ def verify_cmd(
 ) -> None:
     """Verify a passport: issuer signature, disclosures, event signature, log inclusion, its status
     (with --status-list), and every figure, printed one by one as verified or declared."""
-    ledger = Ledger(open_store(db, create=False)) if db is not None else None
-    token = status_list.read_text().strip() if status_list is not None else None
+    presentation = read_text(file, "passport presentation").strip()
+    token = read_text(status_list, "status list").strip() if status_list is not None else None
+    ledger = Ledger(open_ledger_store(db)) if db is not None else None
     try:
-        result = verify_passport(file.read_text().strip(), trusted_issuers=issuer or None,
+        result = verify_passport(presentation, trusted_issuers=issuer or None,
                                  log_operator=operator, now=int(time.time()), ledger=ledger, ledger_id=ledger_id,
                                  status_list=token)
     except VerificationError as exc:
@@ -174,7 +178,7 @@ def show_cmd(
     operator: str = typer.Option(..., help="Did of the trusted log operator who signs checkpoints."),
 ) -> None:
     """Verify and print the claims a presentation discloses."""
-    claims = verify_passport(file.read_text().strip(), log_operator=operator, now=int(time.time())).claims
+    claims = verify_passport(read_text(file, "passport presentation").strip(), log_operator=operator, now=int(time.time())).claims
     claims.pop("evidence", None)
     console.print_json(json.dumps(claims, ensure_ascii=False))
 
@@ -190,7 +194,8 @@ def qr_cmd(
     the GTIN and serial in GS1 human-readable form."""
     from batterytrace.passport.issue import digital_link
 
-    ledger = Ledger(open_store(db, create=False))
+    check_output(out, (".png", ".svg"))
+    ledger = Ledger(open_ledger_store(db))
     base = resolver_for(ledger.store, resolver)
     lot = ledger.store.get_lot(resolve_pack(ledger, pack))
     if lot is None or not lot.gtin or not lot.serial:
@@ -213,7 +218,7 @@ def check_cmd(
     from batterytrace.passport.readiness import check_readiness
 
     data = load_master(master)
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     report = check_readiness(ledger, resolve_pack(ledger, pack), data)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -229,7 +234,10 @@ def check_cmd(
         err_console.print(f"[bold red]not ready:[/] {len(report.missing_mandatory)} mandatory attributes missing: "
                           f"{escape(missing)}", soft_wrap=True)
         raise typer.Exit(1)
-    console.print("[green]ready[/]: every mandatory attribute is stated")
+    if not as_json:  # --json prints the report alone (its "ready" member says it)
+        console.print("[green]ready[/]: every mandatory attribute is stated")
+
+
 @passport_app.command("status")
 def status_cmd(
     passport_id: str = typer.Argument(..., help="The passport id (urn:…, as printed by passport issue)."),

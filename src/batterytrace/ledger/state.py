@@ -7,6 +7,7 @@ in an ``Effect`` first and merged only after every check passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from batterytrace.ledger.confidential import DeferredProofs
@@ -14,11 +15,16 @@ from batterytrace.model.entities import Attestation, Incident, Lot, Participant,
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
 
-__all__ = ["LATEST_PREFIX", "BatchState", "Effect"]
+__all__ = ["KEY_PREFIX", "LATEST_PREFIX", "BatchState", "Effect"]
 
 LATEST_PREFIX = "latest:"
 """Meta keys ``latest:actor:<did>`` and ``latest:site:<id>`` hold the time (µs) of the latest
 accepted event of each signer and site (rule ``time.order``); ``log verify`` reproduces them."""
+
+KEY_PREFIX = "key:"
+"""Meta keys ``key:<did:key>`` name the participant (its registered did) that a key was rotated
+in for (``rotate_key``): a key, once used, never signs for anyone else nor registers anew;
+``log verify`` reproduces them."""
 
 
 @dataclass
@@ -33,6 +39,8 @@ class Effect:
     incidents: list[Incident] = field(default_factory=list)
     ring_keys: list[RingKey] = field(default_factory=list)
     policy: LedgerPolicy | None = None
+    # rotated-in key did → the participant's registered did (rotate_key)
+    keys: dict[str, str] = field(default_factory=dict)
     # time line ("actor:<did>", "site:<id>") → the event's time: they never go back
     latest: dict[str, int] = field(default_factory=dict)
 
@@ -69,6 +77,7 @@ class BatchState:
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
         self._ring_keys: dict[str, RingKey] | None = None  # site id → key; read once per batch
+        self._key_owners: dict[str, str | None] = {}  # rotated-in key → participant (read or staged)
         self._latest: dict[str, int] = {}  # time line → latest accepted event time (read or staged)
         # When set, confidential rules collect their proofs here for one check at batch end.
         self.deferred_proofs: DeferredProofs | None = None
@@ -88,6 +97,21 @@ class BatchState:
         if staged is not None:
             return staged.copy()
         return self.store.get_lot(lot_id)
+
+    def custodians(self, lot_ids: Sequence[str]) -> dict[str, str]:
+        """lot id → custodian, for the lots of ``lot_ids`` that exist (staged, prefetched or stored);
+        read without copying the lots (the event index of an accepted event)."""
+        out: dict[str, str] = {}
+        missing = []
+        for lid in lot_ids:
+            lot = self.batch.lots.get(lid) or self._prefetched.get(lid)
+            if lot is not None:
+                out[lid] = lot.custodian
+            else:
+                missing.append(lid)
+        if missing:
+            out.update((lid, lot.custodian) for lid, lot in self.store.read_lots(missing).items())
+        return out
 
     def participant(self, did: str) -> Participant | None:
         found = self._participants.get(did) or self._registry_cache.get(did)
@@ -148,6 +172,12 @@ class BatchState:
             found = self._latest[line] = int(text) if text is not None else 0
         return found
 
+    def key_owner(self, key_did: str) -> str | None:
+        """The participant a key was rotated in for (``rotate_key``), ``None`` if it never was."""
+        if key_did not in self._key_owners:
+            self._key_owners[key_did] = self.store.get_meta(KEY_PREFIX + key_did)
+        return self._key_owners[key_did]
+
     def ring_keys(self) -> dict[str, RingKey]:
         """Site id → the site's current ring key (stored, plus those registered in this batch).
         Never cached across batches: a site may replace its key."""
@@ -196,6 +226,9 @@ class BatchState:
         if effect.policy is not None:
             self.policy = effect.policy
             self.policy_changed = True
+        for key_did, owner in effect.keys.items():
+            self._key_owners[key_did] = owner
+            self.batch.meta[KEY_PREFIX + key_did] = owner
         for line, t in effect.latest.items():
             if t > self.latest_time(line):
                 self._latest[line] = t
