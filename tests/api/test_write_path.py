@@ -111,7 +111,8 @@ def test_overlong_query_strings_and_event_hashes(served: Served) -> None:
     client = TestClient(served.app, raise_server_exceptions=False)
     r = client.get("/events", params={"MATCH_epc": "urn:x," * 5000})
     assert r.status_code == 414 and r.json()["type"].endswith("/uri-too-long")
-    r = client.get("/ledger/events/" + "ab" * 40)  # 80 hex digits: not a SHA-256 hash
+    r = client.get("/ledger/events/" + "ab" * 40,  # 80 hex digits: not a SHA-256 hash
+                   headers={"authorization": f"Bearer {served.token('authorities')}"})
     assert r.status_code == 404
     assert served.ledger.event_by_hash("00" * 1000) is None
     r = client.get("/capture/" + "e" * 65)
