@@ -74,7 +74,9 @@ def live_server(app: FastAPI) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    from batterytrace.cli.serve_cmd import UVICORN_OPTIONS
+
+    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_OPTIONS))  # as `batterytrace serve` runs it
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

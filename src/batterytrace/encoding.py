@@ -57,7 +57,14 @@ def b58encode(data: bytes) -> str:
     return "1" * pad + "".join(reversed(out))
 
 
+MAX_B58_CHARS = 1024
+
+
 def b58decode(text: str) -> bytes:
+    """Decode base58btc text of at most ``MAX_B58_CHARS`` characters (decoding costs the square of
+    the length, so longer text is refused before any work)."""
+    if len(text) > MAX_B58_CHARS:
+        raise EncodingError(f"base58 text of {len(text)} characters, at most {MAX_B58_CHARS}")
     n = 0
     for ch in text:
         try:

@@ -80,3 +80,25 @@ def test_cached_key_material_signs_like_libsodium_key_objects() -> None:
         assert key.public_key == bytes(reference.verify_key)
         assert key.did == did_from_public_key(bytes(reference.verify_key))
         assert key == SigningKey(seed) and hash(key) == hash(SigningKey(seed))
+
+
+def test_overlong_dids_are_refused_before_decoding() -> None:
+    """base58 decoding costs the square of the length: 200,000 characters took 12 s. The length
+    is judged first, so the refusal is immediate."""
+    import time
+
+    from batterytrace.crypto.signing import MAX_DID_CHARS
+    from batterytrace.encoding import MAX_B58_CHARS, b58decode
+
+    did = SigningKey.from_label("x").did
+    assert len(did) <= MAX_DID_CHARS and public_key_from_did(did)
+    for text in ("did:key:z" + "2" * 200_000, did + "1", did + "2" * (MAX_DID_CHARS - len(did) + 1)):
+        start = time.perf_counter()
+        with pytest.raises(EncodingError, match="did:key"):
+            public_key_from_did(text)
+        assert time.perf_counter() - start < 0.05
+    start = time.perf_counter()
+    with pytest.raises(EncodingError, match="base58"):
+        b58decode("2" * 200_000)
+    assert time.perf_counter() - start < 0.05
+    assert b58decode("2" * MAX_B58_CHARS)

@@ -21,7 +21,8 @@ from batterytrace.api import (
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
-from batterytrace.api.epcis_routes import CaptureJobs
+from batterytrace.api.epcis_routes import CaptureJobs, capture_limit_headers
+from batterytrace.api.limits import BodyLimitMiddleware
 from batterytrace.api.problems import install_problem_handlers
 from batterytrace.keys import load_key
 from batterytrace.ledger.hosted_keys import KeyEncryptionKey
@@ -113,7 +114,10 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
             app.include_router(router, prefix=resolver.prefix.rstrip("/"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
-    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost
+    app.add_middleware(BodyLimitMiddleware, limit_of=config.body_limit,
+                       headers_of=lambda route: capture_limit_headers(config) if route == "capture" else {})
+    app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst,  # outermost
+                       trusted_proxies=config.trusted_proxies)
     return app
 
 

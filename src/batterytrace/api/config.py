@@ -11,11 +11,18 @@
     BATTERYTRACE_CAPTURE_LIMIT    events per capture document; 50000
     BATTERYTRACE_CAPTURE_BYTES    bytes per capture document; 64 MiB
     BATTERYTRACE_PAGE_CACHE_S     seconds a public passport answer is reused (0 disables); 2
+    BATTERYTRACE_TRUSTED_PROXIES  CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is
+                                  honoured for rate limiting, comma-separated; none
+
+Request bodies are bounded per route while they are read (``body_limits``, bytes; JSON file only):
+events 1 MiB, batch 32 MiB, capture ``capture_bytes``, passports 4 MiB, verify 1 MiB, statuslists
+1 MiB, import (CSV) ``MAX_CSV_BYTES``, signin 16 KiB, other 16 KiB. Larger bodies are answered 413 before they are buffered.
     BATTERYTRACE_KEK_FILE         key-encryption key file that opens hosted (custodial) keys; none
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.errors import ConfigError
+from batterytrace.ledger.csv_import import MAX_CSV_BYTES
 from batterytrace.passport.resolver import default_passport_dir, parse_resolver
 
 __all__ = ["ApiConfig"]
@@ -38,9 +46,23 @@ _ENV = {
     "capture_limit": "BATTERYTRACE_CAPTURE_LIMIT",
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
+    "trusted_proxies": "BATTERYTRACE_TRUSTED_PROXIES",
     "resolver": "BATTERYTRACE_RESOLVER",
     "kek_file": "BATTERYTRACE_KEK_FILE",
 }
+
+#: bytes per request body, by route (``capture`` defaults to ``capture_bytes``)
+BODY_LIMIT_DEFAULTS: dict[str, int] = {
+    "events": 1024 * 1024,
+    "batch": 32 * 1024 * 1024,
+    "passports": 4 * 1024 * 1024,
+    "verify": 1024 * 1024,
+    "statuslists": 1024 * 1024,
+    "import": MAX_CSV_BYTES,
+    "signin": 16 * 1024,
+    "other": 16 * 1024,
+}
+BODY_LIMIT_ROUTES = (*BODY_LIMIT_DEFAULTS, "capture")
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,8 @@ class ApiConfig:
     capture_limit: int = 50_000
     capture_bytes: int = 64 * 1024 * 1024
     page_cache_s: float = 2.0
+    trusted_proxies: tuple[str, ...] = ()
+    body_limits: dict[str, int] = field(default_factory=dict)
     resolver: str | None = None  # GS1 Digital Link base; None: the ledger's stored resolver
     kek_file: str | None = None  # hosted keys (plain EPCIS capture) are usable only with it
     extra: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +87,12 @@ class ApiConfig:
         if self.passports:
             return Path(self.passports)
         return default_passport_dir(self.db)
+
+    def body_limit(self, route: str) -> int:
+        """Bytes a request body to ``route`` (one of ``BODY_LIMIT_ROUTES``) may have."""
+        if route in self.body_limits:
+            return self.body_limits[route]
+        return self.capture_bytes if route == "capture" else BODY_LIMIT_DEFAULTS[route]
 
     @classmethod
     def load(cls, file: Path | None = None, env: Mapping[str, str] | None = None,
@@ -98,6 +128,16 @@ class ApiConfig:
                                ("capture_bytes", int), ("page_cache_s", float)):
                 if name in values:
                     values[name] = kind(values[name])
+            if isinstance(values.get("trusted_proxies"), str):
+                values["trusted_proxies"] = [p for p in values["trusted_proxies"].split(",") if p.strip()]
+            if "trusted_proxies" in values:
+                values["trusted_proxies"] = tuple(str(ipaddress.ip_network(str(p).strip(), strict=False))
+                                                  for p in values["trusted_proxies"])
+            if "body_limits" in values:
+                limits = values["body_limits"]
+                if not isinstance(limits, dict) or set(limits) - set(BODY_LIMIT_ROUTES):
+                    raise ConfigError(f"body_limits: an object whose keys are among {', '.join(BODY_LIMIT_ROUTES)}")
+                values["body_limits"] = {str(k): int(v) for k, v in limits.items()}
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration value: {exc}") from exc
         if values.get("resolver") is not None:
@@ -105,4 +145,6 @@ class ApiConfig:
         cfg = cls(**values)
         if cfg.rate_per_s < 0 or cfg.page_cache_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
             raise ConfigError("rate and capture limits must be positive")
+        if any(v < 1024 for v in cfg.body_limits.values()):
+            raise ConfigError("body_limits: at least 1024 bytes per route")
         return cfg

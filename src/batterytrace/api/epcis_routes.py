@@ -9,28 +9,29 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import grant_of
+from batterytrace.api.config import ApiConfig
 from batterytrace.api.problems import ProblemError
 from batterytrace.api.readers import denied, reader_of
 from batterytrace.canonical import parse_json
 from batterytrace.crypto.signing import SigningKey
-from batterytrace.errors import EncodingError
+from batterytrace.errors import EncodingError, RuleViolationError
 from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
 from batterytrace.ledger.epcis_capture import capture_custodial
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, QUERY_PARAMS, EventQuery, run_query
 from batterytrace.ledger.hosted_keys import load_hosted_key
-from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.ledger import Ledger, check_signatures
 from batterytrace.ledger.read_policy import AccessDeniedError, may_see_job
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
 
-__all__ = ["router"]
+__all__ = ["capture_limit_headers", "router"]
 
 router = APIRouter()
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
@@ -60,8 +61,11 @@ def _signed(w: WireEvent) -> SignedEvent:
 def submit_event(body: WireEvent, request: Request) -> dict[str, Any]:
     """The event must be signed by its actor, a registered participant; ledger rules apply."""
     ev = _signed(body)
+    _, bad = check_signatures([ev])  # before the write lock: forged events never hold it
+    if bad:
+        raise RuleViolationError("signature", bad[0].message.removeprefix("[signature] "))
     with request.app.state.write_lock:
-        receipt = _ledger(request).submit(ev)
+        receipt = _ledger(request).submit(ev, signatures_checked=True)
     return {"seq": receipt.seq, "event_hash": receipt.event_hash, "lots": list(receipt.lots)}
 
 
@@ -76,10 +80,16 @@ def submit_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
             positions.append(i)
         except EncodingError as exc:
             rejected.append({"index": i, "event_hash": None, "rule": "schema", "message": str(exc)})
-    if rejected and body.all_or_nothing:
+    good, bad = check_signatures(events)  # before the write lock: forged events never hold it
+    rejected += [{"index": positions[r.index], "event_hash": r.event_hash, "rule": r.rule, "message": r.message}
+                 for r in bad]
+    if (rejected and body.all_or_nothing) or not good:
+        rejected.sort(key=lambda r: int(r["index"]))
         return {"accepted": [], "rejected": rejected}
+    events = [events[i] for i in good]
+    positions = [positions[i] for i in good]
     with request.app.state.write_lock:
-        result = _ledger(request).submit_batch(events, all_or_nothing=body.all_or_nothing)
+        result = _ledger(request).submit_batch(events, all_or_nothing=body.all_or_nothing, signatures_checked=True)
     rejected += [{"index": positions[r.index], "event_hash": r.event_hash, "rule": r.rule, "message": r.message}
                  for r in result.rejected]
     rejected.sort(key=lambda r: int(r["index"]))
@@ -125,11 +135,15 @@ class CaptureJobs:
             return [i for i in self._jobs if visible(self._owners.get(i))]
 
 
-def _limits(request: Request) -> dict[str, str]:
-    cfg = request.app.state.config
+def capture_limit_headers(cfg: ApiConfig) -> dict[str, str]:
+    """The EPCIS capture limits (also on a 413 answer to a capture document too large)."""
     return {**EPCIS_HEADERS, "GS1-EPCIS-Capture-Limit": str(cfg.capture_limit),
-            "GS1-EPCIS-Capture-File-Size-Limit": str(cfg.capture_bytes),
+            "GS1-EPCIS-Capture-File-Size-Limit": str(cfg.body_limit("capture")),
             "GS1-Capture-Error-Behaviour": "rollback, proceed"}
+
+
+def _limits(request: Request) -> dict[str, str]:
+    return capture_limit_headers(request.app.state.config)
 
 
 @router.options("/capture", status_code=204, tags=["epcis"], summary="Capture limits")
@@ -155,14 +169,7 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
     if grant is not None and grant.role != PARTICIPANT_ROLE:
         raise ProblemError(403, "capture-forbidden", "Not a participant credential",
                            f"a {grant.role} token reads; capture takes self-signed events or a participant credential")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cfg.capture_bytes:
-        raise ProblemError(413, "capture-too-large", "Capture document too large",
-                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
-    raw = await request.body()
-    if len(raw) > cfg.capture_bytes:
-        raise ProblemError(413, "capture-too-large", "Capture document too large",
-                      f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
+    raw = await request.body()  # bounded while read by api/limits.py (413 past the capture limit)
     created = now_us()
     grant = grant_of(request)
     doc = await run_in_threadpool(parse_json, raw)
@@ -209,7 +216,7 @@ def _reader(request: Request) -> str | None:
 
 
 @router.get("/capture/{capture_id}", tags=["epcis"], summary="Capture job status")
-def capture_job(capture_id: str, request: Request) -> JSONResponse:
+def capture_job(request: Request, capture_id: str = Path(..., max_length=64)) -> JSONResponse:
     job = request.app.state.capture_jobs.get(capture_id, _reader(request))
     if job is None:
         raise ProblemError(404, "not-found", "No such capture job", f"no capture job {capture_id}")

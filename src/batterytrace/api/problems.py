@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,11 +20,13 @@ from batterytrace.errors import (
     VerificationError,
 )
 from batterytrace.passport.status import PassportStatusError
+from batterytrace.storage.errors import StorageCorruptError, StorageUnavailableError
 
-__all__ = ["PROBLEM_BASE", "ProblemError", "install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM_BASE", "BodyTooLarge", "ProblemError", "install_problem_handlers", "problem_response"]
 
 PROBLEM_BASE = "https://batterytrace.example/problems/"
 PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("batterytrace.api")
 
 
 class ProblemError(Exception):
@@ -37,6 +40,16 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its route's limit while it was read (api/limits.py): 413. An
+    HTTPException so that the framework's body parsing passes it on unchanged."""
+
+    def __init__(self, route: str, limit: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(413, f"at most {limit} bytes per {route} request body; this one is larger",
+                         {**(headers or {}), "Connection": "close"})
+        self.route, self.limit = route, limit
+
+
 def problem_response(status: int, kind: str, title: str, detail: str, instance: str | None = None,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
@@ -47,6 +60,10 @@ def problem_response(status: int, kind: str, title: str, detail: str, instance: 
 
 
 def _for_error(exc: BatterytraceError) -> tuple[int, str, str, dict[str, Any]]:
+    if isinstance(exc, StorageUnavailableError):
+        return 503, "storage-unavailable", "Ledger storage busy or unreachable", {"retry_after": exc.retry_after}
+    if isinstance(exc, StorageCorruptError):
+        return 500, "storage-corrupt", "Ledger storage damaged", {}
     if isinstance(exc, RuleViolationError):
         return 422, f"rule/{exc.rule}", "Event refused by a ledger rule", {"rule": exc.rule}
     if isinstance(exc, NotFoundError):
@@ -76,7 +93,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, BatterytraceError)
         status, kind, title, extra = _for_error(exc)
         detail = exc.detail if isinstance(exc, (RuleViolationError, PassportStatusError)) else str(exc)
-        return problem_response(status, kind, title, detail, request.url.path, **extra)
+        headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+        if isinstance(exc, StorageCorruptError):
+            _log.error("ledger storage damaged: %s", exc)
+            detail = "the ledger's storage is damaged; the operator must restore it (see the service log)"
+        return problem_response(status, kind, title, detail, request.url.path, headers, **extra)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -87,6 +108,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
+        if isinstance(exc, BodyTooLarge):
+            return problem_response(413, "body-too-large", "Request body too large", str(exc.detail),
+                                    request.url.path, headers, limit=exc.limit)
         return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail),
                                 request.url.path, headers)
 

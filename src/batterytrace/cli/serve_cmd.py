@@ -9,7 +9,13 @@ import typer
 
 from batterytrace.cli import DB_HELP, app, console
 
-__all__ = ["run_server"]
+__all__ = ["UVICORN_OPTIONS", "run_server"]
+
+#: uvicorn never rewrites the client address from X-Forwarded-For (its default does so for
+#: loopback peers, which let any local client pick its rate-limit identity): the application
+#: honours forwarding headers only from configured trusted proxies (``trusted_proxies``)
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "proxy_headers": False,
+                                   "server_header": False}
 
 
 def run_server(host: str, port: int, config_file: Path | None = None, workers: int = 1, **overrides: Any) -> None:
@@ -28,7 +34,7 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
     console.print(f"serving {config.db} at http://{host}:{port}/  (OpenAPI: /openapi.json, passports: "
                   f"{resolver.prefix}01/<gtin>/21/<serial>, links under {resolver.base})")
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(application, host=host, port=port, **UVICORN_OPTIONS)
         return
     application.state.ledger.close()
     os.environ["BATTERYTRACE_CONFIG"] = str(config_file) if config_file else ""
@@ -38,10 +44,12 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
         value = getattr(config, name)
         if value is not None:
             os.environ[var] = str(value)
+    if config.trusted_proxies:
+        os.environ["BATTERYTRACE_TRUSTED_PROXIES"] = ",".join(config.trusted_proxies)
     if config.issuers:
         os.environ["BATTERYTRACE_ISSUERS"] = ",".join(f"{k}={m}" for k, m in config.issuers)
     uvicorn.run("batterytrace.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                **UVICORN_OPTIONS)
 
 
 @app.command()

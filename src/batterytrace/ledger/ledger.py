@@ -27,6 +27,7 @@ from batterytrace.model.entities import Lot, Participant, Site
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import LedgerPolicy
 from batterytrace.storage.base import Store, StoredEvent, TreeHeadRecord, open_store
+from batterytrace.storage.errors import StorageUnavailableError
 from batterytrace.timeutil import now_us, parse_time
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Receipt",
     "Rejection",
     "check_ledger_id",
+    "check_signatures",
     "historical_clock",
     "labelled_ledger_id",
     "new_ledger_id",
@@ -108,6 +110,27 @@ class Rejection:
 class BatchResult:
     accepted: list[Receipt] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+
+
+#: attempts of a write whose transaction conflicted (PostgreSQL serialization failure, deadlock)
+WRITE_ATTEMPTS = 3
+
+
+def check_signatures(events: Sequence[SignedEvent]) -> tuple[list[int], list[Rejection]]:
+    """Verify each event's signature (rule ``signature``, the first rule ``check_event`` applies):
+    the indices of those that verify, and a rejection for each other one. Callers run it before
+    they take the write lock and submit the survivors with ``signatures_checked=True``, so a flood
+    of forged events costs CPU but never holds up the writers."""
+    good: list[int] = []
+    rejected: list[Rejection] = []
+    for i, ev in enumerate(events):
+        try:
+            ev.verify_signature()
+        except VerificationError as exc:
+            rejected.append(Rejection(i, ev.hash_hex, "signature", f"[signature] {exc}"))
+            continue
+        good.append(i)
+    return good, rejected
 
 
 def _referenced_lots(events: Sequence[SignedEvent]) -> list[str]:
@@ -200,9 +223,9 @@ class Ledger:
         text = self.store.get_meta("policy")
         return None if text is None else LedgerPolicy.from_dict(parse_json(text))
 
-    def submit(self, event: SignedEvent) -> Receipt:
+    def submit(self, event: SignedEvent, *, signatures_checked: bool = False) -> Receipt:
         """Accept one event or raise ``RuleViolationError``."""
-        result = self.submit_batch([event])
+        result = self.submit_batch([event], signatures_checked=signatures_checked)
         if result.rejected:
             r = result.rejected[0]
             raise RuleViolationError(r.rule, r.message.removeprefix(f"[{r.rule}] "))
@@ -236,6 +259,25 @@ class Ledger:
         """
         if ingested_at is not None and len(ingested_at) != len(events):
             raise ValueError("ingested_at names one time per event")
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return self._submit_once(events, signatures_checked, check_clock, all_or_nothing, ingested_at)
+            except StorageUnavailableError as exc:
+                # a transaction conflict rolled everything back: judge again on fresh state,
+                # a bounded number of times (then the caller hears the store is unavailable)
+                self._tree, self._last_ingested = None, None
+                if not exc.retryable or attempt + 1 == WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit_once(
+        self,
+        events: Sequence[SignedEvent],
+        signatures_checked: bool,
+        check_clock: bool,
+        all_or_nothing: bool,
+        ingested_at: Sequence[int] | None,
+    ) -> BatchResult:
         now = self.clock() if check_clock and ingested_at is None else None
         with self.store.write_lock():
             size = self.store.size()
@@ -389,6 +431,8 @@ class Ledger:
         return heads[-1] if heads else None
 
     def event_by_hash(self, event_hash_hex: str) -> tuple[int, SignedEvent] | None:
+        if len(event_hash_hex) != 64:  # a SHA-256 hash in hex; checked before any decoding
+            return None
         try:
             raw = bytes.fromhex(event_hash_hex)
         except ValueError:

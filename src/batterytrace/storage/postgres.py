@@ -34,6 +34,7 @@ from batterytrace.storage.base import (
     lot_from_json,
     lot_to_json,
 )
+from batterytrace.storage.errors import StorageCorruptError, StorageUnavailableError
 from batterytrace.storage.event_sql import (
     INDEX_CHUNK,
     SELECT_INDEX,
@@ -43,7 +44,26 @@ from batterytrace.storage.event_sql import (
 )
 from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
 
-__all__ = ["PostgresStore", "split_schema"]
+__all__ = ["PostgresStore", "postgres_error", "split_schema"]
+
+_CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+_DAMAGE = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.DataCorrupted,
+           psycopg.errors.IndexCorrupted)
+
+
+def postgres_error(exc: psycopg.Error, what: str) -> StorageError:
+    """The storage error a driver exception means: a transaction conflict (retryable), the
+    server out of reach (connection lost, shutting down), a damaged or partial schema."""
+    if isinstance(exc, _CONFLICTS):
+        return StorageUnavailableError(f"{what}: transaction conflict ({exc})", retry_after=1, retryable=True)
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        return StorageUnavailableError(f"{what}: another writer held the ledger past the lock timeout ({exc})",
+                                       retry_after=1)
+    if isinstance(exc, _DAMAGE):
+        return StorageCorruptError(f"{what}: the ledger's tables are damaged ({exc})")
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return StorageUnavailableError(f"{what}: PostgreSQL cannot be reached ({exc})", retry_after=5)
+    return StorageError(f"{what}: {exc}")
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -65,8 +85,11 @@ def split_schema(url: str) -> tuple[str, str]:
 
 
 class PostgresStore:
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(self, url: str, create: bool = True, lock_timeout_ms: int = 30_000) -> None:
+        """``lock_timeout_ms``: how long a write waits for another writer (or any lock) before
+        the store answers ``StorageUnavailableError``, as SQLite's busy timeout."""
         self.url = url
+        self.lock_timeout_ms = lock_timeout_ms
         self._conninfo, self.schema = split_schema(url)
         self._lock_key = zlib.crc32(f"batterytrace:{self.schema}".encode())
         self._local = threading.local()
@@ -94,8 +117,13 @@ class PostgresStore:
             try:
                 conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
             except psycopg.Error as exc:
-                raise StorageError(f"cannot connect to PostgreSQL: {exc}") from exc
-            conn.execute(f'SET search_path TO "{self.schema}"')
+                raise postgres_error(exc, "cannot connect to PostgreSQL") from exc
+            try:
+                conn.execute(f'SET search_path TO "{self.schema}"')
+                conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
+            except psycopg.Error as exc:
+                conn.close()
+                raise postgres_error(exc, "cannot connect to PostgreSQL") from exc
             self._local.conn = conn
         return conn
 
@@ -121,7 +149,7 @@ class PostgresStore:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
                     yield
             except psycopg.Error as exc:
-                raise StorageError(f"PostgreSQL transaction failed: {exc}") from exc
+                raise postgres_error(exc, "PostgreSQL transaction failed") from exc
 
     def apply(self, batch: WriteBatch) -> None:
         conn = self._conn()
@@ -199,7 +227,7 @@ class PostgresStore:
                         ],
                     )
         except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+            raise postgres_error(exc, "PostgreSQL write failed") from exc
 
     @staticmethod
     def _upsert(
@@ -216,7 +244,7 @@ class PostgresStore:
         try:
             return self._conn().execute(sql, args).fetchall()
         except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL read failed: {exc}") from exc
+            raise postgres_error(exc, "PostgreSQL read failed") from exc
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         rows = self._rows(sql, args)

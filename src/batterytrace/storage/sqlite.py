@@ -29,6 +29,11 @@ from batterytrace.storage.base import (
     lot_from_json,
     lot_to_json,
 )
+from batterytrace.storage.errors import (
+    StorageCorruptError,
+    StorageUnavailableError,
+    map_store_errors,
+)
 from batterytrace.storage.event_sql import (
     INDEX_CHUNK,
     SELECT_INDEX,
@@ -41,22 +46,50 @@ from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, 
 __all__ = ["SQLiteStore"]
 
 _CHUNK = 2000  # bound on IN (...) list sizes
+_CORE_TABLES = frozenset({"events", "nodes", "meta", "lots", "inputs"})
+_BUSY = ("database is locked", "database table is locked", "database is busy")
+_CORRUPT = ("file is not a database", "malformed", "no such table", "no such column", "corrupt")
 
 
+def sqlite_error(exc: Exception, url: str = "") -> StorageError | None:
+    """The storage error an SQLite driver exception means (None: not a driver exception)."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    text = str(exc)
+    where = f"SQLite database {url!r}" if url else "SQLite database"
+    if any(b in text for b in _BUSY):
+        return StorageUnavailableError(f"{where} is busy: another writer held it past the busy timeout ({text})",
+                                  retry_after=1)
+    if any(c in text for c in _CORRUPT):
+        return StorageCorruptError(f"{where} is damaged: {text}")
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageUnavailableError(f"{where} cannot be used now: {text}", retry_after=5)
+    return StorageError(f"{where} failed: {text}")
+
+
+@map_store_errors(sqlite_error)
 class SQLiteStore:
-    def __init__(self, path: str, create: bool = True) -> None:
+    def __init__(self, path: str, create: bool = True, busy_timeout_ms: int = 30_000) -> None:
         if not create and path != ":memory:" and not os.path.exists(path):
             raise StorageError(f"no ledger database at {path!r}")
         self.url = path
+        self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._lock = threading.RLock()
         conn = self._conn()
         try:
+            if not create and path != ":memory:":
+                # an existing ledger: a missing core table is damage, never silently recreated empty
+                present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                missing = sorted(_CORE_TABLES - present)
+                if missing:
+                    raise StorageCorruptError(f"SQLite database {path!r} is damaged or not a ledger: "
+                                         f"no table {', '.join(missing)}")
             conn.execute("PRAGMA journal_mode=WAL")
             for ddl in TABLES:
                 conn.execute(ddl.format(blob="BLOB", bigint="INTEGER"))
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
+            raise sqlite_error(exc, self.url) or exc from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -67,11 +100,11 @@ class SQLiteStore:
                 raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
             try:
                 conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
                 conn.execute("PRAGMA cache_size=-65536")
             except sqlite3.Error as exc:
                 conn.close()
-                raise StorageError(f"cannot open SQLite database {self.url!r}: {exc}") from exc
+                raise sqlite_error(exc, self.url) or exc from exc
             self._local.conn = conn
         return conn
 
@@ -85,14 +118,23 @@ class SQLiteStore:
     def write_lock(self) -> Iterator[None]:
         with self._lock:
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, self.url) or exc from exc
             try:
                 yield
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             else:
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise sqlite_error(exc, self.url) or exc from exc
 
     def apply(self, batch: WriteBatch) -> None:
         c = self._conn()
@@ -174,7 +216,7 @@ class SQLiteStore:
                 ],
             )
         except sqlite3.Error as exc:
-            raise StorageError(f"SQLite write failed: {exc}") from exc
+            raise sqlite_error(exc, self.url) or exc from exc
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         row = self._conn().execute(sql, args).fetchone()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,25 +18,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 _env = Environment(loader=PackageLoader("batterytrace.web", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        out: list[tuple[str, str]] = []
-        for k, v in value.items():
-            out += _flatten(v, f"{prefix}{k} · " if prefix or k else "")
-        return out
-    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-        return [(prefix.removesuffix(" · "), ", ".join(f"{k}: {v}" for k, v in x.items())) for x in value]
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return [(prefix.removesuffix(" · "), text)]
-
-
 def render_passport(view: PassportView, checks: list[Check], path: str,
                     figures: Sequence[FigureResult] = ()) -> str:
     carbon = hbar_chart("carbon", "Carbon footprint by lifecycle stage (kg CO2e)", view.carbon_per_stage_kg, "kg CO2e")
     recycled = target_bars("recycled", "Recycled content (pre- and post-consumer) against Art. 8 targets",
                            view.recycled)
     origins = [stacked_bar(f"origin-{el}", f"Origin of mined {el}", mix) for el, mix in view.origin_mix]
-    restricted = [(section, _flatten(data)) for section, data in view.restricted.items()]
+    restricted = list(view.restricted.items())  # already flattened and bounded by passport_view
     return _env.get_template("passport.html").render(
         v=view, checks=checks, path=path, carbon_chart=carbon, recycled_chart=recycled, origin_charts=origins,
         restricted=restricted, figures=figures)
