@@ -117,3 +117,24 @@ def test_overlong_query_strings_and_event_hashes(served: Served) -> None:
     assert served.ledger.event_by_hash("00" * 1000) is None
     r = client.get("/capture/" + "e" * 65)
     assert r.status_code == 400
+
+
+def test_forged_capture_never_takes_the_write_lock(scenario: Scenario, tmp_path: Path) -> None:
+    """Self-signed EPCIS capture verifies every signature and projection before the lock: a
+    document refused whole (rollback) never takes it; a good one takes it once."""
+    from batterytrace.ledger.epcis import epcis_document, export_event
+
+    s = serve(scenario, tmp_path, chain=False)
+    lock = s.app.state.write_lock = RecordingLock()
+    good = [export_event(ev) for ev in scenario.events[:30]]
+    forged = [{**e, "bt:signature": good[(i + 1) % len(good)]["bt:signature"]} for i, e in enumerate(good)]
+    r = s.client.post("/capture", json=epcis_document(forged, 0), headers={"content-type": "application/ld+json"})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["success"] is False and len(job["errors"]) == 30 and lock.acquired == 0
+    r = s.client.post("/capture", json=epcis_document(forged, 0),
+                      headers={"content-type": "application/ld+json", "GS1-Capture-Error-Behaviour": "proceed"})
+    assert r.status_code == 202 and r.json()["eventsRecorded"] == 0 and lock.acquired == 0
+    r = s.client.post("/capture", json=epcis_document(good, 0), headers={"content-type": "application/ld+json"})
+    assert r.status_code == 202 and r.json()["eventsRecorded"] == 30, r.text
+    assert lock.acquired == 1 and s.ledger.size() == 30

@@ -22,7 +22,12 @@ from batterytrace.canonical import parse_json
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import EncodingError, RuleViolationError
 from batterytrace.ledger.access import PARTICIPANT_ROLE
-from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
+from batterytrace.ledger.epcis import (
+    CaptureOutcome,
+    epcis_document,
+    prepare_capture,
+    record_capture,
+)
 from batterytrace.ledger.epcis_capture import capture_custodial
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, QUERY_PARAMS, EventQuery, run_query
 from batterytrace.ledger.hosted_keys import load_hosted_key
@@ -187,9 +192,15 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         return None if kek is None else load_hosted_key(ledger.store, ledger.ledger_id, kek, did)
 
     def work() -> CaptureOutcome:
+        if grant is None:
+            # signatures and projections are verified before the write lock: a flood of forged
+            # events never holds up writers, and a document refused whole never takes the lock
+            prepared = prepare_capture(doc, behaviour)
+            if not prepared.needs_ledger:
+                return record_capture(ledger, prepared)
+            with request.app.state.write_lock:
+                return record_capture(ledger, prepared)
         with request.app.state.write_lock:
-            if grant is None:
-                return capture_document(ledger, doc, behaviour)
             return capture_custodial(ledger, doc, participant=grant.subject, credential_id=grant.token_id,
                                      key_for=key_for, behaviour=behaviour)
 

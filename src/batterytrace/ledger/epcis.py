@@ -28,6 +28,7 @@ __all__ = [
     "EPCIS_CONTEXT",
     "CaptureOutcome",
     "ImportRefusal",
+    "PreparedCapture",
     "capture_document",
     "epcis_document",
     "epcis_projection",
@@ -36,6 +37,8 @@ __all__ = [
     "import_event",
     "lot_uri",
     "namespace_prefixes",
+    "prepare_capture",
+    "record_capture",
 ]
 
 BT_NAMESPACE = "https://batterytrace.example/ns/epcis#"
@@ -263,17 +266,40 @@ class CaptureOutcome:
         return not self.errors
 
 
-def capture_document(ledger: Ledger, doc: Any, behaviour: str = "rollback") -> CaptureOutcome:
-    """Record the signed events of an EPCIS document. ``rollback`` (the EPCIS default) records
-    nothing when any event is refused or rejected; ``proceed`` records every acceptable event and
-    reports the others. Raises ``EncodingError`` for a malformed document."""
+@dataclass(frozen=True)
+class PreparedCapture:
+    """An EPCIS document judged without the ledger: its signed events (signatures and
+    projections verified) and the refusals of the others."""
+
+    behaviour: str
+    events: list[SignedEvent]
+    refusals: list[ImportRefusal]
+
+    @property
+    def needs_ledger(self) -> bool:
+        """False when nothing will be submitted (a rollback with refusals, or no event)."""
+        return bool(self.events) and not (self.behaviour == "rollback" and self.refusals)
+
+
+def prepare_capture(doc: Any, behaviour: str = "rollback") -> PreparedCapture:
+    """Parse and verify a document's signed events without touching the ledger: the costly
+    part (signatures, projections) runs before a service takes its write lock. Raises
+    ``EncodingError`` for a malformed document or behaviour."""
     if behaviour not in ("rollback", "proceed"):
         raise EncodingError(f"GS1-Capture-Error-Behaviour must be rollback or proceed, not {behaviour!r}")
     events, refusals = import_document(doc)
+    return PreparedCapture(behaviour, events, refusals)
+
+
+def record_capture(ledger: Ledger, prepared: PreparedCapture) -> CaptureOutcome:
+    """Submit a prepared document's events (the ledger rules apply): ``rollback`` (the EPCIS
+    default) records nothing when any event is refused or rejected; ``proceed`` records every
+    acceptable event and reports the others."""
+    behaviour, events, refusals = prepared.behaviour, prepared.events, prepared.refusals
     errors: list[dict[str, Any]] = [
         {"index": r.index, "eventID": r.event_id, "reason": r.reason, "message": r.message} for r in refusals
     ]
-    if behaviour == "rollback" and errors:
+    if not prepared.needs_ledger:
         return CaptureOutcome(behaviour, [], errors)
     positions = sorted(set(range(len(events) + len(refusals))) - {r.index for r in refusals})
     result = ledger.submit_batch(events, signatures_checked=True, all_or_nothing=behaviour == "rollback")
@@ -286,3 +312,9 @@ def capture_document(ledger: Ledger, doc: Any, behaviour: str = "rollback") -> C
     recorded = [{"index": k, "eventID": f"urn:batterytrace:event:{a.event_hash}",
                  "lots": [lot_uri(lot) for lot in a.lots]} for k, a in zip(kept, result.accepted, strict=True)]
     return CaptureOutcome(behaviour, [a.event_hash for a in result.accepted], errors, recorded)
+
+
+def capture_document(ledger: Ledger, doc: Any, behaviour: str = "rollback") -> CaptureOutcome:
+    """Record the signed events of an EPCIS document (``prepare_capture`` then
+    ``record_capture``). Raises ``EncodingError`` for a malformed document."""
+    return record_capture(ledger, prepare_capture(doc, behaviour))
