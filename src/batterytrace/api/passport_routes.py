@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from functools import partial
 from typing import Any
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -20,12 +22,27 @@ from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import TOKEN_COOKIE, access_level
 from batterytrace.api.problems import ProblemError
-from batterytrace.errors import EncodingError, RuleViolationError, VerificationError
+from batterytrace.errors import (
+    BatterytraceError,
+    EncodingError,
+    NotFoundError,
+    RuleViolationError,
+    VerificationError,
+)
 from batterytrace.ledger.access import verify_access_token
+from batterytrace.model.identifiers import gtin_check_digit
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
+from batterytrace.passport.status import PassportStatusError
 from batterytrace.passport.view import Check, passport_view, verification_checks
-from batterytrace.web.render import render_index, render_passport, render_signin
+from batterytrace.web.i18n import LANGUAGES, negotiate, t
+from batterytrace.web.render import (
+    PageContext,
+    render_error,
+    render_index,
+    render_passport,
+    render_signin,
+)
 
 __all__ = ["router"]
 
@@ -49,34 +66,121 @@ def _safe_next(value: str | None) -> str:
     return value if value.isprintable() and "\\" not in value else "/"
 
 
+LANG_COOKIE = "bt_lang"
+
+
+def _lang(request: Request) -> str:
+    return negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                     request.headers.get("accept-language"))
+
+
+def _page(request: Request, html: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """An HTML page; a ``?lang=`` choice is remembered in a cookie."""
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    chosen = request.query_params.get("lang")
+    if chosen in LANGUAGES and chosen != request.cookies.get(LANG_COOKIE):
+        response.set_cookie(LANG_COOKIE, str(chosen), max_age=365 * 86400, samesite="lax",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+def _viewer_level(request: Request) -> tuple[str, bool]:
+    """The reader's access level and whether a sign-in cookie was refused. A bearer token is
+    strict (401 when it fails); a sign-in cookie that fails (expired, another service's) falls
+    back to the public view, so public data is never hidden behind a stale cookie."""
+    if request.headers.get("authorization") or TOKEN_COOKIE not in request.cookies:
+        return access_level(request), False
+    try:
+        return access_level(request), False
+    except ProblemError as exc:
+        if exc.status != 401:
+            raise
+        return "public", True
+
+
+def _gtin_problem(gtin: str, lang: str) -> str | None:
+    """Why ``gtin`` is not a GTIN-13/14, in words; ``None`` when it is one."""
+    if not gtin.isascii() or not gtin.isdigit() or len(gtin) not in (13, 14):
+        return t("bad_gtin_length", lang, gtin=gtin[:40])
+    if gtin_check_digit(gtin[:-1]) != int(gtin[-1]):
+        return t("bad_gtin_check", lang, gtin=gtin, want=gtin_check_digit(gtin[:-1]))
+    return None
+
+
+def _html_error(request: Request, exc: Exception, ctx: PageContext, gtin: str, serial: str) -> HTMLResponse | None:
+    """The page a browser gets for ``exc`` on a passport link; ``None`` to answer as the API does."""
+    lang = ctx.lang
+    if isinstance(exc, NotFoundError):
+        return _page(request, render_error(404, t("not_found_title", lang),
+                                           t("not_found", lang, gtin=gtin, serial=serial), ctx, str(exc),
+                                           gtin=gtin, serial=serial), 404)
+    if isinstance(exc, PassportStatusError):
+        revoked = exc.rule == "passport.revoked"
+        return _page(request, render_error(410 if revoked else 409, t("revoked_title" if revoked else "suspended_title", lang),
+                                           exc.detail, ctx, exc.rule, search=False), 410 if revoked else 409)
+    if isinstance(exc, VerificationError):
+        return _page(request, render_error(422, t("failed_title", lang), f"{t('failed_intro', lang)} {exc}", ctx,
+                                           type(exc).__name__, search=False), 422)
+    if isinstance(exc, ProblemError) and exc.status < 500:
+        return _page(request, render_error(exc.status, t("error", lang), t("other_error", lang), ctx, exc.detail),
+                     exc.status)
+    return None
+
+
 @router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
             responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
-def passport(request: Request, gtin: str = Path(..., pattern="^[0-9]{14}$"),
+def passport(request: Request, gtin: str = Path(..., max_length=64),
              serial: str = Path(..., min_length=1, max_length=64)) -> Response:
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
-    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level."""
-    level = access_level(request)
-    desk: PassportDesk = request.app.state.desk
+    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level; a
+    13-digit GTIN (EAN-13) redirects to its 14-digit Digital Link."""
     kind = _wants(request)
-    headers = {"Vary": "Accept, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
+    lang = _lang(request)
+    if len(gtin) == 13 and _gtin_problem(gtin, lang) is None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/01/{gtin.zfill(14)}/21/{quote(serial, safe='')}{query}", status_code=308)
+    if not re.fullmatch(r"[0-9]{14}", gtin):
+        if kind == "html":
+            ctx = PageContext(lang, request.url.path)
+            return _page(request, render_error(400, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
+                                               gtin=gtin[:14], serial=serial), 400)
+        raise RequestValidationError([{"loc": ("path", "gtin"), "msg": "String should match pattern '^[0-9]{14}$'",
+                                       "type": "string_pattern_mismatch"}])
+    level, refused_cookie = _viewer_level(request)
+    desk: PassportDesk = request.app.state.desk
+    headers = {"Vary": "Accept, Accept-Language, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
     if kind == "sd-jwt":
         return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
-    result = desk.verified(gtin, serial, level)
+    notice = t("cookie_fallback", lang) if refused_cookie else None
+    ctx = PageContext(lang, request.url.path, level, notice)
+    try:
+        result = desk.verified(gtin, serial, level)
+    except (BatterytraceError, ProblemError) as exc:
+        page = _html_error(request, exc, ctx, gtin, serial) if kind == "html" else None
+        if page is None:
+            raise
+        if isinstance(exc, NotFoundError) and _gtin_problem(gtin, lang) is not None:  # a mistyped GTIN, explained
+            page = _page(request, render_error(404, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
+                                               str(exc), gtin=gtin, serial=serial), 404)
+        return page
     claims = result.claims
     checks = _checks(result, desk.anchor_checked(claims))
     if kind == "json":
         return JSONResponse({"level": level, "claims": claims, "verification": [c.__dict__ for c in checks],
                              "figures": [f.__dict__ for f in result.figures]}, headers=headers)
-    pages: dict[tuple[str, str, str], str] = request.app.state.rendered_pages
+    pages: dict[tuple[str, ...], str] = request.app.state.rendered_pages
     status = next((c.detail for c in result.checks if c.name == "status"), "")
-    key = (str(claims["passport_id"]), level, status)  # a new status list renders anew
+    key = (str(claims["passport_id"]), level, status, lang, notice or "")  # a new status list renders anew
     page = pages.get(key)
     if page is None:
-        page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures)
+        page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures, claims, ctx)
         if len(pages) > 10_000:
             pages.clear()
         pages[key] = page
-    return HTMLResponse(page, headers=headers)
+    response = _page(request, page, headers=headers)
+    if refused_cookie:
+        response.delete_cookie(TOKEN_COOKIE)
+    return response
 
 
 def _checks(result: PassportVerification, anchor_checked: bool) -> list[Check]:
@@ -158,19 +262,29 @@ async def verify(request: Request) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index() -> HTMLResponse:
-    return HTMLResponse(render_index())
+def index(request: Request) -> HTMLResponse:
+    level, refused = _viewer_level(request)
+    lang = _lang(request)
+    return _page(request, render_index(PageContext(lang, "/", level, t("cookie_fallback", lang) if refused else None)))
 
 
 @router.get("/find", include_in_schema=False)
-def find(gtin: str = Query(..., pattern="^[0-9]{14}$"), serial: str = Query(..., min_length=1, max_length=64)
-         ) -> RedirectResponse:
-    return RedirectResponse(f"/01/{gtin}/21/{quote(serial, safe='')}", status_code=303)
+def find(request: Request, gtin: str = Query("", max_length=64), serial: str = Query("", max_length=200)) -> Response:
+    """The search form's target: a valid GTIN-13/14 and serial redirect to the Digital Link; else
+    the form again, saying what is wrong."""
+    lang = _lang(request)
+    gtin, serial = gtin.strip().replace(" ", ""), serial.strip()
+    problem = _gtin_problem(gtin, lang) or (None if 1 <= len(serial) <= 64 else t("bad_serial", lang))
+    if problem is not None:
+        ctx = PageContext(lang, "/")
+        return _page(request, render_index(ctx, problem, gtin[:14], serial[:64]), 400)
+    return RedirectResponse(f"/01/{gtin.zfill(14)}/21/{quote(serial, safe='')}", status_code=303)
 
 
 @router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
-def signin_form(next: str | None = None) -> HTMLResponse:
-    return HTMLResponse(render_signin(_safe_next(next)))
+def signin_form(request: Request, next: str | None = None) -> HTMLResponse:
+    target = _safe_next(next)
+    return _page(request, render_signin(target, ctx=PageContext(_lang(request), target)))
 
 
 @router.post("/signin", include_in_schema=False)
@@ -181,7 +295,7 @@ async def signin(request: Request, next: str | None = None) -> Response:
     try:
         grant = verify_access_token(token, request.app.state.ledger.operator_did, int(time.time()))
     except VerificationError as exc:
-        return HTMLResponse(render_signin(target, str(exc)), status_code=401)
+        return HTMLResponse(render_signin(target, str(exc), PageContext(_lang(request), target)), status_code=401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, max_age=max(1, grant.expires_at - int(time.time())),
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from batterytrace.passport.labels import FIELDS, GROUPS, group_of
+
 __all__ = ["ATTRIBUTES", "Attribute", "render_markdown"]
 
 GPI = "aspects.GeneralProductInformation"
@@ -195,9 +197,13 @@ def render_markdown() -> str:
         "Claims outside this list (another top-level or `battery` claim, another lifetime input) are",
         "refused, not ignored.",
         "",
-        "| # | attribute | claim path | source | access |",
-        "|---:|---|---|---|---|",
+        "The viewer shows each attribute under the label and group of `src/batterytrace/passport/labels.py`",
+        "(English here; German and French in the same table).",
+        "",
+        "| # | attribute | viewer label | group | claim path | source | access |",
+        "|---:|---|---|---|---|---|---|",
     ]
     for a in ATTRIBUTES:
-        lines.append(f"| {a.number} | {a.name} | `{a.path}` | {a.source} | {a.level} |")
+        shown, group = FIELDS[a.path].labels[0], GROUPS[group_of(a.path)][0]
+        lines.append(f"| {a.number} | {a.name} | {shown} | {group} | `{a.path}` | {a.source} | {a.level} |")
     return "\n".join(lines) + "\n"
