@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from batterytrace.passport.attributes import ATTRIBUTES
-from batterytrace.passport.labels import ENUMS, FIELDS, GROUPS, LANGUAGES, SUBFIELDS, group_of, label
+from batterytrace.passport.labels import (
+    ENUMS,
+    FIELDS,
+    GROUPS,
+    LANGUAGES,
+    SUBFIELDS,
+    group_of,
+    label,
+)
 from batterytrace.web.format import attribute_sections, fmt_date, humanise, link, short_id
 from batterytrace.web.i18n import _TEXT, country, fmt_number, negotiate
 

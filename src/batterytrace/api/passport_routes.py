@@ -156,13 +156,13 @@ def passport(request: Request, gtin: str = Path(..., max_length=64),
     try:
         result = desk.verified(gtin, serial, level)
     except (BatterytraceError, ProblemError) as exc:
-        page = _html_error(request, exc, ctx, gtin, serial) if kind == "html" else None
-        if page is None:
+        error_page = _html_error(request, exc, ctx, gtin, serial) if kind == "html" else None
+        if error_page is None:
             raise
         if isinstance(exc, NotFoundError) and _gtin_problem(gtin, lang) is not None:  # a mistyped GTIN, explained
-            page = _page(request, render_error(404, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
+            error_page = _page(request, render_error(404, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
                                                str(exc), gtin=gtin, serial=serial), 404)
-        return page
+        return error_page
     claims = result.claims
     checks = _checks(result, desk.anchor_checked(claims))
     if kind == "json":

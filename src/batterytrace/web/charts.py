@@ -75,36 +75,46 @@ def hbar_chart(chart_id: str, title: str, rows: list[tuple[str, float]], unit: s
     return _svg(width, axis_y + 40, title, desc, "".join(parts), chart_id)
 
 
+def _pct(pct: float) -> str:
+    return f"{pct:.0f} %" if pct >= 1 or pct == 0 else "<1 %"
+
+
 def target_bars(chart_id: str, title: str, rows: list[dict[str, object]], width: int = WIDTH,
                 legend: tuple[str, str, str] = ("pre-consumer", "post-consumer", "Art. 8 minimum")) -> Markup:
-    """Recycled content per element (pre- and post-consumer stacked) against target markers, with
-    a legend and a percent axis."""
-    label_w, bar_h, gap = 84, 20, 26
+    """Recycled content per element (pre- and post-consumer stacked) against target markers (the
+    2031 one labelled below the bar, the 2036 one above), with a legend and a percent axis."""
+    label_w, bar_h, band = 84, 20, 18
+    row_h = band + bar_h + band + 8
     plot = width - label_w - 10
     scale = max([30.0] + [float(str(t[1])) for r in rows for t in r["targets"]]  # type: ignore[attr-defined]
                 + [float(str(r["pre"])) + float(str(r["post"])) for r in rows]) * 1.1
     parts = []
     descs = []
     for i, r in enumerate(rows):
-        y = i * (bar_h + gap)
+        y = i * row_h + band
         pre, post = float(str(r["pre"])), float(str(r["post"]))
         w1, w2 = plot * pre / scale, plot * post / scale
         parts.append(_text(0, y + 15, str(r["name"]))
                      + f'<rect x="{label_w}" y="{y}" width="{w1:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>'
                      f'<rect x="{label_w + w1:.1f}" y="{y}" width="{w2:.1f}" height="{bar_h}" fill="{PALETTE[2]}"/>')
         targets = []
-        for year, target, met in r["targets"]:  # type: ignore[attr-defined]
+        marks = list(r["targets"])  # type: ignore[call-overload]
+        same = len({float(m[1]) for m in marks}) == 1 and len(marks) > 1
+        for j, (year, target, met) in enumerate(marks):
             tx = label_w + plot * float(target) / scale
             parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y - 3}" y2="{y + bar_h + 3}" stroke="#000" '
-                         f'stroke-width="2" stroke-dasharray="{"0" if year == "2031" else "4 2"}"/>'
-                         + _text(min(tx, label_w + plot - 2), y + bar_h + 16, f"{year}: {float(target):g} %", "tick",
-                                 "end" if year != "2031" else "middle"))
+                         f'stroke-width="2" stroke-dasharray="{"0" if j == 0 else "4 2"}"/>')
+            text = f"{'/'.join(str(m[0]) for m in marks) if same else year}: {float(target):g} %"
+            half = len(text) * 3.6  # about half the text's width at 13 units
+            cx = min(max(tx, label_w + half), width - half)
+            if not (same and j > 0):
+                parts.append(_text(cx, y + bar_h + 15 if j == 0 else y - 5, text, "tick", "middle"))
             targets.append(f"{year} target {float(target):g} % {'met' if met else 'not met'}")
         descs.append(f"{r['name']}: {pre:.1f} % pre-consumer + {post:.1f} % post-consumer ({', '.join(targets) or 'no target'})")
-    axis_y = max(1, len(rows)) * (bar_h + gap) + 4
+    axis_y = max(1, len(rows)) * row_h + 2
     body = "".join(parts) + _axis(label_w, plot, scale, axis_y, "%", "{:.0f}")
-    lg, lh = _legend([(legend[0], PALETTE[0]), (legend[1], PALETTE[2]), (legend[2] + " (2031 ─, 2036 ┄)", "#000")],
-                     axis_y + 42, width)
+    lg, lh = _legend([(legend[0], PALETTE[0]), (legend[1], PALETTE[2]),
+                      (legend[2] + " (2031 ─, 2036 ┄)", "#000")], axis_y + 42, width)
     return _svg(width, int(axis_y + 42 + lh), title, "; ".join(descs), body + lg, chart_id)
 
 
@@ -138,7 +148,7 @@ def flow_chart(chart_id: str, title: str, elements: list[dict[str, object]], lab
                          f'<path d="M{x1:.1f},{y_src:.1f} C{mid:.1f},{y_src:.1f} {mid:.1f},{cursor:.1f} {x2:.1f},{cursor:.1f} '
                          f'L{x2:.1f},{cursor + h:.1f} C{mid:.1f},{cursor + h:.1f} {mid:.1f},{y_src + h:.1f} '
                          f'{x1:.1f},{y_src + h:.1f} Z" fill="{colour}" fill-opacity="0.35"/>'
-                         + _text(node_w + 4, y_src + 13, f"{label} {pct:.0f} %"))
+                         + _text(node_w + 4, y_src + 13, f"{label} {_pct(pct)}"))
             descs.append(f"{name}: {label} ({labels.get(cls, cls)}) {pct:.1f} %")
             cursor += h
             y_src += max(h, min_band) + src_gap

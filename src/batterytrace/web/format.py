@@ -328,7 +328,7 @@ def _restricted(path: str) -> bool:
 
 def _known_leaves(claims: dict[str, Any]) -> list[str]:
     """Disclosed paths under ``aspects`` the label table lacks (shown with a humanised label)."""
-    out = []
+    out: list[str] = []
     aspects = claims.get("aspects")
     if not isinstance(aspects, dict):
         return out

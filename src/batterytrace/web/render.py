@@ -136,39 +136,54 @@ def _plain_checks(checks: list[Check], lang: str) -> list[str]:
     return out
 
 
-def _model(claims: dict[str, Any]) -> str | None:
-    """The model name the signed assembly event gives this pack (public evidence)."""
-    battery = claims.get("battery") if isinstance(claims.get("battery"), dict) else {}
-    event = claims.get("evidence", {}).get("event", {}).get("event", {}) if isinstance(claims.get("evidence"), dict) else {}
-    outputs = event.get("outputs") if isinstance(event, dict) else None
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _pack_output(claims: dict[str, Any]) -> dict[str, Any]:
+    """This pack's output in its signed assembly event (public evidence); empty when absent."""
+    battery = _dict(claims.get("battery"))
+    event = _dict(_dict(_dict(claims.get("evidence")).get("event")).get("event"))
+    outputs = event.get("outputs")
     for out in outputs if isinstance(outputs, list) else []:
         if isinstance(out, dict) and out.get("gtin") == battery.get("gtin") and out.get("serial") == battery.get("serial"):
-            model = out.get("model")
-            return model if isinstance(model, str) and model else None
-    return None
+            return out
+    return {}
+
+
+def _model(claims: dict[str, Any]) -> str | None:
+    """The model name the signed assembly event gives this pack."""
+    model = _pack_output(claims).get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def _buckets(claims: dict[str, Any]) -> dict[str, int] | None:
     """The pack's element buckets (grams by element/class/country) when its assembly event,
     embedded as public evidence, carries them in the clear (plain mode); else ``None``."""
-    battery = claims.get("battery") if isinstance(claims.get("battery"), dict) else {}
-    event = claims.get("evidence", {}).get("event", {}).get("event", {}) if isinstance(claims.get("evidence"), dict) else {}
-    for out in event.get("outputs", []) if isinstance(event, dict) and isinstance(event.get("outputs"), list) else []:
-        if isinstance(out, dict) and out.get("gtin") == battery.get("gtin") and out.get("serial") == battery.get("serial"):
-            b = out.get("buckets")
-            if isinstance(b, dict) and b and all(isinstance(v, int) and not isinstance(v, bool) for v in b.values()):
-                return b
+    b = _pack_output(claims).get("buckets")
+    if isinstance(b, dict) and b and all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                                         and v >= 0 for k, v in b.items()):
+        return b
     return None
 
 
 def flow_elements(claims: dict[str, Any], lang: str) -> list[dict[str, object]]:
+    """Per element, its sources (see ``_flow_elements``); none when the stated shares are not
+    numbers (nothing is drawn rather than a guess)."""
+    try:
+        return _flow_elements(claims, lang)
+    except (TypeError, ValueError, AttributeError):
+        return []
+
+
+def _flow_elements(claims: dict[str, Any], lang: str) -> list[dict[str, object]]:
     """Per element, its sources as shares of the element: mining country with certified or
     uncertified, and recycled pre/post-consumer. From the plain assembly event's buckets when the
     passport carries them in the clear; else from the stated shares (one mining country: exact;
     several: per country, certification not split by country)."""
-    s = claims.get("summary") if isinstance(claims.get("summary"), dict) else {}
-    origin, recycled, certified = (s.get(k) if isinstance(s.get(k), dict) else {} for k in
-                                   ("origin_mix_percent", "recycled_percent", "certified_percent"))
+    s = _dict(claims.get("summary"))
+    origin, recycled, certified = (_dict(s.get(k)) for k in ("origin_mix_percent", "recycled_percent",
+                                                             "certified_percent"))
     buckets = _buckets(claims)
     out: list[dict[str, object]] = []
     for el in sorted(set(origin) | set(recycled)):
@@ -183,10 +198,10 @@ def flow_elements(claims: dict[str, Any], lang: str) -> list[dict[str, object]]:
                 label = t(cls, lang) if cls.startswith("recycled") else country(parts[2], lang)
                 sources.append((label, cls, 100.0 * grams / total))
         else:
-            r = recycled.get(el) if isinstance(recycled.get(el), dict) else {}
+            r = _dict(recycled.get(el))
             pre, post = float(r.get("pre", 0) or 0), float(r.get("post", 0) or 0)
             mined = max(0.0, 100.0 - pre - post)
-            mix = origin.get(el) if isinstance(origin.get(el), dict) else {}
+            mix = _dict(origin.get(el))
             cert = float(certified.get(el, 0) or 0)
             if len(mix) == 1:
                 (code,) = mix
@@ -244,8 +259,14 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
         plain_checks=_plain_checks(checks, lang), verified=[_figure_name(f.name, lang) for f in verified],
         declared=[_figure_name(f.name, lang) for f in declared], model=model,
         class_bounds=_class_bounds(lang), art8=ART8_TARGETS_PERCENT, el_name=lambda e: element(e, lang),
-        num=lambda x, d=None: fmt_number(float(x), lang, d), date=lambda x: fmt_date(x, lang),
+        num=lambda x, d=None: _num(x, lang, d), date=lambda x: fmt_date(x, lang),
         short_id=short_id, issued=issued, origin_rows=_origin_rows(view, lang))
+
+
+def _num(value: Any, lang: str, digits: int | None = None) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return fmt_number(float(value), lang, digits)
 
 
 def _stage_name(stage: str, lang: str) -> str:

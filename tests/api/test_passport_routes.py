@@ -1,0 +1,146 @@
+"""The passport page through the API: every attribute a level may read is on its page under its
+label (and none it may not read), German for a German browser, HTML error pages for browsers while
+API clients keep problem details, a 13-digit EAN redirected, a stale sign-in cookie falling back to
+the public page while a bad bearer token stays refused."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api_support import Served, serve
+from batterytrace.crypto.signing import SigningKey
+from batterytrace.crypto.status_list import StatusList, issue_status_list_token
+from batterytrace.demo.scenario import build_scenario
+from batterytrace.ledger.access import issue_access_token
+from batterytrace.passport.attributes import ATTRIBUTES
+from batterytrace.passport.issue import ACCESS_LEVELS, may_read
+from batterytrace.passport.labels import FIELDS, LANGUAGES
+from batterytrace.passport.status import LIST_SIZE
+
+HTML = {"Accept": "text/html"}
+CAMEL = re.compile(r"\b[a-z]{2,}[A-Z]\w*")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield serve(build_scenario(packs=1, legacy_packs=1), tmp_path_factory.mktemp("pages"))
+
+
+def _headers(site: Served, level: str, lang: str = "en") -> dict[str, str]:
+    h = {**HTML, "Accept-Language": lang}
+    if level != "public":
+        h["Authorization"] = f"Bearer {site.token(level)}"
+    return h
+
+
+def _labels_on(page: str) -> set[str]:
+    return {re.sub(r"<[^>]+>|\s*🔒", "", m).strip() for m in re.findall(r"<dt[^>]*>(.*?)</dt>", page, re.S)}
+
+
+@pytest.mark.parametrize("level", ACCESS_LEVELS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_attribute_a_level_may_read_is_on_its_page_with_its_label(site: Served, level: str, lang: str) -> None:
+    page = site.client.get(site.link_path, headers=_headers(site, level, lang))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    shown = _labels_on(page.text)
+    i = LANGUAGES.index(lang)
+    readable = {FIELDS[a.path].labels[i] for a in ATTRIBUTES if may_read(level, a.level)}
+    hidden = {FIELDS[a.path].labels[i] for a in ATTRIBUTES if not may_read(level, a.level)} - readable
+    assert not readable - shown, f"{level}/{lang}: missing {sorted(readable - shown)}"
+    assert not hidden & shown, f"{level}/{lang}: shows {sorted(hidden & shown)}"
+    assert not [x for x in shown if CAMEL.search(x)], "a raw schema key as a label"
+    assert f'<html lang="{lang}">' in page.text and 'name="viewport"' in page.text
+
+
+def test_the_page_reads_as_words(site: Served) -> None:
+    page = site.client.get(site.link_path, headers=_headers(site, "authorities")).text
+    assert "<title>Voltara VM75 NMC811 · " in page  # the model, not the GTIN
+    assert "✓</span> Verified — issued by Voltara Motors AG, recorded in the public log" in page
+    assert "ZK claims: absent" not in page and "not present" not in page.split('id="technical"')[0]
+    assert re.search(r'<details id="technical">.*leaf \d+ of the log', page, re.S)  # technical details collapsed
+    assert "Electric vehicle battery" in page and ">ev<" not in page
+    assert '<a href="https://voltara.example.com/docs/vm75/test-reports.pdf">' in page  # the authority's reports
+    assert '<a href="https://voltara.example.com/docs/vm75/eu-declaration-of-conformity.pdf">' in page
+    assert "2026-04-12T" not in page.split("<details")[0] and "12 April 2026" in page
+    assert "provisional" in page and "C ≤ 0.16" in page  # the class bounds used
+    assert "18 August 2031" in page and "18 August 2036" in page
+    assert "from 0 to 100; higher is better" in page
+    assert "DR Congo 100 %" in page and "Cobalt" in page
+    assert 'data-chart="flow"' in page and 'data-chart="recycled"' in page and 'data-chart="carbon"' in page
+
+
+def test_a_german_browser_gets_german_labels_and_the_switch_is_remembered(site: Served) -> None:
+    de = site.client.get(site.link_path, headers={**HTML, "Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}).text
+    assert "EU-Konformitätserklärung" in de and "Allgemeine Angaben" in de and "Elektrofahrzeugbatterie" in de
+    assert "Geprüft — ausgestellt von Voltara Motors AG" in de
+    fr = site.client.get(site.link_path + "?lang=fr", headers={**HTML, "Accept-Language": "de"})
+    assert "Déclaration UE de conformité" in fr.text and fr.cookies.get("bt_lang") == "fr"
+    again = site.client.get(site.link_path, headers={**HTML, "Accept-Language": "de"})  # the cookie wins
+    assert "Déclaration UE de conformité" in again.text
+    site.client.cookies.clear()
+
+
+def test_browser_errors_are_pages_and_api_errors_stay_problem_details(site: Served) -> None:
+    c = site.client
+    unknown = c.get(f"/01/{site.gtin}/21/NO-SUCH-SERIAL", headers=HTML)
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert "No passport found" in unknown.text and 'action="/find"' in unknown.text and 'name="viewport"' in unknown.text
+    api = c.get(f"/01/{site.gtin}/21/NO-SUCH-SERIAL")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
+    wrong = site.gtin[:-1] + str((int(site.gtin[-1]) + 1) % 10)
+    typo = c.get(f"/01/{wrong}/21/{site.serial}", headers=HTML)
+    assert typo.status_code == 404 and "check digit" in typo.text and f"should be {site.gtin[-1]}" in typo.text
+    for bad in ("12345", "0409999900075X", "4" * 20):
+        page = c.get(f"/01/{bad}/21/{site.serial}", headers=HTML)
+        assert page.status_code == 400 and "This is not a valid GTIN" in page.text, bad
+        problem = c.get(f"/01/{bad}/21/{site.serial}")
+        assert problem.status_code == 400 and problem.json()["type"].endswith("invalid-request"), bad
+        assert problem.json()["errors"][0]["loc"] == ["path", "gtin"]
+    ean = c.get(f"/01/{site.gtin[1:]}/21/{site.serial}", headers=HTML, follow_redirects=False)
+    assert ean.status_code == 308 and ean.headers["location"] == site.link_path
+    assert c.get(f"/01/{site.gtin[1:]}/21/{site.serial}", headers=HTML).status_code == 200
+    found = c.get("/find", params={"gtin": site.gtin[1:], "serial": site.serial}, follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"] == site.link_path
+    bad_find = c.get("/find", params={"gtin": wrong, "serial": site.serial})
+    assert bad_find.status_code == 400 and "check digit" in bad_find.text and 'role="alert"' in bad_find.text
+
+
+def test_a_stale_or_foreign_sign_in_cookie_falls_back_to_the_public_page(site: Served) -> None:
+    c = site.client
+    now = int(time.time())
+    expired = issue_access_token(site.scenario.actors["operator"].signing_key, "t", "legitimate_interest",
+                                 now - 7200, now - 3600)
+    foreign = issue_access_token(SigningKey.from_label("another-operator"), "t", "legitimate_interest", now, now + 60)
+    for token in (expired, foreign, "garbage"):
+        c.cookies.set("bt_token", token)
+        page = c.get(site.link_path, headers=HTML)
+        assert page.status_code == 200 and 'id="notice"' in page.text and "expired" in page.text
+        assert "Remaining capacity" not in page.text and "Battery mass" in page.text
+        assert 'id="signin"' in page.text
+        assert "bt_token" in page.headers.get("set-cookie", "")  # the stale cookie is dropped
+        c.cookies.clear()
+        refused = c.get(site.link_path, headers={**HTML, "Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401  # a bearer token stays strict
+    c.cookies.set("bt_token", site.token("legitimate_interest"))
+    signed_in = c.get(site.link_path, headers=HTML).text
+    assert "Remaining capacity" in signed_in and 'id="notice"' not in signed_in and "Sign out" in signed_in
+    c.cookies.clear()
+
+
+def test_a_revoked_passport_is_a_page_in_words(tmp_path: Path) -> None:
+    s = serve(build_scenario(packs=1, legacy_packs=1), tmp_path)
+    c = s.client
+    oem = s.scenario.actors["voltara"].signing_key
+    ref = c.get(s.link_path).json()["claims"]["status"]["status_list"]
+    statuses = StatusList.new(LIST_SIZE)
+    statuses.set(ref["idx"], 1)
+    assert c.post("/statuslists", content=issue_status_list_token(oem, ref["uri"], statuses, int(time.time()) + 10),
+                  headers={"content-type": "application/statuslist+jwt"}).status_code == 201
+    page = c.get(s.link_path, headers=HTML)
+    assert page.status_code == 410 and "This passport has been withdrawn" in page.text
+    assert c.get(s.link_path).json()["rule"] == "passport.revoked"
