@@ -13,13 +13,16 @@ from fastapi.testclient import TestClient
 
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import Scenario
-from batterytrace.ledger.access import issue_access_token
+from batterytrace.ledger.credentials import issue_credential
 from batterytrace.ledger.ledger import Clock, Ledger, historical_clock
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
 from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
+
+TOKEN_KEY = SigningKey.from_label("test/token-key")  # the served ledgers' token key (not the operator's)
 
 
 @dataclass
@@ -35,9 +38,11 @@ class Served:
     def link_path(self) -> str:
         return f"/01/{self.gtin}/21/{self.serial}"
 
-    def token(self, role: str, ttl: int = 3600) -> str:
+    def token(self, role: str, ttl: int = 3600, subject: str = "tester") -> str:
+        """A token issued by this ledger's token key and recorded in its credential registry."""
         now = int(time.time())
-        return issue_access_token(self.scenario.actors["operator"].signing_key, "tester", role, now, now + ttl)
+        token, _ = issue_credential(self.ledger.store, self.ledger.ledger_id, TOKEN_KEY, subject, role, now, now + ttl)
+        return token
 
 
 def serve(scenario: Scenario, tmp: Path, chain: bool = True, store: Store | None = None, issuers: bool = True,

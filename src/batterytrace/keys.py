@@ -9,13 +9,29 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.encoding import hex_decode
 from batterytrace.errors import ConfigError, EncodingError
 
-__all__ = ["default_key_path", "load_key", "save_key"]
+__all__ = ["default_key_path", "default_token_key_path", "load_key", "load_or_create_key", "save_key"]
 
 
 def default_key_path(db: str) -> Path:
     if db.startswith(("postgresql://", "postgres://")):
         return Path("batterytrace-operator.key")
     return Path(db + ".operator.key")
+
+
+def default_token_key_path(db: str) -> Path:
+    """The ledger's token key (signs bearer tokens; distinct from the operator key)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return Path("batterytrace-token.key")
+    return Path(db + ".token.key")
+
+
+def load_or_create_key(path: Path) -> SigningKey:
+    """The key in ``path``, or a new random one saved there (mode 0600)."""
+    if path.exists():
+        return load_key(path)
+    key = SigningKey.generate()
+    save_key(key, path)
+    return key
 
 
 def save_key(key: SigningKey, path: Path) -> None:

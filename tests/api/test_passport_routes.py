@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from api_support import Served, serve
+from api_support import TOKEN_KEY, Served, serve
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.crypto.status_list import StatusList, issue_status_list_token
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.ledger.access import issue_access_token
+from batterytrace.ledger.credentials import issue_credential, revoke_credential
 from batterytrace.passport.attributes import ATTRIBUTES
 from batterytrace.passport.issue import ACCESS_LEVELS, may_read
 from batterytrace.passport.labels import FIELDS, LANGUAGES
@@ -113,10 +114,14 @@ def test_browser_errors_are_pages_and_api_errors_stay_problem_details(site: Serv
 def test_a_stale_or_foreign_sign_in_cookie_falls_back_to_the_public_page(site: Served) -> None:
     c = site.client
     now = int(time.time())
-    expired = issue_access_token(site.scenario.actors["operator"].signing_key, "t", "legitimate_interest",
-                                 now - 7200, now - 3600)
-    foreign = issue_access_token(SigningKey.from_label("another-operator"), "t", "legitimate_interest", now, now + 60)
-    for token in (expired, foreign, "garbage"):
+    expired, _ = issue_credential(site.ledger.store, site.ledger.ledger_id, TOKEN_KEY, "t", "legitimate_interest",
+                                  now - 7200, now - 3600)
+    foreign = issue_access_token(SigningKey.from_label("another-operator"), "t", "legitimate_interest", now, now + 60,
+                                 audience="urn:uuid:another-ledger")
+    revoked, cred = issue_credential(site.ledger.store, site.ledger.ledger_id, TOKEN_KEY, "t", "legitimate_interest",
+                                     now, now + 3600)
+    revoke_credential(site.ledger.store, cred.token_id, now)
+    for token in (expired, foreign, revoked, "garbage"):
         c.cookies.set("bt_token", token)
         page = c.get(site.link_path, headers=HTML)
         assert page.status_code == 200 and 'id="notice"' in page.text and "expired" in page.text

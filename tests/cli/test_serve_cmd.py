@@ -13,13 +13,8 @@ import time
 from pathlib import Path
 
 import httpx
-from typer.testing import CliRunner
 
 import batterytrace
-from batterytrace.cli import app
-from batterytrace.crypto.signing import SigningKey
-from batterytrace.keys import save_key
-from batterytrace.ledger.access import verify_access_token
 
 SRC = str(Path(batterytrace.__file__).resolve().parents[1])
 
@@ -29,20 +24,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def test_token_command_issues_a_verifiable_token(tmp_path: Path) -> None:
-    from batterytrace.cli import serve_cmd  # noqa: F401  (registers the command)
-
-    key = SigningKey.from_label("test/operator")
-    save_key(key, tmp_path / "op.key")
-    result = CliRunner().invoke(app, ["token", "--role", "authorities", "--subject", "market-surveillance",
-                                      "--key", str(tmp_path / "op.key")])
-    assert result.exit_code == 0, result.output
-    grant = verify_access_token(result.output.strip(), key.did, int(time.time()))
-    assert (grant.role, grant.subject) == ("authorities", "market-surveillance")
-    bad = CliRunner().invoke(app, ["token", "--role", "public", "--subject", "x", "--key", str(tmp_path / "op.key")])
-    assert bad.exit_code != 0
 
 
 def _cli(*args: str, log: Path | None = None) -> subprocess.Popen[str]:

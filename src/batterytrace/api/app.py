@@ -10,13 +10,20 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from batterytrace.api import epcis_routes, ledger_routes, passport_routes, status_routes
+from batterytrace.api import (
+    epcis_routes,
+    ledger_routes,
+    passport_routes,
+    schema_routes,
+    status_routes,
+)
 from batterytrace.api.auth import RateLimitMiddleware
 from batterytrace.api.cache import PublicPageCache
 from batterytrace.api.config import ApiConfig
 from batterytrace.api.epcis_routes import CaptureJobs
 from batterytrace.api.problems import install_problem_handlers
 from batterytrace.keys import load_key
+from batterytrace.ledger.hosted_keys import KeyEncryptionKey
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
@@ -85,12 +92,14 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.state.desk = desk
     app.state.write_lock = threading.Lock()
     app.state.capture_jobs = CaptureJobs()
+    app.state.kek = KeyEncryptionKey.load(Path(config.kek_file)) if config.kek_file else None
     app.state.public_generation = 0  # bumped when what is public changes (api/cache.py)
     app.state.rendered_pages = {}  # (passport id, level, status) → HTML
     install_problem_handlers(app)
     app.include_router(epcis_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(passport_routes.router)
+    app.include_router(schema_routes.router)
     app.include_router(status_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)

@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from batterytrace.api.problems import ProblemError, problem_response
 from batterytrace.errors import VerificationError
-from batterytrace.ledger.access import AccessGrant, verify_access_token
+from batterytrace.ledger.access import PARTICIPANT_ROLE, AccessGrant
+from batterytrace.ledger.credentials import verify_credential
 
 __all__ = ["TOKEN_COOKIE", "RateLimitMiddleware", "access_level", "grant_of", "require_grant"]
 
@@ -36,17 +37,18 @@ def grant_of(request: Request) -> AccessGrant | None:
         token = request.cookies[TOKEN_COOKIE]
     if token is None:
         return None
-    operator = request.app.state.ledger.operator_did
-    try:
-        return verify_access_token(token, operator, int(time.time()))
+    ledger = request.app.state.ledger
+    try:  # signature by the ledger's token key, audience, lifetime, registry (not revoked)
+        return verify_credential(ledger.store, ledger.ledger_id, token, int(time.time()))
     except VerificationError as exc:
         raise ProblemError(401, "unauthorized", "Unauthorized", str(exc),
                       {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
 
 
 def access_level(request: Request) -> str:
+    """The passport access level: a participant credential reads passports as the public."""
     grant = grant_of(request)
-    return "public" if grant is None else grant.role
+    return "public" if grant is None or grant.role == PARTICIPANT_ROLE else grant.role
 
 
 def require_grant(request: Request) -> AccessGrant:

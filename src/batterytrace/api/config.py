@@ -9,6 +9,7 @@
     BATTERYTRACE_CAPTURE_LIMIT    events per capture document; 50000
     BATTERYTRACE_CAPTURE_BYTES    bytes per capture document; 64 MiB
     BATTERYTRACE_PAGE_CACHE_S     seconds a public passport answer is reused (0 disables); 2
+    BATTERYTRACE_KEK_FILE         key-encryption key file that opens hosted (custodial) keys; none
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _ENV = {
     "capture_limit": "BATTERYTRACE_CAPTURE_LIMIT",
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
+    "kek_file": "BATTERYTRACE_KEK_FILE",
 }
 
 
@@ -48,6 +50,7 @@ class ApiConfig:
     capture_limit: int = 50_000
     capture_bytes: int = 64 * 1024 * 1024
     page_cache_s: float = 2.0
+    kek_file: str | None = None  # hosted keys (plain EPCIS capture) are usable only with it
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

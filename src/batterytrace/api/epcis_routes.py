@@ -13,11 +13,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from batterytrace.api.auth import grant_of
 from batterytrace.api.problems import ProblemError
 from batterytrace.canonical import parse_json
+from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import EncodingError
+from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
+from batterytrace.ledger.epcis_capture import capture_custodial
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, EventQuery, run_query
+from batterytrace.ledger.hosted_keys import load_hosted_key
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
@@ -85,27 +90,34 @@ class CaptureJobs:
     def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._owners: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def add(self, outcome: CaptureOutcome, created_us: int) -> dict[str, Any]:
+    def add(self, outcome: CaptureOutcome, created_us: int, owner: str | None = None) -> dict[str, Any]:
+        """Record a finished job; a job posted under a participant credential (``owner``: the
+        participant's did) is shown to that participant only."""
         capture_id = secrets.token_hex(16)
         job: dict[str, Any] = {"captureID": capture_id, "createdAt": format_time(created_us),
                "finishedAt": format_time(now_us()), "running": False, "success": outcome.success,
                "captureErrorBehaviour": outcome.behaviour, "eventsRecorded": len(outcome.accepted),
-               "errors": outcome.errors}
+               "errors": outcome.errors, "bt:recorded": outcome.recorded}
         with self._lock:
             self._jobs[capture_id] = job
+            self._owners[capture_id] = owner
             while len(self._jobs) > self.keep:
-                self._jobs.popitem(last=False)
+                gone, _ = self._jobs.popitem(last=False)
+                self._owners.pop(gone, None)
         return job
 
-    def get(self, capture_id: str) -> dict[str, Any] | None:
+    def get(self, capture_id: str, reader: str | None = None) -> dict[str, Any] | None:
         with self._lock:
+            if self._owners.get(capture_id) not in (None, reader):
+                return None
             return self._jobs.get(capture_id)
 
-    def ids(self) -> list[str]:
+    def ids(self, reader: str | None = None) -> list[str]:
         with self._lock:
-            return list(self._jobs)
+            return [i for i in self._jobs if self._owners.get(i) in (None, reader)]
 
 
 def _limits(request: Request) -> dict[str, str]:
@@ -129,9 +141,15 @@ _CAPTURE_BODY = {"requestBody": {"required": True, "content": {
              openapi_extra=_CAPTURE_BODY)
 async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         "rollback", alias="GS1-Capture-Error-Behaviour")) -> JSONResponse:
-    """Every material-flow event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
-    namespace). The job completes before the answer; its status stays at ``Location``."""
+    """Without credentials every event must carry ``bt:event`` and ``bt:signature`` (our JSON-LD
+    namespace). With a participant credential (``Authorization: Bearer``) plain EPCIS 2.0 events
+    are mapped to ledger events and signed with the participant's hosted key, marked custodial
+    (docs/epcis-mapping.md). The job completes before the answer; its status stays at ``Location``."""
     cfg = request.app.state.config
+    grant = grant_of(request)  # a participant credential: plain EPCIS, signed with the hosted key
+    if grant is not None and grant.role != PARTICIPANT_ROLE:
+        raise ProblemError(403, "capture-forbidden", "Not a participant credential",
+                           f"a {grant.role} token reads; capture takes self-signed events or a participant credential")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cfg.capture_bytes:
         raise ProblemError(413, "capture-too-large", "Capture document too large",
@@ -148,24 +166,40 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         raise ProblemError(413, "capture-too-large", "Too many events",
                       f"at most {cfg.capture_limit} events per capture", _limits(request))
 
+    behaviour = gs1_capture_error_behaviour.strip().lower()
+    ledger: Ledger = request.app.state.ledger
+    kek = request.app.state.kek
+
+    def key_for(did: str) -> SigningKey | None:
+        return None if kek is None else load_hosted_key(ledger.store, ledger.ledger_id, kek, did)
+
     def work() -> CaptureOutcome:
         with request.app.state.write_lock:
-            return capture_document(request.app.state.ledger, doc, gs1_capture_error_behaviour.strip().lower())
+            if grant is None:
+                return capture_document(ledger, doc, behaviour)
+            return capture_custodial(ledger, doc, participant=grant.subject, credential_id=grant.token_id,
+                                     key_for=key_for, behaviour=behaviour)
 
     outcome = await run_in_threadpool(work)
-    job = request.app.state.capture_jobs.add(outcome, created)
+    job = request.app.state.capture_jobs.add(outcome, created, None if grant is None else grant.subject)
     return JSONResponse(job, status_code=202, headers={**EPCIS_HEADERS, "Location": f"/capture/{job['captureID']}"})
 
 
 @router.get("/capture", tags=["epcis"], summary="Capture jobs of this service")
 def capture_jobs(request: Request) -> list[str]:
-    ids: list[str] = request.app.state.capture_jobs.ids()
+    """Jobs of self-signed captures, and the caller's own when it presents its participant credential."""
+    ids: list[str] = request.app.state.capture_jobs.ids(_reader(request))
     return ids
+
+
+def _reader(request: Request) -> str | None:
+    grant = grant_of(request)
+    return grant.subject if grant is not None and grant.role == PARTICIPANT_ROLE else None
 
 
 @router.get("/capture/{capture_id}", tags=["epcis"], summary="Capture job status")
 def capture_job(capture_id: str, request: Request) -> JSONResponse:
-    job = request.app.state.capture_jobs.get(capture_id)
+    job = request.app.state.capture_jobs.get(capture_id, _reader(request))
     if job is None:
         raise ProblemError(404, "not-found", "No such capture job", f"no capture job {capture_id}")
     return JSONResponse(job, headers=EPCIS_HEADERS)

@@ -29,7 +29,7 @@ from batterytrace.errors import (
     RuleViolationError,
     VerificationError,
 )
-from batterytrace.ledger.access import verify_access_token
+from batterytrace.ledger.credentials import verify_credential
 from batterytrace.model.identifiers import gtin_check_digit
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
@@ -293,7 +293,8 @@ async def signin(request: Request, next: str | None = None) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     try:
-        grant = verify_access_token(token, request.app.state.ledger.operator_did, int(time.time()))
+        ledger = request.app.state.ledger
+        grant = verify_credential(ledger.store, ledger.ledger_id, token, int(time.time()))
     except VerificationError as exc:
         return HTMLResponse(render_signin(target, str(exc), PageContext(_lang(request), target)), status_code=401)
     response = RedirectResponse(target, status_code=303)

@@ -65,7 +65,7 @@ def render_markdown(results: dict[str, dict[str, Any]], machine: dict[str, Any],
         met = ""
         if m.get("target") is not None:
             # times, sizes and costs are better lower; rates ("…/s") and counts higher
-            lower_is_better = str(m["unit"]).split()[0] in ("ms", "µs", "us", "MB", "s", "gas")
+            lower_is_better = str(m["unit"]).split()[0] in ("ms", "µs", "us", "MB", "s", "gas", "errors", "lost")
             ok = m["value"] <= m["target"] if lower_is_better else m["value"] >= m["target"]
             met = " ✓" if ok else " ✗"
         lines.append(f"| `{name}` | {m['value']:,.4g} | {m['unit']} | {target}{met} | {m.get('anchor') or ''} |")

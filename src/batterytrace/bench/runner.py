@@ -12,7 +12,7 @@ from batterytrace.bench.ledger_bench import ledger_benchmarks
 
 __all__ = ["GROUPS", "run_all"]
 
-GROUPS = ("ledger", "passport", "zk", "anchoring", "api", "confidential")
+GROUPS = ("ledger", "passport", "zk", "anchoring", "api", "confidential", "soak")
 # Optional groups live beside the code they measure; absent modules are reported, not faked.
 _OPTIONAL = {
     "passport": "batterytrace.passport.bench",
@@ -20,6 +20,7 @@ _OPTIONAL = {
     "anchoring": "batterytrace.anchoring.bench",
     "api": "batterytrace.api.bench",
     "confidential": "batterytrace.bench.confidential_bench",
+    "soak": "batterytrace.api.soak",
 }
 
 

@@ -34,9 +34,12 @@ class _Party:
 
 class Workload:
     def __init__(
-        self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench", start: int | None = None
+        self, mines: int = 10, packs_per_campaign: int = 50, prefix: str = "bench", start: int | None = None,
+        serial_prefix: str = "",
     ) -> None:
-        """``start`` (µs) dates the first event (default 2024-01-01); events are one second apart."""
+        """``start`` (µs) dates the first event (default 2024-01-01); events are one second apart.
+        ``serial_prefix`` starts every cell, module and pack serial (workloads on one ledger need
+        distinct ones: a GTIN + serial names one battery)."""
         self.mines = [
             _Party(SigningKey.from_label(f"{prefix}/mine/{i}"), "mine", f"mine:{prefix}-{i}", "mine", "CD")
             for i in range(mines)
@@ -49,6 +52,7 @@ class Workload:
         self.clock = parse_time("2024-01-01T00:00:00Z") if start is None else start
         self.ledger_id = labelled_ledger_id(f"bench/{prefix}")
         self._n = 0
+        self.serial_prefix = serial_prefix
 
     def _emit(self, key: SigningKey, body: dict[str, object]) -> SignedEvent:
         self._n += 1
@@ -109,13 +113,13 @@ class Workload:
         for i in range(n):
             half = per_cell // 2
             cell = {"form": "cell", "gross_mass_g": 1_450, "buckets": {"Co/certified/CD": half, "Co/uncertified/CD": half}, "coc_model": "mass_balance"}
-            cells = [{**cell, "gtin": "07350999001087", "serial": f"C{self._n}-{k}"} for k in range(_CELLS)]  # one identity each
+            cells = [{**cell, "gtin": "07350999001087", "serial": f"{self.serial_prefix}C{self._n}-{k}"} for k in range(_CELLS)]  # one identity each
             tc = self._emit(self.cells.key, {"kind": "transform", "inputs": [f"{rc.hash_hex}:{i}"], "outputs": cells, "site": self.cells.site})
             yield tc
             mod_b = {"Co/certified/CD": half * _CELLS, "Co/uncertified/CD": half * _CELLS}
-            ag = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{tc.hash_hex}:{k}" for k in range(_CELLS)], "outputs": [{"form": "module", "gross_mass_g": 1_450 * _CELLS + 500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000241", "serial": f"M{self._n}"}], "site": self.cells.site})
+            ag = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{tc.hash_hex}:{k}" for k in range(_CELLS)], "outputs": [{"form": "module", "gross_mass_g": 1_450 * _CELLS + 500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000241", "serial": f"{self.serial_prefix}M{self._n}"}], "site": self.cells.site})
             yield ag
-            pk = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{ag.hash_hex}:0"], "outputs": [{"form": "pack", "gross_mass_g": 1_450 * _CELLS + 20_500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000753", "serial": f"P{self._n}"}], "site": self.cells.site})
+            pk = self._emit(self.cells.key, {"kind": "aggregate", "inputs": [f"{ag.hash_hex}:0"], "outputs": [{"form": "pack", "gross_mass_g": 1_450 * _CELLS + 20_500, "buckets": mod_b, "coc_model": "mass_balance", "gtin": "04099999000753", "serial": f"{self.serial_prefix}P{self._n}"}], "site": self.cells.site})
             yield pk
 
     def events(self, count: int) -> Iterator[SignedEvent]:

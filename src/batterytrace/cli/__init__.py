@@ -53,9 +53,11 @@ def main() -> None:
     from batterytrace.cli import (  # noqa: F401  (register commands)
         anchor_cmd,
         bench_cmd,
+        credential_cmd,
         demo_cmd,
         ledger_cmd,
         passport_cmd,
+        schema_cmd,
         serve_cmd,
     )
 

@@ -152,7 +152,8 @@ def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) 
 def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confidential: list[str]) -> None:
     """Serve the viewer over this ledger with the OEM's key and master data from the demo."""
     from batterytrace.cli.serve_cmd import run_server
-    from batterytrace.ledger.access import issue_access_token
+    from batterytrace.keys import default_token_key_path, load_or_create_key
+    from batterytrace.ledger.credentials import issue_credential
 
     out = _passports_dir(db)
     lot = ledger.store.get_lot(s.packs[-1])
@@ -160,7 +161,8 @@ def _serve(ledger: Ledger, s: Scenario, db: str, host: str, port: int, confident
     local = f"http://{host}:{port}/01/{lot.gtin}/21/{lot.serial}"
     write_qr(local, out / "qr-last-pack-local.png")
     now = int(time.time())
-    token = issue_access_token(s.actors["operator"].signing_key, "demo-recycler", "legitimate_interest", now, now + 86400)
+    token, _ = issue_credential(ledger.store, ledger.ledger_id, load_or_create_key(default_token_key_path(db)),
+                                "demo-recycler", "legitimate_interest", now, now + 86400)
     conf_links = [f"http://{host}:{port}/01/{p.gtin}/21/{p.serial}" for p in ledger.store.get_lots(confidential).values()]
     ledger.close()
     console.rule("passport viewer")

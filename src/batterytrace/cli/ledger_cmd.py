@@ -15,8 +15,15 @@ from batterytrace.cli import DB_HELP, app, console, err_console
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError
-from batterytrace.keys import default_key_path, load_key, save_key
+from batterytrace.keys import (
+    default_key_path,
+    default_token_key_path,
+    load_key,
+    load_or_create_key,
+    save_key,
+)
 from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.credentials import install_token_key
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import trace_backward, trace_forward
@@ -53,8 +60,11 @@ def init(
     if not path.exists():
         save_key(key, path)
     ledger = Ledger(open_store(db), key.did, ledger_id)
+    token_path = default_token_key_path(db)  # signs bearer tokens; never the operator key
+    install_token_key(ledger.store, load_or_create_key(token_path))
     console.print(
         f"ledger [bold]{escape(db)}[/] ({ledger.ledger_id}) operated by {ledger.operator_did}\nkey file: {path}"
+        f"\ntoken key file: {token_path}"
     )
 
 

@@ -1,17 +1,13 @@
-"""``batterytrace serve`` (the REST API and passport viewer under uvicorn) and ``batterytrace
-token`` (operator-issued bearer tokens for legitimate-interest and authority reads)."""
+"""``batterytrace serve``: the REST API and passport viewer under uvicorn."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from batterytrace.cli import DB_HELP, app, console
-from batterytrace.keys import default_key_path, load_key
-from batterytrace.ledger.access import TOKEN_ROLES, issue_access_token
 
 __all__ = ["run_server"]
 
@@ -35,7 +31,8 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
     application.state.ledger.close()
     os.environ["BATTERYTRACE_CONFIG"] = str(config_file) if config_file else ""
     for name, var in (("db", "BATTERYTRACE_DB"), ("passports", "BATTERYTRACE_PASSPORTS"),
-                      ("operator_key", "BATTERYTRACE_OPERATOR_KEY"), ("rate_per_s", "BATTERYTRACE_RATE_PER_S")):
+                      ("operator_key", "BATTERYTRACE_OPERATOR_KEY"), ("rate_per_s", "BATTERYTRACE_RATE_PER_S"),
+                      ("kek_file", "BATTERYTRACE_KEK_FILE")):
         value = getattr(config, name)
         if value is not None:
             os.environ[var] = str(value)
@@ -55,6 +52,7 @@ def serve(
     issuer: list[str] = typer.Option([], help="KEY_FILE=MASTER_JSON of an economic operator; repeatable."),
     operator_key: str | None = typer.Option(None, help="Operator key file (signs tree heads before issuing)."),
     rate: float | None = typer.Option(None, help="Requests per second per client (0: no limit)."),
+    kek: str | None = typer.Option(None, "--kek", help="Key-encryption key file opening hosted keys (plain EPCIS capture)."),
     workers: int = typer.Option(1, min=1, max=64, help="Server processes (each keeps its own caches and rate limits)."),
 ) -> None:
     """Serve the REST API, EPCIS 2.0 capture/query and the passport viewer."""
@@ -62,18 +60,4 @@ def serve(
     if issuers and any(len(p) != 2 for p in issuers):
         raise typer.BadParameter("--issuer takes KEY_FILE=MASTER_JSON")
     run_server(host, port, config, workers, db=db, passports=passports, issuers=issuers, operator_key=operator_key,
-               rate_per_s=rate)
-
-
-@app.command()
-def token(
-    role: str = typer.Option(..., help=f"Access level: {', '.join(TOKEN_ROLES)}."),
-    subject: str = typer.Option(..., help="Who holds the token (e.g. a repairer's name or did)."),
-    days: float = typer.Option(30.0, min=0.01, max=3650, help="Validity in days."),
-    key: Path | None = typer.Option(None, help="Operator key file (default: next to --db)."),
-    db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
-) -> None:
-    """Issue a bearer token for reads above the public level (signed by the ledger operator)."""
-    operator = load_key(key or default_key_path(db))
-    now = int(time.time())
-    console.print(issue_access_token(operator, subject, role, now, now + int(days * 86400)), soft_wrap=True)
+               rate_per_s=rate, kek_file=kek)

@@ -28,6 +28,7 @@ from batterytrace.crypto.zk import Point
 from batterytrace.errors import EncodingError, RuleViolationError
 from batterytrace.ledger.confidential import binding_hash, malformed
 from batterytrace.ledger.state import BatchState
+from batterytrace.model.event_spec import is_country
 from batterytrace.model.policy import LedgerPolicy
 from batterytrace.storage.base import Store
 
@@ -101,7 +102,7 @@ def parse_origin(body: Mapping[str, Any]) -> Origin:
     if not isinstance(origin, dict) or set(origin) != {"country", "ring"}:
         raise RuleViolationError("ring.origin", "origin must be {'country': ISO code, 'ring': [hex, …]}")
     country, ring = origin["country"], origin["ring"]
-    if not isinstance(country, str) or len(country) != 2 or not country.isascii() or not country.isupper():
+    if not is_country(country):
         raise RuleViolationError("ring.origin", "origin.country must be an ISO 3166-1 alpha-2 code")
     if not isinstance(ring, list) or not ring:
         raise RuleViolationError("ring.origin", "origin.ring must list the certified ring keys")

@@ -27,6 +27,8 @@ import orjson
 from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
+from batterytrace.ledger.credentials import CREDENTIAL_PREFIX, TOKEN_KEY_META, check_credential_rows
+from batterytrace.ledger.hosted_keys import HOSTED_KEY_PREFIX, check_hosted_key_rows
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.state import LATEST_PREFIX
 from batterytrace.model.entities import Attestation
@@ -44,7 +46,9 @@ _P = ParamSpec("_P")
 LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy"})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
 #: stored tree heads and the log, both against the chain by ``anchor verify``
-SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records"})
+SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records", TOKEN_KEY_META})
+#: meta rows of the service (credential registry, sealed hosted keys): shapes checked here
+SERVICE_META_PREFIXES = (CREDENTIAL_PREFIX, HOSTED_KEY_PREFIX)
 _ANCHOR_RECORDS = "anchor/records"
 
 
@@ -126,10 +130,12 @@ def check_meta_rows(
     stored tree head of this log, within it, whose root the log still hashes to."""
     unknown = [
         k for k in store.meta_keys()
-        if k not in LEDGER_META_KEYS | SERVICE_META_KEYS and not k.startswith(LATEST_PREFIX)
+        if k not in LEDGER_META_KEYS | SERVICE_META_KEYS and not k.startswith((LATEST_PREFIX, *SERVICE_META_PREFIXES))
     ]
     if unknown:
         raise VerificationError(f"meta row {unknown[0]!r} is no ledger setting and no logged event produced it")
+    check_credential_rows(store)
+    check_hosted_key_rows(store)
     for size, root in _anchor_records(store):
         if not 0 < size <= total:
             raise VerificationError(f"an anchor record names tree size {size}, outside the log of {total} events")

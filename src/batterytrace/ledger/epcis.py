@@ -14,7 +14,7 @@ instead), association and transaction events (no material moves), events we do n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from batterytrace.encoding import b64u_decode, b64u_encode
@@ -186,7 +186,8 @@ def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent
     body, sig = _extension(epcis, prefixes, "event"), _extension(epcis, prefixes, "signature")
     if body is None or sig is None:
         raise EncodingError("unsigned: a material-flow event must carry bt:event and bt:signature "
-                            f"({BT_NAMESPACE}) signed by a registered participant")
+                            f"({BT_NAMESPACE}) signed by a registered participant, or be posted with "
+                            "the participant's credential for custodial signing (docs/epcis-mapping.md)")
     if not isinstance(sig, str):
         raise EncodingError("malformed: bt:signature must be base64url text")
     try:
@@ -248,6 +249,8 @@ class CaptureOutcome:
     behaviour: str
     accepted: list[str]  # event hashes recorded
     errors: list[dict[str, Any]]  # {"index", "eventID", "reason", "message"}
+    # per recorded event: {"index" in the document, "eventID", "lots" it created (lot URIs)}
+    recorded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -272,4 +275,8 @@ def capture_document(ledger: Ledger, doc: Any, behaviour: str = "rollback") -> C
         errors.append({"index": positions[r.index], "eventID": f"urn:batterytrace:event:{r.event_hash}",
                        "reason": f"rule/{r.rule}", "message": r.message})
     errors.sort(key=lambda e: int(e["index"]))
-    return CaptureOutcome(behaviour, [a.event_hash for a in result.accepted], errors)
+    rejected = {r.index for r in result.rejected}
+    kept = [positions[i] for i in range(len(events)) if i not in rejected] if result.accepted else []
+    recorded = [{"index": k, "eventID": f"urn:batterytrace:event:{a.event_hash}",
+                 "lots": [lot_uri(lot) for lot in a.lots]} for k, a in zip(kept, result.accepted, strict=True)]
+    return CaptureOutcome(behaviour, [a.event_hash for a in result.accepted], errors, recorded)

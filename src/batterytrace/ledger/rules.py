@@ -58,6 +58,12 @@ def check_event(
     if st.ledger_id is None or ev.ledger != st.ledger_id:
         named = "no ledger" if ev.ledger is None else f"ledger {ev.ledger!r}"
         raise RuleViolationError("ledger.domain", f"the event is signed for {named}, not for this ledger ({st.ledger_id})")
+    custodial = ev.body.get("custodial")
+    if custodial is not None and not (
+        isinstance(custodial, dict) and set(custodial) == {"credential"}
+        and isinstance(custodial["credential"], str) and 0 < len(custodial["credential"]) <= 64
+    ):
+        raise RuleViolationError("custodial", "custodial must be {'credential': <credential id>} (ledger.epcis_capture)")
     if st.seen(ev.event_hash):
         raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
     role = st.role(ev.actor)

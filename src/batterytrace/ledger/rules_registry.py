@@ -25,18 +25,17 @@ from batterytrace.model.entities import (
     Participant,
     Site,
 )
+from batterytrace.model.event_spec import BMS_FIELDS, LIFECYCLE_STATUSES, SEVERITIES, is_country
 from batterytrace.model.events import SignedEvent
 from batterytrace.model.policy import LedgerPolicy
 
-__all__ = ["LIFECYCLE_STATUSES", "check_registry_event"]
+__all__ = ["BMS_FIELDS", "LIFECYCLE_STATUSES", "check_registry_event"]
 
-LIFECYCLE_STATUSES = ("original", "repurposed", "reused", "remanufactured", "waste")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def _country(body: dict[str, Any]) -> str:
     c = req_str(body, "country", 2)
-    if len(c) != 2 or not c.isascii() or not c.isupper():
+    if not is_country(c):
         raise schema_error("country must be an ISO 3166-1 alpha-2 code")
     return c
 
@@ -198,28 +197,6 @@ def _incident(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise schema_error(f"severity must be one of {SEVERITIES}")
     inc = Incident(ev.hash_hex, site, ev.actor, start, end, severity, req_str(b, "description", 4000), t)
     return Effect(incidents=[inc])
-
-
-# Battery-management readings a lifecycle update may carry (BatteryPass v1.2 dynamic attributes).
-BMS_FIELDS: dict[str, str] = {
-    "remaining_capacity_ah": "Ah",
-    "capacity_fade_percent": "%",
-    "remaining_energy_kwh": "kWh",
-    "state_of_certified_energy_percent": "%",
-    "state_of_charge_percent": "%",
-    "power_fade_percent": "%",
-    "remaining_round_trip_efficiency_percent": "%",
-    "round_trip_efficiency_fade_percent": "%",
-    "current_self_discharge_rate_percent_per_month": "%/month",
-    "internal_resistance_increase_percent": "%",
-    "energy_throughput_kwh": "kWh",
-    "capacity_throughput_ah": "Ah",
-    "time_extreme_high_temp_h": "h",
-    "time_extreme_low_temp_h": "h",
-    "time_extreme_high_temp_charging_h": "h",
-    "time_extreme_low_temp_charging_h": "h",
-    "overcharge_events": "count",
-}
 
 
 def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:

@@ -11,7 +11,7 @@ from typing import Any
 from batterytrace.errors import EncodingError
 from batterytrace.model.entities import Attestation
 
-__all__ = ["DEFAULT_POLICY", "LedgerPolicy", "SourcingPolicy", "SourcingRequirement"]
+__all__ = ["DEFAULT_POLICY", "POLICY_BOUNDS", "LedgerPolicy", "SourcingPolicy", "SourcingRequirement"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,18 @@ DEFAULT_MAX_BACKDATE_S = 7 * 86_400
 DEFAULT_MAX_SCRAP_PERMILLE = 300
 _MAX_BACKDATE_S = 366 * 86_400
 _MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
+# Inclusive bounds of every integer a policy holds: from_dict refuses anything outside them, and
+# the set_policy schema (model/event_spec.py) states them.
+POLICY_BOUNDS: dict[str, tuple[int, int]] = {
+    "loss_tolerance": (0, 1000),
+    "assay_tolerance_permille": (0, 1000),
+    "weighbridge_tolerance_permille": (0, 1000),
+    "max_clock_skew_s": (0, 86_400),
+    "min_ring_size": (2, _MAX_RING),
+    "max_scrap_permille": (0, 1000),
+    "max_backdate_s": (0, _MAX_BACKDATE_S),
+    "min_score": (0, 100),
+}
 
 
 @dataclass(frozen=True)
@@ -140,22 +152,20 @@ class LedgerPolicy:
             tol_data = data["loss_tolerance_permille"]
             if not isinstance(tol_data, dict):
                 raise EncodingError("loss_tolerance_permille is an object")
-            tol = {str(k): _int(v, k, 0, 1000) for k, v in tol_data.items()}
+            tol = {str(k): _int(v, k, *POLICY_BOUNDS["loss_tolerance"]) for k, v in tol_data.items()}
             policy = cls(
                 sourcing=SourcingPolicy(alts),
                 loss_tolerance_permille=tol,
-                assay_tolerance_permille=_int(data["assay_tolerance_permille"], "assay_tolerance_permille", 0, 1000),
-                weighbridge_tolerance_permille=_int(
-                    data["weighbridge_tolerance_permille"], "weighbridge_tolerance_permille", 0, 1000
+                assay_tolerance_permille=_bounded(data["assay_tolerance_permille"], "assay_tolerance_permille"),
+                weighbridge_tolerance_permille=_bounded(
+                    data["weighbridge_tolerance_permille"], "weighbridge_tolerance_permille"
                 ),
-                max_clock_skew_s=_int(data["max_clock_skew_s"], "max_clock_skew_s", 0, 86_400),
-                min_ring_size=_int(data.get("min_ring_size", DEFAULT_MIN_RING), "min_ring_size", 2, _MAX_RING),
-                max_scrap_permille=_int(
-                    data.get("max_scrap_permille", DEFAULT_MAX_SCRAP_PERMILLE), "max_scrap_permille", 0, 1000
+                max_clock_skew_s=_bounded(data["max_clock_skew_s"], "max_clock_skew_s"),
+                min_ring_size=_bounded(data.get("min_ring_size", DEFAULT_MIN_RING), "min_ring_size"),
+                max_scrap_permille=_bounded(
+                    data.get("max_scrap_permille", DEFAULT_MAX_SCRAP_PERMILLE), "max_scrap_permille"
                 ),
-                max_backdate_s=_int(
-                    data.get("max_backdate_s", DEFAULT_MAX_BACKDATE_S), "max_backdate_s", 0, _MAX_BACKDATE_S
-                ),
+                max_backdate_s=_bounded(data.get("max_backdate_s", DEFAULT_MAX_BACKDATE_S), "max_backdate_s"),
             )
         except KeyError as exc:
             raise EncodingError(f"malformed policy: missing {exc}") from exc
@@ -176,6 +186,10 @@ def _int(value: Any, what: Any, lo: int, hi: int) -> int:
     return value
 
 
+def _bounded(value: Any, name: str) -> int:
+    return _int(value, name, *POLICY_BOUNDS[name])
+
+
 def _requirement(r: Any) -> SourcingRequirement:
     if not isinstance(r, dict) or not set(r) <= {"scheme", "level", "min_score", "issuers"}:
         raise EncodingError("malformed policy: a requirement is {scheme, level?, min_score?, issuers?}")
@@ -192,7 +206,7 @@ def _requirement(r: Any) -> SourcingRequirement:
     ):
         raise EncodingError("malformed policy: issuers is a non-empty list of distinct auditor DIDs")
     return SourcingRequirement(
-        scheme, level, None if min_score is None else _int(min_score, "min_score", 0, 100),
+        scheme, level, None if min_score is None else _bounded(min_score, "min_score"),
         None if issuers is None else tuple(issuers),
     )
 

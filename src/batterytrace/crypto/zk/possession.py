@@ -11,6 +11,7 @@ Encoding: R ‖ s (64 bytes); R a valid non-identity point, s canonical and non-
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from batterytrace.crypto.zk.batch import Equation, check_all
@@ -46,12 +47,19 @@ def _transcript(key: Point, message: bytes) -> Transcript:
     return t
 
 
-def prove_possession(secret_key: int, message: bytes) -> PossessionProof:
-    """Prove knowledge of ``secret_key`` for sk·G, bound to ``message``."""
+def prove_possession(secret_key: int, message: bytes, *, deterministic: bool = False) -> PossessionProof:
+    """Prove knowledge of ``secret_key`` for sk·G, bound to ``message``. ``deterministic`` derives
+    the nonce from the secret and the message (as EdDSA does) instead of drawing it, so the same
+    key and message give the same proof (reproducible documents); the nonce stays secret and
+    differs for every message either way."""
     sk = secret_key % L
     if sk == 0:
         raise ValueError("the secret key is zero")
-    k = random_scalar()
+    if deterministic:
+        seed = hashlib.sha512(b"batterytrace/zk/key-possession/nonce\x00" + sk.to_bytes(32, "little") + message)
+        k = int.from_bytes(seed.digest(), "little") % (L - 1) + 1
+    else:
+        k = random_scalar()
     r_point = base_mul(k)
     t = _transcript(base_mul(sk), message)
     t.append_point(b"R", r_point)
