@@ -117,7 +117,7 @@ def test_a_stale_or_foreign_sign_in_cookie_falls_back_to_the_public_page(site: S
     expired, _ = issue_credential(site.ledger.store, site.ledger.ledger_id, TOKEN_KEY, "t", "legitimate_interest",
                                   now - 7200, now - 3600)
     foreign = issue_access_token(SigningKey.from_label("another-operator"), "t", "legitimate_interest", now, now + 60,
-                                 audience="urn:uuid:another-ledger")
+                                 audience="urn:uuid:another-ledger", token_id="0" * 32)
     revoked, cred = issue_credential(site.ledger.store, site.ledger.ledger_id, TOKEN_KEY, "t", "legitimate_interest",
                                      now, now + 3600)
     revoke_credential(site.ledger.store, cred.token_id, now)

@@ -127,3 +127,10 @@ def test_a_field_outside_the_table_gets_a_worded_label() -> None:
     rows = {r.path: r.label for s in attribute_sections({"aspects": {"Labeling": {"someNewField": "x"}}}, "en")
             for r in s.rows}
     assert rows == {"aspects.Labeling.someNewField": "Some new field"}
+
+
+def test_a_later_version_names_its_predecessor() -> None:
+    rows = _rows({"passport_id": "urn:batterytrace:" + "b" * 32, "predecessor": "urn:batterytrace:" + "a" * 32})
+    assert rows["predecessor"] == f'<abbr title="urn:batterytrace:{"a" * 32}">aaaaaaaa…aaaa</abbr>'
+    assert [r.label for s in attribute_sections({"predecessor": "urn:x:1"}, "de") for r in s.rows] == \
+        ["Vorheriger Pass dieser Batterie (vor Umnutzung oder Wiederaufbereitung)"]

@@ -31,7 +31,7 @@ _ASPECT_GROUP = {"GeneralProductInformation": "general", "CarbonFootprintForBatt
                  "Circularity": "circularity", "PerformanceAndDurability": "performance", "Labeling": "labels"}
 _SUMMARY_GROUP = {"summary.assurances": "diligence", "summary.due_diligence_indices": "diligence",
                   "summary.element_g": "materials", "summary.temperature_range_idle_c": "performance",
-                  "passport_id": "general"}
+                  "passport_id": "general", "predecessor": "general"}
 
 
 class Field(NamedTuple):
@@ -52,6 +52,9 @@ LB = "aspects.Labeling"
 
 _ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("passport_id", "", "urn", "Passport identifier", "Kennung des Batteriepasses", "Identifiant du passeport"),
+    ("predecessor", "", "urn", "Previous passport of this battery (before repurposing or remanufacturing)",
+     "Vorheriger Pass dieser Batterie (vor Umnutzung oder Wiederaufbereitung)",
+     "Passeport précédent de cette batterie (avant réaffectation ou reconditionnement)"),
     (f"{GPI}.productIdentifier", "", "text", "Battery identifier (GTIN/serial)", "Batteriekennung (GTIN/Seriennummer)",
      "Identifiant de la batterie (GTIN/série)"),
     (f"{GPI}.batteryPassportIdentifier", "", "urn", "Passport identifier", "Kennung des Batteriepasses",
