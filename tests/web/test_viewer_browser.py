@@ -55,13 +55,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str
 
 
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1366, "height": 900}
+AXE = Path(__file__).resolve().parents[2] / "tools" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe(page: Any) -> None:
+    """axe-core (tools/node, scripts/node-tools.sh) finds no serious or critical violation."""
+    if not AXE.exists():
+        missing_service("axe-core is not installed (scripts/node-tools.sh installs it into tools/node)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
 # rendered size of each SVG text: its computed font size times the chart's scale on screen
 CHART_FONT_PX = """() => Array.from(document.querySelectorAll('svg.chart text')).map(t =>
     parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"""
 
 
 def _labels(page: Any) -> list[str]:
-    return [t.replace("🔒", "").strip() for t in page.locator("#attributes dt").all_inner_texts()]
+    return [t.strip() for t in page.locator("#attributes dt .lbl").all_inner_texts()]
 
 
 def _check_layout(page: Any, width: int) -> None:
@@ -91,10 +103,11 @@ def test_public_passport_page_in_chromium(browser: Any, site: tuple[Served, str]
     shown = _labels(page)
     public = {FIELDS[a.path].labels[0] for a in ATTRIBUTES if may_read("public", a.level)}
     assert not public - set(shown), sorted(public - set(shown))
-    assert all(page.locator("#attributes dt", has_text=label).first.is_visible() for label in public)
+    assert all(page.locator("#attributes dt .lbl", has_text=label).first.is_visible() for label in public)
     assert not [x for x in shown if re.search(r"\b[a-z]{2,}[A-Z]", x)]
     assert page.locator("#restricted").count() == 0
     _check_layout(page, viewport["width"])
+    _axe(page)
     assert not errors, errors
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"passport-public-{name}.png"), full_page=True)
@@ -123,6 +136,7 @@ def test_sign_in_by_keyboard_shows_restricted_data(browser: Any, site: tuple[Ser
     page.set_viewport_size(PHONE)
     _check_layout(page, PHONE["width"])
     page.screenshot(path=str(ARTIFACTS / "passport-legitimate-interest-390.png"), full_page=True)
+    _axe(page)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
     assert page.locator("#restricted").count() == 0 and page.locator("#signin").count() == 1
@@ -153,6 +167,7 @@ def test_german_page_and_language_switch(browser: Any, site: tuple[Served, str])
     assert page.locator("#verified-line").inner_text().startswith("✓ Geprüft — ausgestellt von")
     _check_layout(page, PHONE["width"])
     page.screenshot(path=str(ARTIFACTS / "passport-public-de-390.png"), full_page=True)
+    _axe(page)
     page.get_by_role("link", name="Français").click()
     page.wait_for_load_state()
     assert "Déclaration UE de conformité" in _labels(page)
@@ -179,6 +194,7 @@ def test_error_pages_are_pages(browser: Any, site: tuple[Served, str], case: str
         assert page.get_by_label("GTIN (13 or 14 digits)").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
         page.screenshot(path=str(ARTIFACTS / f"error-{case}-{name}.png"), full_page=True)
+        _axe(page)
         page.close()
 
 

@@ -59,6 +59,7 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "digital_link": ("Digital Link", "Digital Link", "Digital Link"),
     "battery": ("Battery", "Batterie", "Batterie"),
     "at_a_glance": ("At a glance", "Auf einen Blick", "En bref"),
+    "restricted_tag": ("restricted", "geschützt", "restreint"),
     "restricted_note": ("Shown because you are signed in ({level}).", "Angezeigt, weil Sie angemeldet sind ({level}).",
                         "Affiché car vous êtes connecté ({level})."),
     "class_context": ("Performance class {cls}: {value} kg CO₂e per kWh of lifetime energy. The classes are provisional "
