@@ -18,10 +18,12 @@ from batterytrace.crypto.status_list import StatusList, issue_status_list_token
 from batterytrace.demo.scenario import build_scenario
 from batterytrace.ledger.access import issue_access_token
 from batterytrace.ledger.credentials import issue_credential, revoke_credential
+from batterytrace.model.events import sign_event
 from batterytrace.passport.attributes import ATTRIBUTES
 from batterytrace.passport.issue import ACCESS_LEVELS, may_read
 from batterytrace.passport.labels import FIELDS, LANGUAGES
 from batterytrace.passport.status import LIST_SIZE
+from batterytrace.timeutil import format_time
 
 HTML = {"Accept": "text/html"}
 CAMEL = re.compile(r"\b[a-z]{2,}[A-Z]\w*")
@@ -149,3 +151,20 @@ def test_a_revoked_passport_is_a_page_in_words(tmp_path: Path) -> None:
     page = c.get(s.link_path, headers=HTML)
     assert page.status_code == 410 and "This passport has been withdrawn" in page.text
     assert c.get(s.link_path).json()["rule"] == "passport.revoked"
+
+
+def test_history_shows_versions_and_state_of_health_to_legitimate_interest_only(tmp_path: Path) -> None:
+    s = serve(build_scenario(packs=1, legacy_packs=1), tmp_path)
+    oem = s.scenario.actors["voltara"].signing_key
+    lot = s.ledger.store.get_lot(s.ledger.store.lots_by_serial(s.gtin, s.serial)[-1])
+    assert lot is not None
+    later = format_time(lot.last_event_at + 30 * 86_400_000_000)
+    s.ledger.submit(sign_event({"kind": "lifecycle", "lot": lot.lot_id, "status": "repurposed", "soh_percent": 78.0,
+                                "time": later, "bms": {"state_of_charge_percent": 40.0}}, oem, ledger=s.ledger.ledger_id))
+    li = s.client.get(s.link_path, headers=_headers(s, "legitimate_interest")).text
+    assert 'id="history"' in li and "version 2" in li and "(this passport)" in li and "repurposed" in li
+    assert 'data-chart="soh"' in li and "<td>78 %</td>" in li and "<td>100 %</td>" in li
+    assert "Previous passport of this battery" in li  # the predecessor, named by the signed passport
+    public = s.client.get(s.link_path, headers=HTML).text
+    assert 'id="history"' in public and "version 2" in public
+    assert 'data-chart="soh"' not in public and "78 %" not in public

@@ -31,6 +31,7 @@ from batterytrace.errors import (
 )
 from batterytrace.ledger.credentials import verify_credential
 from batterytrace.model.identifiers import gtin_check_digit
+from batterytrace.passport.history import battery_history
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
 from batterytrace.passport.status import PassportStatusError
@@ -170,10 +171,13 @@ def passport(request: Request, gtin: str = Path(..., max_length=64),
                              "figures": [f.__dict__ for f in result.figures]}, headers=headers)
     pages: dict[tuple[str, ...], str] = request.app.state.rendered_pages
     status = next((c.detail for c in result.checks if c.name == "status"), "")
-    key = (str(claims["passport_id"]), level, status, lang, notice or "")  # a new status list renders anew
+    history = battery_history(desk.ledger.store, gtin, serial, level)
+    # a new status list or lifecycle record renders anew
+    key = (str(claims["passport_id"]), level, status, lang, notice or "", str(len(history.health)))
     page = pages.get(key)
     if page is None:
-        page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures, claims, ctx)
+        page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures, claims, ctx,
+                               history)
         if len(pages) > 10_000:
             pages.clear()
         pages[key] = page

@@ -12,7 +12,7 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["FONT", "WIDTH", "flow_chart", "hbar_chart", "target_bars"]
+__all__ = ["FONT", "WIDTH", "flow_chart", "hbar_chart", "line_chart", "target_bars"]
 
 PALETTE = ("#1f5f8b", "#c2571a", "#2e7d32", "#6a3d9a", "#8d6e00", "#ad1457", "#00695c", "#4e342e")
 WIDTH, FONT = 360, 13
@@ -171,3 +171,34 @@ def flow_chart(chart_id: str, title: str, elements: list[dict[str, object]], lab
     legend_items = [(labels.get(c, c), colour) for c, colour in CLASS_COLOURS.items() if c in used]
     lg, lh = _legend(legend_items, height + 12, width)
     return _svg(width, int(height + 16 + lh), title, "; ".join(descs), body + lg, chart_id)
+
+
+def line_chart(chart_id: str, title: str, points: list[tuple[str, float]], unit: str, top: float = 100.0,
+               width: int = WIDTH) -> Markup:
+    """Values over time (``(date label, value)`` in time order) as a line with dots, a value axis
+    from 0 to ``top`` and the dates under their dots (first and last when there are many)."""
+    x0, plot_h, y0 = 34.0, 120.0, 8.0
+    plot_w = width - x0 - 24
+    n = len(points)
+    parts = [f'<line x1="{x0}" x2="{x0}" y1="{y0}" y2="{y0 + plot_h}" stroke="#444"/>',
+             f'<line x1="{x0}" x2="{x0 + plot_w}" y1="{y0 + plot_h}" y2="{y0 + plot_h}" stroke="#444"/>']
+    for i in range(3):
+        value = top * i / 2
+        y = y0 + plot_h - plot_h * i / 2
+        parts.append(_text(x0 - 4, y + 4, f"{value:g}", "tick", "end"))
+    parts.append(_text(x0 + 4, y0 + 10, unit, "tick"))
+    coords = []
+    for i, (label, value) in enumerate(points):
+        x = x0 + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        y = y0 + plot_h - plot_h * max(0.0, min(value, top)) / top
+        coords.append((x, y))
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}"/>')
+        if i in (0, n - 1) or n <= 3:
+            anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+            parts.append(_text(x, y0 + plot_h + 18, label, "tick", anchor))
+            parts.append(_text(x, y - 8, f"{value:g}", "val", anchor))
+    if n > 1:
+        parts.insert(2, '<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+            PALETTE[0], " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)))
+    desc = "; ".join(f"{label}: {value:g} {unit}" for label, value in points)
+    return _svg(width, int(y0 + plot_h + 26), title, desc, "".join(parts), chart_id)

@@ -59,6 +59,12 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "digital_link": ("Digital Link", "Digital Link", "Digital Link"),
     "battery": ("Battery", "Batterie", "Batterie"),
     "at_a_glance": ("At a glance", "Auf einen Blick", "En bref"),
+    "this_version": ("this passport", "dieser Pass", "ce passeport"),
+    "status.original": ("original", "Original", "d’origine"),
+    "status.repurposed": ("repurposed", "umgenutzt", "réaffectée"),
+    "status.remanufactured": ("remanufactured", "wiederaufbereitet", "reconditionnée"),
+    "status.reused": ("reused", "wiederverwendet", "réemployée"),
+    "status.waste": ("waste", "Abfall", "déchet"),
     "restricted_tag": ("restricted", "geschützt", "restreint"),
     "restricted_note": ("Shown because you are signed in ({level}).", "Angezeigt, weil Sie angemeldet sind ({level}).",
                         "Affiché car vous êtes connecté ({level})."),
@@ -175,6 +181,8 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "search_again": ("Search again", "Erneut suchen", "Chercher à nouveau"),
     "soh_title": ("State of health over time", "Gesundheitszustand im Zeitverlauf", "État de santé dans le temps"),
 }
+
+STATUS_KEYS = frozenset(k for k in _TEXT if k.startswith("status."))
 
 _ELEMENTS = {"Co": ("Cobalt", "Kobalt", "Cobalt"), "Ni": ("Nickel", "Nickel", "Nickel"),
              "Li": ("Lithium", "Lithium", "Lithium"), "Mn": ("Manganese", "Mangan", "Manganèse"),

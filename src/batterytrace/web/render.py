@@ -12,12 +12,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, DEFAULT_PERFORMANCE_CLASSES
+from batterytrace.passport.history import BatteryHistory
 from batterytrace.passport.labels import FIELDS, LANGUAGES
 from batterytrace.passport.verification import FigureResult
 from batterytrace.passport.view import Check, PassportView
-from batterytrace.web.charts import flow_chart, hbar_chart, target_bars
+from batterytrace.web.charts import flow_chart, hbar_chart, line_chart, target_bars
 from batterytrace.web.format import attribute_sections, fmt_date, humanise, short_id
-from batterytrace.web.i18n import LANG_NAMES, country, element, fmt_number, t
+from batterytrace.web.i18n import LANG_NAMES, STATUS_KEYS, country, element, fmt_number, t
 
 __all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_passport",
            "render_signin"]
@@ -227,7 +228,7 @@ def _class_bounds(lang: str) -> str:
 
 def render_passport(view: PassportView, checks: list[Check], path: str,
                     figures: Sequence[FigureResult] = (), claims: dict[str, Any] | None = None,
-                    ctx: PageContext | None = None) -> str:
+                    ctx: PageContext | None = None, history: BatteryHistory | None = None) -> str:
     ctx = ctx or PageContext(path=path, level=view.level)
     lang = ctx.lang if ctx.lang in LANGUAGES else "en"
     claims = claims or {}
@@ -250,6 +251,9 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
     verified = [f for f in figures if f.status == "verified"]
     declared = [f for f in figures if f.status == "declared"]
     model = _model(claims)
+    health = history.health if history is not None else []
+    soh_chart = line_chart("soh", t("soh_title", lang), [(fmt_date(_iso(h.time_us), lang), h.soh_percent)
+                                                        for h in health], "%") if health else None
     iat = claims.get("iat")
     issued = (datetime.fromtimestamp(iat, UTC).strftime("%Y-%m-%d")
               if isinstance(iat, int) and not isinstance(iat, bool) and 0 < iat < 10**11 else None)
@@ -260,7 +264,15 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
         declared=[_figure_name(f.name, lang) for f in declared], model=model,
         class_bounds=_class_bounds(lang), art8=ART8_TARGETS_PERCENT, el_name=lambda e: element(e, lang),
         num=lambda x, d=None: _num(x, lang, d), date=lambda x: fmt_date(x, lang),
-        short_id=short_id, issued=issued, origin_rows=_origin_rows(view, lang))
+        short_id=short_id, issued=issued, origin_rows=_origin_rows(view, lang),
+        versions=history.versions if history is not None else [], health=health, soh_chart=soh_chart,
+        iso=_iso, status_words=STATUS_KEYS)
+
+
+def _iso(time_us: int | None) -> str:
+    if not isinstance(time_us, int) or time_us <= 0 or time_us >= 10**17:
+        return ""
+    return datetime.fromtimestamp(time_us / 1e6, UTC).strftime("%Y-%m-%d")
 
 
 def _num(value: Any, lang: str, digits: int | None = None) -> str:
