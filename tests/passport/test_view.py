@@ -64,3 +64,18 @@ def test_checks_name_what_was_verified(issued: tuple[IssuedPassport, str]) -> No
     assert "commitments" in checks["ledger event"].detail
     checks = {c.name: c for c in verification_checks(with_anchor, anchor_checked=True)}
     assert checks["anchor"].status == "passed" and "block 3" in checks["anchor"].detail
+
+
+def test_view_states_the_primary_data_share_per_stage(issued: tuple[IssuedPassport, str]) -> None:
+    """The demo lineage: extraction and refining intensities, measured (primary) at all but the
+    artisanal mine, transport estimates at every receipt (secondary); at end of life the
+    recycler's measured intensities for the recycled cobalt, beside the OEM's estimate for the
+    pack itself (secondary)."""
+    p, operator = issued
+    v = passport_view(verify_passport(p.present("public"), log_operator=operator).claims, "public")
+    shares = v.primary_data_percent_per_stage
+    assert list(shares) == [stage for stage, _ in v.carbon_per_stage_kg]
+    raw, distribution, end_of_life = (shares[k] for k in ("raw material acquisition and pre-processing",
+                                                           "distribution", "end of life and recycling"))
+    assert 50.0 < raw < 100.0 and distribution == 0.0 and 0.0 < end_of_life < 100.0
+    assert v.primary_data_percent is not None and 0 < v.primary_data_percent < 100

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from batterytrace.api import (
     epcis_routes,
+    import_routes,
     ledger_routes,
     passport_routes,
     schema_routes,
@@ -101,6 +102,7 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.include_router(passport_routes.router)
     app.include_router(schema_routes.router)
     app.include_router(status_routes.router)
+    app.include_router(import_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost

@@ -55,6 +55,7 @@ def main() -> None:
         bench_cmd,
         credential_cmd,
         demo_cmd,
+        import_cmd,
         ledger_cmd,
         passport_cmd,
         schema_cmd,

@@ -62,6 +62,8 @@ class CarbonFootprint:
     primary_data_share_percent: float
     performance_class: str
     contributing_lots: int
+    # stage → % of that stage's kg CO2e that rests on primary data (mass-weighted over the lots)
+    primary_data_share_percent_per_stage: dict[str, float] = field(default_factory=dict)
 
 
 def carbon_footprint(
@@ -77,10 +79,11 @@ def carbon_footprint(
     if usable_energy_kwh <= 0 or service_years <= 0 or cycles_per_year <= 0:
         raise BatterytraceError("lifetime energy needs positive usable energy, service years and cycles per year")
     per_stage = dict.fromkeys(LIFECYCLE_STAGES, 0.0)
-    primary = 0.0
+    primary_per_stage = dict.fromkeys(LIFECYCLE_STAGES, 0.0)
     lots = trace.lots
+    counted = _outside_supplier_footprints(trace)
     for lot_id, grams in trace.attributed_g.items():
-        if not grams:
+        if not grams or lot_id not in counted:
             continue
         lot = lots[lot_id]
         carbon = lot.carbon
@@ -93,11 +96,11 @@ def carbon_footprint(
         for entry in carbon:
             kg = float(entry["kgco2e_per_kg"]) * attributed_kg
             per_stage[str(entry["stage"])] += kg
-            if entry.get("primary"):
-                primary += kg
+            primary_per_stage[str(entry["stage"])] += kg * _primary_fraction(entry)
     if end_of_life_kgco2e_per_kg is not None:
         per_stage["end_of_life"] += end_of_life_kgco2e_per_kg * trace.lot.gross_mass_g / 1000
     total = sum(per_stage.values())
+    primary = sum(primary_per_stage.values())
     energy = usable_energy_kwh * cycles_per_year * service_years
     per_kwh = total / energy
     label = next(name for name, bound in classes if per_kwh <= bound)
@@ -110,7 +113,37 @@ def carbon_footprint(
         primary_data_share_percent=100.0 * primary / total if total else 0.0,
         performance_class=label,
         contributing_lots=len(trace.attributed_g),
+        primary_data_share_percent_per_stage={
+            LIFECYCLE_STAGES[k]: round(100.0 * primary_per_stage[k] / v, 2) if v else 0.0 for k, v in per_stage.items()
+        },
     )
+
+
+def _outside_supplier_footprints(trace: BackwardTrace) -> set[str]:
+    """The lineage's lots whose carbon entries count: all but those reached only through a lot
+    carrying a supplier's PACT footprint. A PCF is cradle-to-gate, so the lots upstream of it
+    are inside it; a lot that also reaches the traced lot by another path still counts in full
+    (never under-reported)."""
+    counted: set[str] = set()
+    frontier = [trace.lot.lot_id]
+    while frontier:
+        lot_id = frontier.pop()
+        if lot_id in counted or lot_id not in trace.lots:
+            continue
+        counted.add(lot_id)
+        if any("pact" in entry for entry in trace.lots[lot_id].carbon):
+            continue
+        frontier.extend(trace.made_from.get(lot_id, ()))
+    return counted
+
+
+def _primary_fraction(entry: Mapping[str, object]) -> float:
+    """The share of a carbon entry's kg CO2e that rests on primary data: its
+    ``primary_data_share_percent`` (a supplier's PCF states one), else all or nothing by ``primary``."""
+    share = entry.get("primary_data_share_percent")
+    if isinstance(share, int | float) and not isinstance(share, bool):
+        return float(share) / 100.0
+    return 1.0 if entry.get("primary") else 0.0
 
 
 @dataclass(frozen=True)

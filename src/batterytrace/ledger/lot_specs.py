@@ -15,6 +15,7 @@ from batterytrace.ledger.fields import (
     req_str,
     schema_error,
 )
+from batterytrace.ledger.pact import check_pact_entry, check_pact_time
 from batterytrace.ledger.state import BatchState, Effect
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.entities import CARBON_STAGES, COC_MODELS, FORM_LEVELS, Lot, lot_id
@@ -80,6 +81,27 @@ def _cert_hash(spec: dict[str, Any]) -> None:
         raise RuleViolationError("evidence.assay_cert", "assay_cert_sha256 must be 64 lower-case hex digits")
 
 
+def _carbon_share(entry: dict[str, Any], where: str) -> None:
+    """The optional primary-data share of a carbon entry (% of its kg CO2e from primary data;
+    without it ``primary`` counts as 100 % or 0 %) and the optional PACT provenance
+    (``ledger/pact.py``: the entry must be what the supplier's PCF converts to)."""
+    share = entry.get("primary_data_share_percent")
+    if share is not None:
+        if isinstance(share, bool) or not isinstance(share, int | float) or not math.isfinite(share) or not 0 <= share <= 100:
+            raise schema_error(f"{where}.primary_data_share_percent must be a percentage in [0, 100]")
+        if entry["primary"] is not (share == 100):
+            raise schema_error(f"{where}: primary is true exactly when primary_data_share_percent is 100")
+    if "pact" in entry:
+        check_pact_entry(entry, where)
+
+
+def check_carbon_time(spec: dict[str, Any], i: int, t: int) -> None:
+    """``pact.validity`` of every PACT-backed carbon entry of output ``i`` at event time ``t``."""
+    for c in spec.get("carbon") or []:
+        if isinstance(c, dict) and "pact" in c:
+            check_pact_time(c, f"outputs[{i}].carbon", t)
+
+
 def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, Any]:
     """A checked copy of an output spec (the rules may complete it; the event body stays as signed)."""
     if not isinstance(given, dict):
@@ -123,6 +145,7 @@ def parse_output(given: Any, i: int, policy_assay_permille: int) -> dict[str, An
             raise schema_error(
                 f"outputs[{i}].carbon entries need stage in {CARBON_STAGES}, kgco2e_per_kg ≥ 0, primary"
             )
+        _carbon_share(c, f"outputs[{i}].carbon")
     _cert_hash(spec)
     for name in ("model", "chemistry"):  # gtin and serial: check_identities
         if spec.get(name) is not None:
@@ -260,6 +283,7 @@ def restore_parts(effect: Effect, ev: SignedEvent, restored: dict[int, dict[str,
 
 
 def new_lot(ev: SignedEvent, i: int, spec: dict[str, Any], t: int, site: str | None, attestations: list[str]) -> Lot:
+    check_carbon_time(spec, i, t)
     extra: dict[str, Any] = {}
     if spec.get("assay_cert_sha256"):
         extra["assay_cert_sha256"] = spec["assay_cert_sha256"]

@@ -32,6 +32,8 @@ class BackwardTrace:
     recycled_from: dict[str, list[str]] = field(default_factory=dict)  # recycler site → EOL lots
     # lot id → grams of its contained metal that ended up in the traced lot (for footprints)
     attributed_g: dict[str, float] = field(default_factory=dict)
+    # lot id → the lots the event that made it consumed (a receipt's output: its received lot)
+    made_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def shares(self) -> dict[str, dict[str, float]]:
         """origin site → bucket → percent of the traced lot's element total."""
@@ -79,6 +81,7 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
         cache = TraceCache()  # bucket totals of opened lots must not mix with public ones
     result = BackwardTrace(start, {lot_id: start})
     node_of, members_left = _walk_up(store, result, cache, reveal)
+    result.made_from = dict(node_of)
     _attribute(result, node_of, members_left, cache)
     return result
 

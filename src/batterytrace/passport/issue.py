@@ -185,6 +185,7 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
         "carbon_kgco2e_per_stage": fp.per_stage_kgco2e,
         "carbon_kgco2e_per_kwh": round(fp.total_kgco2e_per_kwh, 6),
         "carbon_primary_data_percent": round(fp.primary_data_share_percent, 2),
+        "carbon_primary_data_percent_per_stage": fp.primary_data_share_percent_per_stage,
         "carbon_performance_class": fp.performance_class,
         # the lifetime energy the footprint is divided by (verification.py checks the figures against it)
         "carbon_lifetime": {"usable_energy_kwh": float(f.lot.extra.get("capacity_kwh", 0)) * m.usable_energy_fraction,

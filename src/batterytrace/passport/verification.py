@@ -404,6 +404,13 @@ class _Binder:
         """Bind the stages' kg and the primary-data share; return the status of the stages the
         ledger alone fixes (every stage but end of life)."""
         primary = "summary.carbon_primary_data_percent"
+        per_stage = self.summary.get("carbon_primary_data_percent_per_stage")
+        stage_share = "summary.carbon_primary_data_percent_per_stage"
+        if not isinstance(per_stage, dict) or sorted(per_stage) != sorted(kg):
+            raise FigureError(stage_share, f"must state the primary-data share of each stage {sorted(kg)}")
+        for stage in kg:
+            if not 0 <= _num(per_stage[stage], f"{stage_share}.{stage}") <= 100:
+                raise FigureError(f"{stage_share}.{stage}", "is not a percentage")
         if lot is None or self.confidential:
             why = ("a confidential lineage's grams are not public" if lot is not None
                    else "verified offline: give the ledger to re-derive it from the lineage's carbon entries")
@@ -412,6 +419,7 @@ class _Binder:
             self.add(primary, "declared", f"the issuer's figure ({why})")
             for stage in kg:
                 self.add(f"summary.carbon_kgco2e_per_stage.{stage}", "declared", f"the issuer's figure ({why})")
+                self.add(f"{stage_share}.{stage}", "declared", f"the issuer's figure ({why})")
             return "declared"
         fp = carbon_footprint(self.trace(lot), usable, years, self.cycles_per_year, eol, self.classes)
         for stage, value in fp.per_stage_kgco2e.items():
@@ -420,6 +428,14 @@ class _Binder:
         _near(self.summary.get("carbon_primary_data_percent"), round(fp.primary_data_share_percent, 2), 0.005, primary,
               "the lineage's carbon entries on the ledger")
         ledger = "the lineage's carbon entries on the ledger (mass-allocated)"
+        for stage in kg:  # the end-of-life stage also holds the issuer's declared estimate
+            if stage == _EOL:
+                self.add(f"{stage_share}.{stage}", "declared",
+                         _rests_on(f"verified against {ledger}", "end_of_life_kgco2e_per_kg"))
+                continue
+            _near(per_stage[stage], fp.primary_data_share_percent_per_stage[stage], 0.005, f"{stage_share}.{stage}",
+                  "the lineage's carbon entries on the ledger")
+            self.add(f"{stage_share}.{stage}", "verified", ledger)
         self.add(primary, "declared", _rests_on(f"verified against {ledger}", "end_of_life_kgco2e_per_kg"))
         for stage in kg:
             if stage == _EOL:

@@ -31,6 +31,7 @@ class PassportView:
     diligence: list[dict[str, Any]]
     certifications: list[dict[str, Any]]
     restricted: dict[str, Any] = field(default_factory=dict)  # above-public data, by section
+    primary_data_percent_per_stage: dict[str, float] = field(default_factory=dict)
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -67,6 +68,9 @@ def passport_view(claims: dict[str, Any], level: str) -> PassportView:
         carbon_per_kwh_kg=s.get("carbon_kgco2e_per_kwh"),
         carbon_class=s.get("carbon_performance_class"),
         primary_data_percent=s.get("carbon_primary_data_percent"),
+        primary_data_percent_per_stage={str(k): float(v) for k, v in
+                                        (s.get("carbon_primary_data_percent_per_stage") or {}).items()
+                                        if isinstance(v, int | float) and not isinstance(v, bool)},
         recycled=recycled,
         origin_mix=[(el, sorted(((c, float(p)) for c, p in mix.items()), key=lambda x: -x[1]))
                     for el, mix in sorted(s.get("origin_mix_percent", {}).items())],

@@ -76,6 +76,7 @@ _TEXT: dict[str, tuple[str, str, str]] = {
                       "sont provisoires jusqu’à l’acte délégué de la Commission ; ce passeport utilise les bornes {bounds}."),
     "primary_data": ("Primary data: {p} % of the footprint.", "Primärdaten: {p} % des Fußabdrucks.",
                      "Données primaires : {p} % de l’empreinte."),
+    "primary_stage": ("{p} % primary data", "{p} % Primärdaten", "{p} % de données primaires"),
     "art8_context": ("Art. 8(2) of Regulation (EU) 2023/1542 sets minimum recycled shares for cobalt, lead, lithium and "
                      "nickel in EV and industrial batteries: the first from 18 August 2031, the second from 18 August 2036. "
                      "Until then they are targets, not obligations.",

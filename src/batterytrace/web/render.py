@@ -94,6 +94,8 @@ _FIGURE_NAMES: dict[str, tuple[str, str, str]] = {
     "summary.carbon_kgco2e_per_stage": ("Carbon footprint by stage", "CO₂-Fußabdruck je Phase",
                                         "Empreinte carbone par étape"),
     "summary.carbon_primary_data_percent": ("Primary-data share", "Primärdatenanteil", "Part de données primaires"),
+    "summary.carbon_primary_data_percent_per_stage": ("Primary-data share by stage", "Primärdatenanteil je Phase",
+                                                      "Part de données primaires par étape"),
     "summary.carbon_performance_class": ("Performance class", "Leistungsklasse", "Classe de performance"),
     "passport_version": ("Passport version", "Passversion", "Version du passeport"),
     "summary.carbon_lifetime.usable_energy_kwh": ("Usable energy over the lifetime", "Nutzbare Energie über die Lebensdauer",
@@ -120,6 +122,8 @@ def _figure_name(name: str, lang: str) -> str:
         parent = ".".join(parts[:cut])
         if parent in FIELDS:
             return f"{FIELDS[parent].labels[i]}: {humanise(parts[cut])}"
+        if parent in _FIGURE_NAMES:
+            return f"{_FIGURE_NAMES[parent][i]}: {_stage_name('.'.join(parts[cut:]), lang)}"
     return humanise(parts[-1])
 
 
@@ -266,7 +270,7 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
         num=lambda x, d=None: _num(x, lang, d), date=lambda x: fmt_date(x, lang),
         short_id=short_id, issued=issued, origin_rows=_origin_rows(view, lang),
         versions=history.versions if history is not None else [], health=health, soh_chart=soh_chart,
-        iso=_iso, status_words=STATUS_KEYS)
+        iso=_iso, status_words=STATUS_KEYS, stage_name=lambda stage: _stage_name(stage, lang))
 
 
 def _iso(time_us: int | None) -> str:
