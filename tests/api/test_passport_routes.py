@@ -168,3 +168,17 @@ def test_history_shows_versions_and_state_of_health_to_legitimate_interest_only(
     public = s.client.get(s.link_path, headers=HTML).text
     assert 'id="history"' in public and "version 2" in public
     assert 'data-chart="soh"' not in public and "78 %" not in public
+
+
+def test_a_passport_that_fails_verification_is_explained_not_shown(tmp_path: Path) -> None:
+    s = serve(build_scenario(packs=1, legacy_packs=1), tmp_path)
+    assert s.client.get(s.link_path).status_code == 200  # issued and stored
+    (stored,) = (tmp_path / "passports").glob("*.public.sd-jwt")
+    jwt, _, rest = stored.read_text().partition("~")
+    header, payload, signature = jwt.split(".")
+    forged = signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")
+    stored.write_text(f"{header}.{payload}.{forged}~{rest}")
+    s.app.state.desk._verified.clear()
+    page = s.client.get(s.link_path, headers=HTML)
+    assert page.status_code == 422 and "This passport could not be verified" in page.text
+    assert "Do not rely on it" in page.text and 'id="attributes"' not in page.text
