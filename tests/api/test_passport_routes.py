@@ -182,3 +182,40 @@ def test_a_passport_that_fails_verification_is_explained_not_shown(tmp_path: Pat
     page = s.client.get(s.link_path, headers=HTML)
     assert page.status_code == 422 and "This passport could not be verified" in page.text
     assert "Do not rely on it" in page.text and 'id="attributes"' not in page.text
+
+
+def test_operator_view_lists_the_operators_batteries_for_its_credential_only(tmp_path: Path) -> None:
+    s = serve(build_scenario(packs=2, legacy_packs=1), tmp_path)
+    c = s.client
+    voltara = s.scenario.actors["voltara"].did
+    assert c.get(s.link_path).status_code == 200  # this one's passport is issued here
+    now = int(time.time())
+    token, _ = issue_credential(s.ledger.store, s.ledger.ledger_id, TOKEN_KEY, voltara, "participant", now, now + 600)
+    bearer = {"Authorization": f"Bearer {token}"}
+    data = c.get("/operator", params={"format": "json"}, headers=bearer).json()
+    assert data["operator"] == voltara
+    rows = {(b["gtin"], b["serial"]): b for b in data["batteries"]}
+    mine = rows[(s.gtin, s.serial)]
+    assert mine["passport_status"] == "valid" and mine["passport_version"] == 1 and mine["model"] == "Voltara VM75 NMC811"
+    assert len(rows) == 3  # two packs and the legacy one
+    assert any(b["passport_status"] == "not issued here" for b in rows.values())
+    table = c.get("/operator", params={"format": "csv"}, headers=bearer)
+    assert table.headers["content-type"].startswith("text/csv") and "attachment" in table.headers["content-disposition"]
+    assert table.text.splitlines()[0].startswith("gtin,serial,model,battery_status") and len(table.text.splitlines()) == 4
+    page = c.get("/operator", headers={**HTML, **bearer})
+    assert page.status_code == 200 and "Your batteries" in page.text and f"/01/{s.gtin}/21/{s.serial}" in page.text
+    # another participant sees none of them; a reader's token and no token are refused
+    cell_maker = s.scenario.actors["nordcell"].did  # a participant, but no pack's economic operator
+    token2, _ = issue_credential(s.ledger.store, s.ledger.ledger_id, TOKEN_KEY, cell_maker, "participant", now, now + 600)
+    assert c.get("/operator", params={"format": "json"},
+                 headers={"Authorization": f"Bearer {token2}"}).json()["batteries"] == []
+    assert c.get("/operator", params={"format": "json"}).status_code == 401
+    assert c.get("/operator", headers={**HTML, "Authorization": f"Bearer {s.token('authorities')}"}).status_code == 401
+    refused = c.get("/operator", headers=HTML)
+    assert refused.status_code == 401 and "participant credential" in refused.text
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    from batterytrace.api.passport_routes import _csv_cell
+
+    assert [_csv_cell(x) for x in ("=1+1", "+x", "-x", "@x", "\tx", "VM75")] == ["'=1+1", "'+x", "'-x", "'@x", "'\tx", "VM75"]

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from api_support import Served, live_server, serve
+from api_support import TOKEN_KEY, Served, live_server, serve
 from batterytrace.api.app import create_app
 from batterytrace.api.config import ApiConfig
 from batterytrace.demo.master_data import VOLTARA_VM75
 from batterytrace.demo.scenario import build_scenario
+from batterytrace.ledger.credentials import issue_credential
 from batterytrace.passport.attributes import ATTRIBUTES
 from batterytrace.passport.issue import issue_passport, may_read
 from batterytrace.passport.labels import FIELDS
@@ -220,6 +221,25 @@ def test_a_stale_sign_in_cookie_shows_the_public_page_with_a_notice(browser: Any
     assert "expired" in page.locator("#notice").inner_text()
     assert "Battery mass" in _labels(page)
     page.screenshot(path=str(ARTIFACTS / "passport-cookie-fallback-390.png"), full_page=True)
+    context.close()
+
+
+def test_operator_view(browser: Any, site: tuple[Served, str]) -> None:
+    served, url = site
+    now = int(time.time())
+    token, _ = issue_credential(served.ledger.store, served.ledger.ledger_id, TOKEN_KEY,
+                                served.scenario.actors["voltara"].did, "participant", now, now + 600)
+    context = browser.new_context(viewport=PHONE)
+    context.add_cookies([{"name": "bt_token", "value": token, "url": url}])
+    page = context.new_page()
+    assert page.goto(url + "/operator").status == 200  # type: ignore[union-attr]
+    assert page.locator("#operator-batteries tbody tr").count() >= 2
+    assert page.get_by_role("link", name="CSV").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    _axe(page)
+    page.screenshot(path=str(ARTIFACTS / "operator-390.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "operator-1366.png"), full_page=True)
     context.close()
 
 

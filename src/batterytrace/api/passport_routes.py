@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from functools import partial
@@ -20,7 +22,7 @@ from fastapi.responses import (
 )
 from pydantic import BaseModel, Field
 
-from batterytrace.api.auth import TOKEN_COOKIE, access_level
+from batterytrace.api.auth import TOKEN_COOKIE, access_level, grant_of
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import (
     BatterytraceError,
@@ -29,18 +31,21 @@ from batterytrace.errors import (
     RuleViolationError,
     VerificationError,
 )
+from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.credentials import verify_credential
 from batterytrace.model.identifiers import gtin_check_digit
-from batterytrace.passport.history import battery_history
+from batterytrace.passport.history import battery_history, operator_batteries
 from batterytrace.passport.issue import PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk
 from batterytrace.passport.status import PassportStatusError
 from batterytrace.passport.view import Check, passport_view, verification_checks
+from batterytrace.timeutil import format_time
 from batterytrace.web.i18n import LANGUAGES, negotiate, t
 from batterytrace.web.render import (
     PageContext,
     render_error,
     render_index,
+    render_operator,
     render_passport,
     render_signin,
 )
@@ -130,7 +135,7 @@ def _html_error(request: Request, exc: Exception, ctx: PageContext, gtin: str, s
 
 @router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
             responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
-def passport(request: Request, gtin: str = Path(..., max_length=64),
+def passport(request: Request, gtin: str = Path(...),
              serial: str = Path(..., min_length=1, max_length=64)) -> Response:
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
     (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level; a
@@ -269,7 +274,10 @@ async def verify(request: Request) -> dict[str, Any]:
 def index(request: Request) -> HTMLResponse:
     level, refused = _viewer_level(request)
     lang = _lang(request)
-    return _page(request, render_index(PageContext(lang, "/", level, t("cookie_fallback", lang) if refused else None)))
+    page = _page(request, render_index(PageContext(lang, "/", level, t("cookie_fallback", lang) if refused else None)))
+    if refused:
+        page.delete_cookie(TOKEN_COOKIE)
+    return page
 
 
 @router.get("/find", include_in_schema=False)
@@ -283,6 +291,55 @@ def find(request: Request, gtin: str = Query("", max_length=64), serial: str = Q
         ctx = PageContext(lang, "/")
         return _page(request, render_index(ctx, problem, gtin[:14], serial[:64]), 400)
     return RedirectResponse(f"/01/{gtin.zfill(14)}/21/{quote(serial, safe='')}", status_code=303)
+
+
+@router.get("/operator", summary="An economic operator's batteries and passports (participant credential)",
+            responses={200: {"content": {"text/html": {}, "application/json": {}, "text/csv": {}}}})
+def operator_view(request: Request, format: str | None = Query(None, pattern="^(csv|json)$")) -> Response:
+    """The batteries whose economic operator is the credential's subject, each with its lifecycle
+    status, passport version and id, passport status and last update: HTML for browsers, or
+    ``?format=csv`` / ``?format=json``."""
+    lang = _lang(request)
+    grant = grant_of(request)
+    kind = format or ("html" if _wants(request) == "html" else "json")
+    if grant is None or grant.role != PARTICIPANT_ROLE:
+        if kind == "html":
+            ctx = PageContext(lang, "/operator", "public" if grant is None else grant.role)
+            return _page(request, render_error(401, t("operator_title", lang), t("operator_signin", lang), ctx,
+                                               search=False), 401)
+        raise ProblemError(401, "unauthorized", "Unauthorized", "the operator view needs a participant credential "
+                           "of the battery's economic operator", {"WWW-Authenticate": "Bearer"})
+    desk: PassportDesk = request.app.state.desk
+
+    def status_of(pid: str) -> str:
+        try:
+            return desk.status_lists.status(pid, grant.subject)
+        except NotFoundError:
+            return "not issued here"
+
+    rows = operator_batteries(desk.ledger.store, grant.subject, status_of)
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["gtin", "serial", "model", "battery_status", "passport_version", "passport_id",
+                         "passport_status", "last_update"])
+        for b in rows:
+            writer.writerow([b.gtin, b.serial, _csv_cell(b.model or ""), b.battery_status, b.passport_version,
+                             b.passport_id, b.passport_status, format_time(b.last_update_us)])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="batteries.csv"',
+                                 "Cache-Control": "private, no-store"})
+    if kind == "json":
+        return JSONResponse({"operator": grant.subject, "batteries": [
+            {**b.__dict__, "last_update": format_time(b.last_update_us)} for b in rows]},
+            headers={"Cache-Control": "private, no-store"})
+    ctx = PageContext(lang, "/operator", PARTICIPANT_ROLE)
+    return _page(request, render_operator(grant.subject, rows, ctx), headers={"Cache-Control": "private, no-store"})
+
+
+def _csv_cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (=, +, -, @ first)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get("/signin", response_class=HTMLResponse, include_in_schema=False)

@@ -24,6 +24,7 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "level.commission": ("European Commission", "Europäische Kommission", "Commission européenne"),
     "level.authorities": ("notified body or market surveillance authority", "notifizierte Stelle oder Marktüberwachung",
                           "organisme notifié ou autorité de surveillance du marché"),
+    "level.participant": ("economic operator", "Wirtschaftsakteur", "opérateur économique"),
     "language": ("Language", "Sprache", "Langue"),
     "footer": ("Data from the signed battery passport and the public transparency log. EU Battery Regulation (EU) 2023/1542.",
                "Daten aus dem signierten Batteriepass und dem öffentlichen Transparenzprotokoll. EU-Batterieverordnung (EU) 2023/1542.",
@@ -65,6 +66,20 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "status.remanufactured": ("remanufactured", "wiederaufbereitet", "reconditionnée"),
     "status.reused": ("reused", "wiederverwendet", "réemployée"),
     "status.waste": ("waste", "Abfall", "déchet"),
+    "operator_title": ("Your batteries", "Ihre Batterien", "Vos batteries"),
+    "operator_intro": ("The batteries {who} placed on the market as economic operator, with their passports.",
+                       "Die Batterien, die {who} als Wirtschaftsakteur in Verkehr gebracht hat, mit ihren Pässen.",
+                       "Les batteries que {who} a mises sur le marché en tant qu’opérateur économique, avec leurs "
+                       "passeports."),
+    "operator_signin": ("This page is for economic operators: sign in with your participant credential.",
+                        "Diese Seite ist für Wirtschaftsakteure: Melden Sie sich mit Ihrem Teilnehmer-Token an.",
+                        "Cette page est réservée aux opérateurs économiques : connectez-vous avec votre jeton de "
+                        "participant."),
+    "pstatus.valid": ("valid", "gültig", "valide"),
+    "pstatus.revoked": ("revoked", "widerrufen", "révoqué"),
+    "pstatus.suspended": ("suspended", "ausgesetzt", "suspendu"),
+    "pstatus.not issued here": ("not issued by this service", "nicht von diesem Dienst ausgestellt",
+                                "non émis par ce service"),
     "restricted_tag": ("restricted", "geschützt", "restreint"),
     "restricted_note": ("Shown because you are signed in ({level}).", "Angezeigt, weil Sie angemeldet sind ({level}).",
                         "Affiché car vous êtes connecté ({level})."),
@@ -183,7 +198,7 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "soh_title": ("State of health over time", "Gesundheitszustand im Zeitverlauf", "État de santé dans le temps"),
 }
 
-STATUS_KEYS = frozenset(k for k in _TEXT if k.startswith("status."))
+STATUS_KEYS = frozenset(k for k in _TEXT if k.startswith(("status.", "pstatus.")))
 
 _ELEMENTS = {"Co": ("Cobalt", "Kobalt", "Cobalt"), "Ni": ("Nickel", "Nickel", "Nickel"),
              "Li": ("Lithium", "Lithium", "Lithium"), "Mn": ("Manganese", "Mangan", "Manganèse"),

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, DEFAULT_PERFORMANCE_CLASSES
-from batterytrace.passport.history import BatteryHistory
+from batterytrace.passport.history import BatteryHistory, OperatorBattery
 from batterytrace.passport.labels import FIELDS, LANGUAGES
 from batterytrace.passport.verification import FigureResult
 from batterytrace.passport.view import Check, PassportView
@@ -20,8 +20,8 @@ from batterytrace.web.charts import flow_chart, hbar_chart, line_chart, target_b
 from batterytrace.web.format import attribute_sections, fmt_date, humanise, short_id
 from batterytrace.web.i18n import LANG_NAMES, STATUS_KEYS, country, element, fmt_number, t
 
-__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_passport",
-           "render_signin"]
+__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_operator",
+           "render_passport", "render_signin"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 _env = Environment(loader=PackageLoader("batterytrace.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -304,6 +304,14 @@ def _origin_rows(view: PassportView, lang: str) -> list[tuple[str, str, str]]:
         cert = f"{fmt_number(certified[el], lang, 1)} %" if el in certified else "—"
         rows.append((element(el, lang), countries, cert))
     return rows
+
+
+def render_operator(operator: str, batteries: Sequence[OperatorBattery], ctx: PageContext) -> str:
+    """An economic operator's batteries with their passports' version and status."""
+    lang = ctx.lang if ctx.lang in LANGUAGES else "en"
+    return _env.get_template("operator.html").render(
+        **_base(ctx), operator=operator, batteries=batteries, status_words=STATUS_KEYS, pstatus_words=STATUS_KEYS,
+        iso=_iso, date=lambda x: fmt_date(x, lang))
 
 
 def render_signin(next_path: str, error: str | None = None, ctx: PageContext | None = None) -> str:
