@@ -26,3 +26,27 @@ def test_every_rule_is_documented() -> None:
     assert {"signature", "custody", "coc.segregated", "coc.identity", "schema"} <= ids
     missing = sorted(ids - documented)
     assert not missing, f"rules missing from docs/rules.md: {missing}"
+
+
+def test_labels_and_recall_commands_exist() -> None:
+    """Every ``batterytrace`` command line in docs/labels-and-recall.md names a real command and
+    only options that command takes."""
+    import shlex
+
+    from typer.main import get_command
+
+    from batterytrace.cli import app, ledger_cmd, passport_cmd, serve_cmd  # noqa: F401  (register commands)
+
+    root = get_command(app)
+    text = (ROOT / "docs" / "labels-and-recall.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("batterytrace ")]
+    assert len(lines) >= 5
+    for line in lines:
+        words = shlex.split(line)[1:]
+        cmd = root
+        while words and getattr(cmd, "commands", None) and words[0] in cmd.commands:  # type: ignore[attr-defined]
+            cmd = cmd.commands[words.pop(0)]  # type: ignore[attr-defined]
+        assert not getattr(cmd, "commands", None), line
+        known = {o for p in cmd.params for o in p.opts}
+        used = {w for w in words if w.startswith("--")}
+        assert used <= known, (line, used - known)

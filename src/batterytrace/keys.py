@@ -34,8 +34,16 @@ def load_or_create_key(path: Path) -> SigningKey:
     return key
 
 
-def save_key(key: SigningKey, path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def save_key(key: SigningKey, path: Path, *, overwrite: bool = True) -> None:
+    """Write ``key``'s seed to ``path``, readable and writable by its owner only (mode 0600, also
+    when an existing file is replaced). Without ``overwrite`` an existing file is refused
+    (``ConfigError``), atomically: two writers never both get the file."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError as exc:
+        raise ConfigError(f"key file {path} exists; refusing to overwrite it") from exc
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key.seed.hex() + "\n")
 
@@ -45,6 +53,8 @@ def load_key(path: Path) -> SigningKey:
         text = path.read_text().strip()
     except OSError as exc:
         raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"key file {path} does not hold a 32-byte hex seed (it is a binary file)") from exc
     try:
         return SigningKey(hex_decode(text, 32))
     except EncodingError as exc:

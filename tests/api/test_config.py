@@ -18,7 +18,7 @@ def test_precedence_file_env_overrides(tmp_path: Path) -> None:
     assert (cfg.db, cfg.rate_per_s, cfg.rate_burst, cfg.issuers) == ("b.db", 5.0, 7, (("k.hex", "m.json"),))
     assert ApiConfig.load(f, env={}, db="c.db").db == "c.db"
     assert cfg.passport_dir == Path("b-passports")
-    assert ApiConfig.load(env={"BATTERYTRACE_DB": "postgresql://x/y"}).passport_dir == Path("demo-passports")
+    assert ApiConfig.load(env={"BATTERYTRACE_DB": "postgresql://x/y"}).passport_dir == Path("batterytrace-passports")
     env = {"BATTERYTRACE_ISSUERS": "a.key=a.json, b.key=b.json"}
     assert ApiConfig.load(env=env).issuers == (("a.key", "a.json"), ("b.key", "b.json"))
 
@@ -43,3 +43,10 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "typo.json").write_text('{"dbb": "x"}')
     with pytest.raises(ConfigError, match="unknown configuration keys: dbb"):
         ApiConfig.load(tmp_path / "typo.json", env={})
+
+
+def test_resolver_from_the_environment_is_validated_and_normalised() -> None:
+    assert ApiConfig.load(env={"BATTERYTRACE_RESOLVER": "https://DPP.example.com/b"}).resolver == "https://dpp.example.com/b/"
+    assert ApiConfig.load(env={}).resolver is None  # the ledger's stored resolver then applies
+    with pytest.raises(ConfigError, match="http is only allowed for localhost"):
+        ApiConfig.load(env={"BATTERYTRACE_RESOLVER": "http://dpp.example.com/"})

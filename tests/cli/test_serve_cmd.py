@@ -94,3 +94,39 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_serve_refuses_a_bad_resolver_and_stores_a_good_one(tmp_path: Path) -> None:
+    """``serve --resolver``: a bad base is one line and exit 2 before anything is served; a good
+    one is stored as the ledger's resolver and the server answers under its path prefix."""
+    from cli_support import run
+
+    db = tmp_path / "l.db"
+    run("init", "--db", str(db))
+    bad = run("serve", "--db", str(db), "--resolver", "https://u@dpp.example.com/", ok=False)
+    assert bad.returncode == 2 and "no user information" in bad.stderr and "Traceback" not in bad.stderr
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from batterytrace.cli import main; main()", "serve", "--db", str(db), "--port",
+         str(port), "--resolver", "https://dpp.example.com/b"],
+        env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/b/01/04099999000753", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.3)
+        assert r.status_code == 404 and "no battery model 04099999000753" in r.json()["detail"]  # routed, empty ledger
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+    from batterytrace.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(str(db), create=False)
+    try:
+        assert store.get_meta("passport/resolver") == "https://dpp.example.com/b/"
+    finally:
+        store.close()

@@ -92,3 +92,47 @@ def test_a_receipt_output_traces_to_its_own_received_lot_only() -> None:
     trace = trace_backward(c.ledger.store, got_small)
     assert small in trace.lots and big not in trace.lots
     assert trace.attributed_g[small] == pytest.approx(sum(trace.lot.buckets.values()))
+
+
+def test_recall_lists_each_battery_once_with_holder_and_status(demo: tuple[Ledger, list[str], list[str]]) -> None:
+    from batterytrace.ledger.trace import recalled_products
+
+    ledger, packs, legacy = demo
+    store = ledger.store
+    recall = trace_forward(store, site="mine:tujenge", start_us=0, end_us=parse_time("2030-01-01T00:00:00Z"))
+    products = recalled_products(store, recall)
+    keys = [(p.gtin, p.serial) for p in products]
+    assert keys == sorted(set(keys))  # distinct and sorted
+    lots = store.get_lots(recall.pack_ids)
+    assert len(lots) > len(products)  # a recycled pack was shipped and received: two lots, one line
+    assert {(x.gtin, x.serial) for x in lots.values()} == set(keys)
+    by_serial = {p.serial: p for p in products}
+    voltara = {p.did for p in store.list_participants() if p.legal_name.startswith("Voltara")}
+    for lot_id in packs:
+        pack = store.get_lot(lot_id)
+        assert pack is not None and pack.serial is not None
+        p = by_serial[pack.serial]
+        assert (p.status, p.lot_id, p.lifecycle) == ("held", lot_id, "original")
+        assert p.holder in voltara and p.holder_name and p.holder_name.startswith("Voltara")
+    for lot_id in legacy:
+        pack = store.get_lot(lot_id)
+        assert pack is not None and pack.serial is not None
+        p = by_serial[pack.serial]
+        assert p.status == "recycled" and p.holder_name and "Recycling" in p.holder_name
+        assert p.lot_id == store.lots_by_serial(pack.gtin or "", pack.serial)[-1]  # its current lot
+
+
+def test_a_recall_refuses_an_unknown_site_an_empty_window_and_unknown_lots(
+        demo: tuple[Ledger, list[str], list[str]]) -> None:
+    from batterytrace.errors import BatterytraceError, NotFoundError
+
+    store = demo[0].store
+    t = parse_time("2025-03-01T00:00:00Z")
+    with pytest.raises(NotFoundError, match="unknown site 'mine:tujengee'"):
+        trace_forward(store, site="mine:tujengee", start_us=0, end_us=t)
+    with pytest.raises(BatterytraceError, match="empty or reversed"):
+        trace_forward(store, site="mine:tujenge", start_us=t, end_us=t)
+    with pytest.raises(BatterytraceError, match="empty or reversed"):
+        trace_forward(store, site="mine:tujenge", start_us=t, end_us=t - 1)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        trace_forward(store, ["00" * 32 + ":0"])

@@ -85,3 +85,18 @@ def test_each_role_reads_exactly_what_the_longlist_gives_it(presentations: dict[
 
 def test_doc_is_current() -> None:
     assert (ROOT / "docs" / "passport-attributes.md").read_text() == render_markdown()
+
+
+def test_requirements_per_category_match_the_longlist() -> None:
+    from batterytrace.passport.attributes import CATEGORIES, REQUIREMENTS, requirement
+
+    columns = ("EV", "LMT", "Other industrial >2kWh", "Stationary >2kWh")
+    words = {"x": "mandatory", "o": "voluntary", "": "not applicable"}
+    with LONGLIST.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(REQUIREMENTS) == len(rows) == 93
+    for row in rows:
+        for column, category in zip(columns, CATEGORIES, strict=True):
+            assert requirement(int(row["#"]), category) == words[row[column].strip()], (row["#"], category)
+    with pytest.raises(ValueError, match="unknown battery category"):
+        requirement(1, "bicycle")

@@ -183,3 +183,26 @@ def test_ring_keys_are_kept_by_site_and_replaced(store: Store) -> None:
     with store.write_lock():
         store.apply(WriteBatch(ring_keys=[rotated]))
     assert store.ring_keys() == [rotated, b]
+
+
+def test_serials_of_a_gtin_page_by_page(store: Store) -> None:
+    """The model-level listing of a GS1 resolver: distinct serials of one GTIN's products, sorted,
+    after a cursor, limited; the same on every backend as a scan of every lot."""
+    from batterytrace.demo.scenario import CELL_GTIN, build_scenario
+    from batterytrace.ledger.trace import PRODUCT_FORMS
+
+    s = build_scenario(packs=3, legacy_packs=1)
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
+    assert not ledger.submit_batch(s.events).rejected
+    pack = store.get_lot(s.packs[0])
+    assert pack is not None and pack.gtin is not None
+    scanned = sorted({x.serial for x in store.iter_lots() if x.gtin == pack.gtin and x.form in PRODUCT_FORMS and x.serial})
+    assert len(scanned) >= 3
+    assert store.serials_of(pack.gtin, PRODUCT_FORMS) == scanned
+    assert Store.serials_of(store, pack.gtin, PRODUCT_FORMS) == scanned  # the generic scan agrees
+    assert store.serials_of(pack.gtin, PRODUCT_FORMS, limit=2) == scanned[:2]
+    assert store.serials_of(pack.gtin, PRODUCT_FORMS, after=scanned[0], limit=2) == scanned[1:3]
+    assert store.serials_of(pack.gtin, PRODUCT_FORMS, after=scanned[-1]) == []
+    assert store.serials_of(CELL_GTIN, PRODUCT_FORMS) == []  # cells are no products a passport is issued for
+    assert store.serials_of(CELL_GTIN, ("cell",))
+    assert store.serials_of("00000000000000", PRODUCT_FORMS) == []

@@ -179,7 +179,7 @@ def test_german_page_and_language_switch(browser: Any, site: tuple[Served, str])
 
 @pytest.mark.parametrize(("case", "status", "heading"), [
     ("unknown", 404, "No passport found"), ("malformed", 400, "This is not a valid GTIN"),
-    ("check-digit", 404, "This is not a valid GTIN")])
+    ("check-digit", 400, "This is not a valid GTIN")])
 def test_error_pages_are_pages(browser: Any, site: tuple[Served, str], case: str, status: int, heading: str) -> None:
     served, url = site
     wrong = served.gtin[:-1] + str((int(served.gtin[-1]) + 1) % 10)

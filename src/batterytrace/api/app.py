@@ -28,6 +28,7 @@ from batterytrace.ledger.hosted_keys import KeyEncryptionKey
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.passport.master import master_from_dict
 from batterytrace.passport.registry import PassportDesk, PassportIssuer
+from batterytrace.passport.resolver import resolver_for
 from batterytrace.storage.base import open_store
 from batterytrace.web.render import STATIC_DIR
 
@@ -103,6 +104,13 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
     app.include_router(schema_routes.router)
     app.include_router(status_routes.router)
     app.include_router(import_routes.router)
+    # GS1 Digital Link paths: at the root and under the resolver's path prefix (resolver.py)
+    resolver = resolver_for(ledger.store, config.resolver)
+    app.state.resolver = resolver
+    app.include_router(passport_routes.link_router)
+    if resolver.prefix != "/":  # and the status lists, whose URIs are under the resolver too (status.py)
+        for router in (passport_routes.link_router, status_routes.router):
+            app.include_router(router, prefix=resolver.prefix.rstrip("/"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst)  # outermost

@@ -24,6 +24,8 @@ _Entry = tuple[float, list[tuple[bytes, bytes]], bytes]
 
 def _kind(accept: bytes) -> str:
     a = accept.lower()
+    if b"linkset" in a:
+        return "linkset"
     if b"sd-jwt" in a:
         return "sd-jwt"
     return "html" if b"text/html" in a else "json"

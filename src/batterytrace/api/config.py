@@ -1,7 +1,9 @@
 """Service configuration: from environment variables (``BATTERYTRACE_*``) or a JSON file.
 
     BATTERYTRACE_DB               ledger URL (SQLite path or postgresql:// URL); ./batterytrace.db
-    BATTERYTRACE_PASSPORTS        directory of issued passports; <db>-passports
+    BATTERYTRACE_PASSPORTS        directory of issued passports; beside a SQLite ledger <db>-passports,
+                                  else ./batterytrace-passports (passport/resolver.py default_passport_dir)
+    BATTERYTRACE_RESOLVER         GS1 Digital Link resolver base URL; stored as the ledger's resolver
     BATTERYTRACE_ISSUERS          issuer key and master data pairs "key.hex=master.json,..."
     BATTERYTRACE_OPERATOR_KEY     operator key file: signs tree heads before issuing a passport
     BATTERYTRACE_RATE_PER_S       requests per second per client (0 disables); 50
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.errors import ConfigError
+from batterytrace.passport.resolver import default_passport_dir, parse_resolver
 
 __all__ = ["ApiConfig"]
 
@@ -35,6 +38,7 @@ _ENV = {
     "capture_limit": "BATTERYTRACE_CAPTURE_LIMIT",
     "capture_bytes": "BATTERYTRACE_CAPTURE_BYTES",
     "page_cache_s": "BATTERYTRACE_PAGE_CACHE_S",
+    "resolver": "BATTERYTRACE_RESOLVER",
     "kek_file": "BATTERYTRACE_KEK_FILE",
 }
 
@@ -50,6 +54,7 @@ class ApiConfig:
     capture_limit: int = 50_000
     capture_bytes: int = 64 * 1024 * 1024
     page_cache_s: float = 2.0
+    resolver: str | None = None  # GS1 Digital Link base; None: the ledger's stored resolver
     kek_file: str | None = None  # hosted keys (plain EPCIS capture) are usable only with it
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -57,8 +62,7 @@ class ApiConfig:
     def passport_dir(self) -> Path:
         if self.passports:
             return Path(self.passports)
-        base = "demo" if self.db.startswith(("postgresql://", "postgres://")) else self.db
-        return Path(f"{Path(base).with_suffix('')}-passports")
+        return default_passport_dir(self.db)
 
     @classmethod
     def load(cls, file: Path | None = None, env: Mapping[str, str] | None = None,
@@ -96,6 +100,8 @@ class ApiConfig:
                     values[name] = kind(values[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration value: {exc}") from exc
+        if values.get("resolver") is not None:
+            values["resolver"] = parse_resolver(str(values["resolver"])).base
         cfg = cls(**values)
         if cfg.rate_per_s < 0 or cfg.page_cache_s < 0 or cfg.rate_burst < 1 or cfg.capture_limit < 1 or cfg.capture_bytes < 1024:
             raise ConfigError("rate and capture limits must be positive")

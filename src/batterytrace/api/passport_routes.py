@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import time
 from functools import partial
 from typing import Any
@@ -12,7 +11,6 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -33,10 +31,15 @@ from batterytrace.errors import (
 )
 from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.credentials import verify_credential
-from batterytrace.model.identifiers import gtin_check_digit
+from batterytrace.model.identifiers import (
+    IdentifierError,
+    check_serial,
+    gtin_check_digit,
+    normalise_gtin,
+)
 from batterytrace.passport.history import battery_history, operator_batteries
-from batterytrace.passport.issue import PassportVerification, verify_passport
-from batterytrace.passport.registry import PassportDesk
+from batterytrace.passport.issue import ACCESS_LEVELS, PassportVerification, verify_passport
+from batterytrace.passport.registry import PassportDesk, model_listing
 from batterytrace.passport.status import PassportStatusError
 from batterytrace.passport.view import Check, passport_view, verification_checks
 from batterytrace.timeutil import format_time
@@ -45,21 +48,42 @@ from batterytrace.web.render import (
     PageContext,
     render_error,
     render_index,
+    render_model,
     render_operator,
     render_passport,
     render_signin,
 )
 
-__all__ = ["router"]
+__all__ = ["link_router", "router"]
 
 router = APIRouter(tags=["passports"])
+# the GS1 Digital Link paths, mounted at the root and under the resolver's path prefix (app.py)
+link_router = APIRouter(tags=["passports"])
 SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
+LINKSET_TYPE = "application/linkset+json"
+
+
+def _level(granted: str, wanted: str | None) -> str:
+    """The access level granted (bearer token or sign-in cookie), or with ``?level=`` (a linkset
+    names each level's presentation) that level itself or public; any other is a 403 (the levels
+    are audiences, not nested: issue.py AUDIENCES)."""
+    if wanted is None:
+        return granted
+    if wanted not in ACCESS_LEVELS:
+        raise ProblemError(400, "invalid-request", "Invalid request", f"level must be one of {', '.join(ACCESS_LEVELS)}",
+                           field="level")
+    if wanted not in ("public", granted):
+        raise ProblemError(403, "forbidden", "Access level not granted", f"the {wanted} presentation needs an "
+                           f"operator-issued bearer token granting it (this request has {granted})")
+    return wanted
 
 
 def _wants(request: Request) -> str:
     accept = request.headers.get("accept", "").lower()
     if any(t in accept for t in SD_JWT_TYPES):
         return "sd-jwt"
+    if LINKSET_TYPE in accept:
+        return "linkset"
     if "text/html" in accept:
         return "html"
     return "json"
@@ -105,8 +129,8 @@ def _viewer_level(request: Request) -> tuple[str, bool]:
 
 
 def _gtin_problem(gtin: str, lang: str) -> str | None:
-    """Why ``gtin`` is not a GTIN-13/14, in words; ``None`` when it is one."""
-    if not gtin.isascii() or not gtin.isdigit() or len(gtin) not in (13, 14):
+    """Why ``gtin`` is not a GTIN-8, -12, -13 or -14, in words; ``None`` when it is one."""
+    if not gtin.isascii() or not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
         return t("bad_gtin_length", lang, gtin=gtin[:40])
     if gtin_check_digit(gtin[:-1]) != int(gtin[-1]):
         return t("bad_gtin_check", lang, gtin=gtin, want=gtin_check_digit(gtin[:-1]))
@@ -133,28 +157,66 @@ def _html_error(request: Request, exc: Exception, ctx: PageContext, gtin: str, s
     return None
 
 
-@router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
-            responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
-def passport(request: Request, gtin: str = Path(...),
-             serial: str = Path(..., min_length=1, max_length=64)) -> Response:
+def _gtin14(gtin: str) -> str:
+    try:
+        return normalise_gtin(gtin)
+    except IdentifierError as exc:
+        raise ProblemError(400, "invalid-identifier", "Invalid GS1 identifier", str(exc), field="gtin") from exc
+
+
+def _canonical(request: Request, gtin: str, gtin14: str) -> RedirectResponse | None:
+    """A GTIN-8, -12 or -13 in the path answers a permanent redirect to the GTIN-14 form (the one
+    link of the item: GS1 Digital Link's uncompressed canonical form)."""
+    if gtin == gtin14:
+        return None
+    path = request.url.path.replace(f"/01/{gtin}", f"/01/{gtin14}", 1)
+    query = request.url.query
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=301)
+
+
+@link_router.get("/01/{gtin}/21/{serial}", summary="Battery passport by GS1 Digital Link",
+                 responses={200: {"content": {"text/html": {}, "application/json": {}, SD_JWT_TYPES[0]: {}}}})
+def passport(request: Request, gtin: str = Path(..., max_length=64),
+             serial: str = Path(..., min_length=1, max_length=64),
+             level: str | None = Query(None, max_length=32, description="A presentation at or below the level "
+                                       "granted (public without a token)"),
+             link_type: str | None = Query(None, alias="linkType", max_length=64,
+                                           description="'all': the RFC 9264 linkset of this battery")) -> Response:
     """HTML for browsers, verified claims as JSON for clients, or the SD-JWT presentation itself
-    (``Accept: application/dc+sd-jwt``). Public unless a bearer token grants a higher level; a
-    13-digit GTIN (EAN-13) redirects to its 14-digit Digital Link."""
+    (``Accept: application/dc+sd-jwt``), or its linkset (``Accept: application/linkset+json`` or
+    ``?linkType=all``). Public unless a bearer token grants a higher level (``?level=`` asks for a
+    the public one). A GTIN-8/12/13 redirects to its GTIN-14 link; a wrong check digit or a serial
+    outside GS1 AI 21 (1-20 characters of CSET 82) is a 400 (for browsers, a page saying why)."""
     kind = _wants(request)
     lang = _lang(request)
-    if len(gtin) == 13 and _gtin_problem(gtin, lang) is None:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"/01/{gtin.zfill(14)}/21/{quote(serial, safe='')}{query}", status_code=308)
-    if not re.fullmatch(r"[0-9]{14}", gtin):
-        if kind == "html":
-            ctx = PageContext(lang, request.url.path)
-            return _page(request, render_error(400, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
-                                               gtin=gtin[:14], serial=serial), 400)
-        raise RequestValidationError([{"loc": ("path", "gtin"), "msg": "String should match pattern '^[0-9]{14}$'",
-                                       "type": "string_pattern_mismatch"}])
-    level, refused_cookie = _viewer_level(request)
+    try:
+        gtin14 = _gtin14(gtin)
+        try:
+            check_serial(serial)
+        except IdentifierError as exc:
+            raise ProblemError(400, "invalid-identifier", "Invalid GS1 identifier", str(exc), field="serial") from exc
+    except ProblemError as exc:
+        if kind != "html":
+            raise
+        ctx = PageContext(lang, request.url.path)
+        bad_gtin = exc.extra.get("field") == "gtin"
+        message = (_gtin_problem(gtin, lang) or exc.detail) if bad_gtin else t("bad_serial", lang)
+        return _page(request, render_error(400, t("bad_gtin_title" if bad_gtin else "error", lang), message, ctx,
+                                           exc.detail, gtin=gtin[:14], serial=serial[:64]), 400)
+    redirect = _canonical(request, gtin, gtin14)
+    if redirect is not None:
+        return redirect
+    granted, refused_cookie = _viewer_level(request)
+    level = _level(granted, level)
     desk: PassportDesk = request.app.state.desk
-    headers = {"Vary": "Accept, Accept-Language, Authorization, Cookie", "Cache-Control": "private, max-age=60"}
+    resolver = request.app.state.resolver
+    linkset = f"{resolver.item_link(gtin14, serial)}?linkType=all"
+    headers = {"Vary": "Accept, Accept-Language, Authorization, Cookie", "Cache-Control": "private, max-age=60",
+               "Link": f'<{linkset}>; rel="linkset"; type="{LINKSET_TYPE}"'}
+    if kind == "linkset" or link_type == "all":
+        desk.passport_id(gtin, serial)  # a battery on the ledger (404 otherwise)
+        return JSONResponse(resolver.linkset(gtin14, serial, ACCESS_LEVELS), media_type=LINKSET_TYPE,
+                            headers={**headers, "Cache-Control": "public, max-age=60"})
     if kind == "sd-jwt":
         return PlainTextResponse(desk.presentation(gtin, serial, level), media_type=SD_JWT_TYPES[0], headers=headers)
     notice = t("cookie_fallback", lang) if refused_cookie else None
@@ -165,9 +227,6 @@ def passport(request: Request, gtin: str = Path(...),
         error_page = _html_error(request, exc, ctx, gtin, serial) if kind == "html" else None
         if error_page is None:
             raise
-        if isinstance(exc, NotFoundError) and _gtin_problem(gtin, lang) is not None:  # a mistyped GTIN, explained
-            error_page = _page(request, render_error(404, t("bad_gtin_title", lang), _gtin_problem(gtin, lang) or "", ctx,
-                                               str(exc), gtin=gtin, serial=serial), 404)
         return error_page
     claims = result.claims
     checks = _checks(result, desk.anchor_checked(claims))
@@ -190,6 +249,25 @@ def passport(request: Request, gtin: str = Path(...),
     if refused_cookie:
         response.delete_cookie(TOKEN_COOKIE)
     return response
+
+
+@link_router.get("/01/{gtin}", summary="Battery model by GS1 Digital Link (GTIN only)",
+                 responses={200: {"content": {"text/html": {}, "application/json": {}}}})
+def model(request: Request, gtin: str = Path(..., max_length=14),
+          after: str = Query("", max_length=20, description="Continue after this serial (the previous page's next)"),
+          limit: int = Query(100, ge=1, le=1000, description="Batteries per page")) -> Response:
+    """The model's public data (chemistry, rated energy, economic operator, from its packs on the
+    ledger) and its batteries, each with its Digital Link and current passport id, by serial."""
+    gtin14 = _gtin14(gtin)
+    redirect = _canonical(request, gtin, gtin14)
+    if redirect is not None:
+        return redirect
+    listing = model_listing(request.app.state.ledger, gtin14, request.app.state.resolver, after, limit)
+    headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "public, max-age=60"}
+    if _wants(request) == "html":
+        ctx = PageContext(_lang(request), request.url.path)
+        return _page(request, render_model(listing, request.url.path, ctx), headers=headers)
+    return JSONResponse(listing, headers=headers)
 
 
 def _checks(result: PassportVerification, anchor_checked: bool) -> list[Check]:
@@ -286,11 +364,11 @@ def find(request: Request, gtin: str = Query("", max_length=64), serial: str = Q
     the form again, saying what is wrong."""
     lang = _lang(request)
     gtin, serial = gtin.strip().replace(" ", ""), serial.strip()
-    problem = _gtin_problem(gtin, lang) or (None if 1 <= len(serial) <= 64 else t("bad_serial", lang))
+    problem = _gtin_problem(gtin, lang) or (None if _serial_ok(serial) else t("bad_serial", lang))
     if problem is not None:
         ctx = PageContext(lang, "/")
         return _page(request, render_index(ctx, problem, gtin[:14], serial[:64]), 400)
-    return RedirectResponse(f"/01/{gtin.zfill(14)}/21/{quote(serial, safe='')}", status_code=303)
+    return RedirectResponse(f"/01/{normalise_gtin(gtin)}/21/{quote(serial, safe='')}", status_code=303)
 
 
 @router.get("/operator", summary="An economic operator's batteries and passports (participant credential)",
@@ -340,6 +418,14 @@ def operator_view(request: Request, format: str | None = Query(None, pattern="^(
 def _csv_cell(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (=, +, -, @ first)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _serial_ok(serial: str) -> bool:
+    try:
+        check_serial(serial)
+    except IdentifierError:
+        return False
+    return True
 
 
 @router.get("/signin", response_class=HTMLResponse, include_in_schema=False)

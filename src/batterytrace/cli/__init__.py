@@ -55,8 +55,11 @@ def main() -> None:
         bench_cmd,
         credential_cmd,
         demo_cmd,
+        event_cmd,
         import_cmd,
+        keys_cmd,
         ledger_cmd,
+        participant_cmd,
         passport_cmd,
         schema_cmd,
         serve_cmd,
@@ -65,5 +68,16 @@ def main() -> None:
     try:
         app()
     except BatterytraceError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(2)
+        _fail(str(exc))
+    except OSError as exc:  # a file the user named: missing, unreadable, a directory, disk full
+        what = exc.strerror or str(exc) or type(exc).__name__
+        _fail(f"{what}: {exc.filename}" if exc.filename is not None else what)
+    except (ValueError, UnicodeError) as exc:  # user input a command did not check itself
+        _fail(f"invalid input ({type(exc).__name__}): {exc}")
+
+
+def _fail(text: str) -> None:
+    """One line on stderr, exit status 2."""
+    line = "; ".join(part.strip() for part in text.splitlines() if part.strip()) or "failed"
+    err_console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
+    sys.exit(2)

@@ -13,11 +13,11 @@ from batterytrace.anchoring.records import INPROCESS
 from batterytrace.anchoring.service import Anchoring, RunSchedule, read_chain_key
 from batterytrace.cli import DB_HELP, console, err_console
 from batterytrace.cli import app as root_app
+from batterytrace.cli.inputs import open_ledger_store, read_text
 from batterytrace.cli.ledger_cmd import verification_failed
 from batterytrace.errors import BatterytraceError, ConfigError, VerificationError
 from batterytrace.keys import default_key_path, load_key
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.storage.base import open_store
 
 anchor_app = typer.Typer(
     help="Anchor signed tree heads on an EVM chain (on demand, or --every N events / Ns seconds) "
@@ -50,7 +50,7 @@ def parse_every(text: str) -> RunSchedule:
 
 
 def _open(db: str, chain_key: Path | None) -> Anchoring:
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     return Anchoring.open(ledger, key=read_chain_key(str(chain_key) if chain_key else None))
 
 
@@ -98,7 +98,7 @@ def anchor_setup(
     ),
 ) -> None:
     """Deploy the CheckpointRegistry (or attach to one) and register this ledger's chain account."""
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     anchoring = Anchoring.setup(
         ledger, endpoint=rpc or INPROCESS, key=read_chain_key(str(chain_key) if chain_key else None),
         contract=contract, chain_state=chain_state,
@@ -190,7 +190,7 @@ def anchor_passport(
                               "--registry 0x… --registry-operator 0x… --operator did:key:…")
         w3 = connect_rpc(str(rpc))
     try:
-        result = verify_anchored_passport(file.read_text().strip(), w3, registry=registry,
+        result = verify_anchored_passport(read_text(file, "passport presentation").strip(), w3, registry=registry,
                                           registry_operator=registry_operator, trusted_issuers=issuer or None,
                                           log_operator=operator, now=int(time.time()),
                                           ledger=anchoring.ledger if anchoring is not None else None)
@@ -211,7 +211,7 @@ def anchor_passport(
 @anchor_app.command("list")
 def anchor_list(db: str = DB) -> None:
     """List the anchored checkpoints with their chain coordinates."""
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     from batterytrace.anchoring.records import load_records
 
     records = load_records(ledger.store)

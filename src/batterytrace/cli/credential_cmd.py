@@ -11,13 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from batterytrace.cli import DB_HELP, app, console
+from batterytrace.cli.inputs import open_ledger_store
 from batterytrace.errors import ConfigError
 from batterytrace.keys import default_token_key_path, load_or_create_key
 from batterytrace.ledger.access import CREDENTIAL_ROLES, PARTICIPANT_ROLE
 from batterytrace.ledger.credentials import issue_credential, list_credentials, revoke_credential
 from batterytrace.ledger.hosted_keys import KeyEncryptionKey, create_hosted_key, hosted_dids
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.storage.base import open_store
 from batterytrace.timeutil import format_time
 
 __all__: list[str] = []
@@ -32,7 +32,7 @@ DB = typer.Option("./batterytrace.db", "--db", help=DB_HELP)
 
 
 def _ledger(db: str) -> Ledger:
-    return Ledger(open_store(db, create=False))
+    return Ledger(open_ledger_store(db))
 
 
 @token_app.callback(invoke_without_command=True)

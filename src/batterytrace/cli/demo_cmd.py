@@ -53,7 +53,7 @@ from batterytrace.passport.issue import (
     verify_passport,
 )
 from batterytrace.passport.master import master_to_dict
-from batterytrace.passport.qr import write_qr
+from batterytrace.passport.qr import hri_lines, write_qr
 from batterytrace.passport.status import StatusLists
 from batterytrace.storage.base import destroy_store, open_store
 from batterytrace.storage.openings import OpeningStore
@@ -132,9 +132,11 @@ def demo(
 
 
 def _passports_dir(db: str) -> Path:
-    """Where the demo writes passports, keys and QR codes: ``<db stem>-passports`` (``demo-passports``
-    for a PostgreSQL ledger)."""
-    return Path(f"{Path('demo' if db.startswith(('postgresql://', 'postgres://')) else db).with_suffix('')}-passports")
+    """Where the demo writes passports, keys and QR codes: where ``passport issue`` writes and
+    ``serve`` reads them (``default_passport_dir``: ``demo.db`` → ``demo-passports``)."""
+    from batterytrace.passport.resolver import default_passport_dir
+
+    return default_passport_dir(db)
 
 
 def _show_refusals(ledger: Ledger, attempts: Iterable[tuple[str, SignedEvent]]) -> None:
@@ -280,8 +282,10 @@ def _passports(ledger: Ledger, s: Scenario, db: str, anchoring: Anchoring) -> No
             bar.advance(task)
     elapsed = time.perf_counter() - started
     last = issued[-1]
-    write_qr(last.link, out / "qr-last-pack.png")
-    write_qr(last.link, out / "qr-last-pack.svg")
+    last_lot = ledger.store.get_lot(s.packs[-1])
+    label = hri_lines(last_lot.gtin, last_lot.serial) if last_lot and last_lot.gtin and last_lot.serial else []
+    write_qr(last.link, out / "qr-last-pack.png", label)
+    write_qr(last.link, out / "qr-last-pack.svg", label)
     console.print(
         f"[green]{len(issued)} passports issued[/] × {len(ACCESS_LEVELS)} access levels "
         f"({', '.join(ACCESS_LEVELS)}), each verified offline and its checkpoint anchor checked on chain, in {elapsed:.1f} s → {out}/"

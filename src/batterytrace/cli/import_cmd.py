@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from batterytrace.canonical import canonical_json
 from batterytrace.cli import DB_HELP, app, console
+from batterytrace.cli.inputs import open_ledger_store
 from batterytrace.errors import BatterytraceError
 from batterytrace.keys import load_key
 from batterytrace.ledger.csv_import import (
@@ -26,7 +27,6 @@ from batterytrace.ledger.csv_import import (
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.pact import MAX_PCF_BYTES, parse_pcf, pcf_carbon_entry
 from batterytrace.model.entities import CARBON_STAGES
-from batterytrace.storage.base import open_store
 
 import_app = typer.Typer(help="Import supplier data: CSV templates, PACT carbon footprints.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -73,7 +73,7 @@ def import_csv_cmd(
     the ledger, and only then are all submitted together."""
     data = _read(file, MAX_CSV_BYTES)
     signing_key = load_key(key)
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     try:
         result = import_csv(ledger, kind, data, signing_key, base=file.resolve().parent, check_only=check)
     except CsvError as exc:

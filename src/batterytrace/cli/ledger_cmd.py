@@ -12,6 +12,7 @@ from rich.table import Table
 
 from batterytrace.canonical import canonical_json
 from batterytrace.cli import DB_HELP, app, console, err_console
+from batterytrace.cli.inputs import open_ledger_store, read_bytes
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError
@@ -75,9 +76,9 @@ def submit(
     workers: int = typer.Option(0, help="Signature-checking processes (0 = one per core)."),
 ) -> None:
     """Submit signed events (JSON lines); prints each rejection with the rule it broke."""
-    lines = sys.stdin.buffer.read().splitlines() if str(file) == "-" else file.read_bytes().splitlines()
+    lines = read_bytes(file, "events file").splitlines()
     lines = [line for line in lines if line.strip()]
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     with progress_bar() as bar:
         task = bar.add_task("ingesting", total=len(lines))
         result = ingest_wire(ledger, lines, workers=workers or None, progress=lambda n: bar.advance(task, n))
@@ -91,7 +92,7 @@ def submit(
 @log_app.command("head")
 def log_head(db: str = DB, operator_key: Path | None = KEY) -> None:
     """Sign and store the current tree head (operator only)."""
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     cp = ledger.sign_tree_head(load_key(operator_key or default_key_path(db)))
     console.print_json(canonical_json(cp.to_dict()).decode())
 
@@ -110,7 +111,7 @@ def log_verify(db: str = DB) -> None:
     """Recompute everything from storage: hashes, signatures, rules, Merkle nodes, lots, heads,
     and account for every stored row (none outside the log, none the log does not produce)."""
     try:
-        store = open_store(db, create=False)
+        store = open_ledger_store(db)
         with progress_bar() as bar:
             task = bar.add_task("replaying the log", total=store.size())
             report = verify_log(store, lambda done, total: bar.update(task, completed=done))
@@ -125,7 +126,7 @@ def log_verify(db: str = DB) -> None:
 @log_app.command("prove")
 def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: str = DB) -> None:
     """Print an inclusion proof of an event against the latest signed tree head, verified."""
-    ledger = Ledger(open_store(db, create=False))
+    ledger = Ledger(open_ledger_store(db))
     found = ledger.event_by_hash(event)
     if found is None:
         raise BatterytraceError(f"no event {event} in the log")
@@ -144,7 +145,7 @@ def log_prove(event: str = typer.Argument(..., help="Event hash (hex)."), db: st
 @trace_app.command("backward")
 def trace_back(lot: str = typer.Argument(..., help="Lot id (event hash:index) or GTIN/serial."), db: str = DB) -> None:
     """Every contributing lot and mine of a lot, with element shares per bucket."""
-    store = open_store(db, create=False)
+    store = open_ledger_store(db)
     if "/" in lot:
         gtin, serial = lot.split("/", 1)
         ids = store.lots_by_serial(gtin, serial)
@@ -166,23 +167,61 @@ def shares_table(shares: dict[str, dict[str, float]], title: str) -> Table:
     return table
 
 
+CSV_COLUMNS = ("gtin", "serial", "form", "lot_id", "holder", "holder_name", "status", "lifecycle")
+
+
+def _csv_cell(value: str | None) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ or a control character is
+    prefixed with ' (OWASP CSV injection); --json carries the values unchanged."""
+    text = "" if value is None else value
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @trace_app.command("forward")
 def trace_fwd(
     lot: list[str] = typer.Option(None, "--lot", help="Start lot id (repeatable)."),
-    site: str | None = typer.Option(None, help="Start from every lot created at this site..."),
-    start: str | None = typer.Option(None, "--from", help="...from this time (RFC 3339)"),
-    end: str | None = typer.Option(None, "--to", help="...until this time (RFC 3339)"),
+    site: str | None = typer.Option(None, help="Start from every lot created at this registered site..."),
+    start: str | None = typer.Option(None, "--from", help="...from this time (RFC 3339, inclusive)"),
+    end: str | None = typer.Option(None, "--to", help="...until this time (RFC 3339, exclusive; after --from)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the recall as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the recall as CSV (one row per product)."),
     db: str = DB,
 ) -> None:
-    """Every downstream lot and pack of a lot, or of a site within a time window (recall)."""
-    store = open_store(db, create=False)
-    result = trace_forward(
-        store, lot or None, site,
-        parse_time(start) if start else None, parse_time(end) if end else None,
-    )
-    pack_ids = result.pack_ids
-    console.print(f"{result.lot_count} downstream lots, {len(pack_ids)} packs")
-    for pack in store.get_lots(pack_ids[:200]).values():
-        console.print(f"  {pack.form} {pack.gtin}/{pack.serial}  {pack.lot_id}  ({pack.status})")
-    if len(pack_ids) > 200:
-        console.print(f"  … and {len(pack_ids) - 200} more")
+    """Every battery (and vehicle) downstream of a lot, or of a site within a time window (recall):
+    one line per battery, sorted by GTIN and serial, with its current holder and status."""
+    import csv
+    import json
+
+    from batterytrace.ledger.trace import recalled_products
+
+    if as_json and as_csv:
+        raise BatterytraceError("give --json or --csv, not both")
+    if lot and (site or start or end):
+        raise BatterytraceError("give start lots (--lot) or a site and window (--site --from --to), not both")
+    if not lot and site is None:
+        raise BatterytraceError("give start lots (--lot) or a site and window (--site --from --to)")
+    if site is not None and (start is None or end is None):
+        raise BatterytraceError("a recall by site needs a window: --from and --to (RFC 3339)")
+    store = open_ledger_store(db)
+    result = trace_forward(store, lot or None, site, parse_time(start) if start else None,
+                           parse_time(end) if end else None)
+    products = recalled_products(store, result)
+    if as_json:
+        doc = {"start_lots": len(result.start), "downstream_lots": result.lot_count,
+               "products": [p.to_dict() for p in products]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for p in products:
+            writer.writerow([_csv_cell(getattr(p, c)) for c in CSV_COLUMNS])
+        sys.stdout.flush()
+        return
+    batteries = sum(p.form != "vehicle" for p in products)
+    console.print(f"{len(result.start)} start lots, {result.lot_count} downstream lots, {batteries} batteries"
+                  f"{f', {len(products) - batteries} vehicles' if len(products) > batteries else ''}",
+                  markup=False, highlight=False)
+    for p in products:
+        console.print(f"  {p.gtin}/{p.serial}  {p.form}  {p.status}  held by {p.holder_name or p.holder}  "
+                      f"({p.lifecycle})  {p.lot_id}", markup=False, highlight=False, soft_wrap=True)

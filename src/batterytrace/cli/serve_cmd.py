@@ -24,7 +24,9 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
 
     config = ApiConfig.load(config_file, **overrides)
     application = create_app(config)  # also checks the configuration before forking workers
-    console.print(f"serving {config.db} at http://{host}:{port}/  (OpenAPI: /openapi.json, passports: /01/<gtin>/21/<serial>)")
+    resolver = application.state.resolver
+    console.print(f"serving {config.db} at http://{host}:{port}/  (OpenAPI: /openapi.json, passports: "
+                  f"{resolver.prefix}01/<gtin>/21/<serial>, links under {resolver.base})")
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
         return
@@ -32,7 +34,7 @@ def run_server(host: str, port: int, config_file: Path | None = None, workers: i
     os.environ["BATTERYTRACE_CONFIG"] = str(config_file) if config_file else ""
     for name, var in (("db", "BATTERYTRACE_DB"), ("passports", "BATTERYTRACE_PASSPORTS"),
                       ("operator_key", "BATTERYTRACE_OPERATOR_KEY"), ("rate_per_s", "BATTERYTRACE_RATE_PER_S"),
-                      ("kek_file", "BATTERYTRACE_KEK_FILE")):
+                      ("kek_file", "BATTERYTRACE_KEK_FILE"), ("resolver", "BATTERYTRACE_RESOLVER")):
         value = getattr(config, name)
         if value is not None:
             os.environ[var] = str(value)
@@ -48,7 +50,11 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     config: Path | None = typer.Option(None, help="JSON configuration file (keys as in batterytrace.api.config)."),
-    passports: str | None = typer.Option(None, help="Directory of issued passports (default <db>-passports)."),
+    passports: str | None = typer.Option(None, help="Directory of issued passports (default: <db>-passports beside "
+                                         "a SQLite ledger, else ./batterytrace-passports; as passport issue)."),
+    resolver: str | None = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL "
+                                        "(https://host[/prefix]); stored as the ledger's resolver; the viewer also "
+                                        "answers under its path prefix."),
     issuer: list[str] = typer.Option([], help="KEY_FILE=MASTER_JSON of an economic operator; repeatable."),
     operator_key: str | None = typer.Option(None, help="Operator key file (signs tree heads before issuing)."),
     rate: float | None = typer.Option(None, help="Requests per second per client (0: no limit)."),
@@ -60,4 +66,4 @@ def serve(
     if issuers and any(len(p) != 2 for p in issuers):
         raise typer.BadParameter("--issuer takes KEY_FILE=MASTER_JSON")
     run_server(host, port, config, workers, db=db, passports=passports, issuers=issuers, operator_key=operator_key,
-               rate_per_s=rate, kek_file=kek)
+               rate_per_s=rate, kek_file=kek, resolver=resolver)

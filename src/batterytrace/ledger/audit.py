@@ -5,7 +5,7 @@
 3. replaying the whole log through the rules into a fresh in-memory ledger, each event at its
    recorded ingestion time (non-decreasing; committed in the Merkle leaf), accepts every event
    (signatures and time rules included) and reproduces every stored Merkle node, every stored lot
-   and the signers' and sites' latest event times;
+   and the signers' and sites' latest event times and the rotated-in keys;
 4. every operator-signed tree head verifies for this ledger, matches the recomputed root at its
    size and is not dated before the ingestion of the events it covers;
 5. every stored row is accounted for: no event row outside ``0..size-1`` (a hand-planted row at a
@@ -30,7 +30,7 @@ from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.credentials import CREDENTIAL_PREFIX, TOKEN_KEY_META, check_credential_rows
 from batterytrace.ledger.hosted_keys import HOSTED_KEY_PREFIX, check_hosted_key_rows
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.ledger.state import LATEST_PREFIX
+from batterytrace.ledger.state import KEY_PREFIX, LATEST_PREFIX
 from batterytrace.model.entities import Attestation
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import Store
@@ -45,8 +45,9 @@ _P = ParamSpec("_P")
 #: sets; the signers' and sites' latest event times (``latest:…``) are compared with the replay
 LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy"})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
-#: stored tree heads and the log, both against the chain by ``anchor verify``
-SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records", TOKEN_KEY_META})
+#: stored tree heads and the log, both against the chain by ``anchor verify``; the passport layer's
+#: Digital Link resolver (passport/resolver.py)
+SERVICE_META_KEYS = frozenset({"anchor/config", "anchor/records", TOKEN_KEY_META, "passport/resolver"})
 #: meta rows of the service (credential registry, sealed hosted keys): shapes checked here
 SERVICE_META_PREFIXES = (CREDENTIAL_PREFIX, HOSTED_KEY_PREFIX)
 _ANCHOR_RECORDS = "anchor/records"
@@ -130,7 +131,8 @@ def check_meta_rows(
     stored tree head of this log, within it, whose root the log still hashes to."""
     unknown = [
         k for k in store.meta_keys()
-        if k not in LEDGER_META_KEYS | SERVICE_META_KEYS and not k.startswith((LATEST_PREFIX, *SERVICE_META_PREFIXES))
+        if k not in LEDGER_META_KEYS | SERVICE_META_KEYS
+        and not k.startswith((LATEST_PREFIX, KEY_PREFIX, *SERVICE_META_PREFIXES))
     ]
     if unknown:
         raise VerificationError(f"meta row {unknown[0]!r} is no ledger setting and no logged event produced it")
@@ -274,12 +276,13 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
         if store.get_meta("policy") != rebuilt.get_meta("policy"):
             raise VerificationError("the stored ledger policy differs from the policy the log sets")
-        implied_latest = rebuilt.meta_with_prefix(LATEST_PREFIX)
-        for key, value in store.meta_with_prefix(LATEST_PREFIX).items():
-            if implied_latest.pop(key, None) != value:
-                raise VerificationError(f"the stored {key} differs from the log (or no event implies it)")
-        if implied_latest:
-            raise VerificationError(f"the stored {next(iter(implied_latest))} implied by the log is missing")
+        for prefix in (LATEST_PREFIX, KEY_PREFIX):
+            implied_meta = rebuilt.meta_with_prefix(prefix)
+            for key, value in store.meta_with_prefix(prefix).items():
+                if implied_meta.pop(key, None) != value:
+                    raise VerificationError(f"the stored {key} differs from the log (or no event implies it)")
+            if implied_meta:
+                raise VerificationError(f"the stored {next(iter(implied_meta))} implied by the log is missing")
         if store.node_count() != rebuilt.node_count():
             raise VerificationError(
                 f"store holds {store.node_count()} Merkle nodes; the log implies {rebuilt.node_count()}"

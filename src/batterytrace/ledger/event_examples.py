@@ -193,6 +193,16 @@ def example_chain() -> list[Example]:
                        "severity": "medium", "description": "Unsafe pit wall reported by a community monitor; "
                        "work stopped for four hours."},
            "the auditor records an incident at the mine", featured=True)
+    new_key = example_key("auditor-2")
+    c.emit("operator", {"kind": "rotate_key", "participant": _did("auditor"), "new_key": new_key.did},
+           "the operator rotates the auditor's key; the auditor's did stays its identifier", featured=True)
+    nonce = hashlib.sha256(f"docs/{len(c.examples)}".encode()).hexdigest()[:24]
+    body = {"kind": "attest", "subject": SITES["refiner"][0], "scheme": "IRMA", "level": "IRMA 50",
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2028-01-01T00:00:00Z", "actor": _did("auditor"),
+            "signer": new_key.did, "time": c.when(), "nonce": nonce}
+    c.examples.append(Example(sign_event(body, new_key, ledger=EXAMPLE_LEDGER_ID), False,
+                              "the auditor attests with its new key (signer), acting as itself (actor)"))
+    c.clock += 3_600_000_000
     return c.examples
 
 

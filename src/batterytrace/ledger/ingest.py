@@ -40,9 +40,12 @@ def _check_one(wire: bytes) -> Checked:
         sig = b64u_decode(doc["signature"])
         if not isinstance(body, dict) or not isinstance(body.get("actor"), str):
             return ("schema", "event body with an actor is required")
+        signer = body.get("signer", body["actor"])
+        if not isinstance(signer, str):
+            return ("schema", "event field 'signer' must be a string (the did:key that signed for the actor)")
         canonical = canonical_json_plain(body) if plain else canonical_json(body)
         digest = hashlib.sha256(canonical).digest()
-        key = public_key_from_did(body["actor"])
+        key = public_key_from_did(signer)
         if len(sig) != 64:
             return ("signature", "an Ed25519 signature has 64 bytes")
         crypto_sign_open(sig + signing_input(digest), key)

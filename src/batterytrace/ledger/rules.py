@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "incident": frozenset({"auditor"}),
     "lifecycle": frozenset({"oem", "recycler", "cell_maker"}),
     "recycle": frozenset({"recycler"}),
+    "rotate_key": frozenset({"operator"}),
 }
 
 
@@ -66,6 +67,7 @@ def check_event(
         raise RuleViolationError("custodial", "custodial must be {'credential': <credential id>} (ledger.epcis_capture)")
     if st.seen(ev.event_hash):
         raise RuleViolationError("replay", f"event {ev.hash_hex} was already accepted")
+    check_signer(ev, st)
     role = st.role(ev.actor)
     allowed = ROLE_PERMISSIONS[ev.kind]
     if is_anonymous_body(ev.body):
@@ -89,6 +91,32 @@ def check_event(
     assert effect is not None  # every kind in EVENT_KINDS has a handler
     effect.latest = dict.fromkeys(_clock_keys(ev, st), t)
     return t, effect
+
+
+def check_signer(ev: SignedEvent, st: BatchState) -> None:
+    """The key that signed (``ev.signer``, its signature already verified) is the actor's key in
+    force at ingestion: without ``signer``, the actor's own did key, refused once the operator
+    rotated it out (``key.rotated``) and never a key rotated in for a participant (which signs
+    as that participant, naming it as actor); with ``signer``, exactly the key rotated in last
+    for the actor, or the actor's own did while none was (``key.signer``)."""
+    p = st.participant(ev.actor)
+    if "signer" not in ev.body:
+        if p is not None and p.key is not None:
+            raise RuleViolationError(
+                "key.rotated", f"the key of {ev.actor} was rotated out; its events are signed by {p.key} (field signer)"
+            )
+        if p is None and ev.actor != st.operator_did and (owner := st.key_owner(ev.actor)) is not None:
+            raise RuleViolationError(
+                "key.signer", f"{ev.actor} signs for participant {owner}: name it as actor and this key as signer"
+            )
+        return
+    in_force = st.operator_did if ev.actor == st.operator_did else (
+        p.key_in_force if p is not None and p.role != ANONYMOUS_ROLE else None
+    )
+    if in_force is None:
+        raise RuleViolationError("key.signer", f"actor {ev.actor} is not a registered participant a key signs for")
+    if ev.signer != in_force:
+        raise RuleViolationError("key.signer", f"{ev.signer} is not the key in force for {ev.actor} ({in_force})")
 
 
 def _clock_keys(ev: SignedEvent, st: BatchState) -> list[str]:

@@ -52,6 +52,8 @@ def _register_participant(ev: SignedEvent, t: int, st: BatchState) -> Effect:
         raise schema_error(f"role must be one of {sorted(ROLES - {'operator'})}")
     if st.participant(did) is not None or did == st.operator_did:
         raise RuleViolationError("registration.duplicate", f"{did} is already registered")
+    if st.key_owner(did) is not None:
+        raise RuleViolationError("registration.duplicate", f"{did} is a key that signs for {st.key_owner(did)}")
     accreditations: list[dict[str, Any]] = []
     if "accreditations" in b:
         if role != "auditor":
@@ -124,6 +126,29 @@ def _register_site(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     lon = req_number(b, "lon", -180, 180) if "lon" in b else None
     site = Site(site_id, owner, req_str(b, "site_kind"), req_str(b, "name"), _country(b), lat, lon, t, ev.hash_hex)
     return Effect(sites=[site])
+
+
+def _rotate_key(ev: SignedEvent, t: int, st: BatchState) -> Effect:
+    """The operator links a participant's key in force to a new did:key. The participant keeps
+    its registered did as its identifier; from the next event on, only the new key signs for it
+    (its events name it in ``signer``), and the old key is refused (``key.rotated``). A key
+    signs for one participant only, once: the new key must never have been registered, rotated
+    in, or used by the operator."""
+    b = ev.body
+    did = req_str(b, "participant")
+    p = st.participant(did)
+    if p is None or p.role == ANONYMOUS_ROLE:
+        raise RuleViolationError("key.participant", f"{did} is not a registered participant")
+    new_key = req_str(b, "new_key")
+    try:
+        public_key_from_did(new_key)
+    except EncodingError as exc:
+        raise schema_error(f"new_key: {exc}") from exc
+    if new_key == p.key_in_force:
+        raise RuleViolationError("key.same", f"{new_key} is already the key in force for {did}")
+    if st.participant(new_key) is not None or new_key == st.operator_did or st.key_owner(new_key) is not None:
+        raise RuleViolationError("key.in-use", f"{new_key} is a registered participant, the operator or a key already rotated in")
+    return Effect(participants=[Participant(**{**p.__dict__, "key": new_key})], keys={new_key: did})
 
 
 def _set_policy(ev: SignedEvent, t: int, st: BatchState) -> Effect:
@@ -246,6 +271,7 @@ _HANDLERS = {
     "register_participant": _register_participant,
     "register_site": _register_site,
     "set_policy": _set_policy,
+    "rotate_key": _rotate_key,
     "attest": _attest,
     "accredit": _accreditation_event,
     "incident": _incident,

@@ -14,11 +14,16 @@ from batterytrace.model.entities import Attestation, Incident, Lot, Participant,
 from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import Store, WriteBatch
 
-__all__ = ["LATEST_PREFIX", "BatchState", "Effect"]
+__all__ = ["KEY_PREFIX", "LATEST_PREFIX", "BatchState", "Effect"]
 
 LATEST_PREFIX = "latest:"
 """Meta keys ``latest:actor:<did>`` and ``latest:site:<id>`` hold the time (µs) of the latest
 accepted event of each signer and site (rule ``time.order``); ``log verify`` reproduces them."""
+
+KEY_PREFIX = "key:"
+"""Meta keys ``key:<did:key>`` name the participant (its registered did) that a key was rotated
+in for (``rotate_key``): a key, once used, never signs for anyone else nor registers anew;
+``log verify`` reproduces them."""
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Effect:
     incidents: list[Incident] = field(default_factory=list)
     ring_keys: list[RingKey] = field(default_factory=list)
     policy: LedgerPolicy | None = None
+    # rotated-in key did → the participant's registered did (rotate_key)
+    keys: dict[str, str] = field(default_factory=dict)
     # time line ("actor:<did>", "site:<id>") → the event's time: they never go back
     latest: dict[str, int] = field(default_factory=dict)
 
@@ -69,6 +76,7 @@ class BatchState:
         self._stored_attestations: dict[str, list[Attestation]] = {}  # per batch: subject → rows
         self._serials: dict[tuple[str, str], list[str]] = {}  # (gtin, serial) → lots staged in this batch
         self._ring_keys: dict[str, RingKey] | None = None  # site id → key; read once per batch
+        self._key_owners: dict[str, str | None] = {}  # rotated-in key → participant (read or staged)
         self._latest: dict[str, int] = {}  # time line → latest accepted event time (read or staged)
         # When set, confidential rules collect their proofs here for one check at batch end.
         self.deferred_proofs: DeferredProofs | None = None
@@ -148,6 +156,12 @@ class BatchState:
             found = self._latest[line] = int(text) if text is not None else 0
         return found
 
+    def key_owner(self, key_did: str) -> str | None:
+        """The participant a key was rotated in for (``rotate_key``), ``None`` if it never was."""
+        if key_did not in self._key_owners:
+            self._key_owners[key_did] = self.store.get_meta(KEY_PREFIX + key_did)
+        return self._key_owners[key_did]
+
     def ring_keys(self) -> dict[str, RingKey]:
         """Site id → the site's current ring key (stored, plus those registered in this batch).
         Never cached across batches: a site may replace its key."""
@@ -196,6 +210,9 @@ class BatchState:
         if effect.policy is not None:
             self.policy = effect.policy
             self.policy_changed = True
+        for key_did, owner in effect.keys.items():
+            self._key_owners[key_did] = owner
+            self.batch.meta[KEY_PREFIX + key_did] = owner
         for line, t in effect.latest.items():
             if t > self.latest_time(line):
                 self._latest[line] = t

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from batterytrace.errors import BatterytraceError
+from batterytrace.errors import BatterytraceError, NotFoundError
 from batterytrace.model.buckets import add_buckets, element_totals, parse_bucket_key
 from batterytrace.model.entities import FORM_LEVELS, Lot
 from batterytrace.storage.base import Store
 
-__all__ = ["PRODUCT_FORMS", "BackwardTrace", "ForwardTrace", "TraceCache", "trace_backward", "trace_forward"]
+__all__ = ["PRODUCT_FORMS", "BackwardTrace", "ForwardTrace", "RecalledProduct", "TraceCache", "recalled_products",
+           "trace_backward", "trace_forward"]
 
 # what a recall returns: serialised products a passport is issued for (pack level and above)
 PRODUCT_FORMS = tuple(sorted(form for form, level in FORM_LEVELS.items() if level >= 3))
@@ -261,10 +262,83 @@ def trace_forward(
     """Every lot downstream of the start lots (following ``spent_by`` → lots created by that
     event), counted, and the packs and vehicles among them. The walk runs inside the store (one
     recursive SQL query), so a recall over hundreds of thousands of packs never materialises the
-    intermediate lots in Python."""
+    intermediate lots in Python. A recall by site needs a registered site and a window
+    ``start_us`` < ``end_us`` (a mistyped site or a reversed window would find nothing and look like
+    "no pack affected"); start lots must exist. ``NotFoundError`` / ``BatterytraceError`` otherwise."""
     if lot_ids is None:
         if site is None or start_us is None or end_us is None:
             raise BatterytraceError("forward trace needs lot ids, or a site and a time window")
+        if store.get_site(site) is None:
+            raise NotFoundError(f"unknown site {site!r}: no site of that id is registered on this ledger")
+        if start_us >= end_us:
+            raise BatterytraceError("the recall window is empty or reversed: its start must be before its end")
         lot_ids = store.lots_at_site(site, start_us, end_us)
+    else:
+        known = store.get_lots(lot_ids)
+        missing = [i for i in lot_ids if i not in known]
+        if missing:
+            raise NotFoundError(f"lot {missing[0]} does not exist")
     count, packs = store.downstream(lot_ids, PRODUCT_FORMS)
     return ForwardTrace(list(lot_ids), count, packs)
+
+
+@dataclass(frozen=True)
+class RecalledProduct:
+    """One battery (or vehicle) a recall reaches, once, at its current lot."""
+
+    gtin: str
+    serial: str
+    form: str
+    lot_id: str  # the battery's current (latest) lot
+    holder: str  # did of who holds it now (for an installed pack: the holder of what it is in)
+    holder_name: str | None  # the holder's registered legal name
+    status: str  # held | in transit to <did> | installed in <form> <gtin>/<serial> | recycled | spent by <event>
+    lifecycle: str  # original | repurposed | reused | remanufactured | waste (latest lifecycle record)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+
+def recalled_products(store: Store, result: ForwardTrace) -> list[RecalledProduct]:
+    """The products of a forward trace, one per GTIN/serial (a battery shipped and received is
+    several lots: its latest reached lot is its current one, as every later lot of a battery
+    descends from its earlier ones), sorted by GTIN and serial, with holder and status."""
+    lots = store.get_lots(result.pack_ids)
+    current: dict[tuple[str, str], Lot] = {}
+    for lot in lots.values():
+        if not lot.gtin or not lot.serial:
+            continue
+        key = (lot.gtin, lot.serial)
+        seen = current.get(key)
+        if seen is None or (lot.created_at, lot.lot_id) > (seen.created_at, seen.lot_id):
+            current[key] = lot
+    spent = sorted({lot.spent_by for lot in current.values() if lot.status == "spent" and lot.spent_by})
+    made = store.lots_created_by(spent) if spent else {}
+    successors = store.get_lots(sorted({i for ids in made.values() for i in ids}))
+    names: dict[str, str | None] = {}
+
+    def name(did: str) -> str | None:
+        if did not in names:
+            p = store.get_participant(did)
+            names[did] = p.legal_name if p is not None else None
+        return names[did]
+
+    out = []
+    for (gtin, serial), lot in sorted(current.items()):
+        holder, status = lot.custodian, lot.status
+        if lot.status == "in_transit":
+            to = (lot.shipment or {}).get("to")
+            status = f"in transit to {to}" if to else "in transit"
+        elif lot.status == "spent":
+            after = [successors[i] for i in made.get(lot.spent_by or "", []) if i in successors]
+            if any(x.made_by == "recycle" for x in after):
+                status, holder = "recycled", after[0].custodian
+            elif after and after[0].made_by == "aggregate" and after[0].gtin:
+                status = f"installed in {after[0].form} {after[0].gtin}/{after[0].serial}"
+                holder = after[0].custodian
+            else:
+                status = f"spent by event {lot.spent_by}"
+        history = lot.extra.get("lifecycle", [])
+        lifecycle = str(history[-1].get("status", "original")) if history else "original"
+        out.append(RecalledProduct(gtin, serial, lot.form, lot.lot_id, holder, name(holder), status, lifecycle))
+    return out

@@ -50,6 +50,15 @@ class Participant:
     # schemes it may attest, each {"scheme", "valid_from" µs, "valid_until" µs (absent: open),
     # "withdrawn_at" µs (once withdrawn: it no longer counts for anything ingested afterwards)}.
     accreditations: list[dict[str, Any]] = field(default_factory=list, hash=False)
+    # The did:key that signs for this participant since the operator rotated its key
+    # (``rotate_key``); ``None`` while its registered did's own key is in force. The registered
+    # did stays its identifier (the ``actor`` of its events, custodian, site owner, auditor).
+    key: str | None = None
+
+    @property
+    def key_in_force(self) -> str:
+        """The did:key whose key signs for this participant now."""
+        return self.key or self.did
 
     def accredited_for(self, scheme: str, t: int, held: int | None = None) -> bool:
         """Whether this participant holds an accreditation for ``scheme``, not withdrawn, whose

@@ -230,8 +230,12 @@ COMMON = (
           "At most max_clock_skew_s ahead of and max_backdate_s behind its ingestion, and never before the "
           "signer's, the site's or an input lot's latest event.",
           "wire, schema, time.future, time.backdate, time.order"),
-    Field("actor", text(512, DID_KEY_PATTERN), "The signer: an Ed25519 did:key. sign_event fills it in.",
+    Field("actor", text(512, DID_KEY_PATTERN), "The participant acting: an Ed25519 did:key, the signer unless "
+          "signer names another key. sign_event fills it in.",
           "signature, registration, authorisation"),
+    Field("signer", text(512, DID_KEY_PATTERN), "The did:key that signed, when it is not the actor's: the key the "
+          "operator rotated in for the actor (rotate_key). Absent: the actor's own key signs, refused once rotated "
+          "out.", "wire, signature, key.signer, key.rotated", required=False),
     Field("nonce", {"type": "string"}, "Any string making the body unique (sign_event fills in 24 random hex "
           "digits); an identical body is a replay.", "wire, replay"),
     Field("ledger", text(), "The identifier of the ledger the event is signed for (domain separation).",
@@ -462,6 +466,14 @@ EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
               "without pop (64 bytes, hex).", "zk.malformed, ring.key"),
     )),
     KindSpec("set_policy", "The operator sets the ledger policy (sourcing rules, tolerances).", (_POLICY,)),
+    KindSpec("rotate_key", "The operator rotates a participant's key: from this event on the new did:key signs for "
+             "it (its events name it in signer) and the key in force before is refused.", (
+        Field("participant", text(512, DID_KEY_PATTERN), "The participant's registered did (its identifier, unchanged).",
+              "schema, key.participant"),
+        Field("new_key", text(512, DID_KEY_PATTERN), "The did:key that signs for it from now on: never the key in "
+              "force, a registered did, the operator's or a key rotated in before.",
+              "schema, key.same, key.in-use"),
+    )),
     KindSpec("extract", "A mine records material extracted at its site: new bulk lots.", (
         _SITE_OF_SIGNER, outputs_field(1000), *EVIDENCE,
     ), forbidden={"inputs": "schema"}, notes=(
@@ -628,7 +640,7 @@ def wire_schema() -> JSON:
         "$id": f"{SCHEMA_BASE}signed-event.json",
         "title": "batterytrace signed event",
         "description": "An event body and its Ed25519 signature over b'batterytrace/event/v1\\x00' || "
-                       "SHA-256(RFC 8785 canonical JSON of the body), by the body's actor.",
+                       "SHA-256(RFC 8785 canonical JSON of the body), by the body's signer (default: its actor).",
         "type": "object",
         "required": ["event", "signature"],
         "additionalProperties": False,

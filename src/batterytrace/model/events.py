@@ -48,6 +48,7 @@ EVENT_KINDS = frozenset(
         "incident",
         "lifecycle",
         "recycle",
+        "rotate_key",
     }
 )
 
@@ -75,6 +76,8 @@ class SignedEvent:
         for name in ("kind", "time", "actor", "nonce"):
             if not isinstance(self.body.get(name), str):
                 raise EncodingError(f"event field {name!r} is required and must be a string")
+        if "signer" in self.body and not isinstance(self.body["signer"], str):
+            raise EncodingError("event field 'signer' must be a string (the did:key that signed for the actor)")
         if self.body["kind"] not in EVENT_KINDS:
             raise EncodingError(f"unknown event kind {self.body['kind']!r}")
         if len(self.signature) != 64:
@@ -93,6 +96,14 @@ class SignedEvent:
         return str(self.body["actor"])
 
     @property
+    def signer(self) -> str:
+        """The did:key whose key signed the body: ``signer`` when the body names one (a participant
+        acting with a key rotated in by the operator, ``rotate_key``), else the actor itself. The
+        ledger checks that it is the actor's key in force (rules ``key.signer``, ``key.rotated``)."""
+        value = self.body.get("signer")
+        return value if isinstance(value, str) else self.actor
+
+    @property
     def ledger(self) -> str | None:
         """The identifier of the ledger the signer meant the event for (``None`` when absent)."""
         value = self.body.get("ledger")
@@ -107,11 +118,13 @@ class SignedEvent:
         return self.event_hash + self.signature + ingested_at.to_bytes(8, "big")
 
     def verify_signature(self) -> None:
-        """Raise ``VerificationError`` unless the actor's key signed this body."""
+        """Raise ``VerificationError`` unless the signer's key (``signer``, by default the actor)
+        signed this body."""
         try:
-            key = public_key_from_did(self.actor)
+            key = public_key_from_did(self.signer)
         except EncodingError as exc:
-            raise VerificationError(f"actor is not a valid did:key: {exc}") from exc
+            what = "signer" if "signer" in self.body else "actor"
+            raise VerificationError(f"{what} is not a valid did:key: {exc}") from exc
         verify_signature(key, signing_input(self.event_hash), self.signature)
 
     def to_wire(self) -> dict[str, Any]:
@@ -146,14 +159,19 @@ class SignedEvent:
 def sign_event(body: dict[str, Any], key: SigningKey, *, ledger: str) -> SignedEvent:
     """Canonicalise, hash and sign ``body`` for the ledger whose identifier is ``ledger``; fills
     ``actor`` and ``nonce`` when absent. The identifier is part of the signed body (field
-    ``ledger``), so the event is valid on that ledger only (domain separation)."""
+    ``ledger``), so the event is valid on that ledger only (domain separation). A body naming a
+    ``signer`` (a participant acting with a rotated-in key) must name this key's did there; its
+    ``actor`` is then the participant's registered did."""
     body = dict(body)
     if body.setdefault("ledger", ledger) != ledger:
         raise EncodingError(f"the event names ledger {body['ledger']!r}, not {ledger!r}")
     body.setdefault("actor", key.did)
     body.setdefault("nonce", new_nonce())
     body.setdefault("v", 1)
-    if body["actor"] != key.did:
+    if "signer" in body:
+        if body["signer"] != key.did:
+            raise EncodingError("the event's signer must be the signing key's did")
+    elif body["actor"] != key.did:
         raise EncodingError("the event actor must be the signing key's did")
     canonical = canonical_json(body)
     event_hash = hashlib.sha256(canonical).digest()

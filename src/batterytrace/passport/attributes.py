@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from batterytrace.passport.labels import FIELDS, GROUPS, group_of
 
-__all__ = ["ATTRIBUTES", "Attribute", "render_markdown"]
+__all__ = ["ATTRIBUTES", "CATEGORIES", "REQUIREMENTS", "Attribute", "render_markdown", "requirement"]
 
 GPI = "aspects.GeneralProductInformation"
 CF = "aspects.CarbonFootprintForBatteries"
@@ -123,6 +123,32 @@ _ROWS: list[tuple[str, str, str, str]] = [
 ]
 
 ATTRIBUTES: list[Attribute] = [Attribute(i, *row) for i, row in enumerate(_ROWS, start=1)]
+
+# Whether each attribute is mandatory (x), voluntary (o) or not applicable (-) per battery category,
+# in the longlist's column order (EV, LMT, other industrial > 2 kWh, stationary > 2 kWh); attribute
+# n is REQUIREMENTS[n - 1]. tests/passport/test_attributes.py checks it against the longlist.
+CATEGORIES = ("ev", "lmt", "industrial", "stationary")
+REQUIREMENTS = (
+    "xxxx", "xxxx", "oooo", "xxxx", "xxxx", "xxxx", "-x-x", "xxxx", "xxxx", "xxxx",
+    "xxxx", "xxxx", "xxxx", "oooo", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx",
+    "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "oooo", "xxxx", "oooo", "oooo",
+    "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx",
+    "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx",
+    "xxxx", "xxxx", "oxox", "xxxx", "o---", "o---", "x---", "xxxx", "xxxx", "xxxx",
+    "xxxx", "xxxx", "oxox", "xxxx", "xxxx", "oooo", "xxxx", "xxxx", "-x-x", "xxxx",
+    "-o-o", "-o-o", "---x", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx", "xxxx",
+    "-x-x", "-x-x", "x---", "xxxx", "xxxx", "xxxx", "-xxx", "-xxx", "-xxx", "-xxx",
+    "oxox", "oooo", "xxxx",
+)
+
+
+def requirement(number: int, category: str) -> str:
+    """``mandatory``, ``voluntary`` or ``not applicable``: the longlist's requirement of attribute
+    ``number`` for a battery ``category`` (ev, lmt, industrial, stationary)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown battery category {category!r}; one of {', '.join(CATEGORIES)}")
+    code = REQUIREMENTS[number - 1][CATEGORIES.index(category)]
+    return {"x": "mandatory", "o": "voluntary", "-": "not applicable"}[code]
 
 
 def render_markdown() -> str:

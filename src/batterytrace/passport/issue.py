@@ -45,6 +45,7 @@ from batterytrace.passport.aspects import (
 )
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
+from batterytrace.passport.resolver import DEFAULT_RESOLVER, Resolver, load_resolver, parse_resolver
 from batterytrace.passport.status import check_status, status_claim
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
@@ -117,20 +118,22 @@ FIELD_LEVELS: dict[str, dict[str, str]] = {
 def may_read(level: str, audience: str) -> bool:
     """Whether a reader at access ``level`` may read a field for ``audience``."""
     return level in AUDIENCES[audience]
-DIGITAL_LINK_BASE = "https://id.batterytrace.example"
 
 
-def digital_link(gtin: str, serial: str, base: str = DIGITAL_LINK_BASE) -> str:
+DIGITAL_LINK_BASE = DEFAULT_RESOLVER.rstrip("/")
+
+
+def digital_link(gtin: str, serial: str, base: str | Resolver = DIGITAL_LINK_BASE) -> str:
     """GS1 Digital Link URI for a serialised item: ``{base}/01/{GTIN-14}/21/{serial}``. The GTIN
     (8, 12, 13 or 14 digits, check digit verified) is written in its 14-digit form; the serial
-    must be GS1 AI 21 syntax (1-20 characters of CSET 82), else ``BatterytraceError``."""
-    from urllib.parse import quote
-
+    must be GS1 AI 21 syntax (1-20 characters of CSET 82), else ``BatterytraceError``. ``base``
+    is a resolver (resolver.py), validated as such when given as a string."""
     try:
         gtin14, serial = normalise_gtin(gtin), check_serial(serial)
     except IdentifierError as exc:
         raise BatterytraceError(f"no GS1 Digital Link for this item: {exc}") from exc
-    return f"{base.rstrip('/')}/01/{gtin14}/21/{quote(serial, safe='')}"
+    resolver = base if isinstance(base, Resolver) else parse_resolver(base)
+    return resolver.item_link(gtin14, serial)
 
 
 def _tags_for(level: str) -> list[str]:
@@ -245,10 +248,11 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
 
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
                    issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
-                   openings: OpeningStore | None = None,
+                   openings: OpeningStore | None = None, resolver: Resolver | None = None,
                    status: Callable[[str], tuple[int, str]] | None = None) -> IssuedPassport:
     """Build and sign the passport of one pack. ``issuer`` is the economic operator's key; a
     ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage.
+    The passport's Digital Link is under ``resolver`` (default: the ledger's, resolver.py).
     A confidential pack needs ``openings`` of its lineage: its shares are then stated to 0.01
     point and proved in zero knowledge against the commitments of its assembly event. ``status``
     gives the passport id's entry ``(idx, uri)`` in the issuer's status list (status.py), so the
@@ -284,7 +288,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
         if name == "GeneralProductInformation":  # made when assembled, whichever lot the pack is now
             payload = {**payload, "manufacturingDate": format_time(assembled.created_at)}
         aspects[name] = _with_levels(payload, FIELD_LEVELS.get(name, {}))
-    link = digital_link(f.lot.gtin, f.lot.serial)
+    link = digital_link(f.lot.gtin, f.lot.serial, resolver if resolver is not None else load_resolver(ledger.store))
     claims: dict[str, Any] = {
         "passport_id": pid,
         "passport_version": version,

@@ -30,7 +30,6 @@ from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
-    DIGITAL_LINK_BASE,
     FIELD_LEVELS,
     IssuedPassport,
     PassportVerification,
@@ -40,9 +39,11 @@ from batterytrace.passport.issue import (
 )
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import PublishEnvelope, presentation_digest
+from batterytrace.passport.resolver import Resolver, load_resolver
 from batterytrace.passport.status import StatusLists
 
-__all__ = ["PassportDesk", "PassportIssuer", "check_complete", "check_disclosure_level", "save_presentations"]
+__all__ = ["PassportDesk", "PassportIssuer", "check_complete", "check_disclosure_level", "model_listing",
+           "save_presentations"]
 
 
 def _node(claims: dict[str, Any], aspect: str, path: str) -> Any:
@@ -170,7 +171,7 @@ class PassportDesk:
             self.ledger.sign_tree_head(self.operator_key)
         now = int(time.time())
         p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=now,
-                           status=self.status_lists.allocator(issuer.key, DIGITAL_LINK_BASE, now))
+                           status=self.status_lists.allocator(issuer.key, load_resolver(self.ledger.store).base, now))
         save_presentations(p, self.directory)
 
     def accept(self, presentations: dict[str, str], envelope: Any = None, now: int | None = None) -> str:
@@ -310,3 +311,45 @@ class PassportDesk:
     def anchor_checked(self, claims: dict[str, Any]) -> bool:
         """Whether this desk verified the on-chain anchor of the passport ``claims`` came from."""
         return str(claims.get("passport_id")) in self._anchor_checked
+
+
+def model_listing(ledger: Ledger, gtin14: str, resolver: Resolver, after: str = "", limit: int = 100) -> dict[str, Any]:
+    """What a resolver answers for a model (``/01/{gtin}``): the model's public data as its packs
+    on the ledger state it (chemistry, rated energy, the economic operator who assembles them) and
+    one page of its batteries with their Digital Links and current passport ids, by serial;
+    ``next`` is the serial to continue after (None on the last page). ``NotFoundError`` when the
+    ledger has no pack of this GTIN."""
+    from batterytrace.ledger.trace import PRODUCT_FORMS
+
+    serials = ledger.store.serials_of(gtin14, PRODUCT_FORMS, after, limit + 1)
+    if not serials and not after:
+        raise NotFoundError(f"no battery model {gtin14} on the ledger")
+    page, more = serials[:limit], len(serials) > limit
+    chemistry: set[str] = set()
+    capacity: set[float] = set()
+    operators: dict[str, str | None] = {}
+    batteries = []
+    for serial in page:
+        ids = ledger.store.lots_by_serial(gtin14, serial)
+        lot = ledger.store.get_lot(ids[-1]) if ids else None
+        if lot is None:
+            continue
+        if lot.extra.get("chemistry") is not None:
+            chemistry.add(str(lot.extra["chemistry"]))
+        if isinstance(lot.extra.get("capacity_kwh"), int | float):
+            capacity.add(float(lot.extra["capacity_kwh"]))
+        operator = lot.extra.get("economic_operator")
+        if isinstance(operator, str) and operator not in operators:
+            participant = ledger.store.get_participant(operator)
+            operators[operator] = participant.legal_name if participant is not None else None
+        batteries.append({"serial": serial, "digital_link": resolver.item_link(gtin14, serial),
+                          "passport_id": passport_id_for(gtin14, serial, passport_version(lot.extra.get("lifecycle", [])))})
+    return {
+        "gtin": gtin14,
+        "digital_link": resolver.model_link(gtin14),
+        "chemistry": sorted(chemistry),
+        "capacity_kwh": sorted(capacity),
+        "economic_operators": [{"did": did, "legal_name": name} for did, name in sorted(operators.items())],
+        "batteries": batteries,
+        "next": page[-1] if more else None,
+    }

@@ -196,6 +196,12 @@ class Store(Protocol):
 
     def lots_by_serial(self, gtin: str, serial: str) -> list[str]: ...
 
+    def serials_of(self, gtin: str, forms: Sequence[str], after: str = "", limit: int = 1000) -> list[str]:
+        """The distinct serials of lots with ``gtin`` whose form is in ``forms``, sorted, those
+        greater than ``after``, at most ``limit`` (the model-level page of a GS1 resolver)."""
+        found = {r.serial for r in self.lot_index() if r.gtin == gtin and r.form in forms and r.serial}
+        return sorted(s for s in found if s > after)[:limit]
+
     def get_participant(self, did: str) -> Participant | None: ...
 
     def list_participants(self) -> list[Participant]: ...

@@ -216,6 +216,11 @@ class MemoryStore:
     def lots_by_serial(self, gtin: str, serial: str) -> list[str]:
         return list(self._serials.get((gtin, serial), []))
 
+    def serials_of(self, gtin: str, forms: Sequence[str], after: str = "", limit: int = 1000) -> list[str]:
+        found = {s for (g, s), ids in self._serials.items()
+                 if g == gtin and s > after and any(self.lots[i].form in forms for i in ids)}
+        return sorted(found)[:limit]
+
     def get_participant(self, did: str) -> Participant | None:
         return self.participants.get(did)
 

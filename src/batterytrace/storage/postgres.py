@@ -365,6 +365,14 @@ class PostgresStore:
         )
         return [r[0] for r in rows]
 
+    def serials_of(self, gtin: str, forms: Sequence[str], after: str = "", limit: int = 1000) -> list[str]:
+        rows = self._rows(
+            "SELECT DISTINCT serial COLLATE \"C\" AS s FROM lots WHERE gtin=%s AND serial COLLATE \"C\" > %s"
+            " AND form = ANY(%s) ORDER BY s LIMIT %s",
+            (gtin, after, list(forms), limit),
+        )
+        return [r[0] for r in rows]
+
     def get_participant(self, did: str) -> Participant | None:
         text = self._one("SELECT data FROM participants WHERE did=%s", (did,))
         return None if text is None else entity_from_json(Participant, text)

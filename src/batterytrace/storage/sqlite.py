@@ -336,6 +336,14 @@ class SQLiteStore:
         )
         return [r[0] for r in rows]
 
+    def serials_of(self, gtin: str, forms: Sequence[str], after: str = "", limit: int = 1000) -> list[str]:
+        marks = ",".join("?" * len(forms)) or "NULL"
+        rows = self._conn().execute(
+            f"SELECT DISTINCT serial FROM lots WHERE gtin=? AND serial>? AND form IN ({marks}) ORDER BY serial LIMIT ?",
+            (gtin, after, *forms, limit),
+        )
+        return [r[0] for r in rows]
+
     def get_participant(self, did: str) -> Participant | None:
         text = self._one("SELECT data FROM participants WHERE did=?", (did,))
         return None if text is None else entity_from_json(Participant, text)

@@ -175,17 +175,24 @@ _TEXT: dict[str, tuple[str, str, str]] = {
                   "Il n’y a pas de passeport pour le GTIN {gtin}, numéro de série {serial}, sur ce service. Vérifiez "
                   "les numéros sur l’étiquette et réessayez."),
     "bad_gtin_title": ("This is not a valid GTIN", "Dies ist keine gültige GTIN", "Ce GTIN n’est pas valide"),
-    "bad_gtin_length": ("A GTIN has 14 digits (a 13-digit EAN is accepted too); “{gtin}” is not one.",
-                        "Eine GTIN hat 14 Ziffern (eine 13-stellige EAN wird auch angenommen); „{gtin}“ ist keine.",
-                        "Un GTIN a 14 chiffres (un EAN à 13 chiffres est aussi accepté) ; « {gtin} » n’en est pas un."),
+    "bad_gtin_length": ("A GTIN has 14 digits (8, 12 and 13 digits are accepted too, as an EAN-13); “{gtin}” is not "
+                        "one.",
+                        "Eine GTIN hat 14 Ziffern (8, 12 und 13 Ziffern werden auch angenommen, etwa eine EAN-13); "
+                        "„{gtin}“ ist keine.",
+                        "Un GTIN a 14 chiffres (8, 12 et 13 chiffres sont aussi acceptés, comme un EAN-13) ; "
+                        "« {gtin} » n’en est pas un."),
     "bad_gtin_check": ("The last digit of {gtin} is a check digit and should be {want}: one of the digits is probably "
                        "mistyped.",
                        "Die letzte Ziffer von {gtin} ist eine Prüfziffer und müsste {want} sein: vermutlich ist eine "
                        "Ziffer vertippt.",
                        "Le dernier chiffre de {gtin} est une clé de contrôle et devrait être {want} : un chiffre est "
                        "probablement mal saisi."),
-    "bad_serial": ("The serial number must be 1 to 64 characters.", "Die Seriennummer muss 1 bis 64 Zeichen lang sein.",
-                   "Le numéro de série doit comporter de 1 à 64 caractères."),
+    "bad_serial": ("A serial number has 1 to 20 characters: letters, digits and a few signs such as - . / _ "
+                   "(no spaces); check the one on the label.",
+                   "Eine Seriennummer hat 1 bis 20 Zeichen: Buchstaben, Ziffern und wenige Zeichen wie - . / _ "
+                   "(keine Leerzeichen); prüfen Sie die auf dem Etikett.",
+                   "Un numéro de série a de 1 à 20 caractères : lettres, chiffres et quelques signes comme - . / _ "
+                   "(sans espaces) ; vérifiez celui de l’étiquette."),
     "revoked_title": ("This passport has been withdrawn", "Dieser Pass wurde zurückgezogen", "Ce passeport a été retiré"),
     "suspended_title": ("This passport is suspended", "Dieser Pass ist ausgesetzt", "Ce passeport est suspendu"),
     "failed_title": ("This passport could not be verified", "Dieser Pass konnte nicht geprüft werden",

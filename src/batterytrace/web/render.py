@@ -20,8 +20,8 @@ from batterytrace.web.charts import flow_chart, hbar_chart, line_chart, target_b
 from batterytrace.web.format import attribute_sections, fmt_date, humanise, short_id
 from batterytrace.web.i18n import LANG_NAMES, STATUS_KEYS, country, element, fmt_number, t
 
-__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_operator",
-           "render_passport", "render_signin"]
+__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_model",
+           "render_operator", "render_passport", "render_signin"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 _env = Environment(loader=PackageLoader("batterytrace.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -330,3 +330,13 @@ def render_error(status: int, title: str, message: str, ctx: PageContext | None 
     return _env.get_template("error.html").render(**_base(ctx or PageContext()), status=status, title=title,
                                                   message=message, detail=detail, search=search, gtin=gtin,
                                                   serial=serial)
+
+
+def render_model(listing: dict[str, Any], path: str, ctx: PageContext | None = None) -> str:
+    """The model-level page of a GTIN (passport/registry.py ``model_listing``)."""
+    from urllib.parse import quote
+
+    items = [(f"{path}/21/{quote(b['serial'], safe='')}", b) for b in listing["batteries"]]
+    more = f"{path}?after={quote(listing['next'], safe='')}" if listing.get("next") else None
+    return _env.get_template("model.html").render(**_base(ctx or PageContext(path=path)), m=listing, items=items,
+                                                  more=more)
