@@ -30,6 +30,8 @@ _ASPECT_GROUP = {"GeneralProductInformation": "general", "CarbonFootprintForBatt
                  "SupplyChainDueDiligence": "diligence", "MaterialComposition": "materials",
                  "Circularity": "circularity", "PerformanceAndDurability": "performance", "Labeling": "labels"}
 _SUMMARY_GROUP = {"summary.assurances": "diligence", "summary.due_diligence_indices": "diligence",
+                  "summary.critical_raw_materials": "materials", "summary.warranty_months": "general",
+                  "summary.art8_not_applicable": "circularity",
                   "summary.element_g": "materials", "summary.temperature_range_idle_c": "performance",
                   "passport_id": "general", "predecessor": "general"}
 
@@ -66,6 +68,7 @@ _ROWS: list[tuple[str, str, str, str, str, str]] = [
     (f"{GPI}.manufacturingDate", "", "date", "Manufacturing date", "Herstellungsdatum", "Date de fabrication"),
     (f"{GPI}.puttingIntoService", "", "date", "Put into service", "Inbetriebnahme", "Mise en service"),
     (f"{GPI}.batteryMass", "kg", "number", "Battery mass", "Batteriemasse", "Masse de la batterie"),
+    ("summary.warranty_months", "months", "number", "Warranty period", "Garantiezeitraum", "Période de garantie"),
     (f"{GPI}.warrentyPeriod", "", "gmonth", "Warranty period", "Garantiezeitraum", "Période de garantie"),
     (f"{GPI}.batteryStatus", "", "enum", "Battery status", "Batteriestatus", "Statut de la batterie"),
     (f"{CF}.batteryCarbonFootprint", "kg CO₂e/kWh", "number", "Carbon footprint per kWh",
@@ -89,7 +92,9 @@ _ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("summary.due_diligence_indices", "/100", "indices", "Supply-chain indices (GBA)", "Lieferkettenindizes (GBA)",
      "Indices de la chaîne d’approvisionnement (GBA)"),
     (f"{MC}.batteryChemistry", "", "chemistry", "Battery chemistry", "Batteriechemie", "Chimie de la batterie"),
-    ("summary.element_g", "kg", "grams", "Critical raw materials", "Kritische Rohstoffe", "Matières premières critiques"),
+    ("summary.critical_raw_materials", "", "element_names", "Critical raw materials", "Kritische Rohstoffe",
+     "Matières premières critiques"),
+    ("summary.element_g", "kg", "grams", "Element masses", "Elementmassen", "Masses des éléments"),
     (f"{MC}.batteryMaterials", "kg", "materials", "Materials of cathode, anode and electrolyte",
      "Materialien von Kathode, Anode und Elektrolyt", "Matériaux de la cathode, de l’anode et de l’électrolyte"),
     (f"{MC}.hazardousSubstances", "", "records", "Hazardous substances", "Gefährliche Stoffe", "Substances dangereuses"),
@@ -99,6 +104,9 @@ _ROWS: list[tuple[str, str, str, str, str, str]] = [
      "Ersatzteile: Bezugsquellen und Teilenummern", "Pièces de rechange : sources et références"),
     (f"{CI}.safetyMeasures", "", "record", "Safety measures", "Sicherheitsmaßnahmen", "Mesures de sécurité"),
     (f"{CI}.recycledContent", "%", "recycled", "Recycled content", "Rezyklatanteil", "Contenu recyclé"),
+    ("summary.art8_not_applicable", "", "element_symbols", "Art. 8 recycled content not applicable (none of it in "
+     "the battery)", "Rezyklatanteil nach Art. 8 nicht anwendbar (nicht in der Batterie enthalten)",
+     "Contenu recyclé de l’art. 8 sans objet (absent de la batterie)"),
     (f"{CI}.renewableContent", "%", "number", "Renewable content", "Anteil erneuerbarer Stoffe",
      "Contenu renouvelable"),
     (f"{CI}.endOfLifeInformation", "", "record", "End of life: your role", "Lebensende: Ihre Rolle",

@@ -15,13 +15,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from batterytrace.passport.issue import FIELD_LEVELS
+from batterytrace.passport.issue import ACCESS_LEVELS, FIELD_LEVELS, may_read
 from batterytrace.passport.labels import ENUMS, FIELDS, GROUPS, LANGUAGES, SUBFIELDS, group_of
 from batterytrace.web.i18n import country, element, fmt_number, month, t
 
 __all__ = ["Row", "Section", "attribute_sections", "fmt_date", "humanise", "link", "short_id"]
 
-_MISSING = object()
+_MISSING, _NOT_RECORDED = object(), object()
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -292,6 +292,11 @@ def _format(kind: str, name: str, unit: str, v: Any, lang: str) -> Markup:
             f"{scheme}: {t('score_of', lang, s=_num(i['score'], lang))} ("
             + t("coverage", lang, c=_num(i["coverage_percent"], lang), a=i["questions_answered"],
                 q=i["questions_total"], n=i["companies_covered"]) + ")")) for scheme, i in v.items()])
+    if kind == "element_names":
+        by_name = {v2[0]: k for k, v2 in _ELEMENT_EN.items()}
+        return Markup(escape(", ".join(element(by_name.get(str(n), str(n)), lang) for n in v)))
+    if kind == "element_symbols":
+        return Markup(escape(", ".join(element(str(x), lang) for x in v)))
     if kind == "grams":
         return _lines([Markup(escape(f"{element(el, lang)}: {_num(g / 1000, lang, 'kg')}")) for el, g in sorted(v.items())])
     if kind == "range":
@@ -317,6 +322,17 @@ def _lookup(claims: dict[str, Any], path: str) -> Any:
             return _MISSING
         node = node[part]
     return node
+
+
+def _audience(path: str) -> str:
+    parts = path.split(".")
+    if parts[0] != "aspects" or len(parts) < 3:
+        return "public"
+    return FIELD_LEVELS.get(parts[1], {}).get(".".join(parts[2:]), "public")
+
+
+def _readable(path: str, level: str) -> bool:
+    return may_read(level, _audience(path)) if level in ACCESS_LEVELS else _audience(path) == "public"
 
 
 def _restricted(path: str) -> bool:
@@ -347,19 +363,30 @@ def _known_leaves(claims: dict[str, Any]) -> list[str]:
     return out
 
 
-def attribute_sections(claims: dict[str, Any], lang: str) -> list[Section]:
-    """Every disclosed field of ``claims``, labelled and formatted, by group in page order."""
+def attribute_sections(claims: dict[str, Any], lang: str, level: str = "public") -> list[Section]:
+    """Every disclosed field of ``claims``, labelled and formatted, by group in page order; and
+    each attribute ``level`` may read that the passport names as never recorded
+    (``summary.not_recorded``), said so."""
     lang = lang if lang in LANGUAGES else "en"
+    raw_summary = claims.get("summary")
+    summary: dict[str, Any] = raw_summary if isinstance(raw_summary, dict) else {}
+    raw_missing = summary.get("not_recorded")
+    missing: list[Any] = raw_missing if isinstance(raw_missing, list) else []
+    unrecorded = {f"aspects.{p}" for p in missing if isinstance(p, str)}
     sections = {key: Section(key, names[LANGUAGES.index(lang)]) for key, names in GROUPS.items()}
     seen_labels: set[tuple[str, str]] = set()
     for path, f in FIELDS.items():
         value = _lookup(claims, path)
+        if value is _MISSING and path in unrecorded and _readable(path, level):
+            value = _NOT_RECORDED
         if value is _MISSING:
             continue
         if path == f"{'aspects.GeneralProductInformation'}.batteryPassportIdentifier" and "passport_id" in claims:
             continue  # the same identifier as passport_id, shown once
         label = f.labels[LANGUAGES.index(lang)]
-        if path == "summary.element_g" and value is None:
+        if value is _NOT_RECORDED:
+            shown = Markup('<span class="not-recorded">{}</span>').format(t("not_recorded", lang))
+        elif path == "summary.element_g" and value is None:
             shown = Markup(escape(t("confidential_grams", lang)))
         else:
             try:

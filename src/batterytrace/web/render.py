@@ -263,7 +263,7 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
               if isinstance(iat, int) and not isinstance(iat, bool) and 0 < iat < 10**11 else None)
     return _env.get_template("passport.html").render(
         **_base(ctx), v=view, checks=checks, carbon_chart=carbon, recycled_chart=recycled, flow_chart=flow,
-        sections=attribute_sections(claims, lang), headline=", ".join(headline),
+        sections=attribute_sections(claims, lang, view.level), headline=", ".join(headline),
         plain_checks=_plain_checks(checks, lang), verified=[_figure_name(f.name, lang) for f in verified],
         declared=[_figure_name(f.name, lang) for f in declared], model=model,
         class_bounds=_class_bounds(lang), art8=ART8_TARGETS_PERCENT, el_name=lambda e: element(e, lang),
