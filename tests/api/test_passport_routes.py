@@ -233,7 +233,7 @@ def test_the_page_reads_as_words(site: Served) -> None:
     assert "Electric vehicle battery" in page and ">ev<" not in page
     assert '<a href="https://voltara.example.com/docs/vm75/test-reports.pdf">' in page  # the authority's reports
     assert '<a href="https://voltara.example.com/docs/vm75/eu-declaration-of-conformity.pdf">' in page
-    assert "2026-04-12T" not in page.split("<details")[0] and "12 April 2026" in page
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", page.split("<details")[0]) and re.search(r">\d{1,2} [A-Z][a-z]+ 20\d\d<", page)
     assert "provisional" in page and "C ≤ 0.16" in page  # the class bounds used
     assert "18 August 2031" in page and "18 August 2036" in page
     assert "from 0 to 100; higher is better" in page

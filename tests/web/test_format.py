@@ -134,3 +134,16 @@ def test_a_later_version_names_its_predecessor() -> None:
     assert rows["predecessor"] == f'<abbr title="urn:batterytrace:{"a" * 32}">aaaaaaaa…aaaa</abbr>'
     assert [r.label for s in attribute_sections({"predecessor": "urn:x:1"}, "de") for r in s.rows] == \
         ["Vorheriger Pass dieser Batterie (vor Umnutzung oder Wiederaufbereitung)"]
+
+
+def test_attributes_never_recorded_are_said_so_to_the_levels_that_may_read_them() -> None:
+    claims = {"summary": {"not_recorded": ["PerformanceAndDurability.batteryCondition.stateOfCharge",
+                                           "GeneralProductInformation.puttingIntoService", 7]},
+              "aspects": {"GeneralProductInformation": {"batteryMass": 1.0}}}
+    li = {r.path: str(r.value) for s in attribute_sections(claims, "en", "legitimate_interest") for r in s.rows}
+    assert li[f"{BC}.stateOfCharge"].endswith("not recorded yet (no lifecycle event has stated it)</span>")
+    assert "aspects.GeneralProductInformation.puttingIntoService" in li
+    public = {r.path for s in attribute_sections(claims, "en", "public") for r in s.rows}
+    assert public == {"aspects.GeneralProductInformation.batteryMass"}  # names of restricted fields stay hidden
+    authorities = {r.path for s in attribute_sections(claims, "en", "authorities") for r in s.rows}
+    assert authorities == public
