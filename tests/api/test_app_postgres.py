@@ -24,7 +24,7 @@ def test_capture_and_passport_on_postgres(scenario: Scenario, pg_url: str, tmp_p
         pack = s.ledger.store.get_lot(scenario.packs[-1])
         assert pack is not None
         page = s.client.get(f"/01/{pack.gtin}/21/{pack.serial}", headers={"accept": "text/html"})
-        assert page.status_code == 200 and "Verified passport" in page.text
+        assert page.status_code == 200 and "Verified — issued by" in page.text
         head = s.client.get("/ledger/head").json()
         assert head["tree_size"] == len(scenario.events) and head["checkpoint"]["tree_size"] == head["tree_size"]
         assert s.client.get("/events", params={"EQ_bizStep": "shipping"}).status_code == 401

@@ -50,7 +50,7 @@ def test_the_public_sees_heads_proofs_and_passports_not_event_bodies(served: Ser
         "ledger", "leaf_index", "ingested_at", "tree_size", "leaf_hash", "root_hash", "proof"}
     # the public passport shows no lifecycle reading
     page = c.get(served.link_path, headers={"accept": "text/html"})
-    assert page.status_code == 200 and "Verified passport" in page.text
+    assert page.status_code == 200 and "Verified — issued by" in page.text
     public_json = c.get(served.link_path, headers={"accept": "application/json"}).text
     assert str(reading.body["bms"]["remaining_energy_kwh"]) not in public_json
     assert "soh_percent" not in public_json

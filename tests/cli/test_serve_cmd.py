@@ -61,7 +61,7 @@ def test_demo_serve_opens_a_verified_passport(tmp_path: Path) -> None:
                     pass
             time.sleep(0.3)
         assert link is not None, text[-2000:]
-        assert r.status_code == 200 and "Verified passport" in r.text and "NMC811" in r.text
+        assert r.status_code == 200 and "Verified — issued by" in r.text and "NMC811" in r.text
         assert (tmp_path / "demo-passports" / "qr-last-pack-local.png").exists()
         j = httpx.get(link, headers={"accept": "application/json"}, timeout=10).json()
         assert j["level"] == "public" and all(c["status"] in ("passed", "absent") for c in j["verification"])

@@ -1,8 +1,8 @@
 """A short-lived cache of public passport responses (GS1 Digital Link paths), in front of the
 application: a page scanned by many phones at once is rendered once per ``ttl`` seconds.
 
-Only anonymous GET requests are cached (no Authorization header, no sign-in cookie), keyed by path
-and by the negotiated representation, and only 200 answers; anything with credentials passes
+Only anonymous GET requests are cached (no Authorization header, no sign-in cookie), keyed by path,
+the negotiated representation and the page language, and only 200 answers; anything with credentials passes
 through, so a cached answer is always a public one. Routes that change what is public (a
 passport published, a status list that revokes one) bump ``app.state.public_generation``; the
 cache then drops every entry, so a revocation is visible at once, not after ``ttl``.
@@ -14,6 +14,8 @@ import time
 from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from batterytrace.web.i18n import negotiate
 
 __all__ = ["PublicPageCache"]
 
@@ -32,7 +34,7 @@ def _kind(accept: bytes) -> str:
 class PublicPageCache:
     def __init__(self, app: ASGIApp, ttl: float, prefix: str = "/01/", max_entries: int = 10_000) -> None:
         self.app, self.ttl, self.prefix, self.max_entries = app, ttl, prefix, max_entries
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
         self._generation: object = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -40,14 +42,21 @@ class PublicPageCache:
                 or not scope["path"].startswith(self.prefix) or scope.get("query_string")):
             await self.app(scope, receive, send)
             return
-        accept = b""
+        accept, languages, chosen = b"", b"", None
         for name, value in scope["headers"]:
             if name == b"authorization" or (name == b"cookie" and b"bt_token=" in value):
                 await self.app(scope, receive, send)
                 return
             if name == b"accept":
                 accept = value
-        key = (scope["path"], _kind(accept))
+            elif name == b"accept-language":
+                languages = value
+            elif name == b"cookie":
+                for part in value.decode("latin-1").split(";"):
+                    key_, _, val = part.strip().partition("=")
+                    chosen = val if key_ == "bt_lang" else chosen
+        # the page's language, negotiated as the viewer does (passport_routes._lang)
+        key = (scope["path"], _kind(accept), negotiate(None, chosen, languages.decode("latin-1")))
         app_state = getattr(scope.get("app"), "state", None)
         generation = getattr(app_state, "public_generation", 0)
         if generation != self._generation:

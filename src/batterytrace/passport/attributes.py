@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from batterytrace.passport.labels import FIELDS, GROUPS, group_of
+
 __all__ = ["ATTRIBUTES", "CATEGORIES", "REQUIREMENTS", "Attribute", "render_markdown", "requirement"]
 
 GPI = "aspects.GeneralProductInformation"
@@ -248,9 +250,13 @@ def render_markdown() -> str:
         "  passport is schema-incomplete on purpose. Negative events (#91-#93) list the deep-discharge and",
         "  overcharge counts as last recorded and every recorded accident.",
         "",
-        "| # | attribute | claim path | source | access |",
-        "|---:|---|---|---|---|",
+        "The viewer shows each attribute under the label and group of `src/batterytrace/passport/labels.py`",
+        "(English here; German and French in the same table).",
+        "",
+        "| # | attribute | viewer label | group | claim path | source | access |",
+        "|---:|---|---|---|---|---|---|",
     ]
     for a in ATTRIBUTES:
-        lines.append(f"| {a.number} | {a.name} | `{a.path}` | {a.source} | {a.level} |")
+        shown, group = FIELDS[a.path].labels[0], GROUPS[group_of(a.path)][0]
+        lines.append(f"| {a.number} | {a.name} | {shown} | {group} | `{a.path}` | {a.source} | {a.level} |")
     return "\n".join(lines) + "\n"

@@ -1,7 +1,9 @@
 """Accessible inline SVG charts drawn on the server (no scripts, no external assets).
 
 Every chart has ``role="img"``, a ``<title>`` and a ``<desc>`` stating its figures, so screen
-readers get the numbers; the page also prints them as text.
+readers get the numbers; the page also prints them as text. Charts are drawn 360 units wide with
+13-unit text and shown at most 480 px wide, so their text stays between 12 and 18 px from a
+390 px phone to a desktop.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["hbar_chart", "stacked_bar", "target_bars"]
+__all__ = ["FONT", "WIDTH", "flow_chart", "hbar_chart", "line_chart", "target_bars"]
 
 PALETTE = ("#1f5f8b", "#c2571a", "#2e7d32", "#6a3d9a", "#8d6e00", "#ad1457", "#00695c", "#4e342e")
+WIDTH, FONT = 360, 13
+# origin classes of the flow chart
+CLASS_COLOURS = {"certified": "#2e7d32", "uncertified": "#8d6e00", "mined": "#666666", "recycled_pre": "#1f5f8b",
+                 "recycled_post": "#6a3d9a"}
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: str, chart_id: str) -> Markup:
@@ -23,65 +29,176 @@ def _svg(width: int, height: int, title: str, desc: str, body: str, chart_id: st
     )
 
 
-def hbar_chart(chart_id: str, title: str, rows: list[tuple[str, float]], unit: str, width: int = 640) -> Markup:
-    """Horizontal bars, one per (label, value), each labelled above its bar."""
+def _text(x: float, y: float, text: str, cls: str = "lbl", anchor: str = "start") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}">{escape(text)}</text>'
+
+
+def _legend(items: list[tuple[str, str]], y: float, width: int = WIDTH) -> tuple[str, float]:
+    """Swatches with their labels, two to a row; returns the SVG and the height used."""
+    parts = []
+    cols = 1 if any(len(label) > 22 for label, _ in items) else 2
+    col = width // cols
+    for i, (label, colour) in enumerate(items):
+        lx, ly = (i % cols) * col, y + (i // cols) * 20
+        parts.append(f'<rect x="{lx}" y="{ly:.1f}" width="12" height="12" fill="{colour}"/>'
+                     + _text(lx + 16, ly + 11, label))
+    return "".join(parts), ((len(items) + cols - 1) // cols) * 20
+
+
+def _axis(x0: float, plot: float, top: float, y: float, unit: str, fmt: str = "{:g}") -> str:
+    """A horizontal axis from 0 to ``top`` with three ticks and the unit."""
+    parts = [f'<line x1="{x0:.1f}" x2="{x0 + plot:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#444"/>']
+    for i in range(3):
+        value = top * i / 2
+        x = x0 + plot * i / 2
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y:.1f}" y2="{y + 4:.1f}" stroke="#444"/>'
+                     + _text(x, y + 18, fmt.format(value), "tick", "start" if i == 0 else "end" if i == 2 else "middle"))
+    parts.append(_text(x0 + plot, y + 34, unit, "tick", "end"))
+    return "".join(parts)
+
+
+def hbar_chart(chart_id: str, title: str, rows: list[tuple[str, float]], unit: str, width: int = WIDTH) -> Markup:
+    """Horizontal bars, one per (label, value), each labelled above its bar, with a value axis."""
     top = max((v for _, v in rows), default=0.0) or 1.0
-    row_h, bar_h = 52, 22
-    plot = width - 170
+    row_h, bar_h = 44, 18
+    plot = width - 90
     parts = []
     for i, (label, value) in enumerate(rows):
         y = i * row_h
         w = max(1.0, plot * value / top)
-        parts.append(
-            f'<text x="0" y="{y + 16}" class="lbl">{escape(label)}</text>'
-            f'<rect x="0" y="{y + 22}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{w + 6:.1f}" y="{y + 38}" class="val">{value:,.1f} {escape(unit)}</text>'
-        )
-    height = max(1, len(rows)) * row_h
+        parts.append(_text(0, y + 14, label)
+                     + f'<rect x="0" y="{y + 20}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[i % len(PALETTE)]}"/>'
+                     + _text(w + 4, y + 34, f"{value:,.0f}", "val"))
+    axis_y = max(1, len(rows)) * row_h + 2
+    parts.append(_axis(0, plot, top, axis_y, unit, "{:,.0f}"))
     desc = "; ".join(f"{label}: {value:,.1f} {unit}" for label, value in rows)
-    return _svg(width, height, title, desc, "".join(parts), chart_id)
+    return _svg(width, axis_y + 40, title, desc, "".join(parts), chart_id)
 
 
-def stacked_bar(chart_id: str, title: str, parts: list[tuple[str, float]], width: int = 640) -> Markup:
-    """One 100 % bar split into shares (percent), with a legend."""
-    x = 0.0
-    rects, legend = [], []
-    for i, (label, pct) in enumerate(parts):
-        w = width * pct / 100.0
-        colour = PALETTE[i % len(PALETTE)]
-        rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="24" fill="{colour}"/>')
-        lx = (i % 4) * (width // 4)
-        ly = 44 + (i // 4) * 20
-        legend.append(f'<rect x="{lx}" y="{ly - 11}" width="12" height="12" fill="{colour}"/>'
-                      f'<text x="{lx + 16}" y="{ly}" class="lbl">{escape(label)} {pct:.1f} %</text>')
-        x += w
-    height = 50 + ((len(parts) - 1) // 4 + 1) * 20
-    desc = "; ".join(f"{label}: {pct:.1f} %" for label, pct in parts)
-    return _svg(width, height, title, desc, "".join(rects + legend), chart_id)
+def _pct(pct: float) -> str:
+    return f"{pct:.0f} %" if pct >= 1 or pct == 0 else "<1 %"
 
 
-def target_bars(chart_id: str, title: str, rows: list[dict[str, object]], width: int = 640) -> Markup:
-    """Recycled content per element (pre- and post-consumer stacked) against target markers."""
-    label_w, bar_h, gap = 110, 22, 22
-    plot = width - label_w - 20
+def target_bars(chart_id: str, title: str, rows: list[dict[str, object]], width: int = WIDTH,
+                legend: tuple[str, str, str] = ("pre-consumer", "post-consumer", "Art. 8 minimum")) -> Markup:
+    """Recycled content per element (pre- and post-consumer stacked) against target markers (the
+    2031 one labelled below the bar, the 2036 one above), with a legend and a percent axis."""
+    label_w, bar_h, band = 84, 20, 18
+    row_h = band + bar_h + band + 8
+    plot = width - label_w - 10
     scale = max([30.0] + [float(str(t[1])) for r in rows for t in r["targets"]]  # type: ignore[attr-defined]
                 + [float(str(r["pre"])) + float(str(r["post"])) for r in rows]) * 1.1
     parts = []
     descs = []
     for i, r in enumerate(rows):
-        y = i * (bar_h + gap)
+        y = i * row_h + band
         pre, post = float(str(r["pre"])), float(str(r["post"]))
         w1, w2 = plot * pre / scale, plot * post / scale
-        parts.append(f'<text x="0" y="{y + 16}" class="lbl">{escape(str(r["name"]))}</text>'
-                     f'<rect x="{label_w}" y="{y}" width="{w1:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>'
+        parts.append(_text(0, y + 15, str(r["name"]))
+                     + f'<rect x="{label_w}" y="{y}" width="{w1:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>'
                      f'<rect x="{label_w + w1:.1f}" y="{y}" width="{w2:.1f}" height="{bar_h}" fill="{PALETTE[2]}"/>')
         targets = []
-        for year, target, met in r["targets"]:  # type: ignore[attr-defined]
+        marks = list(r["targets"])  # type: ignore[call-overload]
+        same = len({float(m[1]) for m in marks}) == 1 and len(marks) > 1
+        for j, (year, target, met) in enumerate(marks):
             tx = label_w + plot * float(target) / scale
-            parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y - 4}" y2="{y + bar_h + 4}" stroke="#000" '
-                         f'stroke-width="2" stroke-dasharray="{"0" if year == "2031" else "4 2"}"/>'
-                         f'<text x="{tx + 3:.1f}" y="{y + bar_h + 14}" class="tick">{escape(str(year))}: {float(target):g} %</text>')
+            parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y - 3}" y2="{y + bar_h + 3}" stroke="#000" '
+                         f'stroke-width="2" stroke-dasharray="{"0" if j == 0 else "4 2"}"/>')
+            text = f"{'/'.join(str(m[0]) for m in marks) if same else year}: {float(target):g} %"
+            half = len(text) * 3.6  # about half the text's width at 13 units
+            cx = min(max(tx, label_w + half), width - half)
+            if not (same and j > 0):
+                parts.append(_text(cx, y + bar_h + 15 if j == 0 else y - 5, text, "tick", "middle"))
             targets.append(f"{year} target {float(target):g} % {'met' if met else 'not met'}")
         descs.append(f"{r['name']}: {pre:.1f} % pre-consumer + {post:.1f} % post-consumer ({', '.join(targets) or 'no target'})")
-    height = max(1, len(rows)) * (bar_h + gap) + 8
-    return _svg(width, height, title, "; ".join(descs), "".join(parts), chart_id)
+    axis_y = max(1, len(rows)) * row_h + 2
+    body = "".join(parts) + _axis(label_w, plot, scale, axis_y, "%", "{:.0f}")
+    lg, lh = _legend([(legend[0], PALETTE[0]), (legend[1], PALETTE[2]),
+                      (legend[2] + " (2031 ─, 2036 ┄)", "#000")], axis_y + 42, width)
+    return _svg(width, int(axis_y + 42 + lh), title, "; ".join(descs), body + lg, chart_id)
+
+
+def flow_chart(chart_id: str, title: str, elements: list[dict[str, object]], labels: dict[str, str],
+               width: int = WIDTH) -> Markup:
+    """A Sankey-style flow: sources on the left (mining countries, certified or uncertified, and
+    recycled material) into each element, and the elements into the pack on the right.
+
+    ``elements``: ``{"name", "sources": [(source label, class, percent)]}`` per element, shares of
+    that element summing to 100; each element gets the same height. ``labels``: the class names
+    (``certified``, ``uncertified``, ``recycled_pre``, ``recycled_post``) and ``this_pack``."""
+    per_el, gap, src_gap, min_band = 96.0, 18.0, 3.0, 16.0
+    x_el, x_pack, node_w, slot = 226.0, 346.0, 8.0, 24.0
+    parts: list[str] = []
+    descs: list[str] = []
+    y_src = 0.0
+    n = len(elements)
+    tops: list[float] = []
+    for e in elements:
+        sources: list[tuple[str, str, float]] = [s for s in e["sources"] if s[2] > 0]  # type: ignore[attr-defined]
+        need = sum(max(per_el * s[2] / 100.0, min_band) + src_gap for s in sources)
+        el_top = max(y_src, 0.0)
+        name = str(e["name"])
+        cursor = el_top
+        for label, cls, pct in sources:
+            h = per_el * pct / 100.0
+            colour = CLASS_COLOURS.get(cls, "#777")
+            x1, x2 = node_w, x_el
+            mid = (x1 + x2) / 2
+            parts.append(f'<rect x="0" y="{y_src:.1f}" width="{node_w}" height="{max(h, 1.0):.1f}" fill="{colour}"/>'
+                         f'<path d="M{x1:.1f},{y_src:.1f} C{mid:.1f},{y_src:.1f} {mid:.1f},{cursor:.1f} {x2:.1f},{cursor:.1f} '
+                         f'L{x2:.1f},{cursor + h:.1f} C{mid:.1f},{cursor + h:.1f} {mid:.1f},{y_src + h:.1f} '
+                         f'{x1:.1f},{y_src + h:.1f} Z" fill="{colour}" fill-opacity="0.35"/>'
+                         + _text(node_w + 4, y_src + 13, f"{label} {_pct(pct)}"))
+            descs.append(f"{name}: {label} ({labels.get(cls, cls)}) {pct:.1f} %")
+            cursor += h
+            y_src += max(h, min_band) + src_gap
+        y_src = max(y_src, el_top + need, el_top + per_el) + gap
+        tops.append(el_top)
+        parts.append(f'<rect x="{x_el}" y="{el_top:.1f}" width="{node_w}" height="{per_el:.1f}" fill="#333"/>'
+                     + _text(x_el + node_w + 4, el_top + 14, name))
+    height = max(y_src - gap, per_el)
+    pack_top = height / 2 - n * slot / 2
+    a, m = x_el + node_w, (x_el + node_w + x_pack) / 2
+    for i, top in enumerate(tops):
+        pt, pb, bottom = pack_top + i * slot, pack_top + (i + 1) * slot, top + per_el
+        parts.append(f'<path d="M{a:.1f},{top:.1f} C{m:.1f},{top:.1f} {m:.1f},{pt:.1f} {x_pack:.1f},{pt:.1f} '
+                     f'L{x_pack:.1f},{pb:.1f} C{m:.1f},{pb:.1f} {m:.1f},{bottom:.1f} {a:.1f},{bottom:.1f} Z" '
+                     f'fill="#333" fill-opacity="0.2"/>')
+    body = "".join(parts)
+    body += (f'<rect x="{x_pack}" y="{pack_top:.1f}" width="{node_w + 6}" height="{n * slot:.1f}" fill="#111"/>'
+             + _text(x_pack + node_w + 6, pack_top - 6, labels.get("this_pack", "this battery"), "lbl", "end"))
+    used = {s[1] for e in elements for s in e["sources"]}  # type: ignore[attr-defined]
+    legend_items = [(labels.get(c, c), colour) for c, colour in CLASS_COLOURS.items() if c in used]
+    lg, lh = _legend(legend_items, height + 12, width)
+    return _svg(width, int(height + 16 + lh), title, "; ".join(descs), body + lg, chart_id)
+
+
+def line_chart(chart_id: str, title: str, points: list[tuple[str, float]], unit: str, top: float = 100.0,
+               width: int = WIDTH) -> Markup:
+    """Values over time (``(date label, value)`` in time order) as a line with dots, a value axis
+    from 0 to ``top`` and the dates under their dots (first and last when there are many)."""
+    x0, plot_h, y0 = 34.0, 120.0, 8.0
+    plot_w = width - x0 - 24
+    n = len(points)
+    parts = [f'<line x1="{x0}" x2="{x0}" y1="{y0}" y2="{y0 + plot_h}" stroke="#444"/>',
+             f'<line x1="{x0}" x2="{x0 + plot_w}" y1="{y0 + plot_h}" y2="{y0 + plot_h}" stroke="#444"/>']
+    for i in range(3):
+        value = top * i / 2
+        y = y0 + plot_h - plot_h * i / 2
+        parts.append(_text(x0 - 4, y + 4, f"{value:g}", "tick", "end"))
+    parts.append(_text(x0 + 4, y0 + 10, unit, "tick"))
+    coords = []
+    for i, (label, value) in enumerate(points):
+        x = x0 + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        y = y0 + plot_h - plot_h * max(0.0, min(value, top)) / top
+        coords.append((x, y))
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}"/>')
+        if i in (0, n - 1) or n <= 3:
+            anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+            parts.append(_text(x, y0 + plot_h + 18, label, "tick", anchor))
+            parts.append(_text(x, y - 8, f"{value:g}", "val", anchor))
+    if n > 1:
+        parts.insert(2, '<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+            PALETTE[0], " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)))
+    desc = "; ".join(f"{label}: {value:g} {unit}" for label, value in points)
+    return _svg(width, int(y0 + plot_h + 26), title, desc, "".join(parts), chart_id)
