@@ -363,10 +363,43 @@ def _known_leaves(claims: dict[str, Any]) -> list[str]:
     return out
 
 
-def attribute_sections(claims: dict[str, Any], lang: str, level: str = "public") -> list[Section]:
+MAX_SHOWN_TEXT = 2_000  # characters of one text inside a shown value
+MAX_SHOWN_ITEMS = 100  # members or items of one object or list inside a shown value
+MAX_SHOWN_DEPTH = 6
+
+
+def value_problem(value: Any, depth: int = 0) -> str | None:
+    """Why ``value`` is not shown as is (too long, too many members, too deep), or None."""
+    if isinstance(value, str):
+        return f"a text of {len(value):,} characters (at most {MAX_SHOWN_TEXT:,} are shown)" \
+            if len(value) > MAX_SHOWN_TEXT else None
+    if isinstance(value, dict | list):
+        if depth >= MAX_SHOWN_DEPTH:
+            return f"nesting deeper than {MAX_SHOWN_DEPTH} levels"
+        if len(value) > MAX_SHOWN_ITEMS:
+            return f"{len(value):,} members (at most {MAX_SHOWN_ITEMS} are shown)"
+        items = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+        for key, inner in items:
+            if key is not None and len(key) > MAX_SHOWN_TEXT:
+                return "a member name too long to show"
+            problem = value_problem(inner, depth + 1)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _hidden(path: str, hidden: frozenset[str]) -> bool:
+    return any(path == h or path.startswith(h + ".") or h.startswith(path + ".") for h in hidden)
+
+
+def attribute_sections(claims: dict[str, Any], lang: str, level: str = "public",
+                       hidden: frozenset[str] = frozenset(), not_shown: list[str] | None = None) -> list[Section]:
     """Every disclosed field of ``claims``, labelled and formatted, by group in page order; and
     each attribute ``level`` may read that the passport names as never recorded
-    (``summary.not_recorded``), said so."""
+    (``summary.not_recorded``), said so. Paths in ``hidden`` (claims of a shape the viewer does
+    not display, passport_view's ``not_shown``) and values too long, wide or deep to show are
+    left out; the latter are appended to ``not_shown`` with the reason."""
+    not_shown = not_shown if not_shown is not None else []
     lang = lang if lang in LANGUAGES else "en"
     raw_summary = claims.get("summary")
     summary: dict[str, Any] = raw_summary if isinstance(raw_summary, dict) else {}
@@ -379,7 +412,11 @@ def attribute_sections(claims: dict[str, Any], lang: str, level: str = "public")
         value = _lookup(claims, path)
         if value is _MISSING and path in unrecorded and _readable(path, level):
             value = _NOT_RECORDED
-        if value is _MISSING:
+        if value is _MISSING or _hidden(path, hidden):
+            continue
+        problem = None if value is _NOT_RECORDED else value_problem(value)
+        if problem is not None:
+            not_shown.append(f"{path}: {problem}")
             continue
         if path == f"{'aspects.GeneralProductInformation'}.batteryPassportIdentifier" and "passport_id" in claims:
             continue  # the same identifier as passport_id, shown once
@@ -399,6 +436,12 @@ def attribute_sections(claims: dict[str, Any], lang: str, level: str = "public")
         seen_labels.add((group, label))
         sections[group].rows.append(Row(label, shown, path, _restricted(path)))
     for path in _known_leaves(claims):
+        if _hidden(path, hidden):
+            continue
+        problem = value_problem(_lookup(claims, path))
+        if problem is not None:
+            not_shown.append(f"{path}: {problem}")
+            continue
         parts = path.split(".")
         try:
             group = group_of(path)

@@ -49,6 +49,13 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "not_recorded": ("not recorded yet (no lifecycle event has stated it)",
                      "noch nicht erfasst (kein Lebenszyklusereignis hat es angegeben)",
                      "pas encore enregistré (aucun événement de cycle de vie ne l’a indiqué)"),
+    "not_shown": ("Not shown", "Nicht angezeigt", "Non affiché"),
+    "not_shown_note": ("The issuer signed these claims in a shape this page does not display; they are named, not "
+                       "shown.",
+                       "Der Aussteller hat diese Angaben in einer Form signiert, die diese Seite nicht anzeigt; sie "
+                       "werden genannt, nicht angezeigt.",
+                       "L’émetteur a signé ces données sous une forme que cette page n’affiche pas ; elles sont "
+                       "nommées, non affichées."),
     "not_disclosed": ("not disclosed at this access level", "auf dieser Zugriffsstufe nicht offengelegt",
                       "non communiqué à ce niveau d’accès"),
     "confidential_grams": ("kept confidential (the shares below are proved in zero knowledge)",

@@ -258,12 +258,17 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
     health = history.health if history is not None else []
     soh_chart = line_chart("soh", t("soh_title", lang), [(fmt_date(_iso(h.time_us), lang), h.soh_percent)
                                                         for h in health], "%") if health else None
+    # claims of a shape the viewer does not display are named, never rendered (passport_view's
+    # checks, then the bounds of every shown value)
+    not_shown = list(view.not_shown)
+    sections = attribute_sections(claims, lang, view.level, frozenset(e.split(": ", 1)[0] for e in view.not_shown),
+                                  not_shown)
     iat = claims.get("iat")
     issued = (datetime.fromtimestamp(iat, UTC).strftime("%Y-%m-%d")
               if isinstance(iat, int) and not isinstance(iat, bool) and 0 < iat < 10**11 else None)
     return _env.get_template("passport.html").render(
         **_base(ctx), v=view, checks=checks, carbon_chart=carbon, recycled_chart=recycled, flow_chart=flow,
-        sections=attribute_sections(claims, lang, view.level), headline=", ".join(headline),
+        sections=sections, not_shown=not_shown[:200], headline=", ".join(headline),
         plain_checks=_plain_checks(checks, lang), verified=[_figure_name(f.name, lang) for f in verified],
         declared=[_figure_name(f.name, lang) for f in declared], model=model,
         class_bounds=_class_bounds(lang), art8=ART8_TARGETS_PERCENT, el_name=lambda e: element(e, lang),
