@@ -114,8 +114,9 @@ def create_app(config: ApiConfig, ledger: Ledger | None = None, desk: PassportDe
             app.include_router(router, prefix=resolver.prefix.rstrip("/"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(PublicPageCache, ttl=config.page_cache_s)
-    app.add_middleware(BodyLimitMiddleware, limit_of=config.body_limit,
-                       headers_of=lambda route: capture_limit_headers(config) if route == "capture" else {})
+    # the limits of the configuration in force (app.state.config), read per request
+    app.add_middleware(BodyLimitMiddleware, limit_of=lambda route: app.state.config.body_limit(route),
+                       headers_of=lambda route: capture_limit_headers(app.state.config) if route == "capture" else {})
     app.add_middleware(RateLimitMiddleware, rate=config.rate_per_s, burst=config.rate_burst,  # outermost
                        trusted_proxies=config.trusted_proxies)
     return app
