@@ -59,7 +59,7 @@ def test_a_later_process_sees_and_verifies_every_anchor(world: World) -> None:
     world.ledger.close()
     again = Anchoring.open(Ledger(SQLiteStore(world.db)))
     again.verify()
-    assert [r.tree_size for r in again.records()] == [60, 119]
+    assert [r.tree_size for r in again.records()] == [60, 123]
     again.close()
     out = subprocess.run(
         [sys.executable, "-c", "from batterytrace.cli import main; main()", "anchor", "verify", "--db", world.db],
@@ -98,7 +98,7 @@ def _replace_record(world: World, **changes: object) -> None:
         ({"contract": "0x" + "12" * 20}, "names contract"),
         ({"operator": "0x" + "34" * 20}, "anchor event was sent by"),
         ({"checkpoint_hash": "ef" * 32}, "names another checkpoint hash"),
-        ({"root_hash": "00" * 32}, "stored checkpoint of size 119 has root"),
+        ({"root_hash": "00" * 32}, "stored checkpoint of size 123 has root"),
     ],
 )
 def test_tampered_chain_record_is_named(world: World, changes: dict[str, object], named: str) -> None:
@@ -122,7 +122,7 @@ def test_record_pointing_at_another_anchor_tx_is_caught(world: World) -> None:
     anchoring = anchored_twice(world)
     first, _second = anchoring.records()
     _replace_record(world, tx_hash=first.tx_hash, block_number=first.block_number, block_hash=first.block_hash)
-    with pytest.raises(VerificationError, match="not the checkpoint of size 119"):
+    with pytest.raises(VerificationError, match="not the checkpoint of size 123"):
         anchoring.verify()
     anchoring.close()
 
@@ -173,7 +173,7 @@ def test_rewritten_history_fails_consistency(world: World) -> None:
     db.close()
     world.ledger._tree = None
     anchoring.anchor_latest(world.operator_key)  # signs and anchors the rewritten head
-    with pytest.raises(VerificationError, match="anchored checkpoints 60 → 119 are not consistent"):
+    with pytest.raises(VerificationError, match="anchored checkpoints 60 → 123 are not consistent"):
         anchoring.verify()
     anchoring.close()
 

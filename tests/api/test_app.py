@@ -102,10 +102,28 @@ def test_capture_rollback_proceed_limits_and_jobs(scenario: Scenario, tmp_path: 
     _problem(s.client.post("/capture", json={"type": "EPCISDocument"}), 400)
     _problem(s.client.post("/capture", content=b"{", headers={"content-type": "application/ld+json"}), 400)
     _problem(s.client.get("/capture/0123"), 404)
-    assert len(s.client.get("/capture").json()) == 2  # the refused header created no job
+    # jobs are listed to the token that submitted them (authorities: all); anonymous ones to nobody
+    _problem(s.client.get("/capture"), 401)
+    authority = {"authorization": f"Bearer {s.token('authorities')}"}
+    assert len(s.client.get("/capture", headers=authority).json()) == 2  # the refused header created no job
+    mine = {"authorization": f"Bearer {s.token('participant', subject=scenario.actors['kasonta'].did)}"}
+    assert s.client.get("/capture", headers=mine).json() == []
+    r = s.client.post("/capture", json=epcis_document([], 0), headers=mine)
+    assert r.status_code == 202
+    assert s.client.get("/capture", headers=mine).json() == [r.json()["captureID"]]
+    assert len(s.client.get("/capture", headers=authority).json()) == 3
 
 
 def test_epcis_query_with_paging(served: Served) -> None:
+    _problem(served.client.get("/events", params={"EQ_bizStep": "shipping"}), 401)  # event bodies need a token
+    served.client.headers["authorization"] = f"Bearer {served.token('authorities')}"
+    try:
+        _query_with_paging(served)
+    finally:
+        del served.client.headers["authorization"]
+
+
+def _query_with_paging(served: Served) -> None:
     r = served.client.get("/events", params={"EQ_bizStep": "shipping", "perPage": 2})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")
     doc = r.json()
@@ -134,11 +152,14 @@ def test_log_head_and_proofs(served: Served) -> None:
     q = c.get("/ledger/proofs/consistency", params={"old_size": 20, "new_size": 50}).json()
     verify_consistency(20, 50, bytes.fromhex(q["old_root"]), bytes.fromhex(q["new_root"]),
                        [bytes.fromhex(x) for x in q["proof"]])
-    assert c.get(f"/ledger/events/{ev.hash_hex}").json()["signature"] == ev.to_wire()["signature"]
+    _problem(c.get(f"/ledger/events/{ev.hash_hex}"), 401)  # proofs are public, event bodies are not
+    auth = {"authorization": f"Bearer {served.token('authorities')}"}
+    assert c.get(f"/ledger/events/{ev.hash_hex}", headers=auth).json()["signature"] == ev.to_wire()["signature"]
     _problem(c.get("/ledger/proofs/inclusion", params={"event_hash": ev.hash_hex, "tree_size": 5}), 400)
     _problem(c.get("/ledger/proofs/inclusion", params={"event_hash": "0" * 64}), 404)
     _problem(c.get("/ledger/proofs/consistency", params={"old_size": 10**6}), 400)
-    _problem(c.get("/ledger/events/nothex"), 404)
+    _problem(c.get("/ledger/events/nothex", headers=auth), 404)
+    _problem(c.get(f"/ledger/events/{'0' * 64}", headers=auth), 404)
 
 
 def test_trace_needs_a_token(served: Served) -> None:

@@ -27,7 +27,10 @@ def test_capture_and_passport_on_postgres(scenario: Scenario, pg_url: str, tmp_p
         assert page.status_code == 200 and "Verified passport" in page.text
         head = s.client.get("/ledger/head").json()
         assert head["tree_size"] == len(scenario.events) and head["checkpoint"]["tree_size"] == head["tree_size"]
-        shipping = s.client.get("/events", params={"EQ_bizStep": "shipping", "perPage": 1000}).json()
+        assert s.client.get("/events", params={"EQ_bizStep": "shipping"}).status_code == 401
+        commission = {"authorization": f"Bearer {s.token('commission')}"}
+        shipping = s.client.get("/events", params={"EQ_bizStep": "shipping", "perPage": 1000},
+                                headers=commission).json()
         assert len(shipping["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == sum(
             ev.kind == "ship" for ev in scenario.events)
     finally:

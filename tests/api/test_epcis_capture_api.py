@@ -41,7 +41,9 @@ def test_the_chain_in_plain_epcis_and_what_readers_see(tmp_path: Path) -> None:
     lots = chain.record_chain()
     pack = chain.ledger.store.get_lot(lots["pack"].removeprefix("urn:batterytrace:lot:"))
     assert pack is not None and pack.serial == "VM75-000001"
-    r = chain.client.get("/events", params={"EQ_bizStep": "shipping", "perPage": 10})
+    assert chain.client.get("/events", params={"EQ_bizStep": "shipping"}).status_code == 401  # bodies need a token
+    commission = {"authorization": f"Bearer {chain.token('ec', role='commission', subject='ec')}"}
+    r = chain.client.get("/events", params={"EQ_bizStep": "shipping", "perPage": 10}, headers=commission)
     shipped = r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert len(shipped) == 3 and all("credential" in e["bt:event"]["custodial"] for e in shipped)
     # an exported custodial event is itself a self-signed event: capture takes it back as a replay

@@ -527,3 +527,23 @@ def test_an_issuance_dated_in_the_future_is_refused(plain: tuple[Ledger, Signing
                          expires_at=int(time.time()) + 86400).present([])
     with pytest.raises(VerificationError, match="future"):  # without ``now``: the verifier's own clock
         verify_passport(ahead, log_operator=ledger.operator_did)
+
+
+def test_statements_of_what_cannot_be_stated_are_checked(plain: tuple[Ledger, SigningKey, dict[str, Any]]) -> None:
+    """summary.art8_not_applicable is re-derived from the pack's buckets, and a dynamic attribute
+    said to be never recorded may not be disclosed: a forged statement of either is refused."""
+    ledger, key, claims = plain
+    assert claims["summary"]["art8_not_applicable"] == ["Pb"]
+
+    def hide_cobalt(c: dict[str, Any]) -> None:
+        c["summary"]["art8_not_applicable"] = ["Co", "Pb"]  # "no cobalt, so no recycled-cobalt target applies"
+
+    def claim_unrecorded(c: dict[str, Any]) -> None:
+        c["summary"]["not_recorded"] = ["PerformanceAndDurability.batteryCondition.stateOfCharge"]
+
+    for change, name in ((hide_cobalt, "summary.art8_not_applicable"), (claim_unrecorded, "summary.not_recorded")):
+        for with_ledger in (False, True):
+            with pytest.raises(FigureError, match=name.replace(".", r"\.")):
+                verify(ledger, resign(key, claims, change), with_ledger)
+    verified = verify(ledger, resign(key, claims, lambda c: None), True)
+    assert verified.figure("summary.art8_not_applicable").status == "verified"

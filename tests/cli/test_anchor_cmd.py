@@ -51,9 +51,9 @@ def test_anchor_commands(tmp_path: Path) -> None:
     assert "anchored tree size 50" in out.stdout
     assert not ledger.submit_batch(s.events[50:], check_clock=False).rejected
     out = run("anchor", "--db", db, "--every", "10", "--rounds", "2")
-    assert "anchored tree size 119" in out.stdout and "1 anchors made" in out.stdout
+    assert "anchored tree size 123" in out.stdout and "1 anchors made" in out.stdout
     out = run("anchor", "list", "--db", db)
-    assert "119" in out.stdout and "50" in out.stdout
+    assert "123" in out.stdout and "50" in out.stdout
     out = run("anchor", "verify", "--db", db)
     assert "anchors verified: 2 checkpoints" in out.stdout
 
@@ -62,7 +62,7 @@ def test_anchor_commands(tmp_path: Path) -> None:
     pfile = tmp_path / "p.sd-jwt"
     pfile.write_text(passport.present("public"))
     out = run("anchor", "passport", str(pfile), "--db", db)  # a separate process, the journaled chain
-    assert "passport verified and anchored" in out.stdout and "size 119" in out.stdout
+    assert "passport verified and anchored" in out.stdout and "size 123" in out.stdout
     pfile.write_text(passport.present("public").replace(".", "!", 1))
     bad = run("anchor", "passport", str(pfile), "--db", db, ok=False)
     assert bad.returncode != 0

@@ -9,8 +9,12 @@ from batterytrace.errors import EncodingError
 from batterytrace.ledger.epcis import lot_uri
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.ledger import Ledger, historical_clock
+from batterytrace.ledger.read_policy import Reader
+from batterytrace.storage.base import Store
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import parse_time
+
+AUTHORITY = Reader.operator()  # sees every event: these tests are about the filters
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def _all(ledger: Ledger, params: dict[str, str]) -> list[dict[str, object]]:
     q = EventQuery.from_params({**params, "perPage": "7"})
     out, token = [], None
     while True:
-        page = run_query(ledger.store, q, token)
+        page = run_query(ledger.store, q, token, reader=AUTHORITY)
         out += page.events
         token = page.next_token
         if token is None:
@@ -74,12 +78,40 @@ def test_bad_parameters_and_tokens_are_refused(chain: tuple[Scenario, Ledger]) -
     with pytest.raises(EncodingError, match="perPage"):
         EventQuery.from_params({"perPage": "0"})
     q = EventQuery.from_params({"perPage": "3"})
-    token = run_query(ledger.store, q).next_token
+    token = run_query(ledger.store, q, reader=AUTHORITY).next_token
     assert token
     other = EventQuery.from_params({"perPage": "3", "EQ_bizStep": "shipping"})
     with pytest.raises(EncodingError, match="does not belong to this query"):
-        run_query(ledger.store, other, token)
+        run_query(ledger.store, other, token, reader=AUTHORITY)
     with pytest.raises(EncodingError, match="malformed"):
-        run_query(ledger.store, q, "!!!")
+        run_query(ledger.store, q, "!!!", reader=AUTHORITY)
     with pytest.raises(EncodingError, match="does not belong"):
-        run_query(ledger.store, q, token[:-2])
+        run_query(ledger.store, q, token[:-2], reader=AUTHORITY)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"MATCH_epc": "urn:x\x00y"}, "MATCH_epc"),
+    ({"EQ_bizStep": "a" * 513}, "EQ_bizStep"),
+    ({"MATCH_anyEPC": ",".join(f"urn:{i}" for i in range(101))}, "MATCH_anyEPC"),
+    ({"EQ_readPoint": "site\nname"}, "EQ_readPoint"),
+    ({"GE_recordTime": "9" * 40}, "GE_recordTime"),
+    ({"LT_eventTime": "2025-13-45T99:99:99Z"}, "LT_eventTime"),
+    ({"perPage": "00001000000"}, "perPage"),
+    ({"nextPageToken": "x", "MATCH_colour": "red"}, "MATCH_colour"),
+])
+def test_malformed_values_are_refused_by_name(params: dict[str, str], field: str) -> None:
+    with pytest.raises(EncodingError, match=field):
+        EventQuery.from_params(params)
+
+
+def test_odd_but_valid_values_are_answered_on_every_store(store: Store, chain: tuple[Scenario, Ledger]) -> None:
+    s, _ = chain
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
+    assert not ledger.submit_batch(s.events[:30]).rejected
+    for params in ({"MATCH_epc": "urn:'; DROP TABLE events; --"}, {"EQ_bizStep": "é✓ %s ? $1"},
+                   {"MATCH_anyEPC": ",".join(f"urn:{i}" for i in range(100))},
+                   {"GE_eventTime": "0001-01-01T00:00:00Z", "LT_eventTime": "9999-12-31T23:59:59Z"},
+                   {"GE_recordTime": "9999-12-31T23:59:59Z"}):
+        page = run_query(store, EventQuery.from_params(params), reader=AUTHORITY)
+        assert page.events == [] or "GE_eventTime" in params
+    assert ledger.size() == 30

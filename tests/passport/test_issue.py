@@ -51,7 +51,7 @@ def test_levels_see_what_they_may(world) -> None:  # type: ignore[no-untyped-def
     assert li["aspects"]["GeneralProductInformation"]["batteryStatus"] == "Original"
     assert li["aspects"]["MaterialComposition"]["batteryMaterials"]
     assert li["aspects"]["Circularity"]["dismantlingAndRemovalInformation"]
-    assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 30.0
+    assert li["aspects"]["PerformanceAndDurability"]["batteryCondition"]["stateOfCharge"]["stateOfChargeValue"] == 80.0  # at hand-over
     assert "resultOfTestReport" not in li["aspects"]["Labeling"]
     # notified bodies and market surveillance authorities: the test reports, not the dismantling data
     auth = verify_passport(p.present("authorities"), log_operator=operator, now=NOW).claims

@@ -27,6 +27,7 @@ from batterytrace.passport.master import (
     MASTER_DOCS,
     Contact,
     Document,
+    HazardousSubstance,
     PackMasterData,
     TechnicalData,
     master_from_dict,
@@ -53,7 +54,8 @@ def refusal(data: Any) -> str:
 
 def test_the_schema_is_valid_and_documents_every_dataclass_field() -> None:
     Draft202012Validator.check_schema(master_schema())
-    expected = {f"{c.__name__}.{f.name}" for c in (Contact, Document, TechnicalData, PackMasterData) for f in fields(c)}
+    expected = {f"{c.__name__}.{f.name}" for c in (Contact, Document, HazardousSubstance, TechnicalData, PackMasterData)
+                for f in fields(c)}
     assert set(MASTER_DOCS) == expected
 
 

@@ -93,7 +93,7 @@ def test_row_accounting_queries(store: Store) -> None:
     assert store.event_rows() == (store.size(), 0, store.size() - 1)
     keys = store.meta_keys()
     assert keys == ref.ledger.store.meta_keys()
-    assert [k for k in keys if not k.startswith("latest:")] == ["ledger_id", "operator_did", "policy"]
+    assert [k for k in keys if not k.startswith("latest:")] == ["event_index", "ledger_id", "operator_did", "policy"]
     assert any(k.startswith("latest:actor:") for k in keys) and any(k.startswith("latest:site:") for k in keys)
 
 

@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,15 +16,17 @@ from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import grant_of
 from batterytrace.api.problems import ProblemError
+from batterytrace.api.readers import denied, reader_of
 from batterytrace.canonical import parse_json
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import EncodingError
 from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.epcis import CaptureOutcome, capture_document, epcis_document
 from batterytrace.ledger.epcis_capture import capture_custodial
-from batterytrace.ledger.epcis_query import MAX_PER_PAGE, EventQuery, run_query
+from batterytrace.ledger.epcis_query import MAX_PER_PAGE, QUERY_PARAMS, EventQuery, run_query
 from batterytrace.ledger.hosted_keys import load_hosted_key
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.read_policy import AccessDeniedError, may_see_job
 from batterytrace.model.events import SignedEvent
 from batterytrace.timeutil import format_time, now_us
 
@@ -85,7 +88,8 @@ def submit_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
 
 
 class CaptureJobs:
-    """Capture jobs of this process (the most recent ``keep``)."""
+    """Capture jobs of this process (the most recent ``keep``), each with the subject of the grant
+    that submitted it (``None`` without a token)."""
 
     def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
@@ -115,9 +119,10 @@ class CaptureJobs:
                 return None
             return self._jobs.get(capture_id)
 
-    def ids(self, reader: str | None = None) -> list[str]:
+    def ids(self, visible: Callable[[str | None], bool]) -> list[str]:
+        """The ids of the jobs whose owner ``visible`` accepts, oldest first."""
         with self._lock:
-            return [i for i in self._jobs if self._owners.get(i) in (None, reader)]
+            return [i for i in self._jobs if visible(self._owners.get(i))]
 
 
 def _limits(request: Request) -> dict[str, str]:
@@ -159,6 +164,7 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         raise ProblemError(413, "capture-too-large", "Capture document too large",
                       f"at most {cfg.capture_bytes} bytes per capture", _limits(request))
     created = now_us()
+    grant = grant_of(request)
     doc = await run_in_threadpool(parse_json, raw)
     body = doc.get("epcisBody") if isinstance(doc, dict) else None
     events = body.get("eventList") if isinstance(body, dict) else None
@@ -185,10 +191,15 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
     return JSONResponse(job, status_code=202, headers={**EPCIS_HEADERS, "Location": f"/capture/{job['captureID']}"})
 
 
-@router.get("/capture", tags=["epcis"], summary="Capture jobs of this service")
+@router.get("/capture", tags=["epcis"], summary="Your capture jobs (bearer token required)")
 def capture_jobs(request: Request) -> list[str]:
-    """Jobs of self-signed captures, and the caller's own when it presents its participant credential."""
-    ids: list[str] = request.app.state.capture_jobs.ids(_reader(request))
+    """The capture jobs submitted with the caller's token (authorities: every job). A job
+    submitted without a token is listed to nobody; its ``Location`` finds it."""
+    grant = grant_of(request)
+    if grant is None:
+        raise ProblemError(401, "unauthorized", "Unauthorized", "listing capture jobs needs a bearer token",
+                           {"WWW-Authenticate": "Bearer"})
+    ids: list[str] = request.app.state.capture_jobs.ids(lambda owner: may_see_job(grant, owner))
     return ids
 
 
@@ -205,32 +216,44 @@ def capture_job(capture_id: str, request: Request) -> JSONResponse:
     return JSONResponse(job, headers=EPCIS_HEADERS)
 
 
-@router.get("/events", tags=["epcis"], summary="EPCIS SimpleEventQuery",
+@router.get("/events", tags=["epcis"], summary="EPCIS SimpleEventQuery (bearer token required)",
             response_description="An EPCISQueryDocument; a Link header carries the next page")
 def query_events(
     request: Request,
     eventType: str | None = Query(None, description="ObjectEvent, AggregationEvent, TransformationEvent"),  # noqa: N803
     EQ_action: str | None = Query(None),  # noqa: N803
     EQ_bizStep: str | None = Query(None, description="bizStep values, comma-separated"),  # noqa: N803
+    EQ_readPoint: str | None = Query(None, description="read point (site) URIs, comma-separated"),  # noqa: N803
     MATCH_epc: str | None = Query(None, description="EPC URIs, comma-separated"),  # noqa: N803
     MATCH_anyEPC: str | None = Query(None),  # noqa: N803
+    MATCH_parentID: str | None = Query(None),  # noqa: N803
+    MATCH_inputEPC: str | None = Query(None),  # noqa: N803
+    MATCH_outputEPC: str | None = Query(None),  # noqa: N803
     GE_eventTime: str | None = Query(None, description="RFC 3339 time, inclusive"),  # noqa: N803
     LT_eventTime: str | None = Query(None, description="RFC 3339 time, exclusive"),  # noqa: N803
+    GE_recordTime: str | None = Query(None, description="ingestion time (RFC 3339), inclusive"),  # noqa: N803
+    LT_recordTime: str | None = Query(None, description="ingestion time (RFC 3339), exclusive"),  # noqa: N803
     perPage: int = Query(30, ge=1, le=MAX_PER_PAGE),  # noqa: N803
-    nextPageToken: str | None = Query(None),  # noqa: N803
+    nextPageToken: str | None = Query(None, max_length=64),  # noqa: N803
 ) -> JSONResponse:
-    allowed = {"eventType", "EQ_action", "EQ_bizStep", "MATCH_epc", "MATCH_anyEPC", "GE_eventTime", "LT_eventTime",
-               "perPage", "nextPageToken"}
-    unknown = sorted(set(request.query_params) - allowed)
+    """The events the caller may read (docs/api.md, read policy) that match the filters, through
+    the event index: a page costs O(page size), not a scan of the log."""
+    unknown = sorted(set(request.query_params) - set(QUERY_PARAMS))
     if unknown:
         raise ProblemError(400, "query-parameter", "QueryParameterException",
-                           f"unsupported query parameter(s): {', '.join(unknown)}")
-    params = {k: v for k, v in {
-        "eventType": eventType, "EQ_action": EQ_action, "EQ_bizStep": EQ_bizStep, "MATCH_epc": MATCH_epc,
-        "MATCH_anyEPC": MATCH_anyEPC, "GE_eventTime": GE_eventTime, "LT_eventTime": LT_eventTime,
-        "perPage": str(perPage)}.items() if v is not None}
+                           f"unsupported query parameter(s): {', '.join(u[:64] for u in unknown[:5])}")
+    reader = reader_of(request)
+    given = {"eventType": eventType, "EQ_action": EQ_action, "EQ_bizStep": EQ_bizStep, "EQ_readPoint": EQ_readPoint,
+             "MATCH_epc": MATCH_epc, "MATCH_anyEPC": MATCH_anyEPC, "MATCH_parentID": MATCH_parentID,
+             "MATCH_inputEPC": MATCH_inputEPC, "MATCH_outputEPC": MATCH_outputEPC, "GE_eventTime": GE_eventTime,
+             "LT_eventTime": LT_eventTime, "GE_recordTime": GE_recordTime, "LT_recordTime": LT_recordTime,
+             "perPage": str(perPage)}
+    params = {k: v for k, v in given.items() if v is not None}
     query = EventQuery.from_params(params)
-    page = run_query(_ledger(request).store, query, nextPageToken)
+    try:
+        page = run_query(_ledger(request).store, query, nextPageToken, reader=reader)
+    except AccessDeniedError as exc:
+        raise denied(exc) from exc
     headers = dict(EPCIS_HEADERS)
     if page.next_token:
         from urllib.parse import urlencode

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from batterytrace.api.auth import require_grant
 from batterytrace.api.problems import ProblemError
+from batterytrace.api.readers import denied, reader_of
 from batterytrace.crypto.merkle import leaf_hash
 from batterytrace.errors import NotFoundError
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.read_policy import AccessDeniedError, may_read_event, may_trace
 from batterytrace.ledger.trace import trace_backward, trace_forward
 
 __all__ = ["router"]
@@ -39,12 +40,21 @@ def checkpoints(request: Request) -> list[dict[str, Any]]:
     return [cp.to_dict() for cp in _ledger(request).checkpoints()]
 
 
-@router.get("/ledger/events/{event_hash}", summary="One logged event in its signed wire form")
+@router.get("/ledger/events/{event_hash}", summary="One logged event in its signed wire form (bearer token required)")
 def event(request: Request, event_hash: str) -> dict[str, Any]:
-    found = _ledger(request).event_by_hash(event_hash.lower())
+    """Under the read policy: 401 without a token, 403 for an event the caller may not read (its
+    existence is public anyway: the inclusion proof of a hash is), 404 for an unknown hash."""
+    reader = reader_of(request)
+    ledger = _ledger(request)
+    if reader.is_public:
+        raise denied(AccessDeniedError("reading event bodies needs a bearer token; tree heads, proofs and public "
+                                  "passports need none", needs_token=True))
+    found = ledger.event_by_hash(event_hash.lower()[:64]) if len(event_hash) == 64 else None
     if found is None:
-        raise NotFoundError(f"no event {event_hash} in the log")
+        raise NotFoundError(f"no event {event_hash[:64]} in the log")
     seq, ev = found
+    if not may_read_event(ledger.store, reader, seq):
+        raise ProblemError(403, "forbidden", "Forbidden", "the read policy does not show you this event")
     return {"seq": seq, "ingested_at": _ledger(request).ingestion_time(seq), **ev.to_wire()}
 
 
@@ -88,11 +98,17 @@ def consistency(request: Request, old_size: int = Query(..., ge=1),
 @router.get("/trace/{lot_id}", summary="Backward or forward trace of a lot (bearer token required)")
 def trace(request: Request, lot_id: str, direction: str = Query("backward", pattern="^(backward|forward)$")
           ) -> dict[str, Any]:
-    """Lineage shows who supplied whom; it needs a legitimate-interest or authority token."""
-    require_grant(request)
+    """Lineage shows who supplied whom: any access-level token, or a participant's token for a lot
+    it held (403 otherwise; 401 without a token)."""
+    reader = reader_of(request)
+    if reader.is_public:
+        raise denied(AccessDeniedError("tracing a lot needs a bearer token", needs_token=True))
     store = _ledger(request).store
-    if store.get_lot(lot_id) is None:
-        raise NotFoundError(f"lot {lot_id} does not exist")
+    lot = store.get_lot(lot_id)
+    if lot is None:
+        raise NotFoundError(f"lot {lot_id[:80]} does not exist")
+    if not may_trace(reader, lot):
+        raise ProblemError(403, "forbidden", "Forbidden", "a participant may trace only the lots it held")
     if direction == "forward":
         fwd = trace_forward(store, [lot_id])
         return {"lot": lot_id, "direction": "forward", "lot_count": fwd.lot_count, "packs": fwd.pack_ids}

@@ -12,7 +12,7 @@ from batterytrace.bench.ledger_bench import ledger_benchmarks
 
 __all__ = ["GROUPS", "run_all"]
 
-GROUPS = ("ledger", "passport", "zk", "anchoring", "api", "confidential", "soak")
+GROUPS = ("ledger", "passport", "zk", "anchoring", "api", "confidential", "soak", "query")
 # Optional groups live beside the code they measure; absent modules are reported, not faked.
 _OPTIONAL = {
     "passport": "batterytrace.passport.bench",
@@ -21,6 +21,7 @@ _OPTIONAL = {
     "api": "batterytrace.api.bench",
     "confidential": "batterytrace.bench.confidential_bench",
     "soak": "batterytrace.api.soak",
+    "query": "batterytrace.bench.query_bench",
 }
 
 

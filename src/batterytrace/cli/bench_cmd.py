@@ -16,7 +16,7 @@ from batterytrace.cli import app, console
 def bench(
     quick: bool = typer.Option(False, help="CI-sized runs (seconds, not minutes)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the results to this JSON file."),
-    only: str | None = typer.Option(None, help="Comma-separated groups: ledger, passport, zk, anchoring, api, confidential, soak; with --json, the other groups' earlier figures in that file are kept."),
+    only: str | None = typer.Option(None, help="Comma-separated groups: ledger, passport, zk, anchoring, api, confidential, soak, query; with --json, the other groups' earlier figures in that file are kept."),
     pg_url: str | None = typer.Option(None, "--pg", help="PostgreSQL URL for the PostgreSQL ingest figure."),
     markdown: Path | None = typer.Option(None, help="Also write the results table (with the machine) here, e.g. docs/benchmarks.md."),
 ) -> None:

@@ -234,7 +234,10 @@ def check_cmd(
         err_console.print(f"[bold red]not ready:[/] {len(report.missing_mandatory)} mandatory attributes missing: "
                           f"{escape(missing)}", soft_wrap=True)
         raise typer.Exit(1)
-    console.print("[green]ready[/]: every mandatory attribute is stated")
+    if not as_json:  # --json prints the report alone (its "ready" member says it)
+        console.print("[green]ready[/]: every mandatory attribute is stated")
+
+
 @passport_app.command("status")
 def status_cmd(
     passport_id: str = typer.Argument(..., help="The passport id (urn:…, as printed by passport issue)."),

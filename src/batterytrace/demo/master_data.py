@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from batterytrace.demo.scenario import PACK_MASTER_DATA
-from batterytrace.passport.master import Contact, Document, PackMasterData, TechnicalData
+from batterytrace.passport.master import (
+                   Contact,
+                   Document,
+                   HazardousSubstance,
+                   PackMasterData,
+                   TechnicalData,
+)
 
 __all__ = ["VOLTARA_VM75"]
 
@@ -39,6 +45,16 @@ VOLTARA_VM75 = PackMasterData(
     end_of_life_urls=(f"{_DOCS}/waste-prevention", f"{_DOCS}/separate-collection", f"{_DOCS}/take-back"),
     renewable_content_percent=0.0,
     declared_hazardous_ppm=(("cadmium", 0.0), ("mercury", 0.0), ("lead", 0.0)),  # none added intentionally
+    # the electrolyte's hazardous constituents (docs/data-sources.md: composition and CLP classification)
+    hazardous_substances=(
+        HazardousSubstance("Lithium hexafluorophosphate", "21324-40-3", "AcuteToxicity", 0.8, "Cell electrolyte (conducting salt)",
+                           ("H301 Toxic if swallowed", "H314 Causes severe skin burns and eye damage",
+                            "H372 Causes damage to organs (bone, teeth) through prolonged or repeated exposure",
+                            "Releases hydrogen fluoride in contact with water or in a fire")),
+        HazardousSubstance("Ethylene carbonate", "96-49-1", "EyeDamageOrIrritation", 2.0, "Cell electrolyte (solvent)",
+                           ("H302 Harmful if swallowed", "H319 Causes serious eye irritation",
+                            "H373 May cause damage to organs (kidney) through prolonged or repeated exposure")),
+    ),
     backup_url="https://backup.passport-host.example.com/voltara",
     manufacturer_bpnl="BPNL00000VOLTARA",  # fictional, like the company
     manufacturing_site_bpna="BPNA0000VOLTSTGT",
@@ -58,6 +74,7 @@ VOLTARA_VM75 = PackMasterData(
             ("SeparateCollection", f"{_DOCS}/symbols/crossed-out-bin.svg", "Collect separately; do not discard with household waste"),
             ("CarbonFootPrint", f"{_DOCS}/symbols/carbon-footprint-class.svg", "Carbon footprint performance class of this battery"),
             ("ExtinguishingAgent", f"{_DOCS}/symbols/extinguishing-agent.svg", "Use large quantities of water to cool a burning pack"),
+            ("HazardousMaterial", f"{_DOCS}/symbols/cadmium-lead.svg", "No Cd/Pb symbol: Cd < 0.002 %, Pb < 0.004 % (Art. 13(4))"),
         ),
     ),
 )

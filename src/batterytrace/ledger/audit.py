@@ -28,6 +28,7 @@ from batterytrace.crypto.merkle import subtree_hash
 from batterytrace.errors import EncodingError, StorageError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.credentials import CREDENTIAL_PREFIX, TOKEN_KEY_META, check_credential_rows
+from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION
 from batterytrace.ledger.hosted_keys import HOSTED_KEY_PREFIX, check_hosted_key_rows
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.state import KEY_PREFIX, LATEST_PREFIX
@@ -43,7 +44,7 @@ _REPLAY_BATCH = 2000
 _P = ParamSpec("_P")
 #: meta keys the ledger writes: its operator and identifier (at creation) and the policy the log
 #: sets; the signers' and sites' latest event times (``latest:…``) are compared with the replay
-LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy"})
+LEDGER_META_KEYS = frozenset({"operator_did", "ledger_id", "policy", INDEX_META})
 #: meta keys of the anchoring layer (configuration, records): records are checked here against the
 #: stored tree heads and the log, both against the chain by ``anchor verify``; the passport layer's
 #: Digital Link resolver (passport/resolver.py)
@@ -145,6 +146,26 @@ def check_meta_rows(
             raise VerificationError(f"the anchor record of tree size {size} names no stored signed tree head")
         if root_at(size).hex() != root:
             raise VerificationError(f"the anchor record of tree size {size} names a root the log does not hash to")
+
+
+def _check_event_index(store: Store, rebuilt: MemoryStore) -> None:
+    """The event index (queries, read policy) holds exactly the entries the replay wrote. A ledger
+    from before the index has neither index rows nor the ``event_index`` meta row; opening it
+    builds both from the log."""
+    version = store.get_meta(INDEX_META)
+    if version is None:
+        if next(store.iter_event_index(), None) is not None:
+            raise VerificationError("event index rows are stored but the index is not recorded as built")
+        return
+    if version != INDEX_VERSION:
+        raise VerificationError(f"the event index version {version!r} is not {INDEX_VERSION!r}")
+    implied = rebuilt.iter_event_index()
+    for entry in store.iter_event_index():
+        if next(implied, None) != entry:
+            raise VerificationError(f"the stored event index entry of event {entry.row.seq} differs from the log")
+    missing = next(implied, None)
+    if missing is not None:
+        raise VerificationError(f"the event index entry of event {missing.row.seq} implied by the log is missing")
 
 
 def _unreadable_store_fails(fn: Callable[_P, AuditReport]) -> Callable[_P, AuditReport]:
@@ -274,6 +295,7 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
             raise VerificationError("a lot's index columns implied by the log are missing")
         if _inputs_by_event(store) != _inputs_by_event(rebuilt):
             raise VerificationError("stored lineage (the lots each event consumed) differs from the log")
+        _check_event_index(store, rebuilt)
         if store.get_meta("policy") != rebuilt.get_meta("policy"):
             raise VerificationError("the stored ledger policy differs from the policy the log sets")
         for prefix in (LATEST_PREFIX, KEY_PREFIX):

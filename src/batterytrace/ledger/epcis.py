@@ -30,6 +30,7 @@ __all__ = [
     "ImportRefusal",
     "capture_document",
     "epcis_document",
+    "epcis_projection",
     "export_event",
     "import_document",
     "import_event",
@@ -105,6 +106,11 @@ def _projection(ev: SignedEvent) -> dict[str, Any]:
         out.update(type="ObjectEvent", action="OBSERVE", bizStep=step,
                    epcList=[lot_uri(lot)] if isinstance(lot, str) else [])
     return out
+
+
+def epcis_projection(ev: SignedEvent) -> dict[str, Any]:
+    """The standard EPCIS fields of ``ev`` (what ``export_event`` adds its signed form to)."""
+    return _projection(ev)
 
 
 def export_event(ev: SignedEvent) -> dict[str, Any]:

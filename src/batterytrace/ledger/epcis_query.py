@@ -1,9 +1,16 @@
 """EPCIS 2.0 SimpleEventQuery over the ledger: the standard filters (``eventType``, ``EQ_action``,
-``EQ_bizStep``, ``MATCH_epc``, ``MATCH_anyEPC``, ``GE_eventTime``, ``LT_eventTime``) with paging by an opaque ``nextPageToken``.
+``EQ_bizStep``, ``EQ_readPoint``, ``MATCH_epc``, ``MATCH_anyEPC``, ``MATCH_parentID``,
+``MATCH_inputEPC``, ``MATCH_outputEPC``, ``GE_eventTime``, ``LT_eventTime``, ``GE_recordTime``,
+``LT_recordTime``) with paging by an opaque ``nextPageToken``, under the read policy.
 
-The query walks the log in sequence order from the page token; the token is the sequence number
-to resume at, bound to the filter it was issued for so a token cannot be replayed with another
-query. Every returned event is exported with its signed form (see ``ledger.epcis``).
+The filters run in the store through the event index (``ledger.event_index``): a page costs
+O(page size) index steps for one filter, whatever the log's length, instead of decoding the log
+from the start. ``MATCH_*`` compare EPC URIs exactly (no ``idpat`` patterns); ``MATCH_epc`` matches
+epcList, childEPCs, inputEPCList and outputEPCList, ``MATCH_anyEPC`` parentID too. recordTime is the
+ledger's ingestion time. Results come in log order, or by event time (then log order) when the
+query bounds the event time. The token is the position of the last event returned, bound to the
+filter it was issued for so a token cannot be replayed with another query; visibility is applied
+on every page. Every returned event is exported with its signed form (see ``ledger.epcis``).
 """
 
 from __future__ import annotations
@@ -16,19 +23,37 @@ from typing import Any
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError
 from batterytrace.ledger.epcis import export_event
+from batterytrace.ledger.read_policy import AccessDeniedError, Reader
 from batterytrace.model.events import SignedEvent
-from batterytrace.storage.base import Store
-from batterytrace.timeutil import parse_time
+from batterytrace.storage.base import EventFilter, Store
+from batterytrace.timeutil import format_time, parse_time
 
-__all__ = ["MAX_PER_PAGE", "EventQuery", "QueryPage", "run_query"]
+__all__ = ["MAX_PER_PAGE", "QUERY_PARAMS", "EventQuery", "QueryPage", "run_query"]
 
 MAX_PER_PAGE = 1000
-_LIST_PARAMS = ("eventType", "EQ_action", "EQ_bizStep", "MATCH_epc", "MATCH_anyEPC")
-_TIME_PARAMS = ("GE_eventTime", "LT_eventTime")
+_MAX_VALUES = 100  # values per list parameter
+_MAX_VALUE_CHARS = 512
+_EPC_PARAMS: dict[str, frozenset[str]] = {
+    "MATCH_epc": frozenset({"epc", "child", "input", "output"}),
+    "MATCH_anyEPC": frozenset({"epc", "child", "input", "output", "parent"}),
+    "MATCH_parentID": frozenset({"parent"}),
+    "MATCH_inputEPC": frozenset({"input"}),
+    "MATCH_outputEPC": frozenset({"output"}),
+}
+_LIST_PARAMS = ("eventType", "EQ_action", "EQ_bizStep", "EQ_readPoint", *_EPC_PARAMS)
+_TIME_PARAMS = ("GE_eventTime", "LT_eventTime", "GE_recordTime", "LT_recordTime")
+QUERY_PARAMS = (*_LIST_PARAMS, *_TIME_PARAMS, "perPage", "nextPageToken")
+_CBV_STEP = "https://ref.gs1.org/cbv/BizStep-"
 
 
-def _split(value: str) -> frozenset[str]:
-    return frozenset(v.strip() for v in value.replace("|", ",").split(",") if v.strip())
+def _split(name: str, value: str) -> frozenset[str]:
+    values = frozenset(v.strip() for v in value.replace("|", ",").split(",") if v.strip())
+    if len(values) > _MAX_VALUES:
+        raise EncodingError(f"{name}: at most {_MAX_VALUES} values")
+    for v in values:
+        if len(v) > _MAX_VALUE_CHARS or not v.isprintable():
+            raise EncodingError(f"{name}: each value is printable text of at most {_MAX_VALUE_CHARS} characters")
+    return values
 
 
 @dataclass(frozen=True)
@@ -46,18 +71,18 @@ class EventQuery:
         per_page = 30
         for name, value in params.items():
             if name in _LIST_PARAMS:
-                lists[name] = _split(value)
+                lists[name] = _split(name, value)
             elif name in _TIME_PARAMS:
                 try:
                     times[name] = parse_time(value)
-                except (EncodingError, ValueError) as exc:
-                    raise EncodingError(f"{name}: not an RFC 3339 time ({value!r})") from exc
+                except (EncodingError, ValueError, OverflowError) as exc:
+                    raise EncodingError(f"{name}: not an RFC 3339 time ({value[:40]!r})") from exc
             elif name == "perPage":
-                if not value.isdigit() or not 1 <= int(value) <= MAX_PER_PAGE:
+                if not value.isdigit() or len(value) > 4 or not 1 <= int(value) <= MAX_PER_PAGE:
                     raise EncodingError(f"perPage must be an integer from 1 to {MAX_PER_PAGE}")
                 per_page = int(value)
             elif name != "nextPageToken":
-                raise EncodingError(f"unsupported query parameter {name!r}")
+                raise EncodingError(f"unsupported query parameter {name[:64]!r}")
         return cls(lists, times, per_page)
 
     def fingerprint(self) -> bytes:
@@ -65,32 +90,24 @@ class EventQuery:
         parts += [f"{k}={v}" for k, v in sorted(self.times.items())]
         return hashlib.sha256("&".join(parts).encode()).digest()[:8]
 
-    def matches(self, e: dict[str, Any]) -> bool:
-        lists = self.lists
-        if "eventType" in lists and e["type"] not in lists["eventType"]:
-            return False
-        if "EQ_action" in lists and e.get("action") not in lists["EQ_action"]:
-            return False
-        if "EQ_bizStep" in lists and not _step_in(e.get("bizStep"), lists["EQ_bizStep"]):
-            return False
-        epcs = set(e.get("epcList", [])) | set(e.get("childEPCs", [])) | set(e.get("inputEPCList", [])) | set(
-            e.get("outputEPCList", []))
-        if "MATCH_epc" in lists and not epcs & lists["MATCH_epc"]:
-            return False
-        if "MATCH_anyEPC" in lists and not (epcs | {e.get("parentID")}) & lists["MATCH_anyEPC"]:
-            return False
-        t = self.times
-        event_us = parse_time(e["eventTime"])
-        if "GE_eventTime" in t and event_us < t["GE_eventTime"]:
-            return False
-        return not ("LT_eventTime" in t and event_us >= t["LT_eventTime"])
+    @property
+    def order(self) -> str:
+        return "time" if "GE_eventTime" in self.times or "LT_eventTime" in self.times else "seq"
 
-
-def _step_in(step: Any, wanted: frozenset[str]) -> bool:
-    """Bare CBV names and their full URIs (https://ref.gs1.org/cbv/BizStep-…) are the same step."""
-    if not isinstance(step, str):
-        return False
-    return step in wanted or f"https://ref.gs1.org/cbv/BizStep-{step}" in wanted
+    def filter(self, reader: Reader, after: tuple[int, int] | None) -> EventFilter:
+        lists, times = self.lists, self.times
+        steps = lists.get("EQ_bizStep")
+        if steps is not None:  # bare CBV names and their full URIs are the same step
+            steps = steps | {s.removeprefix(_CBV_STEP) for s in steps if s.startswith(_CBV_STEP)}
+        return EventFilter(
+            reader.visibility(),
+            types=lists.get("eventType"), actions=lists.get("EQ_action"), biz_steps=steps,
+            read_points=lists.get("EQ_readPoint"),
+            epcs=tuple((roles, lists[name]) for name, roles in _EPC_PARAMS.items() if name in lists),
+            event_time_ge=times.get("GE_eventTime"), event_time_lt=times.get("LT_eventTime"),
+            record_time_ge=times.get("GE_recordTime"), record_time_lt=times.get("LT_recordTime"),
+            order=self.order, after=after, limit=self.per_page,
+        )
 
 
 @dataclass
@@ -99,39 +116,40 @@ class QueryPage:
     next_token: str | None
 
 
-def _token(query: EventQuery, seq: int) -> str:
-    return b64u_encode(query.fingerprint() + seq.to_bytes(8, "big"))
+def _token(query: EventQuery, position: tuple[int, int]) -> str:
+    return b64u_encode(query.fingerprint() + position[0].to_bytes(8, "big", signed=True)
+                       + position[1].to_bytes(8, "big"))
 
 
-def _resume(query: EventQuery, token: str | None) -> int:
+def _resume(query: EventQuery, token: str | None) -> tuple[int, int] | None:
     if token is None:
-        return 0
+        return None
+    if len(token) > 64:
+        raise EncodingError("nextPageToken is malformed")
     try:
         raw = b64u_decode(token)
     except EncodingError as exc:
         raise EncodingError("nextPageToken is malformed") from exc
-    if len(raw) != 16 or raw[:8] != query.fingerprint():
+    if len(raw) != 24 or raw[:8] != query.fingerprint():
         raise EncodingError("nextPageToken does not belong to this query")
-    return int.from_bytes(raw[8:], "big")
+    return int.from_bytes(raw[8:16], "big", signed=True), int.from_bytes(raw[16:], "big")
 
 
-def run_query(store: Store, query: EventQuery, token: str | None = None,
-              scan_limit: int = 100_000) -> QueryPage:
-    """One page of matching events in log order. At most ``scan_limit`` log entries are read per
-    call; a page can therefore be short and still carry a token to continue."""
-    start = _resume(query, token)
-    size = store.size()
+def run_query(store: Store, query: EventQuery, token: str | None = None, *, reader: Reader) -> QueryPage:
+    """One page of the events ``reader`` may see that match ``query``. A public reader is refused
+    (``AccessDeniedError``): event bodies need a token. A full page carries a token to continue; the
+    next page may be empty."""
+    if reader.is_public:
+        raise AccessDeniedError("querying event bodies needs a bearer token; tree heads, proofs and public "
+                           "passports need none", needs_token=True)
+    after = _resume(query, token)
+    rows = store.query_events(query.filter(reader, after))
     out: list[dict[str, Any]] = []
-    seq = start
-    end = min(size, start + scan_limit)
-    for stored in store.iter_events(start, end):
-        seq = stored.seq + 1
-        ev = SignedEvent.from_stored(stored.canonical, stored.signature)
-        exported = export_event(ev)
-        if query.matches(exported):
-            out.append(exported)
-            if len(out) >= query.per_page:
-                break
-    else:
-        seq = end
-    return QueryPage(out, _token(query, seq) if seq < size else None)
+    for stored, ix in rows:
+        exported = export_event(SignedEvent.from_stored(stored.canonical, stored.signature))
+        exported["recordTime"] = format_time(ix.ingested_at)
+        out.append(exported)
+    if len(rows) < query.per_page:
+        return QueryPage(out, None)
+    last = rows[-1][1]
+    return QueryPage(out, _token(query, (last.event_time if query.order == "time" else 0, last.seq)))

@@ -20,6 +20,7 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import ConfigError, EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from batterytrace.ledger.confidential import DeferredProofs
+from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION, ensure_index, index_entry
 from batterytrace.ledger.rules import check_event
 from batterytrace.ledger.state import BatchState
 from batterytrace.model.entities import Lot, Participant, Site
@@ -171,7 +172,8 @@ class Ledger:
 
             stored_id = check_ledger_id(ledger_id) if ledger_id is not None else new_ledger_id()
             with store.write_lock():
-                store.apply(WriteBatch(meta={"operator_did": operator_did, "ledger_id": stored_id}))
+                store.apply(WriteBatch(meta={"operator_did": operator_did, "ledger_id": stored_id,
+                                             INDEX_META: INDEX_VERSION}))
             stored = operator_did
         elif operator_did is not None and operator_did != stored:
             raise ConfigError(f"this ledger is operated by {stored}, not {operator_did}")
@@ -181,6 +183,7 @@ class Ledger:
             raise ConfigError(f"this store holds ledger {stored_id}, not {ledger_id}")
         self.operator_did: str = stored
         self.ledger_id: str = stored_id
+        ensure_index(store)  # a ledger from before the event index gets it now
         self._tree: CompactTree | None = None
         self._last_ingested: tuple[int, int] | None = None  # (log size, ingestion time of its last event)
         self._registry_cache: dict[str, Participant | Site] = {}
@@ -331,6 +334,7 @@ class Ledger:
                 StoredEvent(seq, ev.event_hash, ev.canonical, ev.signature, ev.kind, ev.actor, t, ingested)
             )
             batch.nodes.extend(tree.append(leaf_hash(ev.leaf_data(ingested))))
+            batch.event_index.append(index_entry(ev, seq, t, ingested, st.custodians))
             created = tuple(lid for lid, lot in effect.lots.items() if lot.event == ev.hash_hex)
             result.accepted.append(Receipt(seq, ev.hash_hex, created))
         return result, st

@@ -255,6 +255,20 @@ def _lifecycle(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     for name in ("cycles", "energy_throughput_kwh", "deep_discharge_events"):
         if b.get(name) is not None:
             record[name] = req_int(b, name)
+    if b.get("put_into_service") is not None:
+        if b["put_into_service"] is not True:
+            raise schema_error("put_into_service is true (this event puts the battery into service) or absent")
+        if status == "waste":
+            raise RuleViolationError("lifecycle.service", "a battery declared waste is not put into service")
+        life = [r for r in lot.extra.get("lifecycle", []) if r.get("status") == status]
+        if any(r.get("put_into_service") for r in life):
+            raise RuleViolationError("lifecycle.service", f"lot {lid} was already put into service as a {status} battery")
+        record["put_into_service"] = True
+    if b.get("accident") is not None:
+        accident = b["accident"]
+        if not isinstance(accident, str) or not 1 <= len(accident) <= 500:
+            raise schema_error("accident is a description of 1 to 500 characters")
+        record["accident"] = accident
     bms = b.get("bms")
     if bms is not None:
         if not isinstance(bms, dict) or not set(bms) <= set(BMS_FIELDS):

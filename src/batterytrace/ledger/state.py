@@ -7,6 +7,7 @@ in an ``Effect`` first and merged only after every check passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from batterytrace.ledger.confidential import DeferredProofs
@@ -96,6 +97,21 @@ class BatchState:
         if staged is not None:
             return staged.copy()
         return self.store.get_lot(lot_id)
+
+    def custodians(self, lot_ids: Sequence[str]) -> dict[str, str]:
+        """lot id → custodian, for the lots of ``lot_ids`` that exist (staged, prefetched or stored);
+        read without copying the lots (the event index of an accepted event)."""
+        out: dict[str, str] = {}
+        missing = []
+        for lid in lot_ids:
+            lot = self.batch.lots.get(lid) or self._prefetched.get(lid)
+            if lot is not None:
+                out[lid] = lot.custodian
+            else:
+                missing.append(lid)
+        if missing:
+            out.update((lid, lot.custodian) for lid, lot in self.store.read_lots(missing).items())
+        return out
 
     def participant(self, did: str) -> Participant | None:
         found = self._participants.get(did) or self._registry_cache.get(did)

@@ -554,6 +554,11 @@ EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
               unit="kWh (integer)"),
         Field("deep_discharge_events", integer(), "Deep-discharge events.", "schema", required=False, nullable=True,
               unit="count"),
+        Field("put_into_service", {"const": True}, "This event puts the battery into service (its time is the "
+              "passport's date of putting into service); once per life (status).", "schema, lifecycle.service",
+              required=False, nullable=True),
+        Field("accident", text(500), "An accident involving the battery (passport: information on accidents).",
+              "schema", required=False, nullable=True),
         Field("bms", {}, "Battery-management readings (BatteryPass dynamic attributes), each a number in "
               "[0, 10^12].", "schema", required=False, nullable=True, closed=True, fields=tuple(
                   Field(name, number(0, 1e12), name.replace("_", " ") + ".", "schema", required=False, unit=unit)

@@ -15,7 +15,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from batterytrace.canonical import canonical_json, parse_json
+from batterytrace.canonical import (
+    canonical_json,
+    canonical_json_plain,
+    parse_json,
+    parse_json_probed,
+)
 from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_signature
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
@@ -148,8 +153,13 @@ class SignedEvent:
 
     @classmethod
     def from_stored(cls, canonical: bytes, signature: bytes) -> SignedEvent:
-        """Rebuild from stored canonical bytes; recomputes the hash (detects edited rows)."""
-        body = parse_json(canonical)
+        """Rebuild from stored canonical bytes; recomputes the hash (detects edited rows). A plain
+        body (no floats: most events) is re-encoded by the C encoder (``canonical_json_plain``)."""
+        body, plain = parse_json_probed(canonical)
+        if plain and isinstance(body, dict):
+            if canonical_json_plain(body) != canonical:
+                raise EncodingError("stored event bytes are not canonical JSON")
+            return cls(body, signature, canonical, hashlib.sha256(canonical).digest())
         ev = cls(body, signature)
         if ev.canonical != canonical:
             raise EncodingError("stored event bytes are not canonical JSON")

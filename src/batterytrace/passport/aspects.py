@@ -26,7 +26,8 @@ from batterytrace.passport.master import PackMasterData
 from batterytrace.storage.base import Store
 from batterytrace.timeutil import format_time
 
-__all__ = ["ELEMENTS", "PackFacts", "build_aspects", "gather_facts", "recycled_content"]
+__all__ = ["CONDITION_READINGS", "ELEMENTS", "PackFacts", "build_aspects", "gather_facts", "not_recorded",
+           "put_into_service_at", "readings", "recycled_content"]
 
 # element → (BatteryPass material name, CAS number, critical raw material in the EU CRM Act list)
 ELEMENTS: dict[str, tuple[str, str, bool]] = {
@@ -91,9 +92,26 @@ def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: Trac
     return PackFacts(lot, trace, fp, material_figures(lot.buckets), due_diligence(store, trace, "Co"))
 
 
+def _current_life(f: PackFacts) -> list[dict[str, Any]]:
+    """The lifecycle records of the battery's current life (since it last changed status)."""
+    history: list[dict[str, Any]] = list(f.lot.extra.get("lifecycle", []))
+    if not history:
+        return []
+    status = history[-1].get("status")
+    start = len(history)
+    while start > 0 and history[start - 1].get("status") == status:
+        start -= 1
+    return history[start:]
+
+
+def put_into_service_at(f: PackFacts) -> int | None:
+    """When a lifecycle event put the battery into service in its current life (µs), if one did."""
+    return next((int(r["time"]) for r in _current_life(f) if r.get("put_into_service")), None)
+
+
 def general_product_information(f: PackFacts, m: PackMasterData, passport_id: str) -> dict[str, Any]:
     made = format_time(f.lot.created_at)
-    return {
+    out: dict[str, Any] = {
         "productIdentifier": f"{f.lot.gtin}/{f.lot.serial}",
         "batteryPassportIdentifier": passport_id,
         "batteryCategory": m.category,
@@ -103,11 +121,16 @@ def general_product_information(f: PackFacts, m: PackMasterData, passport_id: st
         "operatorInformation": m.operator.to_batterypass(with_email=False),
         "manufacturingPlace": m.manufacturing_place.to_batterypass()["postalAddress"],
         "manufacturingDate": made,
-        "puttingIntoService": made,
         "batteryStatus": f.status,
         "batteryMass": round(f.lot.gross_mass_g / 1000, 3),
-        "warrentyPeriod": f"--{min(12, max(1, m.warranty_months % 12 or 12)):02d}",
+        # the 1.2.0 type is xsd:gMonth (1-12): it cannot hold a longer period, so it says "12 or
+        # more" and the full period is summary.warranty_months (docs/passport-attributes.md)
+        "warrentyPeriod": f"--{min(12, max(1, m.warranty_months)):02d}",
     }
+    service = put_into_service_at(f)
+    if service is not None:  # the lifecycle event that put the battery into service in this life
+        out["puttingIntoService"] = format_time(service)
+    return out
 
 
 def carbon_footprint_aspect(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
@@ -167,7 +190,12 @@ def material_composition(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
              "batteryMaterialLocation": {"componentName": "Cathode"}}
             for el, grams in f.materials.element_g.items() if el in ELEMENTS
         ],
-        "hazardousSubstances": [],
+        "hazardousSubstances": [
+            {"hazardousSubstanceClass": h.hazard_class, "hazardousSubstanceName": h.name,
+             "hazardousSubstanceConcentration": h.concentration_percent, "hazardousSubstanceImpact": list(h.impacts),
+             "hazardousSubstanceLocation": {"componentName": h.location}, "hazardousSubstanceIdentifier": h.cas}
+            for h in m.hazardous_substances
+        ],
     }
 
 
@@ -194,31 +222,146 @@ def build_aspects(f: PackFacts, m: PackMasterData, passport_id: str) -> dict[str
     }
 
 
-def _latest_bms(f: PackFacts) -> tuple[dict[str, float], int, dict[str, Any]]:
-    """The latest lifecycle record's BMS readings (merged over history), its time, and the record."""
-    readings: dict[str, float] = {}
-    history = f.lot.extra.get("lifecycle", [])
-    for rec in history:
-        readings.update(rec.get("bms", {}))
-    last = history[-1] if history else {"time": f.lot.created_at}
-    return readings, int(last["time"]), last
+def readings(f: PackFacts) -> dict[str, tuple[float, int]]:
+    """Every battery-management reading recorded for the battery, its latest value and when (µs):
+    the ``bms`` readings and the ``soh_percent``, ``cycles``, ``energy_throughput_kwh`` and
+    ``deep_discharge_events`` of its lifecycle records."""
+    out: dict[str, tuple[float, int]] = {}
+    for rec in f.lot.extra.get("lifecycle", []):
+        t = int(rec["time"])
+        for name in ("soh_percent", "cycles", "energy_throughput_kwh", "deep_discharge_events"):
+            if rec.get(name) is not None:
+                out[name] = (float(rec[name]), t)
+        for name, value in rec.get("bms", {}).items():
+            out[name] = (float(value), t)
+    return out
+
+
+# batteryCondition members and the readings they need (all of them recorded, else the member is
+# left out: a reading nobody measured is never stated, not even as 0)
+CONDITION_READINGS: dict[str, tuple[str, ...]] = {
+    "energyThroughput": ("energy_throughput_kwh",),
+    "capacityThroughput": ("capacity_throughput_ah",),
+    "numberOfFullCycles": ("cycles",),
+    "stateOfCertifiedEnergy": ("state_of_certified_energy_percent|soh_percent",),
+    "capacityFade": ("capacity_fade_percent|soh_percent",),
+    "remainingEnergy": ("remaining_energy_kwh|soh_percent",),
+    "remainingCapacity": ("remaining_capacity_ah|soh_percent",),
+    "temperatureInformation": ("time_extreme_high_temp_h", "time_extreme_low_temp_h",
+                               "time_extreme_high_temp_charging_h", "time_extreme_low_temp_charging_h"),
+    "remainingPowerCapability": ("power_fade_percent",),
+    "powerFade": ("power_fade_percent",),
+    "roundTripEfficiencyFade": ("round_trip_efficiency_fade_percent",),
+    "evolutionOfSelfDischarge": ("current_self_discharge_rate_percent_per_month",),
+    "currentSelfDischargingRate": ("current_self_discharge_rate_percent_per_month",),
+    "internalResistanceIncrease": ("internal_resistance_increase_percent",),
+    "remainingRoundTripEnergyEfficiency": ("remaining_round_trip_efficiency_percent",),
+    "stateOfCharge": ("state_of_charge_percent",),
+}
+
+
+def not_recorded(f: PackFacts) -> list[str]:
+    """The dynamic attributes (aspect-relative claim paths) the passport leaves out because nothing
+    was recorded for them (summary.not_recorded)."""
+    have = readings(f)
+    missing = [f"PerformanceAndDurability.batteryCondition.{member}" for member, needs in CONDITION_READINGS.items()
+               if not all(any(alt in have for alt in need.split("|")) for need in needs)]
+    if put_into_service_at(f) is None:
+        missing.insert(0, "GeneralProductInformation.puttingIntoService")
+    return missing
+
+
+def _negative_events(f: PackFacts, have: dict[str, tuple[float, int]]) -> list[dict[str, Any]]:
+    """Deep-discharge and overcharge counts as last recorded, and every recorded accident."""
+    out = []
+    for name, label in (("deep_discharge_events", "deep discharge events"), ("overcharge_events", "overcharge events")):
+        if name in have:
+            value, t = have[name]
+            out.append({"negativeEvent": f"{label}: {int(value)}", "lastUpdate": format_time(t)})
+    for rec in f.lot.extra.get("lifecycle", []):
+        if rec.get("accident"):
+            out.append({"negativeEvent": f"accident: {rec['accident']}", "lastUpdate": format_time(int(rec["time"]))})
+    return out
 
 
 def performance(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
-    """Static values from the data sheet; dynamic values from the latest lifecycle (BMS) readings,
-    or, before any reading, the battery's initial values (as placed on the market)."""
+    """Static values from the data sheet; dynamic values from the battery's recorded lifecycle
+    (BMS) readings, each with the time it was recorded. A value derived from a reading (capacity
+    fade from the state of health) is dated with it; a member whose readings were never recorded
+    is left out and named in summary.not_recorded."""
     t = m.technical
     if t is None:
         raise BatterytraceError("the master data has no technical data sheet")
     rated_kwh = float(f.lot.extra.get("capacity_kwh", 0))
-    bms, at, last = _latest_bms(f)
-    when = format_time(at)
-    soh = float(last.get("soh_percent", 100.0))
-    cycles = float(last.get("cycles", 0))
+    have = readings(f)
 
-    def val(name: str, default: float) -> float:
-        return float(bms.get(name, default))
+    def at(name: str) -> str:
+        return format_time(have[name][1])
 
+    def val(name: str) -> float:
+        return have[name][0]
+
+    def either(name: str, derived: Callable[[float], float]) -> tuple[float, str] | None:
+        if name in have:
+            return val(name), at(name)
+        if "soh_percent" in have:
+            return round(derived(val("soh_percent")), 3), at("soh_percent")
+        return None
+
+    cond: dict[str, Any] = {}
+    if "energy_throughput_kwh" in have:
+        cond["energyThroughput"] = val("energy_throughput_kwh")
+    if "capacity_throughput_ah" in have:
+        cond["capacityThroughput"] = {"capacityThroughputValue": val("capacity_throughput_ah"),
+                                      "lastUpdate": at("capacity_throughput_ah")}
+    if "cycles" in have:
+        cond["numberOfFullCycles"] = {"numberOfFullCyclesValue": val("cycles"), "lastUpdate": at("cycles")}
+    derived = {
+        "stateOfCertifiedEnergy": ("state_of_certified_energy_percent", "stateOfCertifiedEnergyValue", lambda soh: soh),
+        "capacityFade": ("capacity_fade_percent", "capacityFadeValue", lambda soh: 100.0 - soh),
+        "remainingEnergy": ("remaining_energy_kwh", "remainingEnergyalue", lambda soh: rated_kwh * soh / 100),
+        "remainingCapacity": ("remaining_capacity_ah", "remainingCapacityValue", lambda soh: t.rated_capacity_ah * soh / 100),
+    }
+    for member, (reading, key, fn) in derived.items():
+        got = either(reading, fn)
+        if got is not None:
+            cond[member] = {key: got[0], "lastUpdate": got[1]}
+    cond["negativeEvents"] = _negative_events(f, have)  # none recorded: an empty list, not a zero
+    temps = ("time_extreme_high_temp_h", "time_extreme_low_temp_h", "time_extreme_high_temp_charging_h",
+             "time_extreme_low_temp_charging_h")
+    if all(n in have for n in temps):
+        cond["temperatureInformation"] = {
+            "timeExtremeHighTemp": val(temps[0]), "timeExtremeLowTemp": val(temps[1]),
+            "timeExtremeHighTempCharging": val(temps[2]), "timeExtremeLowTempCharging": val(temps[3]),
+            "lastUpdate": max(at(n) for n in temps),
+        }
+    if "power_fade_percent" in have:
+        fade, when = val("power_fade_percent"), at("power_fade_percent")
+        # remaining power at the data sheet's states of charge, reduced by the measured power fade
+        cond["remainingPowerCapability"] = [
+            {"remainingPowerCapabilityValue": {"atSoC": soc, "rPCLastUpdated": when,
+                                               "powerCapabilityAt": round(kw * (1 - fade / 100), 3)},
+             "lastUpdate": when}
+            for soc, kw in t.original_power_capability_kw
+        ]
+        cond["powerFade"] = fade
+    if "round_trip_efficiency_fade_percent" in have:
+        cond["roundTripEfficiencyFade"] = val("round_trip_efficiency_fade_percent")
+    rate = "current_self_discharge_rate_percent_per_month"
+    if rate in have:
+        cond["evolutionOfSelfDischarge"] = {"evolutionOfSelfDischargeEntityValue": val(rate)}
+        cond["currentSelfDischargingRate"] = {"currentSelfDischargingRateEntity": val(rate), "lastUpdate": at(rate)}
+    if "internal_resistance_increase_percent" in have:
+        cond["internalResistanceIncrease"] = [{"internalResistanceIncreaseValue": val("internal_resistance_increase_percent"),
+                                               "lastUpdate": at("internal_resistance_increase_percent"),
+                                               "batteryComponent": "pack"}]
+    cond["roundTripEfficiencyat50PerCentCycleLife"] = t.round_trip_efficiency_at_50pct_cycle_life_percent
+    if "remaining_round_trip_efficiency_percent" in have:
+        cond["remainingRoundTripEnergyEfficiency"] = {
+            "remainingRoundTripEnergyEfficiencyValue": val("remaining_round_trip_efficiency_percent"),
+            "lastUpdate": at("remaining_round_trip_efficiency_percent")}
+    if "state_of_charge_percent" in have:
+        cond["stateOfCharge"] = {"stateOfChargeValue": val("state_of_charge_percent"), "lastUpdate": at("state_of_charge_percent")}
     return {
         "batteryTechicalProperties": {
             "originalPowerCapability": [{"atSoC": soc, "powerCapabilityAt": kw} for soc, kw in t.original_power_capability_kw],
@@ -239,54 +382,21 @@ def performance(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
             "cRateLifeCycleTest": t.c_rate_life_cycle_test,
             "temperatureRangeIdleState": t.temperature_range_idle_lower_c,
         },
-        "batteryCondition": {
-            "energyThroughput": val("energy_throughput_kwh", 0.0),
-            "capacityThroughput": {"capacityThroughputValue": val("capacity_throughput_ah", 0.0), "lastUpdate": when},
-            "numberOfFullCycles": {"numberOfFullCyclesValue": cycles, "lastUpdate": when},
-            "stateOfCertifiedEnergy": {"stateOfCertifiedEnergyValue": val("state_of_certified_energy_percent", soh), "lastUpdate": when},
-            "capacityFade": {"capacityFadeValue": val("capacity_fade_percent", 100.0 - soh), "lastUpdate": when},
-            "remainingEnergy": {"remainingEnergyalue": val("remaining_energy_kwh", rated_kwh * soh / 100), "lastUpdate": when},
-            "remainingCapacity": {"remainingCapacityValue": val("remaining_capacity_ah", t.rated_capacity_ah * soh / 100), "lastUpdate": when},
-            "negativeEvents": [
-                {"negativeEvent": f"deep discharge events: {int(last.get('deep_discharge_events', 0))}", "lastUpdate": when},
-                {"negativeEvent": f"overcharge events: {int(val('overcharge_events', 0))}", "lastUpdate": when},
-            ],
-            "temperatureInformation": {
-                "timeExtremeHighTemp": val("time_extreme_high_temp_h", 0.0),
-                "timeExtremeLowTemp": val("time_extreme_low_temp_h", 0.0),
-                "timeExtremeHighTempCharging": val("time_extreme_high_temp_charging_h", 0.0),
-                "timeExtremeLowTempCharging": val("time_extreme_low_temp_charging_h", 0.0),
-                "lastUpdate": when,
-            },
-            # remaining power at the data sheet's states of charge, reduced by the measured power fade
-            "remainingPowerCapability": [
-                {"remainingPowerCapabilityValue": {"atSoC": soc, "rPCLastUpdated": when,
-                                                   "powerCapabilityAt": round(kw * (1 - val("power_fade_percent", 0.0) / 100), 3)},
-                 "lastUpdate": when}
-                for soc, kw in t.original_power_capability_kw
-            ],
-            "powerFade": val("power_fade_percent", 0.0),
-            "roundTripEfficiencyFade": val("round_trip_efficiency_fade_percent", 0.0),
-            "evolutionOfSelfDischarge": {"evolutionOfSelfDischargeEntityValue": val("current_self_discharge_rate_percent_per_month", t.initial_self_discharge_percent_per_month)},
-            "currentSelfDischargingRate": {"currentSelfDischargingRateEntity": val("current_self_discharge_rate_percent_per_month", t.initial_self_discharge_percent_per_month), "lastUpdate": when},
-            "internalResistanceIncrease": [{"internalResistanceIncreaseValue": val("internal_resistance_increase_percent", 0.0), "lastUpdate": when, "batteryComponent": "pack"}],
-            "roundTripEfficiencyat50PerCentCycleLife": t.round_trip_efficiency_at_50pct_cycle_life_percent,
-            "remainingRoundTripEnergyEfficiency": {"remainingRoundTripEnergyEfficiencyValue": val("remaining_round_trip_efficiency_percent", t.initial_round_trip_efficiency_percent), "lastUpdate": when},
-            "stateOfCharge": {"stateOfChargeValue": _required(bms, "state_of_charge_percent"), "lastUpdate": when},
-        },
+        "batteryCondition": cond,
     }
-
-
-def _required(bms: dict[str, float], name: str) -> float:
-    if name not in bms:
-        raise BatterytraceError(f"no {name} reading has been recorded for this battery (lifecycle bms data)")
-    return float(bms[name])
 
 
 def labeling(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
     t = m.technical
     if t is None:
         raise BatterytraceError("the master data has no technical data sheet")
+    lead_g = f.materials.element_g.get("Pb", 0)
+    if f.lot.gross_mass_g and lead_g * 1_000_000 > 40 * f.lot.gross_mass_g:
+        declared = dict(m.declared_hazardous_ppm).get("lead")
+        if declared is not None and declared <= 40:
+            raise BatterytraceError(f"the master data declares {declared} ppm lead, but the pack's buckets hold "
+                                    f"{lead_g} g of lead in {f.lot.gross_mass_g} g: above 0.004 %, the battery "
+                                    "must carry the Pb symbol (Art. 13(4))")
     return {
         "declarationOfConformity": t.declaration_of_conformity_url,
         "resultOfTestReport": t.test_report_url,

@@ -22,7 +22,7 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.confidential_client import check_openings
-from batterytrace.ledger.figures import MaterialFigures, material_figures
+from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, MaterialFigures, material_figures
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.openings_view import revealer
 from batterytrace.ledger.trace import TraceCache
@@ -41,6 +41,7 @@ from batterytrace.passport.aspects import (
     PackFacts,
     build_aspects,
     gather_facts,
+    not_recorded,
     recycled_content,
 )
 from batterytrace.passport.master import PackMasterData
@@ -79,6 +80,8 @@ __all__ = [
 ]
 
 VCT = "urn:batterytrace:battery-passport:1"
+ART8_ELEMENTS = tuple(ART8_TARGETS_PERCENT)  # the materials Art. 8 sets recycled-content targets for
+
 # Access levels: the roles an operator-issued token grants (public needs none). A repairer, a
 # second-life operator or a recycler holds legitimate_interest; the Commission commission; notified
 # bodies and market surveillance authorities authorities (Art. 77(2), docs/passport-attributes.md).
@@ -201,6 +204,15 @@ def _summary(f: PackFacts, m: PackMasterData) -> dict[str, Any]:
             for scheme, i in dd.indices.items()
         },
         "assurances": [{k: v for k, v in a.items() if k != "auditor"} for a in dd.assurances],
+        # public: which EU critical raw materials the battery holds (batteryMaterials is restricted)
+        "critical_raw_materials": [ELEMENTS[el][0] for el in sorted(mf.element_g)
+                                   if el in ELEMENTS and ELEMENTS[el][2] and mf.element_g[el] > 0],
+        # the full commercial warranty (GeneralProductInformation.warrentyPeriod is an xsd:gMonth, 1-12)
+        "warranty_months": m.warranty_months,
+        # Art. 8 materials the battery holds none of: no recycled share can be stated for them
+        "art8_not_applicable": [el for el in ART8_ELEMENTS if mf.element_g.get(el, 0) == 0 and not f.lot.confidential],
+        # dynamic attributes left out because nothing was recorded for them (never stated as 0)
+        "not_recorded": not_recorded(f),
     }
 
 

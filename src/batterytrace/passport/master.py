@@ -26,6 +26,7 @@ __all__ = [
     "MASTER_DOCS",
     "Contact",
     "Document",
+    "HazardousSubstance",
     "PackMasterData",
     "TechnicalData",
     "master_from_dict",
@@ -66,6 +67,22 @@ class Document:
     kind: str  # BatteryPass documentType: BillOfMaterial, Model3D, DismantlingManual, RemovalManual, ...
     mime_type: str
     url: str
+
+
+HAZARD_CLASSES = ("AcuteToxicity", "SkinCorrosionOrIrritation", "EyeDamageOrIrritation")  # BatteryPass 1.2.0
+
+
+@dataclass(frozen=True)
+class HazardousSubstance:
+    """A hazardous substance in the battery (Annex XIII 1(b), Annex VI Part A (8)): CLP hazard
+    class, concentration and the impact statements of its classification."""
+
+    name: str
+    cas: str
+    hazard_class: str
+    concentration_percent: float  # % w/w of the battery
+    location: str  # the component that holds it
+    impacts: tuple[str, ...]  # e.g. CLP hazard statements "H314 Causes severe skin burns and eye damage"
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,7 @@ class PackMasterData:
     technical: TechnicalData | None = None
     # OEM declaration of regulated substances in the battery, ppm (Reg. 2023/1542 Art. 6, Annex I)
     declared_hazardous_ppm: tuple[tuple[str, float], ...] = ()
+    hazardous_substances: tuple[HazardousSubstance, ...] = ()
     backup_url: str | None = None  # where a backup copy of the passport is kept (Art. 77(5))
     manufacturer_bpnl: str | None = None  # Catena-X business partner number of the legal entity
     manufacturing_site_bpna: str | None = None  # Catena-X business partner number of the site
@@ -146,6 +164,8 @@ def master_from_dict(data: Any) -> PackMasterData:
         d["extinguishing_agents"] = tuple(d.get("extinguishing_agents", ()))
         d["end_of_life_urls"] = tuple(d.get("end_of_life_urls", ("", "", "")))
         d["declared_hazardous_ppm"] = tuple(tuple(x) for x in d.get("declared_hazardous_ppm", ()))
+        d["hazardous_substances"] = tuple(HazardousSubstance(**{**x, "impacts": tuple(x.get("impacts", ()))})
+                                          for x in d.get("hazardous_substances", ()))
         if d.get("technical") is not None:
             t = dict(d["technical"])
             for name in ("original_power_capability_kw", "initial_internal_resistance_mohm", "labels"):
@@ -184,6 +204,14 @@ MASTER_DOCS: dict[str, Doc] = {
     "Document.mime_type": Doc("Media type of the document, e.g. application/pdf.",
                               bounds={"maxLength": 100, "pattern": "^[a-z]+/[A-Za-z0-9.+-]+$"}),
     "Document.url": Doc("Where it is published.", bounds={**_URL, "minLength": 1}),
+    "HazardousSubstance.name": Doc("Clear name of the substance.", bounds=_NAME),
+    "HazardousSubstance.cas": Doc("CAS registry number.", bounds={"pattern": "^[0-9]{2,7}-[0-9]{2}-[0-9]$"}),
+    "HazardousSubstance.hazard_class": Doc("CLP hazard class (the BatteryPass 1.2.0 list).",
+                                           bounds={"enum": list(HAZARD_CLASSES)}),
+    "HazardousSubstance.concentration_percent": Doc("Concentration in the battery (w/w).", "%", _PERCENT),
+    "HazardousSubstance.location": Doc("The component that holds it (e.g. cell electrolyte).", bounds=_NAME),
+    "HazardousSubstance.impacts": Doc("Impact on health, safety and environment: the hazard statements of its "
+                                      "classification.", bounds={"minItems": 1, "maxItems": 20}),
     "TechnicalData.rated_capacity_ah": Doc("Rated capacity.", "Ah", {"exclusiveMinimum": 0}),
     "TechnicalData.nominal_voltage_v": Doc("Nominal voltage.", "V", {"exclusiveMinimum": 0}),
     "TechnicalData.minimum_voltage_v": Doc("Minimum voltage.", "V", {"minimum": 0}),
@@ -245,6 +273,8 @@ MASTER_DOCS: dict[str, Doc] = {
                                     "for the Catena-X export."),
     "PackMasterData.declared_hazardous_ppm": Doc("Declared regulated substances (Art. 6, Annex I): pairs "
                                                  "[substance, ppm].", "ppm", {"maxItems": 100}),
+    "PackMasterData.hazardous_substances": Doc("Hazardous substances other than mercury, cadmium and lead "
+                                               "(Annex XIII 1(b)).", bounds={"maxItems": 100}),
     "PackMasterData.backup_url": Doc("Where a backup copy of the passport is kept (Art. 77(5)).", bounds=_URL),
     "PackMasterData.manufacturer_bpnl": Doc("Catena-X business partner number of the legal entity.",
                                             bounds={"pattern": "^BPNL[0-9A-Z]{12}$"}),
@@ -305,7 +335,7 @@ def master_schema() -> dict[str, Any]:
         "description": "What the economic operator knows about a battery model that the ledger does not record "
                        "(passport issue --master, serve --issuer key=master.json).",
         **_object_schema(PackMasterData),
-        "$defs": {c.__name__: _object_schema(c) for c in (Contact, Document, TechnicalData)},
+        "$defs": {c.__name__: _object_schema(c) for c in (Contact, Document, HazardousSubstance, TechnicalData)},
     }
 
 
@@ -410,7 +440,8 @@ def render_master_markdown(example: PackMasterData) -> str:
     ]
     for name, obj in (("Battery model (top level)", schema), *((f"`{k}`", d) for k, d in schema["$defs"].items())):
         out += [f"## {name}", "", "| Field | Type | Required | Unit | Meaning |", "|---|---|---|---|---|"]
-        cls = {"Contact": Contact, "Document": Document, "TechnicalData": TechnicalData}.get(name.strip("`"),
+        cls = {"Contact": Contact, "Document": Document, "HazardousSubstance": HazardousSubstance,
+               "TechnicalData": TechnicalData}.get(name.strip("`"),
                                                                                          PackMasterData)
         for f in fields(cls):
             prop = obj["properties"][f.name]

@@ -212,21 +212,29 @@ def _assess(a: Attribute, claims: dict[str, Any], failed: dict[str, str], figure
         return row("missing", "a label without its meaning in the master data (technical.labels)")
     if a.number in _RECYCLED:
         element, stage = _RECYCLED[a.number]
-        entry = next((x for x in value or [] if x.get("recycledMaterial") == element), None)
+        symbol = {"Nickel": "Ni", "Cobalt": "Co", "Lithium": "Li", "Lead": "Pb"}[element]
+        if symbol in (_get(claims, "summary.art8_not_applicable") or []):
+            return row("verified", f"not applicable: the pack holds no {element.lower()} (re-derived from its buckets, "
+                       "summary.art8_not_applicable)")
+        recycled = _get(claims, "aspects.Circularity.recycledContent")
+        entry = next((x for x in recycled or [] if isinstance(x, dict) and x.get("recycledMaterial") == element), None)
         if entry is None:
-            return row("missing", f"the pack holds no {element.lower()} on the ledger: no recycled share is stated")
+            return row("missing", f"no recycled {element.lower()} share is stated")
         return row("verified", f"{stage} {entry[stage]} %, re-derived from the pack's buckets")
     if a.number in (91, 92, 93):
         return _negative_event(a.number, readings, row)
+    if a.number == 7 and value is None:
+        return row("missing", "no lifecycle event puts the battery into service (put_into_service) in its current life")
+    if a.number in _READINGS and not any(n in readings for n in _READINGS[a.number]):
+        return row("missing", f"no {' / '.join(_READINGS[a.number])} reading recorded: left out (summary.not_recorded), "
+                   "never stated as 0")
     if _empty(value):
         return row("missing", "absent" if value is None else "empty")
     if a.number in _READINGS:
         names = _READINGS[a.number]
-        if not any(n in readings for n in names):
-            return row("defaulted", f"no {' / '.join(names)} reading recorded: the initial value is stated")
         return row("declared", f"lifecycle reading {' / '.join(n for n in names if n in readings)}")
     if a.number == 7:
-        return row("defaulted", "copied from the manufacturing date: no event records putting the battery into service")
+        return row("declared", "the time of the lifecycle event that put the battery into service")
     if a.number == 37 and not m.spare_parts:
         return row("missing", "no spare parts (part name, part number) in the master data")
     if a.number == 38 and m.spare_part_supplier is None:
@@ -243,8 +251,12 @@ def _assess(a: Attribute, claims: dict[str, Any], failed: dict[str, str], figure
 def _negative_event(number: int, readings: dict[str, Any],
                     row: Callable[[str, str], AttributeReadiness]) -> AttributeReadiness:
     if number == 93:
-        return row("missing", "no information on accidents is recorded for this battery")
+        if "accident" in readings:
+            return row("declared", "accidents recorded by lifecycle events")
+        if readings:
+            return row("declared", "no accident recorded by the battery's lifecycle events: the passport lists none")
+        return row("missing", "no lifecycle event recorded for this battery")
     name = "deep_discharge_events" if number == 91 else "overcharge_events"
     if name not in readings:
-        return row("defaulted", f"no {name} reading recorded: 0 events are stated")
+        return row("missing", f"no {name} reading recorded: left out (summary.not_recorded), never stated as 0")
     return row("declared", f"lifecycle reading {name}")

@@ -74,8 +74,11 @@ def check_complete(claims: dict[str, Any], level: str) -> None:
     """Raise ``RuleViolationError("passport.incomplete")`` when verified ``claims`` served as
     ``level`` leave out a field that level may read (a public presentation filed as the
     legitimate-interest one would hide 19 of its fields)."""
+    summary = claims.get("summary")
+    unrecorded = summary.get("not_recorded") if isinstance(summary, dict) else None
+    skip = set(unrecorded) if isinstance(unrecorded, list) else set()  # stated as never recorded (verified absent)
     missing = [f"{aspect}.{path}" for aspect, fields in FIELD_LEVELS.items() for path, audience in fields.items()
-               if may_read(level, audience) and _node(claims, aspect, path) is None]
+               if may_read(level, audience) and _node(claims, aspect, path) is None and f"{aspect}.{path}" not in skip]
     if missing:
         raise RuleViolationError("passport.incomplete", f"the {level} presentation does not disclose "
                                  f"{len(missing)} of its fields: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.figures import (
+    ART8_TARGETS_PERCENT,
     DEFAULT_PERFORMANCE_CLASSES,
     LIFECYCLE_STAGES,
     carbon_footprint,
@@ -486,6 +487,35 @@ class _Binder:
             self.add(where, "verified", "the attestations of the lineage's mines on the ledger")
 
     # -- master data -----------------------------------------------------------------------------
+    def statements(self) -> None:
+        """What the passport says it cannot state: the Art. 8 materials the pack holds none of
+        (re-derived from the assembly event's buckets) and the dynamic attributes nothing was
+        recorded for (none of which may then be disclosed)."""
+        name = "summary.art8_not_applicable"
+        stated = self.summary.get("art8_not_applicable")
+        if stated is not None:
+            if self.confidential:
+                expected: list[str] = []  # the grams are private: nothing is stated
+            else:
+                buckets = self.out.get("buckets")
+                totals = element_totals(buckets) if isinstance(buckets, dict) else {}
+                expected = [el for el in ART8_TARGETS_PERCENT if totals.get(el, 0) == 0]
+            if stated != expected:
+                raise FigureError(name, f"states {stated!r}, the pack's buckets in its signed assembly event give {expected!r}")
+            self.add(name, "verified", "the pack's buckets in its signed assembly event")
+        name = "summary.not_recorded"
+        stated = self.summary.get("not_recorded")
+        if stated is not None:
+            if not isinstance(stated, list) or len(stated) > 100 or not all(isinstance(x, str) for x in stated):
+                raise FigureError(name, "must be a list of attribute paths")
+            for path in stated:
+                node: Any = self.claims.get("aspects")
+                for part in path.split("."):
+                    node = node.get(part) if isinstance(node, dict) else None
+                if node is not None:
+                    raise FigureError(name, f"states {path} was never recorded, yet the passport discloses it")
+            self.add(name, "declared", "the manufacturer's statement; none of these is disclosed")
+
     def declared(self) -> None:
         bound = {f.name for f in self.figures}
         for name in self.summary:
@@ -535,6 +565,7 @@ def bind_figures(claims: dict[str, Any], out: dict[str, Any], event_hash: str, *
     _bound("aspects.MaterialComposition.batteryMaterials", b.materials)
     _bound("summary.carbon_lifetime", lambda: b.carbon(lot))
     _bound("summary.due_diligence_indices", lambda: b.diligence(lot))
+    _bound("summary.not_recorded", b.statements)
     _bound("summary", b.declared)
     return b.figures
 

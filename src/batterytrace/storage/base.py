@@ -19,11 +19,17 @@ from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 
 __all__ = [
+    "EPC_ROLES",
+    "AuditWindow",
+    "EventFilter",
+    "EventIndexEntry",
+    "EventIndexRow",
     "EventRows",
     "LotLink",
     "Store",
     "StoredEvent",
     "TreeHeadRecord",
+    "Visibility",
     "WriteBatch",
     "destroy_store",
     "lot_from_json",
@@ -94,6 +100,120 @@ class LotIndexRow(NamedTuple):
         return cls(lot.lot_id, lot.event, lot.site, lot.created_at, lot.gtin, lot.serial, lot.form, lot.spent_by)
 
 
+# Where an EPC stands in an EPCIS event: epcList, childEPCs, parentID, inputEPCList, outputEPCList.
+EPC_ROLES = ("epc", "child", "parent", "input", "output")
+
+
+class EventIndexRow(NamedTuple):
+    """The query columns of one logged event (table ``event_index``): what EPCIS queries and read
+    policies filter on without decoding the event. Derived from the signed body by the ledger
+    layer (``ledger.event_index``), written in the event's own transaction; ``log verify`` checks
+    every row against the replay."""
+
+    seq: int
+    kind: str
+    etype: str  # EPCIS event type
+    action: str | None
+    biz_step: str | None
+    read_point: str | None
+    event_time: int  # µs
+    ingested_at: int  # µs (EPCIS recordTime)
+    actor: str
+
+
+@dataclass(frozen=True)
+class EventIndexEntry:
+    """One event's index: its row, the EPCs it names (``(role, epc)``, roles from ``EPC_ROLES``)
+    and its parties (the dids that may read it as participants, table ``event_parties``)."""
+
+    row: EventIndexRow
+    epcs: tuple[tuple[str, str], ...]
+    parties: tuple[str, ...]
+
+
+class AuditWindow(NamedTuple):
+    """An auditor's view of a subject (a site id or a participant did): events at that site or
+    signed by that participant whose event time lies in ``[start, end)`` µs."""
+
+    subject: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which events a reader may see: the union of every clause given (nothing given: none).
+    ``all_events``; events of ``kinds``; events whose parties include ``party``; events matching
+    one of ``windows`` unless their kind is in ``window_excluded``."""
+
+    all_events: bool = False
+    kinds: frozenset[str] = frozenset()
+    party: str | None = None
+    windows: tuple[AuditWindow, ...] = ()
+    window_excluded: frozenset[str] = frozenset()
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.all_events or self.kinds or self.party or self.windows)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """An indexed event query: every given condition must hold (a set: any of its values).
+    ``epcs`` is a conjunction of (roles, values) tests. Results come in ascending ``order``
+    (``"seq"``, or ``"time"``: event time then seq) after the keyset cursor ``after``."""
+
+    visibility: Visibility
+    kinds: frozenset[str] | None = None
+    types: frozenset[str] | None = None
+    actions: frozenset[str] | None = None
+    biz_steps: frozenset[str] | None = None
+    read_points: frozenset[str] | None = None
+    epcs: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    event_time_ge: int | None = None
+    event_time_lt: int | None = None
+    record_time_ge: int | None = None
+    record_time_lt: int | None = None
+    seq: int | None = None  # exactly this event
+    order: str = "seq"
+    after: tuple[int, int] | None = None  # (event time or 0, seq) of the last row returned
+    limit: int = 30
+
+    def matches(self, entry: EventIndexEntry) -> bool:
+        """The reference semantics (the memory store runs it; SQL stores must agree)."""
+        r = entry.row
+        v = self.visibility
+        visible = (
+            v.all_events
+            or r.kind in v.kinds
+            or (v.party is not None and v.party in entry.parties)
+            or (r.kind not in v.window_excluded and any(
+                (w.subject == r.read_point or w.subject == r.actor) and w.start <= r.event_time < w.end
+                for w in v.windows))
+        )
+        if not visible:
+            return False
+        for values, got in ((self.kinds, r.kind), (self.types, r.etype), (self.actions, r.action),
+                            (self.biz_steps, r.biz_step), (self.read_points, r.read_point)):
+            if values is not None and got not in values:
+                return False
+        for roles, epcs in self.epcs:
+            if not any(role in roles and epc in epcs for role, epc in entry.epcs):
+                return False
+        for bound, value, lower in ((self.event_time_ge, r.event_time, True), (self.event_time_lt, r.event_time, False),
+                                    (self.record_time_ge, r.ingested_at, True),
+                                    (self.record_time_lt, r.ingested_at, False)):
+            if bound is not None and (value < bound if lower else value >= bound):
+                return False
+        if self.seq is not None and r.seq != self.seq:
+            return False
+        if self.after is not None:
+            key = (r.event_time, r.seq) if self.order == "time" else (0, r.seq)
+            if key <= self.after:
+                return False
+        return True
+
+
 @dataclass
 class WriteBatch:
     events: list[StoredEvent] = field(default_factory=list)
@@ -107,9 +227,10 @@ class WriteBatch:
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     tree_heads: list[TreeHeadRecord] = field(default_factory=list)
+    event_index: list[EventIndexEntry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.tree_heads or self.meta)
+        return bool(self.events or self.tree_heads or self.meta or self.event_index)
 
 
 def lot_to_json(lot: Lot) -> str:
@@ -241,6 +362,28 @@ class Store(Protocol):
 
     def meta_keys(self) -> list[str]:
         """Every key of the meta table, sorted."""
+        ...
+
+    # the event index (EPCIS queries, read policy) ---------------------------------------------
+    def query_events(self, flt: EventFilter) -> list[tuple[StoredEvent, EventIndexRow]]:
+        """At most ``flt.limit`` logged events matching ``flt`` in its order after its cursor,
+        read through the index (SQL stores: one indexed query, cost bounded by the page)."""
+        ...
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk write such as an index build)."""
+        ...
+
+    def clear_event_index(self) -> None:
+        """Delete every event index row (inside ``write_lock``; the index is rebuilt from the log)."""
+        ...
+
+    def indexed_upto(self) -> int:
+        """1 + the highest sequence number the event index covers (0: none)."""
+        ...
+
+    def iter_event_index(self) -> Iterator[EventIndexEntry]:
+        """Every index entry, ordered by sequence number, epcs and parties sorted (``log verify``)."""
         ...
 
 

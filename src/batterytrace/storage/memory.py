@@ -10,6 +10,9 @@ from typing import Any
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
+    EventFilter,
+    EventIndexEntry,
+    EventIndexRow,
     EventRows,
     LotIndexRow,
     LotLink,
@@ -42,6 +45,7 @@ class MemoryStore:
         self.ring_key_rows: dict[str, RingKey] = {}
         self.meta: dict[str, str] = {}
         self._heads: list[TreeHeadRecord] = []
+        self.event_index: dict[int, EventIndexEntry] = {}
         self._journal: list[tuple[dict[Any, Any], Any, Any]] | None = None
         self._lengths = (0, 0, 0)
 
@@ -115,6 +119,10 @@ class MemoryStore:
         for name, value in batch.meta.items():
             self._set(self.meta, name, value)
         self._heads.extend(batch.tree_heads)
+        for entry in batch.event_index:
+            if entry.row.seq in self.event_index:
+                raise StorageError(f"event {entry.row.seq} is already indexed")
+            self._set(self.event_index, entry.row.seq, entry)
 
     def get_meta(self, key: str) -> str | None:
         return self.meta.get(key)
@@ -184,6 +192,34 @@ class MemoryStore:
 
     def meta_keys(self) -> list[str]:
         return sorted(self.meta)
+
+    def query_events(self, flt: EventFilter) -> list[tuple[StoredEvent, EventIndexRow]]:
+        """The reference implementation: every index entry through ``EventFilter.matches``."""
+        entries = sorted(self.event_index.values(),
+                         key=lambda x: (x.row.event_time, x.row.seq) if flt.order == "time" else (0, x.row.seq))
+        out = []
+        for entry in entries:
+            if flt.matches(entry) and 0 <= entry.row.seq < len(self.events):
+                out.append((self.events[entry.row.seq], entry.row))
+                if len(out) >= flt.limit:
+                    break
+        return out
+
+    def analyze(self) -> None:
+        pass  # no planner
+
+    def clear_event_index(self) -> None:
+        for seq in list(self.event_index):
+            if self._journal is not None:
+                self._journal.append((self.event_index, seq, self.event_index[seq]))
+            del self.event_index[seq]
+
+    def indexed_upto(self) -> int:
+        return max(self.event_index, default=-1) + 1
+
+    def iter_event_index(self) -> Iterator[EventIndexEntry]:
+        for seq in sorted(self.event_index):
+            yield self.event_index[seq]
 
     def lot_links(self, lot_ids: Sequence[str]) -> list[LotLink]:
         return [LotLink.of(self.lots[i]) for i in lot_ids if i in self.lots]

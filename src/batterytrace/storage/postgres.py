@@ -22,6 +22,9 @@ import psycopg
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
+    EventFilter,
+    EventIndexEntry,
+    EventIndexRow,
     EventRows,
     LotIndexRow,
     LotLink,
@@ -30,6 +33,13 @@ from batterytrace.storage.base import (
     WriteBatch,
     lot_from_json,
     lot_to_json,
+)
+from batterytrace.storage.event_sql import (
+    INDEX_CHUNK,
+    SELECT_INDEX,
+    entries_from_rows,
+    index_rows,
+    select_events,
 )
 from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
 
@@ -166,6 +176,19 @@ class PostgresStore:
                         for lv, ix, h in batch.nodes:
                             cp.write_row((node_key(lv, ix), h))
                 self._upsert(c, "meta", "key", list(batch.meta.items()), value="value")
+                if batch.event_index:
+                    with c.copy("COPY event_index(seq, kind, etype, action, biz_step, read_point, event_time, "
+                                "ingested_at, actor) FROM STDIN") as cp:
+                        for x in batch.event_index:
+                            cp.write_row(tuple(x.row))
+                    with c.copy("COPY event_epcs(epc, role, seq) FROM STDIN") as cp:
+                        for x in batch.event_index:
+                            for role, epc in x.epcs:
+                                cp.write_row((epc, role, x.row.seq))
+                    with c.copy("COPY event_parties(party, seq) FROM STDIN") as cp:
+                        for x in batch.event_index:
+                            for party in x.parties:
+                                cp.write_row((party, x.row.seq))
                 if batch.tree_heads:
                     c.executemany(
                         "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
@@ -297,6 +320,41 @@ class PostgresStore:
 
     def meta_keys(self) -> list[str]:
         return [str(r[0]) for r in self._rows("SELECT key FROM meta ORDER BY key")]
+
+    def query_events(self, flt: EventFilter) -> list[tuple[StoredEvent, EventIndexRow]]:
+        sql, args = select_events(flt, "%s")
+        return index_rows(self._rows(sql, args))
+
+    def analyze(self) -> None:
+        self._rows_nofetch("ANALYZE")
+
+    def clear_event_index(self) -> None:
+        for table in ("event_index", "event_epcs", "event_parties"):
+            self._rows_nofetch(f"DELETE FROM {table}")
+
+    def _rows_nofetch(self, sql: str) -> None:
+        try:
+            self._conn().execute(sql)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL write failed: {exc}") from exc
+
+    def indexed_upto(self) -> int:
+        value = self._one("SELECT MAX(seq) FROM event_index")
+        return 0 if value is None else int(value) + 1
+
+    def iter_event_index(self) -> Iterator[EventIndexEntry]:
+        low = self._one("SELECT MIN(seq) FROM (SELECT MIN(seq) AS seq FROM event_index UNION ALL "
+                        "SELECT MIN(seq) FROM event_epcs UNION ALL SELECT MIN(seq) FROM event_parties) m")
+        high = self._one("SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM event_index UNION ALL "
+                         "SELECT MAX(seq) FROM event_epcs UNION ALL SELECT MAX(seq) FROM event_parties) m")
+        if low is None or high is None:
+            return
+        for start in range(int(low), int(high) + 1, INDEX_CHUNK):
+            end = start + INDEX_CHUNK
+            rows = self._rows(SELECT_INDEX.format(p="%s"), (start, end))
+            epcs = self._rows("SELECT seq, role, epc FROM event_epcs WHERE seq >= %s AND seq < %s", (start, end))
+            parties = self._rows("SELECT seq, party FROM event_parties WHERE seq >= %s AND seq < %s", (start, end))
+            yield from entries_from_rows(rows, epcs, parties)
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}

@@ -61,4 +61,22 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS tree_heads (
         tree_size {bigint} NOT NULL, root {blob} NOT NULL, timestamp {bigint} NOT NULL,
         signature {blob} NOT NULL, log_id TEXT NOT NULL)""",
+    # the event index (storage.base.EventIndexRow): EPCIS queries and read policies page through
+    # these by keyset, each filter served by an index ending in seq (rows in log order)
+    """CREATE TABLE IF NOT EXISTS event_index (
+        seq {bigint} PRIMARY KEY, kind TEXT NOT NULL, etype TEXT NOT NULL, action TEXT, biz_step TEXT,
+        read_point TEXT, event_time {bigint} NOT NULL, ingested_at {bigint} NOT NULL, actor TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS event_index_kind ON event_index(kind, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_type ON event_index(etype, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_step ON event_index(biz_step, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_point ON event_index(read_point, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_actor ON event_index(actor, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_time ON event_index(event_time, seq)",
+    "CREATE INDEX IF NOT EXISTS event_index_record ON event_index(ingested_at, seq)",
+    """CREATE TABLE IF NOT EXISTS event_epcs (
+        epc TEXT NOT NULL, role TEXT NOT NULL, seq {bigint} NOT NULL, PRIMARY KEY (epc, role, seq))""",
+    "CREATE INDEX IF NOT EXISTS event_epcs_seq ON event_epcs(seq)",
+    """CREATE TABLE IF NOT EXISTS event_parties (
+        party TEXT NOT NULL, seq {bigint} NOT NULL, PRIMARY KEY (party, seq))""",
+    "CREATE INDEX IF NOT EXISTS event_parties_seq ON event_parties(seq)",
 ]

@@ -17,6 +17,9 @@ from typing import Any
 from batterytrace.errors import StorageError
 from batterytrace.model.entities import Attestation, Incident, Lot, Participant, RingKey, Site
 from batterytrace.storage.base import (
+    EventFilter,
+    EventIndexEntry,
+    EventIndexRow,
     EventRows,
     LotIndexRow,
     LotLink,
@@ -25,6 +28,13 @@ from batterytrace.storage.base import (
     WriteBatch,
     lot_from_json,
     lot_to_json,
+)
+from batterytrace.storage.event_sql import (
+    INDEX_CHUNK,
+    SELECT_INDEX,
+    entries_from_rows,
+    index_rows,
+    select_events,
 )
 from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
 
@@ -141,6 +151,20 @@ class SQLiteStore:
             c.executemany(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", list(batch.meta.items())
             )
+            if batch.event_index:
+                c.executemany(
+                    "INSERT INTO event_index(seq, kind, etype, action, biz_step, read_point, event_time, "
+                    "ingested_at, actor) VALUES (?,?,?,?,?,?,?,?,?)",
+                    [tuple(x.row) for x in batch.event_index],
+                )
+                c.executemany(
+                    "INSERT INTO event_epcs(epc, role, seq) VALUES (?,?,?)",
+                    [(epc, role, x.row.seq) for x in batch.event_index for role, epc in x.epcs],
+                )
+                c.executemany(
+                    "INSERT INTO event_parties(party, seq) VALUES (?,?)",
+                    [(party, x.row.seq) for x in batch.event_index for party in x.parties],
+                )
             c.executemany(
                 "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
                 "VALUES (?,?,?,?,?)",
@@ -273,6 +297,46 @@ class SQLiteStore:
 
     def meta_keys(self) -> list[str]:
         return [str(r[0]) for r in self._conn().execute("SELECT key FROM meta ORDER BY key")]
+
+    def query_events(self, flt: EventFilter) -> list[tuple[StoredEvent, EventIndexRow]]:
+        sql, args = select_events(flt, "?")
+        try:
+            return index_rows(self._conn().execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite read failed: {exc}") from exc
+
+    def analyze(self) -> None:
+        try:
+            self._conn().execute("ANALYZE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite ANALYZE failed: {exc}") from exc
+
+    def clear_event_index(self) -> None:
+        try:
+            for table in ("event_index", "event_epcs", "event_parties"):
+                self._conn().execute(f"DELETE FROM {table}")
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite write failed: {exc}") from exc
+
+    def indexed_upto(self) -> int:
+        value = self._one("SELECT MAX(seq) FROM event_index")
+        return 0 if value is None else int(value) + 1
+
+    def iter_event_index(self) -> Iterator[EventIndexEntry]:
+        c = self._conn()
+        low = self._one("SELECT MIN(seq) FROM (SELECT MIN(seq) AS seq FROM event_index UNION ALL "
+                        "SELECT MIN(seq) FROM event_epcs UNION ALL SELECT MIN(seq) FROM event_parties)")
+        high = self._one("SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM event_index UNION ALL "
+                         "SELECT MAX(seq) FROM event_epcs UNION ALL SELECT MAX(seq) FROM event_parties)")
+        if low is None or high is None:
+            return
+        for start in range(int(low), int(high) + 1, INDEX_CHUNK):
+            end = start + INDEX_CHUNK
+            rows = c.execute(SELECT_INDEX.format(p="?"), (start, end)).fetchall()
+            epcs = c.execute("SELECT seq, role, epc FROM event_epcs WHERE seq >= ? AND seq < ?", (start, end)).fetchall()
+            parties = c.execute("SELECT seq, party FROM event_parties WHERE seq >= ? AND seq < ?",
+                                (start, end)).fetchall()
+            yield from entries_from_rows(rows, epcs, parties)
 
     def lots_created_by(self, event_hashes: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {h: [] for h in event_hashes}
