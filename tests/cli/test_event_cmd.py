@@ -129,3 +129,55 @@ def test_a_rotated_in_key_signs_for_its_participant(world: dict[str, object], ca
     (d / "old.jsonl").write_text(out)
     code, _, err = run_main(capsys, "submit", d / "old.jsonl", "--db", db, "--workers", "1")
     assert code == 1 and "key.rotated" in err
+
+
+def test_event_hash_prints_the_ids_submit_records(world: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    d, db, auditor = world["dir"], world["db"], world["auditor"]
+    assert isinstance(d, Path) and isinstance(auditor, SigningKey)
+    (d / "in.json").write_text(json.dumps([attest(auditor.did), attest("mine:y")]))
+    code, _, err = run_main(capsys, "event", "sign", d / "in.json", "--key", d / "aud.key", "--db", db,
+                            "--out", d / "s.jsonl")
+    assert code == 0, err
+    code, out, err = run_main(capsys, "event", "hash", d / "s.jsonl")
+    assert code == 0, err
+    assert out.split() == [ev.hash_hex for ev in signed((d / "s.jsonl").read_text())]
+    # a tampered body hashes differently (the id is the body's, not a stored label)
+    wire = json.loads((d / "s.jsonl").read_text().splitlines()[0])
+    wire["event"]["scheme"] = "IRMA"
+    (d / "t.jsonl").write_text(json.dumps(wire))
+    code, out2, _ = run_main(capsys, "event", "hash", d / "t.jsonl")
+    assert code == 0 and out2.split()[0] != out.split()[0]
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ({"kind": "attest"}, "item 1 is not a signed event"),
+    ({"event": {"kind": "attest"}, "signature": 5}, "item 1 is not a signed event"),
+    ("", "is empty"),
+])
+def test_event_hash_refuses_what_is_not_a_signed_event(world: dict[str, object], content: object, expected: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    d = world["dir"]
+    assert isinstance(d, Path)
+    (d / "x.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    code, out, err = run_main(capsys, "event", "hash", d / "x.json")
+    assert code != 0 and out == "" and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_command_prints_its_help() -> None:
+    """Help texts are rich markup: a bracket in one (``[/prefix]``) once made ``--help`` crash."""
+    import typer.main
+
+    from batterytrace.cli import app
+
+    def walk(cmd: object, path: list[str]) -> list[list[str]]:
+        subs = getattr(cmd, "commands", {})
+        return [path] + [p for name, sub in subs.items() for p in walk(sub, [*path, name])]
+
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    paths = walk(typer.main.get_command(app), [])
+    assert len(paths) > 30
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0 and "Usage" in result.output, (path, result.output[-500:])

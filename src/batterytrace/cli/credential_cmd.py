@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from batterytrace.cli import DB_HELP, app, console
+from batterytrace.cli import DB_HELP, app, console, err_console
 from batterytrace.cli.inputs import open_ledger_store
 from batterytrace.errors import ConfigError
 from batterytrace.keys import default_token_key_path, load_or_create_key
@@ -111,7 +111,7 @@ def hosted_new(
     else:
         secret = KeyEncryptionKey.generate()
         secret.save(kek)
-        console.print(f"new key-encryption key {kek} (keep it off the database host's backups)")
+        err_console.print(f"new key-encryption key {kek} (keep it off the database host's backups)")
     ledger = _ledger(db)
     try:
         did = create_hosted_key(ledger.store, ledger.ledger_id, secret)

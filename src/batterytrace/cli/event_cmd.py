@@ -15,6 +15,7 @@ from batterytrace.cli.inputs import InputError, check_output, open_ledger_store,
 from batterytrace.errors import BatterytraceError
 from batterytrace.keys import load_key
 from batterytrace.ledger.participants import key_owner, sign_as
+from batterytrace.model.events import SignedEvent
 
 event_app = typer.Typer(help="Events: sign bodies for submission.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
@@ -73,3 +74,18 @@ def event_sign(
     else:
         out.write_bytes(data)
         err_console.print(f"wrote {len(lines)} signed events to {out}")
+
+
+@event_app.command("hash")
+def event_hash(
+    file: Path = typer.Argument(..., help="Signed events (wire form): a JSON object, an array, or JSON lines ('-' for stdin)."),
+) -> None:
+    """Print the hash (event id) of each signed event, one a line: a lot an event creates is
+    <hash>:<output index>, a receipt names its shipment by the ship event's hash."""
+    for n, wire in enumerate(read_json_objects(file, "signed events file"), 1):
+        try:
+            ev = SignedEvent.from_wire(wire)
+        except (BatterytraceError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"item {n} is not a signed event in wire form ({{\"event\": …, \"signature\": …}}): "
+                             f"{exc}") from exc
+        print(ev.hash_hex)

@@ -36,7 +36,7 @@ from batterytrace.passport.resolver import default_passport_dir, resolver_for
 from batterytrace.passport.status import STATUS_VALUES, StatusLists, list_id_for
 from batterytrace.storage.openings import OpeningStore
 
-RESOLVER = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL (https://host[/prefix]); "
+RESOLVER = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL (https://host or https://host/prefix); "
                         "stored as the ledger's resolver for later commands (default: the stored one, else "
                         "https://id.batterytrace.example/).")
 

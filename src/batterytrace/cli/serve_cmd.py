@@ -61,7 +61,7 @@ def serve(
     passports: str | None = typer.Option(None, help="Directory of issued passports (default: <db>-passports beside "
                                          "a SQLite ledger, else ./batterytrace-passports; as passport issue)."),
     resolver: str | None = typer.Option(None, "--resolver", help="GS1 Digital Link resolver base URL "
-                                        "(https://host[/prefix]); stored as the ledger's resolver; the viewer also "
+                                        "(https://host or https://host/prefix); stored as the ledger's resolver; the viewer also "
                                         "answers under its path prefix."),
     issuer: list[str] = typer.Option([], help="KEY_FILE=MASTER_JSON of an economic operator; repeatable."),
     operator_key: str | None = typer.Option(None, help="Operator key file (signs tree heads before issuing)."),
