@@ -97,10 +97,10 @@ def test_a_bad_gtin_is_a_problem_for_clients_and_a_page_for_browsers(served: Ser
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["field"] == "gtin" and "GTIN" in r.json()["detail"]
-    if "/21/" in path:  # the passport link: a page saying why, with the search form
-        page = served.client.get(path, headers={"accept": "text/html"})
-        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
-        assert "This is not a valid GTIN" in page.text and 'action="/find"' in page.text
+    # the passport and the model link: a page saying why, with the search form
+    page = served.client.get(path, headers={"accept": "text/html"})
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "This is not a valid GTIN" in page.text and 'action="/find"' in page.text
 
 
 @pytest.mark.parametrize("serial", ["VM75 000001", "VM75~1", "X" * 21, "%C3%A9"])
@@ -113,6 +113,9 @@ def test_a_serial_outside_gs1_ai_21_is_a_problem(served: Served, serial: str) ->
 def test_an_unknown_model_is_404(served: Served) -> None:
     r = served.client.get("/01/00000000000000")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    page = served.client.get("/01/00000000000000", headers={"accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert 'action="/find"' in page.text and '<meta name="viewport"' in page.text
 
 
 def test_linkset_lists_the_passport_representations(prefixed: Served) -> None:

@@ -258,14 +258,28 @@ def model(request: Request, gtin: str = Path(..., max_length=14),
           limit: int = Query(100, ge=1, le=1000, description="Batteries per page")) -> Response:
     """The model's public data (chemistry, rated energy, economic operator, from its packs on the
     ledger) and its batteries, each with its Digital Link and current passport id, by serial."""
-    gtin14 = _gtin14(gtin)
+    html = _wants(request) == "html"
+    ctx = PageContext(_lang(request), request.url.path)
+    try:
+        gtin14 = _gtin14(gtin)
+    except ProblemError as exc:
+        if not html:
+            raise
+        message = _gtin_problem(gtin, ctx.lang) or exc.detail
+        return _page(request, render_error(400, t("bad_gtin_title", ctx.lang), message, ctx, exc.detail,
+                                           gtin=gtin[:14]), 400)
     redirect = _canonical(request, gtin, gtin14)
     if redirect is not None:
         return redirect
-    listing = model_listing(request.app.state.ledger, gtin14, request.app.state.resolver, after, limit)
+    try:
+        listing = model_listing(request.app.state.ledger, gtin14, request.app.state.resolver, after, limit)
+    except (BatterytraceError, ProblemError) as exc:
+        error_page = _html_error(request, exc, ctx, gtin14, "") if html else None
+        if error_page is None:
+            raise
+        return error_page
     headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "public, max-age=60"}
-    if _wants(request) == "html":
-        ctx = PageContext(_lang(request), request.url.path)
+    if html:
         return _page(request, render_model(listing, request.url.path, ctx), headers=headers)
     return JSONResponse(listing, headers=headers)
 
