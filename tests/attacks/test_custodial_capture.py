@@ -132,7 +132,10 @@ def test_participant_a_cannot_write_as_participant_b(chain: HostedChain) -> None
     receipt["epcisBody"]["eventList"][0]["quantityList"][0]["epcClass"] = f"urn:batterytrace:lot:{lots[0].lot_id}"
     receipt["epcisBody"]["eventList"][0]["readPoint"] = {"id": "urn:batterytrace:site:plant:cells"}
     job = _post(chain, receipt, chain.token("cellmaker")).json()
-    assert not job["success"] and job["errors"][0]["reason"] == "rule/custody", job
+    # refused before the ledger: the lot is neither held by nor shipped to the cell maker, and the
+    # refusal tells nothing of it (tests/attacks/test_review_capture_leak.py)
+    assert not job["success"] and job["errors"][0]["reason"] == "mapping", job
+    assert "not a lot you hold or that is shipped to you" in job["errors"][0]["message"], job
     # and the refiner cannot ship lots the mine holds
     shipment = load_doc("mine")
     shipment["epcisBody"]["eventList"] = [shipment["epcisBody"]["eventList"][1]]

@@ -228,9 +228,10 @@ def test_receipt_with_wrong_seals_or_weight(world: World) -> None:
     good = template_text("receipt").replace(EXAMPLE_SHIPMENT, shipment)
     assert world.refused("receipt", "kivijarvi", good.replace("TJG-0142-A;", "TJG-9999-A;")).rule == "receipt.seals"
     assert world.refused("receipt", "kivijarvi", good.replace(",2229.8,", ",2100,")).rule == "receipt.weighbridge"
-    assert world.refused("receipt", "tujenge", good).rule == "custody"  # the sender cannot receive it
+    refused = world.refused("receipt", "tujenge", good)  # the sender cannot receive it: not a shipment to it
+    assert refused.rule is None and "is not a shipment to you" in str(refused)
     unknown = world.refused("receipt", "kivijarvi", good.replace(shipment, "ab" * 32))
-    assert unknown.problems[0][1] == "shipment" and "no event" in unknown.problems[0][2]
+    assert unknown.problems[0][1] == "shipment" and "is not a shipment to you" in unknown.problems[0][2]
 
 
 # ------------------------------------------------------------------ transformations
@@ -246,7 +247,7 @@ def test_transformation_references_and_balances(world: World) -> None:
         "unknown @ref": (row("E1", "A", "@nowhere", "10", "20"), 2, "inputs", "no output of an earlier row"),
         "listed twice": (row("E1", "A", f"{receipt}:0 {receipt}:0", "10", "20"), 2, "inputs", "listed twice"),
         "not a lot id": (row("E1", "A", "lot-7", "10", "20"), 2, "inputs", "neither a lot id"),
-        "missing lot": (row("E1", "A", "ab" * 32 + ":0", "10", "20"), 2, "inputs", "no lot"),
+        "missing lot": (row("E1", "A", "ab" * 32 + ":0", "10", "20"), 2, "inputs", "is not a lot you hold"),
         "more metal than the inputs": (row("E1", "A", inputs, "1300", "20.97"), 2, "Co_pct", "inputs have 268589 g"),
     }
     for name, (line, n, column, message) in cases.items():

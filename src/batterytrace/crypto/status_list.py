@@ -128,10 +128,12 @@ def issue_status_list_token(key: SigningKey, uri: str, statuses: StatusList, iss
     return f"{signing_input}.{b64u_encode(key.sign(signing_input.encode('ascii')))}"
 
 
-def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max_skew_s: int = 300) -> StatusListToken:
+def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max_skew_s: int = 300,
+                             check_expiry: bool = True) -> StatusListToken:
     """Verify a Status List Token for the list at ``uri`` signed by ``issuer`` (a did:key). Raises
     ``VerificationError`` naming the defect: wrong type, signature, subject, issuer, a token dated
-    in the future or expired (``exp``)."""
+    in the future or expired (``exp``; ``check_expiry=False`` for a kept token compared with a
+    newer one, whose age is no defect)."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not token.isascii():
         raise VerificationError("a status list token is an ASCII compact JWS of at most 1 MiB")
     pieces = token.strip().split(".")
@@ -163,6 +165,6 @@ def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max
         raise VerificationError("status list token has no iat")
     if iat > now + max_skew_s:
         raise VerificationError(f"the status list token is dated {iat - now} s in the future")
-    if isinstance(exp, int) and now >= exp:
+    if check_expiry and isinstance(exp, int) and now >= exp:
         raise VerificationError("the status list token has expired")
     return StatusListToken(issuer, uri, iat, ttl, StatusList.decode(payload.get("status_list")))

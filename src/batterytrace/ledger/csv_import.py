@@ -213,13 +213,18 @@ def _shipment(rows: list[Row], store: Store) -> list[PlannedEvent]:
     return events
 
 
-def _shipped_lots(row: Row, store: Store, ship_hash: str) -> list[Lot]:
+def _shipped_lots(row: Row, store: Store, ship_hash: str, participant: str | None = None) -> list[Lot]:
+    """The lots of the shipment ``ship_hash``; with ``participant``, only a shipment to it (one
+    answer for any other hash: what another participant's events are is not told)."""
     seq = store.event_seq(bytes.fromhex(ship_hash))
-    if seq is None:
+    stored = store.get_event(seq) if seq is not None else None
+    ship = SignedEvent.from_stored(stored.canonical, stored.signature) if stored is not None else None
+    if participant is not None and (ship is None or ship.kind != "ship" or ship.body.get("to") != participant):
+        row.bad("shipment", f"{ship_hash[:16]}… is not a shipment to you")
+        return []
+    if ship is None:
         row.bad("shipment", f"no event {ship_hash[:16]}… in the log")
         return []
-    stored = store.get_event(seq)
-    ship = SignedEvent.from_stored(stored.canonical, stored.signature)
     if ship.kind != "ship":
         row.bad("shipment", f"event {ship_hash[:16]}… is a {ship.kind}, not a shipment")
         return []
@@ -228,7 +233,7 @@ def _shipped_lots(row: Row, store: Store, ship_hash: str) -> list[Lot]:
     return [found[i] for i in ids if i in found]
 
 
-def _receipt(rows: list[Row], store: Store) -> list[PlannedEvent]:
+def _receipt(rows: list[Row], store: Store, participant: str | None = None) -> list[PlannedEvent]:
     events: list[PlannedEvent] = []
     for row in rows:
         ref, t = row.ref(), row.time()
@@ -236,7 +241,7 @@ def _receipt(rows: list[Row], store: Store) -> list[PlannedEvent]:
         if ship_hash is not None and not _HASH.match(ship_hash):
             row.bad("shipment", "must be the shipment's event hash (64 hex digits)")
             ship_hash = None
-        lots = _shipped_lots(row, store, ship_hash) if ship_hash else []
+        lots = _shipped_lots(row, store, ship_hash, participant) if ship_hash else []
         carbon = _carbon(row, None, "distribution")
         outputs = []
         for lot in lots:
@@ -288,7 +293,8 @@ class _Pool:
         return {k: g for k, g in shares.items() if g}
 
 
-def _transformation(rows: list[Row], store: Store, base: Path | None) -> list[PlannedEvent]:
+def _transformation(rows: list[Row], store: Store, base: Path | None,
+                    participant: str | None = None) -> list[PlannedEvent]:
     groups: dict[str, list[Row]] = {}
     order: list[str] = []
     previous: str | None = None
@@ -331,6 +337,10 @@ def _transformation(rows: list[Row], store: Store, base: Path | None) -> list[Pl
                 in_specs.append((item, earlier["buckets"], earlier["coc_model"]))
             elif _LOT_ID.match(item):
                 lot = store.get_lot(item)
+                if participant is not None and (lot is None or lot.custodian != participant):
+                    # one answer whether it exists or another participant holds it: its contents stay private
+                    first.bad("inputs", f"{item[:20]}… is not a lot you hold")
+                    continue
                 if lot is None:
                     first.bad("inputs", f"no lot {item[:20]}… on the ledger")
                     continue
@@ -384,10 +394,13 @@ def _grade_column(row: Row, element: str) -> str:
     return f"{element}_pct" if f"{element}_pct" in row.cells else f"{element}_gpt"
 
 
-def plan_csv(kind: str, data: bytes, store: Store, base: Path | None = None) -> CsvPlan:
+def plan_csv(kind: str, data: bytes, store: Store, base: Path | None = None,
+             participant: str | None = None) -> CsvPlan:
     """Check every row of a ``kind`` CSV file and map the rows to unsigned event bodies; raise
     ``CsvError`` listing every problem (row, column, what is wrong). ``store`` resolves sites,
-    participants, lots and shipments; ``base`` is the folder ``pact_file`` names are relative to."""
+    participants, lots and shipments; ``base`` is the folder ``pact_file`` names are relative to.
+    With ``participant`` (the signer) inputs must be lots it holds and receipts shipments to it,
+    so a file never learns what another participant's lots hold."""
     if kind not in KINDS:
         raise CsvError([(0, "", f"unknown CSV kind {kind!r} (one of {', '.join(KINDS)})")])
     _, table = read_rows(kind, data)
@@ -405,9 +418,9 @@ def plan_csv(kind: str, data: bytes, store: Store, base: Path | None = None) -> 
     elif kind == "shipment":
         events = _shipment(rows, store)
     elif kind == "receipt":
-        events = _receipt(rows, store)
+        events = _receipt(rows, store, participant)
     else:
-        events = _transformation(rows, store, base)
+        events = _transformation(rows, store, base, participant)
     if problems:
         raise CsvError(sorted(problems, key=lambda p: p[0]))
     return CsvPlan(kind, events)
@@ -443,7 +456,7 @@ def import_csv(ledger: Ledger, kind: str, data: bytes, key: SigningKey, base: Pa
     the rule (``CsvError.rule``). ``check_only`` stops after the judgement and records nothing
     (the ids it returns are those the events would get; the signed events are discarded).
     ``credential_id``: custodial signing with a hosted key (``sign_plan``)."""
-    plan = plan_csv(kind, data, ledger.store, base)
+    plan = plan_csv(kind, data, ledger.store, base, participant=key.did)
     events = sign_plan(plan, key, ledger.ledger_id, credential_id=credential_id)
     verdict, _ = ledger.dry_run(events)
     refused = verdict.rejected

@@ -249,7 +249,7 @@ class _Context:
             for known in self.local.values():
                 if known.lot_id == epc.lot_id:
                     return known
-            return _Known.of(self._follow_receipts(epc.lot_id, where))
+            return _Known.of(self._yours(self._follow_receipts(epc.lot_id, where), epc.uri, where))
         assert epc.gtin is not None and epc.serial is not None
         known = self.local.get((epc.gtin, epc.serial))
         if known is not None:
@@ -259,17 +259,25 @@ class _Context:
         if len(live) != 1:
             what = "no" if not live else "more than one"
             raise MappingError(where, f"{what} live lot carries GTIN {epc.gtin} serial {epc.serial}")
-        return _Known.of(live[0])
+        return _Known.of(self._yours(live[0], epc.uri, where))
+
+    def _yours(self, lot: Lot | None, uri: str, where: str) -> Lot:
+        """``lot`` when the credential's participant holds it or it is in transit to it; else one
+        refusal, whether it exists or not, that tells nothing of it (no mass, no holder)."""
+        if lot is not None and (lot.custodian == self.actor
+                                or (lot.status == "in_transit" and (lot.shipment or {}).get("to") == self.actor)):
+            return lot
+        raise MappingError(where, f"{uri[:80]} is not a lot you hold or that is shipped to you")
 
 
-    def _follow_receipts(self, lot_id: str, where: str) -> Lot:
+    def _follow_receipts(self, lot_id: str, where: str) -> Lot | None:
         """The stored lot ``lot_id``, or, when a receipt consumed it, the lot that receipt gave its
-        receiver for it (a bulk lot keeps its name through shipments and receipts)."""
+        receiver for it (a bulk lot keeps its name through shipments and receipts); None when unknown."""
         store = self.ledger.store
         lot = store.get_lot(lot_id)
         for _ in range(64):
             if lot is None:
-                raise MappingError(where, f"lot {lot_id} does not exist")
+                return None
             if lot.status != "spent" or lot.spent_by is None:
                 return lot
             seq = store.event_seq(bytes.fromhex(lot.spent_by))
@@ -470,6 +478,8 @@ class _Mapper:
         kind = self.e.get("type")
         step = _step(self.e.get("bizStep"))
         action = self.e.get("action")
+        if action is not None and not isinstance(action, str):
+            raise MappingError("action", "action is one of ADD, OBSERVE, DELETE (a string)")
         if kind == "ObjectEvent":
             if step == "commissioning":
                 if action != "ADD":

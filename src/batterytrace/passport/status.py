@@ -31,6 +31,7 @@ from batterytrace.crypto.status_list import (
     issue_status_list_token,
     verify_status_list_token,
 )
+from batterytrace.encoding import b64u_decode
 from batterytrace.errors import EncodingError, NotFoundError, RuleViolationError, VerificationError
 from batterytrace.passport.verification import CheckStatus
 
@@ -167,13 +168,21 @@ class StatusLists:
         kept = self.token(list_id)  # may have been published from elsewhere (accept) since
         kept_iat = 0
         if kept is not None:
-            from batterytrace.encoding import b64u_decode
-
             try:
                 kept_iat = int(json.loads(b64u_decode(kept.split(".")[1])).get("iat", 0))
             except (EncodingError, IndexError, ValueError, TypeError, AttributeError):
                 kept_iat = 0
         iat = max(now, int(state.get("iat", 0)) + 1, kept_iat + 1)  # strictly newer than the token it replaces
+        if kept is not None:  # a revocation published here stays revoked in every list signed after it
+            try:
+                kept_list = StatusList.decode(json.loads(b64u_decode(kept.split(".")[1])).get("status_list"))
+            except (EncodingError, VerificationError, IndexError, ValueError, AttributeError):
+                kept_list = None
+            if kept_list is not None and kept_list.bits == statuses.bits:
+                for idx in range(min(kept_list.size, statuses.size)):
+                    if kept_list.get(idx) == 1 and statuses.get(idx) != 1:
+                        statuses.data[idx * statuses.bits // 8] &= ~(((1 << statuses.bits) - 1) << (idx * statuses.bits % 8)) & 0xFF
+                        statuses.data[idx * statuses.bits // 8] |= 1 << (idx * statuses.bits % 8)
         token = issue_status_list_token(key, state["uri"], statuses, iat)
         state["iat"], state["list"] = iat, statuses.encode()
         state_path, token_path = self._paths(list_id)
@@ -239,7 +248,6 @@ class StatusLists:
         the list of its signer (its ``sub`` ends in the signer's list id) and newer than the one
         kept; refusals: ``statuslist.issuer``, ``statuslist.rollback``, ``VerificationError``."""
         from batterytrace.crypto.status_list import MAX_TOKEN_CHARS
-        from batterytrace.encoding import b64u_decode
 
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             raise VerificationError("a status list token is a compact JWS of at most 1 MiB")
@@ -258,7 +266,8 @@ class StatusLists:
         with self._locked():
             kept = self.token(list_id)
             if kept is not None:
-                old = verify_status_list_token(kept, issuer=issuer, uri=uri, now=now)
+                # the kept list may have expired since: only its signature and time matter here
+                old = verify_status_list_token(kept, issuer=issuer, uri=uri, now=now, check_expiry=False)
                 if kept == token:
                     return verified
                 if verified.issued_at <= old.issued_at:
@@ -267,6 +276,10 @@ class StatusLists:
                 for idx in range(old.statuses.size):  # a revocation is final, whatever the issuer signs later
                     if old.statuses.get(idx) == 1 and (idx >= verified.statuses.size or verified.statuses.get(idx) != 1):
                         raise RuleViolationError("statuslist.final", f"entry {idx} was revoked and may not be reinstated")
-            _, token_path = self._paths(list_id)
+            state_path, token_path = self._paths(list_id)
+            state = self._state(list_id)
+            if state is not None:  # this directory also signs the list: sign on from the published statuses
+                state["list"], state["iat"] = verified.statuses.encode(), verified.issued_at
+                self._write(state_path, json.dumps(state, sort_keys=True))
             self._write(token_path, token)
         return verified
