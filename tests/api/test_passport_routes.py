@@ -73,6 +73,11 @@ def test_model_level_lists_the_batteries_of_a_gtin(prefixed: Served) -> None:
     assert [b["serial"] for b in second["batteries"]] == serials[1:2]
     page = prefixed.client.get(f"/01/{GTIN14}", headers={"accept": "text/html"})
     assert page.status_code == 200 and f"(21) {prefixed.serial}" in page.text and "(01) " + GTIN14 in page.text
+    assert "Battery model" in page.text and "Economic operator" in page.text
+    german = prefixed.client.get(f"/01/{GTIN14}", headers={"accept": "text/html", "accept-language": "de-DE,de;q=0.9"})
+    assert "Batteriemodell" in german.text and "Wirtschaftsakteur" in german.text and "Battery model" not in german.text
+    french = prefixed.client.get(f"/01/{GTIN14}?lang=fr", headers={"accept": "text/html"})
+    assert "Modèle de batterie" in french.text
 
 
 def test_a_13_digit_ean_is_padded_to_the_gtin_14_link(served: Served) -> None:
