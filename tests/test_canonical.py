@@ -187,6 +187,15 @@ _json = st.recursive(
 )
 
 
+def test_mixed_brackets_are_not_unnested_two_levels_at_once() -> None:
+    """[[], {"a": []}] nests 3 deep: a pass that removed "[]" and then the "{}" it formed would
+    count 2 (found by the property below)."""
+    text = json.dumps([[], {"a": []}])
+    with pytest.raises(EncodingError):
+        check_depth(text, 2)
+    check_depth(text, 3)
+
+
 @given(_json, st.integers(1, 12))
 def test_depth_limit_agrees_with_the_nesting_it_parses(value: object, limit: int) -> None:
     """check_depth refuses exactly the documents nesting deeper than the limit, brackets inside

@@ -27,6 +27,9 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
 def check_depth(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> None:
     """Raise ``EncodingError`` when JSON text nests arrays/objects deeper than ``limit``. Runs at C
     speed without recursion: strings are cut out, everything but brackets dropped, and innermost
@@ -42,7 +45,9 @@ def check_depth(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> None:
         # after ``level`` passes, a run of this many opening brackets proves the depth
         if re.search(rb"[\[{]{%d}" % (limit + 1 - level), brackets):
             break
-        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        # one regex pass removes exactly the innermost pairs of either kind: two chained replaces
+        # would also remove the "{}" a "[]" removal just formed ("{[]}"), two levels in one pass
+        shorter = _INNERMOST.sub(b"", brackets)
         if len(shorter) == len(brackets):
             break  # unbalanced: not JSON
         brackets = shorter
