@@ -20,7 +20,13 @@ from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import ConfigError, EncodingError, RuleViolationError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from batterytrace.ledger.confidential import DeferredProofs
-from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION, ensure_index, index_entry
+from batterytrace.ledger.event_index import (
+    INDEX_META,
+    INDEX_VERSION,
+    ensure_index,
+    index_entry,
+    named_lots,
+)
 from batterytrace.ledger.rules import check_event
 from batterytrace.ledger.state import BatchState
 from batterytrace.model.entities import Lot, Participant, Site
@@ -134,16 +140,8 @@ def check_signatures(events: Sequence[SignedEvent]) -> tuple[list[int], list[Rej
 
 
 def _referenced_lots(events: Sequence[SignedEvent]) -> list[str]:
-    ids: set[str] = set()
-    for ev in events:
-        for name in ("inputs", "lots"):
-            value = ev.body.get(name)
-            if isinstance(value, list):
-                ids.update(v for v in value if isinstance(v, str))
-        lot = ev.body.get("lot")
-        if isinstance(lot, str):
-            ids.add(lot)
-    return sorted(ids)
+    """Every lot the events name (``named_lots`` of each), sorted."""
+    return sorted({lot for ev in events for lot in named_lots(ev)})
 
 
 class _IngestClock:

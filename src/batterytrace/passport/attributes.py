@@ -6,18 +6,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from batterytrace.passport.labels import FIELDS, GROUPS, group_of
+from batterytrace.passport.labels import BC, CF, CI, DD, FIELDS, GPI, GROUPS, LB, MC, TP, group_of
 
 __all__ = ["ATTRIBUTES", "CATEGORIES", "REQUIREMENTS", "Attribute", "render_markdown", "requirement"]
 
-GPI = "aspects.GeneralProductInformation"
-CF = "aspects.CarbonFootprintForBatteries"
-DD = "aspects.SupplyChainDueDiligence"
-MC = "aspects.MaterialComposition"
-CI = "aspects.Circularity"
-TP = "aspects.PerformanceAndDurability.batteryTechicalProperties"
-BC = "aspects.PerformanceAndDurability.batteryCondition"
-LB = "aspects.Labeling"
 
 LEDGER, MASTER, LIFECYCLE, ATTEST, ISSUE = "ledger lineage", "OEM master data", "lifecycle events", "attestations", "issuance"
 # audiences (passport/issue.py AUDIENCES): the longlist's access rights, as the roles that read them
