@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +13,7 @@ import pytest
 from typer.main import get_command
 
 from batterytrace.cli import app
-
-
-def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-c", "from batterytrace.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=600,
-        # the sources under test (PYTHONPATH=src from a worktree), not whatever the venv installed
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
-             **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}},
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+from cli_support import run
 
 
 @pytest.fixture(scope="module")
