@@ -20,7 +20,7 @@ from typing import Any
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.model.events import SignedEvent
+from batterytrace.model.events import EVENT_KINDS, SignedEvent
 from batterytrace.timeutil import format_time, parse_time
 
 __all__ = [
@@ -38,7 +38,9 @@ __all__ = [
     "lot_uri",
     "namespace_prefixes",
     "prepare_capture",
+    "projected_shape",
     "record_capture",
+    "shape_kinds",
 ]
 
 BT_NAMESPACE = "https://batterytrace.example/ns/epcis#"
@@ -76,38 +78,71 @@ def _consumed(ev: SignedEvent, name: str = "inputs") -> list[str]:
     return [lot_uri(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+# Each kind's EPCIS type, action and business step: fixed by the kind alone, so a query's
+# ``eventType`` / ``EQ_action`` / ``EQ_bizStep`` conditions name a set of kinds (``shape_kinds``)
+# that the event index can be narrowed to before any row is read.
+_SHAPES: dict[str, tuple[str, str | None, str]] = {
+    "extract": ("ObjectEvent", "ADD", "commissioning"),
+    "ship": ("ObjectEvent", "OBSERVE", "shipping"),
+    "receive": ("TransformationEvent", None, "receiving"),
+    "transform": ("TransformationEvent", None, "commissioning"),
+    "recycle": ("TransformationEvent", None, _BT_STEP + "recycling"),
+    "aggregate": ("AggregationEvent", "ADD", "assembling"),
+    "disaggregate": ("AggregationEvent", "DELETE", "disassembling"),
+}
+
+
+def projected_shape(kind: str) -> tuple[str, str | None, str]:
+    """(EPCIS type, action or None, bizStep) of every event of ``kind``."""
+    shape = _SHAPES.get(kind)
+    if shape is not None:
+        return shape
+    return "ObjectEvent", "OBSERVE", "inspecting" if kind in ("attest", "incident", "lifecycle") else _BT_STEP + kind
+
+
+def shape_kinds(types: frozenset[str] | None, actions: frozenset[str] | None,
+                biz_steps: frozenset[str] | None) -> frozenset[str] | None:
+    """The kinds whose events can match these conditions (None: no condition given)."""
+    if types is None and actions is None and biz_steps is None:
+        return None
+    out = set()
+    for kind in EVENT_KINDS:
+        etype, action, step = projected_shape(kind)
+        if ((types is None or etype in types) and (actions is None or action in actions)
+                and (biz_steps is None or step in biz_steps)):
+            out.add(kind)
+    return frozenset(out)
+
+
 def _projection(ev: SignedEvent) -> dict[str, Any]:
     """The standard EPCIS fields that represent ``ev`` (a pure function of the signed body)."""
     b, kind = ev.body, ev.kind
+    etype, action, step = projected_shape(kind)
     out: dict[str, Any] = {"eventTime": b["time"], "eventTimeZoneOffset": "+00:00"}
     site = b.get("site")
     if isinstance(site, str):
         out["readPoint"] = {"id": _site_uri(site)}
+    out["type"] = etype
+    if action is not None:
+        out["action"] = action
+    out["bizStep"] = step
     if kind == "extract":
-        out.update(type="ObjectEvent", action="ADD", bizStep="commissioning", disposition="active",
-                   epcList=_created(ev))
+        out.update(disposition="active", epcList=_created(ev))
     elif kind == "ship":
-        out.update(type="ObjectEvent", action="OBSERVE", bizStep="shipping", disposition="in_transit",
-                   epcList=_consumed(ev, "lots"))
+        out.update(disposition="in_transit", epcList=_consumed(ev, "lots"))
         if isinstance(b.get("to"), str):
             out["destinationList"] = [{"type": "owning_party", "destination": b["to"]}]
     elif kind in ("receive", "transform", "recycle"):
-        step = {"receive": "receiving", "transform": "commissioning", "recycle": _BT_STEP + "recycling"}[kind]
-        out.update(type="TransformationEvent", bizStep=step, disposition="active",
-                   inputEPCList=_consumed(ev, "lots" if kind == "receive" else "inputs"),
+        out.update(disposition="active", inputEPCList=_consumed(ev, "lots" if kind == "receive" else "inputs"),
                    outputEPCList=_created(ev))
     elif kind in ("aggregate", "disaggregate"):
         parts, whole = (_consumed(ev), _created(ev)) if kind == "aggregate" else (_created(ev), _consumed(ev))
-        out.update(type="AggregationEvent", action="ADD" if kind == "aggregate" else "DELETE",
-                   bizStep="assembling" if kind == "aggregate" else "disassembling",
-                   childEPCs=parts)
+        out["childEPCs"] = parts
         if whole:
             out["parentID"] = whole[0]
     else:
         lot = b.get("lot")
-        step = "inspecting" if kind in ("attest", "incident", "lifecycle") else _BT_STEP + kind
-        out.update(type="ObjectEvent", action="OBSERVE", bizStep=step,
-                   epcList=[lot_uri(lot)] if isinstance(lot, str) else [])
+        out["epcList"] = [lot_uri(lot)] if isinstance(lot, str) else []
     return out
 
 
