@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from batterytrace.web.charts import FONT, WIDTH, flow_chart, hbar_chart, target_bars
+import pytest
+
+from batterytrace.web.charts import FONT, WIDTH, flow_chart, hbar_chart, sankey_chart, target_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 LABELS = {"certified": "certified mining", "uncertified": "uncertified mining", "mined": "mined",
@@ -63,3 +65,60 @@ def test_chart_text_stays_legible_on_a_phone() -> None:
     assert FONT * 358 / WIDTH >= 12
     svg = str(hbar_chart("c", "t", [("a", 1.0)], "kg"))
     assert f'viewBox="0 0 {WIDTH} ' in svg
+
+
+def _stages() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    stages: list[dict[str, object]] = [
+        {"label": "Mines and recyclers", "nodes": [
+            {"id": "m1", "name": "Mine <A>", "detail": "certified · Cobalt 60 %", "cls": "certified"},
+            {"id": "m2", "name": "Mine B", "detail": "uncertified · Cobalt 30 %", "cls": "uncertified"},
+            {"id": "r", "name": "Recycler", "detail": "Cobalt 10 %", "cls": "recycled_post"}]},
+        {"label": "Refiners", "nodes": [{"id": "f", "name": "Refinery", "detail": "", "cls": ""}]},
+        {"label": "Cell makers", "nodes": [{"id": "c", "name": "Cells", "detail": "", "cls": ""}]},
+        {"label": "This battery", "nodes": [{"id": "p", "name": "this battery", "detail": "", "cls": ""}]}]
+    links: list[dict[str, object]] = [
+        {"source": "m1", "target": "f", "cls": "certified", "weight": 60.0, "text": "A to refinery 60 %"},
+        {"source": "m2", "target": "f", "cls": "uncertified", "weight": 30.0, "text": "B to refinery 30 %"},
+        {"source": "r", "target": "c", "cls": "recycled_post", "weight": 10.0, "text": "recycler to cells 10 %"},
+        {"source": "f", "target": "c", "cls": "certified", "weight": 60.0, "text": ""},
+        {"source": "f", "target": "c", "cls": "uncertified", "weight": 30.0, "text": ""},
+        {"source": "c", "target": "p", "cls": "certified", "weight": 60.0, "text": ""},
+        {"source": "c", "target": "p", "cls": "uncertified", "weight": 30.0, "text": ""},
+        {"source": "c", "target": "p", "cls": "recycled_post", "weight": 10.0, "text": ""}]
+    return stages, links
+
+
+def test_sankey_stages_bars_bands_and_key() -> None:
+    stages, links = _stages()
+    root = ET.fromstring(str(sankey_chart("stages", "Flow <x>", stages, links, LABELS)))
+    texts = _texts(root)
+    assert root.get("role") == "img" and root.find(f"{SVG}title").text == "Flow <x>"  # type: ignore[union-attr]
+    for label in ("Mines and recyclers", "Refiners", "Cell makers", "This battery"):
+        assert texts.count(label) == 2  # over its bar and in the key
+    assert "Mine <A> · certified · Cobalt 60 %" in texts  # escaped in the markup, intact in the text
+    assert "recycled, post-consumer" in texts and "recycled, pre-consumer" not in texts  # the legend
+    # nodes numbered as drawn; the bars of one stage share the width in proportion (at least 22 units)
+    bars = [r for r in root.iter(f"{SVG}rect") if r.get("height") == "18.0"]
+    first = sorted((float(r.get("x", 0)), float(r.get("width", 0))) for r in bars if r.get("y") == bars[0].get("y"))
+    assert len(first) == 3
+    assert first[0][1] / first[1][1] == pytest.approx(2.0, rel=0.01)
+    assert first[2][1] >= 22.0
+    assert sum(w for _, w in first) + 2 * 4 == pytest.approx(WIDTH, abs=0.2)
+    # the recycler skips the refiners: a gap is kept for it in their bar, the refinery is 90 % of it
+    refinery = next(r for r in bars if r.get("y") != bars[0].get("y"))
+    assert float(refinery.get("width", 0)) == pytest.approx((WIDTH - 4) * 0.9, abs=0.5)
+    assert len(list(root.iter(f"{SVG}path"))) == 1 + 1 + 1 + 1 + 2 + 3  # hops, the skip drawn in two
+    desc = root.find(f"{SVG}desc").text or ""  # type: ignore[union-attr]
+    assert "A to refinery 60 %" in desc and "recycler to cells 10 %" in desc
+
+
+def test_sankey_key_lines_wrap_inside_the_chart() -> None:
+    stages, links = _stages()
+    long = "Kivijärvi Battery Chemicals Oy — refinery (Finland) · Cobalt 98 % (6,798 g), Lithium 91 % (7,306 g)"
+    stages[1]["nodes"] = [{"id": "f", "name": long, "detail": "", "cls": ""}]
+    root = ET.fromstring(str(sankey_chart("stages", "t", stages, links, LABELS)))
+    for t in root.iter(f"{SVG}text"):
+        if t.get("text-anchor") == "start":
+            assert float(t.get("x", 0)) + len(t.text or "") * 7.2 <= WIDTH + 8, t.text
+    assert any((t.text or "").startswith("Kivijärvi") for t in root.iter(f"{SVG}text"))
+    assert not any(t.text == long for t in root.iter(f"{SVG}text"))

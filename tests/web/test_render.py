@@ -74,3 +74,53 @@ def test_the_page_says_verified_in_words_and_anchored() -> None:
 def test_error_page_escapes_what_it_repeats() -> None:
     page = render_error(404, "No passport", "<script>x</script>", PageContext("en", "/"), gtin='"><b>')
     assert "<script>x" not in page and "&lt;script&gt;" in page and 'value="&#34;&gt;&lt;b&gt;"' in page
+
+
+def _lineage() -> Any:
+    from batterytrace.ledger.material_flow import FlowLink, FlowNode, MaterialFlow
+
+    nodes = (FlowNode("origin:mine:a/certified", 0, "mine", "Mine Alpha", "CD", "certified", ("ore",)),
+             FlowNode("origin:plant:r/recycled-post", 0, "recycler", "Recycler Rho", "BE", "recycled-post", ()),
+             FlowNode("site:plant:f", 1, "refiner", "Refinery Phi", "FI"),
+             FlowNode("site:plant:v", 2, "oem", "Voltara plant", "DE"),
+             FlowNode("product", 3, "product", "Voltara VM75", ""))
+    links = (FlowLink("origin:mine:a/certified", "site:plant:f", "Co", "certified", 800.0, 80.0),
+             FlowLink("origin:plant:r/recycled-post", "site:plant:v", "Co", "recycled-post", 200.0, 20.0),
+             FlowLink("site:plant:f", "site:plant:v", "Co", "certified", 800.0, 80.0),
+             FlowLink("site:plant:v", "product", "Co", "certified", 800.0, 80.0),
+             FlowLink("site:plant:v", "product", "Co", "recycled-post", 200.0, 20.0))
+    return MaterialFlow("e:0", nodes, links, {"Co": 1000}, "shown")
+
+
+@pytest.mark.parametrize(("lang", "stage"), [("en", "Refiners"), ("de", "Raffinerien"), ("fr", "Raffineurs")])
+def test_the_lineage_is_drawn_stage_by_stage_with_names(lang: str, stage: str) -> None:
+    claims = _claims()
+    html = render_passport(passport_view(claims, "commission"), CHECKS, "/p", (), claims,
+                           PageContext(lang, "/p", "commission"), None, _lineage())
+    assert 'data-chart="stages"' in html and 'data-chart="flow"' in html
+    assert "Refinery Phi (" in html and "Mine Alpha (" in html and stage in html
+    assert "800" in html and "80\u00a0%" in html
+    assert 'id="stages-note"' in html
+
+
+def test_without_the_lineage_the_page_says_the_stages_are_not_disclosed() -> None:
+    claims = _claims()
+    html = render_passport(passport_view(claims, "public"), CHECKS, "/p", (), claims, PageContext("en", "/p"))
+    assert 'data-chart="stages"' not in html and "Refinery Phi" not in html
+    assert "not disclosed at this access level" in html
+
+
+def test_a_withheld_lineage_names_the_stages_without_amounts() -> None:
+    from dataclasses import replace
+
+    from batterytrace.ledger.material_flow import FlowLink
+
+    lineage = _lineage()
+    hidden = replace(lineage, element_g={}, quantities="withheld",
+                     links=tuple(FlowLink(x.source, x.target, None, None, None, None) for x in lineage.links))
+    claims = _claims()
+    html = render_passport(passport_view(claims, "authorities"), CHECKS, "/p", (), claims,
+                           PageContext("en", "/p", "authorities"), None, hidden)
+    assert 'data-chart="stages"' not in html
+    assert "Refiners: Refinery Phi" in html and "Mines and recyclers: Mine Alpha, Recycler Rho" in html
+    assert "800" not in html.split('id="stages-withheld"')[1].split("</p>")[0]

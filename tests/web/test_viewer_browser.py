@@ -77,9 +77,17 @@ def _labels(page: Any) -> list[str]:
     return [t.strip() for t in page.locator("#attributes dt .lbl").all_inner_texts()]
 
 
+# chart text reaching past its chart's left or right edge (the SVG would clip it)
+CHART_TEXT_OUTSIDE = """() => Array.from(document.querySelectorAll('svg.chart text')).filter(t => {
+    const s = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+    return r.left < s.left - 1 || r.right > s.right + 1; }).map(t => t.textContent)"""
+
+
 def _check_layout(page: Any, width: int) -> None:
     sizes = page.evaluate(CHART_FONT_PX)
     assert sizes and min(sizes) >= 12.0, f"chart text {min(sizes):.1f} px at {width} px"
+    outside = page.evaluate(CHART_TEXT_OUTSIDE)
+    assert not outside, f"chart text clipped at {width} px: {outside[:3]}"
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width + 1, f"page scrolls sideways at {width} px ({scroll} px)"
 
@@ -133,6 +141,13 @@ def test_sign_in_by_keyboard_shows_restricted_data(browser: Any, site: tuple[Ser
     assert not readable - shown, sorted(readable - shown)
     assert page.get_by_role("link", name="Dismantling manual (PDF)").is_visible()
     assert "last updated" in page.locator("#attributes").inner_text()
+    # the lineage a token level may trace: mines → refinery → cathode and cell makers → assembly → pack
+    stages = page.locator('svg[data-chart="stages"]')
+    assert stages.is_visible()
+    drawn = " ".join(stages.locator("text").all_text_contents())
+    for name in ("Mines and recyclers", "Refiners", "Cathode makers", "Cell makers", "Module and pack assembly",
+                 "Kasonta Cobalt SA", "Kivijärvi Battery Chemicals Oy", "Nordcell Batteries AB", "DR Congo"):
+        assert name in drawn, name
     page.screenshot(path=str(ARTIFACTS / "passport-legitimate-interest-1366.png"), full_page=True)
     page.set_viewport_size(PHONE)
     _check_layout(page, PHONE["width"])

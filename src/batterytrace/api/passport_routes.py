@@ -31,6 +31,8 @@ from batterytrace.errors import (
 )
 from batterytrace.ledger.access import PARTICIPANT_ROLE
 from batterytrace.ledger.credentials import verify_credential
+from batterytrace.ledger.material_flow import MaterialFlow, battery_flow
+from batterytrace.ledger.read_policy import AccessDeniedError, Reader
 from batterytrace.model.identifiers import (
     IdentifierError,
     check_serial,
@@ -230,18 +232,24 @@ def passport(request: Request, gtin: str = Path(..., max_length=64),
         return error_page
     claims = result.claims
     checks = _checks(result, desk.anchor_checked(claims))
+    reader, lineage = _lineage(request, gtin14, serial, granted, level, refused_cookie)
     if kind == "json":
-        return JSONResponse({"level": level, "claims": claims, "verification": [c.__dict__ for c in checks],
-                             "figures": [f.__dict__ for f in result.figures]}, headers=headers)
+        body = {"level": level, "claims": claims, "verification": [c.__dict__ for c in checks],
+                "figures": [f.__dict__ for f in result.figures]}
+        if lineage is not None:
+            body["material_flow"] = lineage.to_dict()
+        return JSONResponse(body, headers=headers)
     pages: dict[tuple[str, ...], str] = request.app.state.rendered_pages
     status = next((c.detail for c in result.checks if c.name == "status"), "")
     history = battery_history(desk.ledger.store, gtin, serial, level)
     # a new status list or lifecycle record renders anew
-    key = (str(claims["passport_id"]), level, status, lang, notice or "", str(len(history.health)))
+    # the lineage is the reader's own: a page drawing it is cached for that reader only
+    key = (str(claims["passport_id"]), level, status, lang, notice or "", str(len(history.health)),
+           f"{reader.audience}:{reader.did}" if lineage is not None else "")
     page = pages.get(key)
     if page is None:
         page = render_passport(passport_view(claims, level), checks, request.url.path, result.figures, claims, ctx,
-                               history)
+                               history, lineage)
         if len(pages) > 10_000:
             pages.clear()
         pages[key] = page
@@ -249,6 +257,26 @@ def passport(request: Request, gtin: str = Path(..., max_length=64),
     if refused_cookie:
         response.delete_cookie(TOKEN_COOKIE)
     return response
+
+
+def _lineage(request: Request, gtin14: str, serial: str, granted: str, level: str,
+             refused_cookie: bool) -> tuple[Reader, MaterialFlow | None]:
+    """The reader under the ledger's read policy and the battery's material flow when it may trace
+    it (ledger/material_flow.py): a token level, or the participant that held the battery. Public
+    readers, a refused cookie and an explicit ``?level=public`` get none."""
+    public = Reader.public()
+    if refused_cookie or (level == "public" and granted != "public"):
+        return public, None
+    try:
+        reader = Reader.of(grant_of(request), request.app.state.ledger.store)
+    except AccessDeniedError:
+        return public, None
+    if reader.is_public:
+        return reader, None
+    try:
+        return reader, battery_flow(request.app.state.ledger.store, gtin14, serial, reader)
+    except (AccessDeniedError, NotFoundError):
+        return reader, None
 
 
 @link_router.get("/01/{gtin}", summary="Battery model by GS1 Digital Link (GTIN only)",

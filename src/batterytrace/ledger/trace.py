@@ -35,6 +35,8 @@ class BackwardTrace:
     attributed_g: dict[str, float] = field(default_factory=dict)
     # lot id → the lots the event that made it consumed (a receipt's output: its received lot)
     made_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # with ``keep_demand``: lot id → bucket → grams of it that ended up in the traced lot
+    demand_g: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def shares(self) -> dict[str, dict[str, float]]:
         """origin site → bucket → percent of the traced lot's element total."""
@@ -70,9 +72,10 @@ class TraceCache:
 
 
 def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
-                   reveal: Callable[[Lot], Lot] | None = None) -> BackwardTrace:
+                   reveal: Callable[[Lot], Lot] | None = None, keep_demand: bool = False) -> BackwardTrace:
     """``reveal`` gives a confidential lot its grams from openings the caller holds (the
-    economic operator of a confidential pack: ledger/openings_view.py); plain lots pass through."""
+    economic operator of a confidential pack: ledger/openings_view.py); plain lots pass through.
+    ``keep_demand`` keeps every lot's attributed grams per bucket (``demand_g``: the material flow)."""
     cache = cache if cache is not None else TraceCache()
     start = store.get_lot(lot_id)
     if start is None:
@@ -83,7 +86,7 @@ def trace_backward(store: Store, lot_id: str, cache: TraceCache | None = None,
     result = BackwardTrace(start, {lot_id: start})
     node_of, members_left = _walk_up(store, result, cache, reveal)
     result.made_from = dict(node_of)
-    _attribute(result, node_of, members_left, cache)
+    _attribute(result, node_of, members_left, cache, keep_demand)
     return result
 
 
@@ -132,7 +135,7 @@ def _walk_up(
 
 
 def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
-               members_left: dict[tuple[str, ...], int], cache: TraceCache) -> None:
+               members_left: dict[tuple[str, ...], int], cache: TraceCache, keep_demand: bool = False) -> None:
     """Demand flows down in Kahn's order over nodes: a lot's demand is final once every node
     consuming it has pushed; a node pushes once, after all its traced members added their
     demand, so 192 cells of one cell batch cost one push. A node's input gets, per bucket, the
@@ -159,6 +162,8 @@ def _attribute(result: BackwardTrace, node_of: dict[str, tuple[str, ...]],
         if d is None:
             d = {}
         attributed[lid] = sum(d.values())
+        if keep_demand:  # a copy: d may become its node's demand and grow below
+            result.demand_g[lid] = dict(d)
         node = node_of.get(lid)
         if node is None:  # an origin: extraction, or recycling (recycled material starts anew)
             _add_origin(result, lots[lid], d)

@@ -12,7 +12,7 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["FONT", "WIDTH", "flow_chart", "hbar_chart", "line_chart", "target_bars"]
+__all__ = ["FONT", "WIDTH", "flow_chart", "hbar_chart", "line_chart", "sankey_chart", "target_bars"]
 
 PALETTE = ("#1f5f8b", "#c2571a", "#2e7d32", "#6a3d9a", "#8d6e00", "#ad1457", "#00695c", "#4e342e")
 WIDTH, FONT = 360, 13
@@ -202,3 +202,145 @@ def line_chart(chart_id: str, title: str, points: list[tuple[str, float]], unit:
             PALETTE[0], " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)))
     desc = "; ".join(f"{label}: {value:g} {unit}" for label, value in points)
     return _svg(width, int(y0 + plot_h + 26), title, desc, "".join(parts), chart_id)
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """``text`` in lines of at most ``width`` units at 13-unit text (about 7.2 units a character,
+    generous for proportional fonts), broken at spaces."""
+    most = max(8, int(width / 7.2))
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > most:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return lines
+
+
+def _spread(weights: list[float], minimum: list[float], room: float) -> float:
+    """The scale (units per weight) that fits every segment, at least its minimum, into ``room``."""
+    scale = room / (sum(weights) or 1.0)
+    for _ in range(len(weights) + 1):
+        fixed = [i for i, w in enumerate(weights) if w * scale < minimum[i]]
+        rest = sum(w for i, w in enumerate(weights) if i not in fixed)
+        left = room - sum(minimum[i] for i in fixed)
+        new = left / rest if rest > 0 and left > 0 else scale
+        if abs(new - scale) < 1e-9:
+            break
+        scale = new
+    return scale
+
+
+def sankey_chart(chart_id: str, title: str, stages: list[dict[str, object]], links: list[dict[str, object]],
+                 class_labels: dict[str, str], width: int = WIDTH) -> Markup:
+    """A multi-stage Sankey drawn top to bottom (a phone's width holds one stage's sites side by
+    side, not six columns of names): one bar per stage, split into its nodes, bands between the
+    stages coloured by the material's origin class, and under the diagram a key naming each
+    numbered node.
+
+    ``stages``: in flow order, each ``{"label", "nodes": [{"id", "name", "short" (in its bar when
+    it fits), "detail", "cls" (origin class colouring the node, or "")}]}``; the first stage's order is kept, later ones are ordered
+    by where their material comes from, and nodes are numbered as drawn. ``links``: ``{"source", "target", "cls",
+    "weight", "text"}`` between nodes of later stages (weights in one unit, each stage's summing to
+    the same total; ``text`` describes the link for screen readers). A link skipping stages passes
+    through a gap kept for it in each stage between."""
+    bar_h, corridor, gap, min_w, head = 18.0, 62.0, 4.0, 22.0, 22.0
+    column = {str(n["id"]): c for c, s in enumerate(stages) for n in s["nodes"]}  # type: ignore[attr-defined]
+    info = {str(n["id"]): n for s in stages for n in s["nodes"]}  # type: ignore[attr-defined]
+    members: list[list[str]] = [[str(n["id"]) for n in s["nodes"]] for s in stages]  # type: ignore[attr-defined]
+    # split links skipping stages into hops through pass-through gaps ("via" nodes)
+    hops: list[tuple[str, str, str, float]] = []
+    for link in links:
+        src, dst, cls, w = str(link["source"]), str(link["target"]), str(link["cls"]), float(str(link["weight"]))
+        if src not in column or dst not in column or column[dst] <= column[src] or w <= 0:
+            continue
+        prev = src
+        for c in range(column[src] + 1, column[dst]):
+            via = f"via:{src}>{dst}@{c}"
+            if via not in column:
+                column[via] = c
+                members[c].append(via)
+            hops.append((prev, via, cls, w))
+            prev = via
+        hops.append((prev, dst, cls, w))
+    out_w: dict[str, float] = {}
+    in_w: dict[str, float] = {}
+    for s, d, _, w in hops:
+        out_w[s] = out_w.get(s, 0.0) + w
+        in_w[d] = in_w.get(d, 0.0) + w
+    classes = list(CLASS_COLOURS)
+    x: dict[str, float] = {}
+    seg: dict[str, float] = {}
+    scale: list[float] = []
+    parts: list[str] = []
+    y_bar: list[float] = []
+    for c, ids in enumerate(members):
+        if c > 0:  # order by where the material comes from (fewer crossings)
+            def centre(n: str) -> float:
+                sources = [(x[s] + seg[s] / 2, w) for s, d, _, w in hops if d == n and s in x]
+                total = sum(w for _, w in sources)
+                return sum(p * w for p, w in sources) / total if total else width / 2
+            ids.sort(key=centre)
+        weights = [max(in_w.get(n, 0.0), out_w.get(n, 0.0)) for n in ids]
+        minimum = [0.0 if n.startswith("via:") else min_w for n in ids]
+        k = _spread(weights, minimum, width - gap * max(0, len(ids) - 1))
+        scale.append(k)
+        cursor = 0.0
+        for n, w, m in zip(ids, weights, minimum, strict=True):
+            x[n], seg[n] = cursor, max(w * k, m)
+            cursor += seg[n] + gap
+        y_bar.append(head + c * (bar_h + corridor + head))
+    # bands: leaving a node in the order of their targets, arriving in the order of their sources
+    out_at = {n: x[n] + (seg[n] - out_w.get(n, 0.0) * scale[column[n]]) / 2 for n in x}
+    in_at = {n: x[n] + (seg[n] - in_w.get(n, 0.0) * scale[column[n]]) / 2 for n in x}
+    order = sorted(hops, key=lambda h: (x[h[0]], x[h[1]], classes.index(h[2]) if h[2] in classes else 9))
+    for s, d, cls, w in order:
+        w_top, y0 = w * scale[column[s]], y_bar[column[s]] + bar_h
+        x0 = out_at[s]
+        out_at[s] += w_top
+        w_bot, y1 = w * scale[column[d]], y_bar[column[d]]
+        x1 = in_at[d]
+        in_at[d] += w_bot
+        m = (y0 + y1) / 2
+        parts.append(f'<path d="M{x0:.1f},{y0:.1f} C{x0:.1f},{m:.1f} {x1:.1f},{m:.1f} {x1:.1f},{y1:.1f} '
+                     f'L{x1 + w_bot:.1f},{y1:.1f} C{x1 + w_bot:.1f},{m:.1f} {x0 + w_top:.1f},{m:.1f} '
+                     f'{x0 + w_top:.1f},{y0:.1f} Z" fill="{CLASS_COLOURS.get(cls, "#777")}" fill-opacity="0.45"/>')
+    # numbers in drawing order: left to right, stage by stage
+    number = {n: i + 1 for i, n in enumerate(n for ids in members for n in ids if not n.startswith("via:"))}
+    for c, stage in enumerate(stages):
+        parts.append(_text(0, y_bar[c] - 6, str(stage["label"]), "hdr"))
+        for n in members[c]:
+            if n.startswith("via:"):
+                continue
+            node = info[n]
+            colour = CLASS_COLOURS.get(str(node.get("cls", "")), "#333")
+            parts.append(f'<rect x="{x[n]:.1f}" y="{y_bar[c]:.1f}" width="{seg[n]:.1f}" height="{bar_h}" '
+                         f'fill="{colour}"/>')
+            mark = str(number[n])
+            named = f"{mark} {node.get('short') or node['name']}"
+            text = named if len(named) * 7.2 + 8 <= seg[n] else mark
+            parts.append(_text(x[n] + seg[n] / 2, y_bar[c] + 13.5, text, "on", "middle"))
+    # the key: each stage, each node by its number, wrapped to the width
+    y = y_bar[-1] + bar_h + 26
+    for c, stage in enumerate(stages):
+        parts.append(_text(0, y, str(stage["label"]), "hdr"))
+        y += 19
+        for n in members[c]:
+            if n.startswith("via:"):
+                continue
+            node = info[n]
+            colour = CLASS_COLOURS.get(str(node.get("cls", "")), "#333")
+            parts.append(f'<circle cx="9" cy="{y - 4.5:.1f}" r="9.5" fill="{colour}"/>'
+                         + _text(9, y, str(number[n]), "on", "middle"))
+            lines = _wrap(f"{node['name']} · {node['detail']}" if node["detail"] else str(node["name"]), width - 24)
+            for i, line in enumerate(lines):
+                parts.append(_text(24, y + i * 17, line))
+            y += 17 * len(lines) + 4
+        y += 8
+    used = {str(h[2]) for h in hops} | {str(n.get("cls", "")) for n in info.values()}
+    lg, lh = _legend([(class_labels.get(c, c), colour) for c, colour in CLASS_COLOURS.items() if c in used], y, width)
+    desc = "; ".join(str(link["text"]) for link in links)
+    return _svg(width, int(y + lh + 4), title, desc, "".join(parts) + lg, chart_id)

@@ -138,14 +138,48 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "score_of": ("{s} of 100", "{s} von 100", "{s} sur 100"),
     "origin": ("Where the materials come from", "Woher die Materialien stammen", "D’où viennent les matériaux"),
     "flow_note": ("Each element is drawn at the same height; the bands are its shares as the passport states them "
-                  "(mined by country, certified or not, recycled). The refiners and cell makers between mine and "
-                  "pack are not disclosed at this access level, so they are not drawn.",
+                  "(mined by country, certified or not, recycled).",
                   "Jedes Element ist gleich hoch gezeichnet; die Bänder sind seine Anteile laut Pass (abgebaut nach "
-                  "Land, zertifiziert oder nicht, recycelt). Raffinerien und Zellhersteller zwischen Mine und Pack "
-                  "werden auf dieser Zugriffsstufe nicht offengelegt und daher nicht gezeichnet.",
+                  "Land, zertifiziert oder nicht, recycelt).",
                   "Chaque élément est dessiné à la même hauteur ; les bandes sont ses parts telles que le passeport les "
-                  "indique (extrait par pays, certifié ou non, recyclé). Les raffineurs et fabricants de cellules entre "
-                  "la mine et le pack ne sont pas communiqués à ce niveau d’accès ; ils ne sont donc pas dessinés."),
+                  "indique (extrait par pays, certifié ou non, recyclé)."),
+    "flow_note_hidden": ("The refiners and cell makers between mine and pack are not disclosed at this access level, "
+                         "so they are not drawn.",
+                         "Raffinerien und Zellhersteller zwischen Mine und Pack werden auf dieser Zugriffsstufe nicht "
+                         "offengelegt und daher nicht gezeichnet.",
+                         "Les raffineurs et fabricants de cellules entre la mine et le pack ne sont pas communiqués à "
+                         "ce niveau d’accès ; ils ne sont donc pas dessinés."),
+    "flow_stages_title": ("From the mines to this battery", "Von den Minen zu dieser Batterie",
+                          "Des mines à cette batterie"),
+    "flow_stages_note": ("Drawn from the ledger's lineage of this battery, which your access lets you read: each bar "
+                         "is a stage, split into the sites that made the material; the bands are coloured by where "
+                         "the material was mined or recycled. Each element is drawn at the same width; grams are of "
+                         "this battery's content (mass balance).",
+                         "Aus der Herkunftskette dieser Batterie im Register gezeichnet, die Ihr Zugriff lesen darf: "
+                         "Jeder Balken ist eine Stufe, aufgeteilt auf die Standorte, die das Material hergestellt "
+                         "haben; die Bänder sind nach Abbau- oder Recyclingherkunft gefärbt. Jedes Element ist gleich "
+                         "breit gezeichnet; Gramm beziehen sich auf den Inhalt dieser Batterie (Massenbilanz).",
+                         "Dessiné à partir de la filiation de cette batterie dans le registre, que votre accès permet "
+                         "de lire : chaque barre est une étape, répartie entre les sites qui ont produit la matière ; "
+                         "les bandes sont colorées selon l’origine minière ou recyclée. Chaque élément est dessiné à "
+                         "la même largeur ; les grammes sont ceux du contenu de cette batterie (bilan massique)."),
+    "flow_withheld": ("This battery's lineage is confidential: the quantities are commitments that only its economic "
+                      "operator can open, so the stages are named without amounts: {stages}.",
+                      "Die Herkunftskette dieser Batterie ist vertraulich: Die Mengen sind Commitments, die nur ihr "
+                      "Wirtschaftsakteur öffnen kann; die Stufen werden daher ohne Mengen genannt: {stages}.",
+                      "La filiation de cette batterie est confidentielle : les quantités sont des engagements que seul "
+                      "son opérateur économique peut ouvrir ; les étapes sont donc nommées sans quantités : {stages}."),
+    "stage.mine": ("Mines", "Minen", "Mines"),
+    "stage.recycler": ("Recyclers", "Recycler", "Recycleurs"),
+    "stage.refiner": ("Refiners", "Raffinerien", "Raffineurs"),
+    "stage.cathode_maker": ("Cathode makers", "Kathodenhersteller", "Fabricants de cathodes"),
+    "stage.cell_maker": ("Cell makers", "Zellhersteller", "Fabricants de cellules"),
+    "stage.oem": ("Module and pack assembly", "Modul- und Packmontage", "Assemblage des modules et du pack"),
+    "stage.product": ("This battery", "Diese Batterie", "Cette batterie"),
+    "stage.other": ("Processors", "Verarbeiter", "Transformateurs"),
+    "stage_and": (" and ", " und ", " et "),
+    "unregistered": ("unregistered participant", "nicht registrierter Teilnehmer", "participant non enregistré"),
+    "all_of": ("all of its {els}", "sein gesamtes {els}", "tout son {els}"),
     "mined_in": ("mined in {c}", "abgebaut in {c}", "extrait en {c}"),
     "certified": ("certified mining", "zertifizierter Abbau", "extraction certifiée"),
     "uncertified": ("uncertified mining", "nicht zertifizierter Abbau", "extraction non certifiée"),

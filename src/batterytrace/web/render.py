@@ -12,15 +12,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, DEFAULT_PERFORMANCE_CLASSES
+from batterytrace.ledger.material_flow import MaterialFlow
 from batterytrace.passport.history import BatteryHistory, OperatorBattery
 from batterytrace.passport.labels import FIELDS, LANGUAGES
 from batterytrace.passport.verification import FigureResult
 from batterytrace.passport.view import Check, PassportView
-from batterytrace.web.charts import flow_chart, hbar_chart, line_chart, target_bars
+from batterytrace.web.charts import flow_chart, hbar_chart, line_chart, sankey_chart, target_bars
 from batterytrace.web.format import attribute_sections, fmt_date, humanise, short_id
 from batterytrace.web.i18n import LANG_NAMES, STATUS_KEYS, country, element, fmt_number, t
 
-__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "render_error", "render_index", "render_model",
+__all__ = ["STATIC_DIR", "PageContext", "flow_elements", "flow_stages", "render_error", "render_index", "render_model",
            "render_operator", "render_passport", "render_signin"]
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -220,6 +221,104 @@ def _flow_elements(claims: dict[str, Any], lang: str) -> list[dict[str, object]]
     return out
 
 
+_ORIGIN_CLASSES = ("certified", "uncertified", "recycled-pre", "recycled-post")
+
+
+def _stage_label(roles: set[str], lang: str) -> str:
+    order = ("mine", "recycler", "refiner", "cathode_maker", "cell_maker", "oem", "product")
+    keys = sorted({r if r in order else "other" for r in roles}, key=lambda r: order.index(r) if r in order else 2)
+    names = [t(f"stage.{r}", lang) for r in keys]
+    # "Mines and recyclers"; German nouns keep their capital
+    return t("stage_and", lang).join([names[0]] + [n if lang == "de" else n.lower() for n in names[1:]])
+
+
+def _grams(value: float, lang: str) -> str:
+    """Grams in words, the unit kept with its number (a no-break space) when a chart line wraps."""
+    return f"{fmt_number(value / 1000, lang, 1)}\u00a0kg" if value >= 10_000 else f"{fmt_number(value, lang, 0)}\u00a0g"
+
+
+def _pct_text(value: float, lang: str) -> str:
+    return f"{fmt_number(value, lang, 0 if value >= 1 else 1)}\u00a0%"
+
+
+def flow_stages(flow: MaterialFlow, lang: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The stages and links of ``sankey_chart`` for a material flow with its quantities shown:
+    every element weighs the same (its percents over the element count), bands per origin class."""
+    elements = sorted(flow.element_g)
+    n = len(elements) or 1
+    through: dict[str, dict[str, list[float]]] = {}  # node → element → [percent, grams]
+    weights: dict[tuple[str, str, str], float] = {}
+    texts: dict[tuple[str, str, str], list[str]] = {}
+    names = {node.node_id: node for node in flow.nodes}
+    for link in flow.links:
+        if link.element is None or link.percent is None or link.mass_g is None or link.origin is None:
+            continue
+        # what passes a node is what leaves it (mass balance); the battery's is what arrives
+        for side in (link.source, "product") if link.target == "product" else (link.source,):
+            acc = through.setdefault(side, {}).setdefault(link.element, [0.0, 0.0])
+            acc[0] += link.percent
+            acc[1] += link.mass_g
+        cls = link.origin.replace("-", "_")
+        key = (link.source, link.target, cls)
+        weights[key] = weights.get(key, 0.0) + link.percent / n
+        texts.setdefault(key, []).append(f"{element(link.element, lang)} {_pct_text(link.percent, lang)} "
+                                         f"({_grams(link.mass_g, lang)})")
+    links: list[dict[str, object]] = []
+    for (src, dst, cls), w in weights.items():
+        a, b = names[src], names[dst]
+        a_name = a.name or t("unregistered", lang)
+        b_name = t("this_pack", lang) if dst == "product" else (b.name or t("unregistered", lang))
+        links.append({"source": src, "target": dst, "cls": cls, "weight": w,
+                      "text": f"{a_name} → {b_name}, {t(cls, lang)}: {', '.join(texts[(src, dst, cls)])}"})
+    columns: dict[int, list[dict[str, object]]] = {}
+    roles: dict[int, set[str]] = {}
+
+    def main_element(node_id: str) -> tuple[str, float]:
+        els = through.get(node_id, {})
+        best = max(els.items(), key=lambda kv: kv[1][0], default=("", [0.0, 0.0]))
+        return best[0], -best[1][0]
+
+    for node in sorted(flow.nodes, key=lambda x: (x.column, main_element(x.node_id),
+                                                   _ORIGIN_CLASSES.index(x.origin) if x.origin in _ORIGIN_CLASSES else 9,
+                                                   x.name or "")):
+        els = through.get(node.node_id, {})
+        parts = [f"{element(el, lang)} {_pct_text(els[el][0], lang)} ({_grams(els[el][1], lang)})"
+                 for el in elements if el in els]
+        short = name = node.name or t("unregistered", lang)
+        if node.node_id == "product":
+            short = name = f"{t('this_pack', lang)}{': ' + node.name if node.name else ''}"
+            detail = ", ".join(f"{element(el, lang)} {_grams(flow.element_g[el], lang)}" for el in elements)
+        else:
+            if node.country:
+                name += f" ({country(node.country, lang)})"
+            if els and all(abs(els[el][0] - 100.0) < 0.05 for el in elements if el in els) and len(els) == n:
+                detail = t("all_of", lang, els=", ".join(element(el, lang) for el in elements))
+            else:
+                detail = ", ".join(parts)
+            if node.origin:
+                detail = f"{t(node.origin.replace('-', '_'), lang)} · {detail}"
+        columns.setdefault(node.column, []).append({"id": node.node_id, "name": name, "short": short, "detail": detail,
+                                                    "cls": (node.origin or "").replace("-", "_")})
+        roles.setdefault(node.column, set()).add(node.role)
+    stages: list[dict[str, object]] = [{"label": _stage_label(roles[c], lang), "nodes": columns[c]}
+                                       for c in sorted(columns)]
+    return stages, links
+
+
+def _stage_names(flow: MaterialFlow, lang: str) -> str:
+    """The stages of a flow whose quantities are withheld, in words: "Mines: A, B; Refiners: C; …"."""
+    columns: dict[int, list[str]] = {}
+    roles: dict[int, set[str]] = {}
+    for node in flow.nodes:
+        if node.node_id == "product":
+            continue
+        name = node.name or t("unregistered", lang)
+        if name not in columns.setdefault(node.column, []):
+            columns[node.column].append(name)
+        roles.setdefault(node.column, set()).add(node.role)
+    return "; ".join(f"{_stage_label(roles[c], lang)}: {', '.join(columns[c])}" for c in sorted(columns))
+
+
 def _class_bounds(lang: str) -> str:
     parts = []
     for name, bound in DEFAULT_PERFORMANCE_CLASSES:
@@ -232,7 +331,10 @@ def _class_bounds(lang: str) -> str:
 
 def render_passport(view: PassportView, checks: list[Check], path: str,
                     figures: Sequence[FigureResult] = (), claims: dict[str, Any] | None = None,
-                    ctx: PageContext | None = None, history: BatteryHistory | None = None) -> str:
+                    ctx: PageContext | None = None, history: BatteryHistory | None = None,
+                    lineage: MaterialFlow | None = None) -> str:
+    """``lineage``: the battery's material flow when the reader may trace it (ledger/material_flow.py),
+    drawn stage by stage; without it the origin chart draws the shares the passport states."""
     ctx = ctx or PageContext(path=path, level=view.level)
     lang = ctx.lang if ctx.lang in LANGUAGES else "en"
     claims = claims or {}
@@ -247,6 +349,12 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
                        "fr": "extrait (certification non ventilée par pays)"}[lang]
     flows = flow_elements(claims, lang)
     flow = flow_chart("flow", t("origin", lang), flows, labels) if flows else None
+    stages_chart, stages_withheld = None, None
+    if lineage is not None and lineage.quantities == "shown" and lineage.links:
+        stages, links = flow_stages(lineage, lang)
+        stages_chart = sankey_chart("stages", t("flow_stages_title", lang), stages, links, labels)
+    elif lineage is not None and lineage.nodes:
+        stages_withheld = t("flow_withheld", lang, stages=_stage_names(lineage, lang))
     anchor = next((c for c in checks if c.name == "anchor"), None)
     manufacturer = view.identity.get("manufacturer") or str(view.identity.get("issuer") or "")
     headline = [t("issued_by", lang, who=manufacturer), t("in_log", lang)]
@@ -268,6 +376,7 @@ def render_passport(view: PassportView, checks: list[Check], path: str,
               if isinstance(iat, int) and not isinstance(iat, bool) and 0 < iat < 10**11 else None)
     return _env.get_template("passport.html").render(
         **_base(ctx), v=view, checks=checks, carbon_chart=carbon, recycled_chart=recycled, flow_chart=flow,
+        stages_chart=stages_chart, stages_withheld=stages_withheld,
         sections=sections, not_shown=not_shown[:200], headline=", ".join(headline),
         plain_checks=_plain_checks(checks, lang), verified=[_figure_name(f.name, lang) for f in verified],
         declared=[_figure_name(f.name, lang) for f in declared], model=model,
