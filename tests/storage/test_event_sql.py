@@ -4,6 +4,7 @@ them from indexes, not by scanning the log."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 
@@ -132,7 +133,7 @@ def test_sqlite_pages_come_from_indexes(tmp_path: object, scenario: Scenario) ->
         steps = plan.split(" | ")
         assert "SCAN page" in steps and "SCAN event_index" not in plan, (name, plan)
         assert not any(s.split(" ")[:2] in (["SCAN", "i"], ["SCAN", "p"], ["SCAN", "x"]) for s in steps), (name, plan)
-        for before, step in zip(steps, steps[1:], strict=False):
+        for before, step in itertools.pairwise(steps):
             if step == "USE TEMP B-TREE FOR ORDER BY":  # never a sort of an index walk's rows
                 assert before.startswith(("SCAN page", "SCAN k", "SEARCH e")), (name, plan)
     conn.close()
