@@ -13,22 +13,28 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batterytrace.web.i18n import negotiate
 
-__all__ = ["PublicPageCache"]
+__all__ = ["LINKSET_TYPE", "SD_JWT_TYPES", "PublicPageCache", "representation"]
 
 _Entry = tuple[float, list[tuple[bytes, bytes]], bytes]
+SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
+LINKSET_TYPE = "application/linkset+json"
+_TOKEN_COOKIE = "bt_token"  # api.auth.TOKEN_COOKIE (auth imports the ledger; this module stays light)
 
 
-def _kind(accept: bytes) -> str:
+def representation(accept: str) -> str:
+    """The representation an ``Accept`` header asks of a passport link: the viewer answers it
+    (passport_routes) and the cache keys on it, so both must read it the same way."""
     a = accept.lower()
-    if b"linkset" in a:
-        return "linkset"
-    if b"sd-jwt" in a:
+    if any(t in a for t in SD_JWT_TYPES):
         return "sd-jwt"
-    return "html" if b"text/html" in a else "json"
+    if LINKSET_TYPE in a:
+        return "linkset"
+    return "html" if "text/html" in a else "json"
 
 
 class PublicPageCache:
@@ -42,21 +48,19 @@ class PublicPageCache:
                 or not scope["path"].startswith(self.prefix) or scope.get("query_string")):
             await self.app(scope, receive, send)
             return
-        accept, languages, chosen = b"", b"", None
+        # the application reads the first of a repeated header (starlette's Headers.get), and
+        # cookies as starlette parses them: the key must be made of exactly what it reads
+        first: dict[bytes, str] = {}
         for name, value in scope["headers"]:
-            if name == b"authorization" or (name == b"cookie" and b"bt_token=" in value):
+            text = value.decode("latin-1")
+            if name == b"authorization" or (name == b"cookie" and _TOKEN_COOKIE in cookie_parser(text)):
                 await self.app(scope, receive, send)
                 return
-            if name == b"accept":
-                accept = value
-            elif name == b"accept-language":
-                languages = value
-            elif name == b"cookie":
-                for part in value.decode("latin-1").split(";"):
-                    key_, _, val = part.strip().partition("=")
-                    chosen = val if key_ == "bt_lang" else chosen
+            first.setdefault(name, text)
+        chosen = cookie_parser(first.get(b"cookie", "")).get("bt_lang")
         # the page's language, negotiated as the viewer does (passport_routes._lang)
-        key = (scope["path"], _kind(accept), negotiate(None, chosen, languages.decode("latin-1")))
+        key = (scope["path"], representation(first.get(b"accept", "")),
+               negotiate(None, chosen, first.get(b"accept-language", "")))
         app_state = getattr(scope.get("app"), "state", None)
         generation = getattr(app_state, "public_generation", 0)
         if generation != self._generation:

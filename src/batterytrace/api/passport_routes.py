@@ -21,6 +21,7 @@ from fastapi.responses import (
 from pydantic import BaseModel, Field
 
 from batterytrace.api.auth import TOKEN_COOKIE, access_level, grant_of
+from batterytrace.api.cache import LINKSET_TYPE, SD_JWT_TYPES, representation
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import (
     BatterytraceError,
@@ -61,8 +62,6 @@ __all__ = ["link_router", "router"]
 router = APIRouter(tags=["passports"])
 # the GS1 Digital Link paths, mounted at the root and under the resolver's path prefix (app.py)
 link_router = APIRouter(tags=["passports"])
-SD_JWT_TYPES = ("application/dc+sd-jwt", "application/vc+sd-jwt")
-LINKSET_TYPE = "application/linkset+json"
 
 
 def _level(granted: str, wanted: str | None) -> str:
@@ -81,14 +80,7 @@ def _level(granted: str, wanted: str | None) -> str:
 
 
 def _wants(request: Request) -> str:
-    accept = request.headers.get("accept", "").lower()
-    if any(t in accept for t in SD_JWT_TYPES):
-        return "sd-jwt"
-    if LINKSET_TYPE in accept:
-        return "linkset"
-    if "text/html" in accept:
-        return "html"
-    return "json"
+    return representation(request.headers.get("accept", ""))
 
 
 def _safe_next(value: str | None) -> str:

@@ -136,7 +136,10 @@ def _resume(query: EventQuery, token: str | None) -> tuple[int, int] | None:
         raise EncodingError("nextPageToken is malformed") from exc
     if len(raw) != 24 or raw[:8] != query.fingerprint():
         raise EncodingError("nextPageToken does not belong to this query")
-    return int.from_bytes(raw[8:16], "big", signed=True), int.from_bytes(raw[16:], "big")
+    seq = int.from_bytes(raw[16:], "big")
+    if seq >= 1 << 63:  # no log position is (the stores' integers are signed 64-bit)
+        raise EncodingError("nextPageToken is malformed")
+    return int.from_bytes(raw[8:16], "big", signed=True), seq
 
 
 def run_query(store: Store, query: EventQuery, token: str | None = None, *, reader: Reader) -> QueryPage:
