@@ -80,7 +80,9 @@ def test_submit_reports_rejections_with_rules(tmp_path: Path) -> None:
 
     s = Scenario(start=format_time(now_us() - 12 * 3_600_000_000))
     s.register_all()
-    s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2099-06-01T00:00:00Z", level="conformant")
+    year_us = 365 * 86_400_000_000  # a three-year certificate awarded a year ago (attestation.period)
+    s.attest("rmap", "mine:kasonta", "RMAP", format_time(now_us() - year_us), format_time(now_us() + 2 * year_us),
+             level="conformant")
     s.extract("kasonta", "cobalt_hydroxide", 1_000_000, True, 4.8, True)
     accepted = len(s.events)
     s.clock = now_us() - 8 * 24 * 3_600_000_000

@@ -35,7 +35,7 @@ def world(tmp_path: Path) -> dict[str, object]:
 
 def attest(subject: str) -> dict[str, object]:
     return {"kind": "attest", "subject": subject, "scheme": "RMAP", "valid_from": "2025-01-01T00:00:00Z",
-            "valid_until": "2030-01-01T00:00:00Z"}
+            "valid_until": "2028-01-01T00:00:00Z"}
 
 
 def signed(text: str) -> list[SignedEvent]:

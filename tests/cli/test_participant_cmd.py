@@ -45,7 +45,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     bt("site", "register", "--site-id", "plant:nord", "--owner", dids["refiner"], "--site-kind", "refinery",
        "--name", "Nord", "--country", "FI", "--db", db)
     att = bt("attest", "--subject", "mine:kito", "--scheme", "RMAP", "--valid-from", "2025-01-01T00:00:00Z",
-             "--valid-until", "2030-01-01T00:00:00Z", "--level", "conformant", "--key", d / "auditor.key", "--db", db)
+             "--valid-until", "2028-01-01T00:00:00Z", "--level", "conformant", "--key", d / "auditor.key", "--db", db)
     extract = sign_and_submit(d, db, "mine.key", {"kind": "extract", "site": "mine:kito", "outputs": [HYDROXIDE],
                                                    "location": {"lat": -10.7, "lon": 25.4}}, "extract")
     lot = f"{extract}:0"

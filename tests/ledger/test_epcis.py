@@ -25,6 +25,8 @@ from batterytrace.ledger.epcis import (
     item_uri,
     lot_uri,
     output_identities,
+    projected_shape,
+    shape_kinds,
 )
 from batterytrace.ledger.event_index import stored_identities
 from batterytrace.ledger.ledger import Ledger, historical_clock
@@ -89,6 +91,23 @@ def test_export_import_round_trip(scenario: Scenario) -> None:
     events, refused = import_document(json.loads(json.dumps(_doc(scenario))))
     assert not refused
     assert [e.event_hash for e in events] == [e.event_hash for e in scenario.events]
+
+
+def test_type_action_and_step_are_fixed_by_the_kind(scenario: Scenario) -> None:
+    """Queries turn eventType / EQ_action / EQ_bizStep into the kinds they allow
+    (``shape_kinds``): exact only while every exported event's three fields are its kind's."""
+    kinds = set()
+    for ev in scenario.events:
+        x = export_event(ev)
+        assert (x["type"], x.get("action"), x["bizStep"]) == projected_shape(ev.kind), ev.kind
+        kinds.add(ev.kind)
+        assert ev.kind in (shape_kinds(frozenset({x["type"]}), None, None) or set())
+        assert ev.kind in (shape_kinds(None, frozenset({x.get("action")}) if x.get("action") else None,
+                                       frozenset({x["bizStep"]})) or set())
+    assert len(kinds) >= 10  # the scenario exercises most kinds
+    assert shape_kinds(None, None, None) is None
+    assert shape_kinds(frozenset({"ObjectEvent"}), frozenset({"DELETE"}), None) == frozenset()
+    assert shape_kinds(None, None, frozenset({"shipping"})) == {"ship"}
 
 
 def test_material_flow_is_projected(scenario: Scenario) -> None:

@@ -163,12 +163,14 @@ def test_an_auditor_sees_what_it_attests_within_the_attested_period(ledger: Ledg
     parties = _parties(scenario)
     expected = set()
     atts = [ev.body for ev in scenario.events if ev.kind == "attest" and ev.actor == rmap.did]
+    lookback_us = 365 * 86_400_000_000  # the default policy's audit_lookback_s
     for ev in scenario.events:
         t = parse_time(ev.body["time"])
         for a in atts:
             subject = a["subject"]
             here = ev.actor == subject or ev.body.get("site") == subject
-            if here and parse_time(a["valid_from"]) <= t < parse_time(a["valid_until"]) and ev.kind != "lifecycle":
+            start = max(parse_time(a["valid_from"]), parse_time(a["time"]) - lookback_us)
+            if here and start <= t < parse_time(a["valid_until"]) and ev.kind != "lifecycle":
                 expected.add(ev.hash_hex)
         if rmap.did in parties[ev.hash_hex]:
             expected.add(ev.hash_hex)

@@ -115,7 +115,7 @@ def test_the_demo_confidential_and_anonymous_events_match_their_variant_only() -
     s = Scenario()
     s.register_all()
     s.attest("rmap", "mine:kasonta", "RMAP", "2024-06-01T00:00:00Z", "2027-06-01T00:00:00Z", level="conformant")
-    s.attest("rmap", "mine:mwelu", "RMAP", "2023-01-15T00:00:00Z", "2027-01-15T00:00:00Z", level="conformant")
+    s.attest("rmap", "mine:mwelu", "RMAP", "2024-01-15T00:00:00Z", "2027-01-15T00:00:00Z", level="conformant")
     s.tick(24)
     ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events, check_clock=False).rejected

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from batterytrace.model.identifiers import IdentifierError, canonical_digital_link, digital_link_path
+from batterytrace.model.identifiers import (
+    IdentifierError,
+    canonical_digital_link,
+    digital_link_path,
+)
 from batterytrace.passport.resolver import parse_resolver
 
 

@@ -21,6 +21,7 @@ __all__ = ["Workload"]
 
 _CO_PER_LOT = 700_000  # g Co in a 2 t cobalt hydroxide lot
 _CELLS = 4
+_YEAR_US = 365 * 86_400_000_000
 
 
 @dataclass
@@ -69,8 +70,10 @@ class Workload:
             if p.site:
                 evs.append(self._emit(self.operator, {"kind": "register_site", "site_id": p.site, "owner": p.key.did, "site_kind": p.site_kind, "name": p.site, "country": p.country}))
         evs.append(self._emit(self.operator, {"kind": "set_policy", "policy": DEFAULT_POLICY.to_dict()}))
+        # a three-year certificate awarded a year ago (max_attestation_validity_s allows 1096 days)
+        valid = {"valid_from": format_time(self.clock - _YEAR_US), "valid_until": format_time(self.clock + 2 * _YEAR_US)}
         for m in self.mines[: len(self.mines) // 2]:
-            evs.append(self._emit(self.auditor.key, {"kind": "attest", "scheme": "RMAP", "level": "conformant", "subject": m.site, "valid_from": "2023-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}))
+            evs.append(self._emit(self.auditor.key, {"kind": "attest", "scheme": "RMAP", "level": "conformant", "subject": m.site, **valid}))
         return evs
 
     def campaign(self) -> Iterator[SignedEvent]:

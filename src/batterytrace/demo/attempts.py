@@ -9,6 +9,8 @@ from batterytrace.timeutil import format_time
 
 __all__ = ["bad_events"]
 
+_THREE_YEARS_US = 3 * 365 * 86_400_000_000
+
 
 def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
     """(description, event) pairs that the ledger must reject."""
@@ -24,7 +26,7 @@ def bad_events(s: Scenario) -> list[tuple[str, SignedEvent]]:
     out.append((
         "index assessor issues RMAP 'conformant' for the mine under a child-labour grievance",
         sign_event({"kind": "attest", "time": t, "scheme": "RMAP", "level": "conformant", "subject": "mine:tujenge",
-                    "valid_from": t, "valid_until": "2030-01-01T00:00:00Z"}, gba.signing_key, ledger=s.ledger_id),
+                    "valid_from": t, "valid_until": format_time(s.clock + _THREE_YEARS_US)}, gba.signing_key, ledger=s.ledger_id),
     ))
     out.append((
         "mine sells its ore as 'production scrap' (pre-consumer recycled feed)",

@@ -27,7 +27,7 @@ from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.event_index import named_lots, stored_identities
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.model.events import SignedEvent
+from batterytrace.model.events import EVENT_KINDS, SignedEvent
 from batterytrace.model.identifiers import IdentifierError, canonical_digital_link
 from batterytrace.timeutil import format_time, parse_time
 
@@ -54,7 +54,9 @@ __all__ = [
     "no_identities",
     "output_identities",
     "prepare_capture",
+    "projected_shape",
     "record_capture",
+    "shape_kinds",
 ]
 
 BT_NAMESPACE = "https://batterytrace.example/ns/epcis#"
@@ -165,38 +167,72 @@ class _Names:
         return uris + list(dict.fromkeys(self.links[lid] for lid in lot_ids if lid in self.links))
 
 
+# Each kind's EPCIS type, action and business step: fixed by the kind alone, so a query's
+# ``eventType`` / ``EQ_action`` / ``EQ_bizStep`` conditions name a set of kinds (``shape_kinds``)
+# that the event index can be narrowed to before any row is read.
+_SHAPES: dict[str, tuple[str, str | None, str]] = {
+    "extract": ("ObjectEvent", "ADD", "commissioning"),
+    "ship": ("ObjectEvent", "OBSERVE", "shipping"),
+    # CBV receiving: the shipped lots and the receiver's new lots are observed together
+    "receive": ("ObjectEvent", "OBSERVE", "receiving"),
+    "transform": ("TransformationEvent", None, "commissioning"),
+    "recycle": ("TransformationEvent", None, _BT_STEP + "recycling"),
+    "aggregate": ("AggregationEvent", "ADD", "assembling"),
+    "disaggregate": ("AggregationEvent", "DELETE", "disassembling"),
+}
+
+
+def projected_shape(kind: str) -> tuple[str, str | None, str]:
+    """(EPCIS type, action or None, bizStep) of every event of ``kind``."""
+    shape = _SHAPES.get(kind)
+    if shape is not None:
+        return shape
+    return "ObjectEvent", "OBSERVE", "inspecting" if kind in ("attest", "incident", "lifecycle") else _BT_STEP + kind
+
+
+def shape_kinds(types: frozenset[str] | None, actions: frozenset[str] | None,
+                biz_steps: frozenset[str] | None) -> frozenset[str] | None:
+    """The kinds whose events can match these conditions (None: no condition given)."""
+    if types is None and actions is None and biz_steps is None:
+        return None
+    out = set()
+    for kind in EVENT_KINDS:
+        etype, action, step = projected_shape(kind)
+        if ((types is None or etype in types) and (actions is None or action in actions)
+                and (biz_steps is None or step in biz_steps)):
+            out.add(kind)
+    return frozenset(out)
+
+
 def _projection(ev: SignedEvent, identities: IdentityLookup) -> dict[str, Any]:
     """The standard EPCIS fields that represent ``ev``: a function of the signed body and of the
     identities of the lots it names (``identities``)."""
     b, kind = ev.body, ev.kind
+    etype, action, step = projected_shape(kind)
     names = _Names(ev, identities)
     out: dict[str, Any] = {"eventTime": b["time"], "eventTimeZoneOffset": "+00:00"}
     site = b.get("site")
     if isinstance(site, str):
         out["readPoint"] = {"id": _site_uri(site)}
+    out["type"] = etype
+    if action is not None:
+        out["action"] = action
+    out["bizStep"] = step
     if kind == "extract":
-        out.update(type="ObjectEvent", action="ADD", bizStep="commissioning", disposition="active",
-                   epcList=names.epcs(names.created))
+        out.update(disposition="active", epcList=names.epcs(names.created))
     elif kind == "ship":
-        out.update(type="ObjectEvent", action="OBSERVE", bizStep="shipping", disposition="in_transit",
-                   epcList=names.epcs(_ids(ev, "lots")))
+        out.update(disposition="in_transit", epcList=names.epcs(_ids(ev, "lots")))
         if isinstance(b.get("to"), str):
             out["destinationList"] = [{"type": "owning_party", "destination": b["to"]}]
     elif kind == "receive":
-        # CBV receiving: the shipped lots and the receiver's new lots are observed together
-        out.update(type="ObjectEvent", action="OBSERVE", bizStep="receiving", disposition="in_progress",
-                   epcList=names.epcs(_ids(ev, "lots") + names.created))
+        out.update(disposition="in_progress", epcList=names.epcs(_ids(ev, "lots") + names.created))
     elif kind in ("transform", "recycle"):
-        out.update(type="TransformationEvent",
-                   bizStep="commissioning" if kind == "transform" else _BT_STEP + "recycling",
-                   disposition="active", inputEPCList=names.epcs(_ids(ev, "inputs")),
+        out.update(disposition="active", inputEPCList=names.epcs(_ids(ev, "inputs")),
                    outputEPCList=names.epcs(names.created))
     elif kind in ("aggregate", "disaggregate"):
         inputs = _ids(ev, "inputs")
         parts, whole = (inputs, names.created) if kind == "aggregate" else (names.created, inputs)
-        out.update(type="AggregationEvent", action="ADD" if kind == "aggregate" else "DELETE",
-                   bizStep="assembling" if kind == "aggregate" else "disassembling",
-                   childEPCs=names.epcs(parts))
+        out["childEPCs"] = names.epcs(parts)
         if whole:
             link = names.links.get(whole[0])
             out["parentID"] = link or lot_uri(whole[0])
@@ -204,9 +240,7 @@ def _projection(ev: SignedEvent, identities: IdentityLookup) -> dict[str, Any]:
                 out[PARENT_LOT] = lot_uri(whole[0])  # parentID holds one URI: the item's
     else:
         lot = b.get("lot")
-        step = "inspecting" if kind in ("attest", "incident", "lifecycle") else _BT_STEP + kind
-        out.update(type="ObjectEvent", action="OBSERVE", bizStep=step,
-                   epcList=names.epcs([lot]) if isinstance(lot, str) else [])
+        out["epcList"] = names.epcs([lot]) if isinstance(lot, str) else []
     return out
 
 

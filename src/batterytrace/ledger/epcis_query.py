@@ -24,7 +24,7 @@ from typing import Any
 
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError
-from batterytrace.ledger.epcis import export_event
+from batterytrace.ledger.epcis import export_event, shape_kinds
 from batterytrace.ledger.event_index import named_lots, stored_identities
 from batterytrace.ledger.read_policy import AccessDeniedError, Reader
 from batterytrace.model.events import SignedEvent
@@ -104,7 +104,11 @@ class EventQuery:
             steps = steps | {s.removeprefix(_CBV_STEP) for s in steps if s.startswith(_CBV_STEP)}
         return EventFilter(
             reader.visibility(),
-            types=lists.get("eventType"), actions=lists.get("EQ_action"), biz_steps=steps,
+            # type, action and business step are fixed by the kind (``epcis.projected_shape``): the
+            # conditions become the kinds they allow, one condition the store can estimate (three
+            # correlated ones make PostgreSQL guess 1 row of 25 and hash 40,000), and a query no
+            # visible kind can answer reads no row
+            kinds=shape_kinds(lists.get("eventType"), lists.get("EQ_action"), steps),
             read_points=lists.get("EQ_readPoint"),
             epcs=tuple((roles, lists[name]) for name, roles in _EPC_PARAMS.items() if name in lists),
             event_time_ge=times.get("GE_eventTime"), event_time_lt=times.get("LT_eventTime"),

@@ -10,9 +10,17 @@ Readers (``Reader.of`` builds one from a verified access grant, or none):
   it. This includes the lifecycle readings of batteries it held: the custodian is the economic
   operator the readings concern. Lot traces of lots it held.
 * **auditor** (a participant registered with role ``auditor``): what a participant sees, plus,
-  for each attestation it issued and that was not revoked, every event at the attested site (read
-  point) or signed by the attested participant whose event time lies in the attestation's
-  validity ``[valid_from, valid_until)``; lifecycle readings excepted.
+  for each attestation it issued that still stands, every event at the attested site (read point)
+  or signed by the attested participant whose event time lies in the attestation's audit window;
+  lifecycle readings excepted (``audit_window``). An attestation stands while it is not revoked,
+  the accreditation it was issued under was not withdrawn since (by log order, as for
+  certification: ``Participant.accredited_for`` with ``accreditations_held``) and the auditor
+  holds an accreditation for its scheme, not withdrawn, valid at the time of the read. The window
+  is the validity ``[valid_from, valid_until)`` clamped by the policy in force: it starts at most
+  ``audit_lookback_s`` before the attest event and lasts at most ``max_attestation_validity_s``
+  (the bound ``attestation.period`` enforces at ingestion, applied again for attestations accepted
+  under a looser policy). An auditor whose accreditations were withdrawn or have expired reads,
+  through its role, nothing: only what it reads as a participant.
 * **legitimate_interest**, **commission**, **authorities** (operator-issued role tokens; as the
   passport's audiences, not nested): event kinds by role (``ROLE_KINDS``). Lifecycle readings
   feed the passport attributes of the battery's condition (status, remaining capacity and energy,
@@ -31,11 +39,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from batterytrace.canonical import parse_json
 from batterytrace.errors import BatterytraceError
 from batterytrace.ledger.access import PARTICIPANT_ROLE
-from batterytrace.model.entities import Lot
+from batterytrace.model.entities import Attestation, Lot, Participant
 from batterytrace.model.events import EVENT_KINDS
+from batterytrace.model.policy import DEFAULT_POLICY, LedgerPolicy
 from batterytrace.storage.base import AuditWindow, EventFilter, Store, Visibility
+from batterytrace.timeutil import now_us
 
 __all__ = [
     "LEVEL_ROLES",
@@ -46,6 +57,7 @@ __all__ = [
     "AccessDeniedError",
     "Grant",
     "Reader",
+    "audit_window",
     "may_read_event",
     "may_see_job",
     "may_trace",
@@ -87,6 +99,31 @@ def _site_uri(site: str) -> str:
     return f"urn:batterytrace:site:{site}"
 
 
+def audit_window(att: Attestation, auditor: Participant, policy: LedgerPolicy, at_us: int) -> AuditWindow | None:
+    """The events ``att`` lets its auditor read at time ``at_us`` (µs), or ``None`` when it grants
+    nothing: revoked; issued under an accreditation withdrawn since; or its auditor holds no
+    accreditation for the scheme now (withdrawn or expired). Otherwise the attestation's validity,
+    starting at most ``policy.audit_lookback_s`` before the attest event and lasting at most
+    ``policy.max_attestation_validity_s``."""
+    if att.revoked_by is not None or att.auditor != auditor.did:
+        return None
+    if not auditor.accredited_for(att.scheme, att.issued_at, att.accreditations_held):
+        return None
+    if not auditor.accredited_for(att.scheme, at_us):
+        return None
+    start = max(att.valid_from, att.issued_at - policy.audit_lookback_s * 1_000_000)
+    end = min(att.valid_until, att.valid_from + policy.max_attestation_validity_s * 1_000_000)
+    if end <= start:
+        return None
+    subject = att.subject if att.subject.startswith("did:") else _site_uri(att.subject)
+    return AuditWindow(subject, start, end)
+
+
+def _policy_in_force(store: Store) -> LedgerPolicy:
+    text = store.get_meta("policy")
+    return DEFAULT_POLICY if text is None else LedgerPolicy.from_dict(parse_json(text))
+
+
 @dataclass(frozen=True)
 class Reader:
     audience: str  # public | participant | auditor | one of LEVEL_ROLES | operator
@@ -104,9 +141,11 @@ class Reader:
         return cls("operator")
 
     @classmethod
-    def of(cls, grant: Grant | None, store: Store) -> Reader:
+    def of(cls, grant: Grant | None, store: Store, at_us: int | None = None) -> Reader:
         """The reader a verified grant stands for (``None``: public). A participant grant must name
-        a registered participant (else ``AccessDeniedError``); an auditor's windows are read here."""
+        a registered participant (else ``AccessDeniedError``); an auditor's windows are read here,
+        from the store as it is now (withdrawals by log order) and for the time ``at_us`` (µs,
+        default the system clock: an accreditation that has expired by then grants no window)."""
         if grant is None:
             return cls.public()
         if grant.role in LEVEL_ROLES:
@@ -118,13 +157,13 @@ class Reader:
             raise AccessDeniedError(f"{grant.subject} is not a registered participant of this ledger")
         if participant.role != "auditor":
             return cls("participant", participant.did)
-        windows = tuple(
-            AuditWindow(a.subject if a.subject.startswith("did:") else _site_uri(a.subject), a.valid_from,
-                        a.valid_until)
-            for a in store.iter_attestations()
-            if a.auditor == participant.did and a.revoked_by is None
-        )
-        return cls("auditor", participant.did, tuple(sorted(set(windows))))
+        at = now_us() if at_us is None else at_us
+        policy = _policy_in_force(store)
+        windows = {
+            w for a in store.iter_attestations()
+            if a.auditor == participant.did and (w := audit_window(a, participant, policy, at)) is not None
+        }
+        return cls("auditor", participant.did, tuple(sorted(windows)))
 
     @property
     def is_public(self) -> bool:

@@ -167,6 +167,13 @@ def _attest(ev: SignedEvent, t: int, st: BatchState) -> Effect:
     valid_from, valid_until = req_time(b, "valid_from"), req_time(b, "valid_until")
     if valid_until <= valid_from:
         raise RuleViolationError("attestation.validity", "valid_until must be after valid_from")
+    longest_us = st.policy.max_attestation_validity_s * 1_000_000
+    if valid_until - valid_from > longest_us:
+        raise RuleViolationError(
+            "attestation.period",
+            f"the validity spans {(valid_until - valid_from) // 86_400_000_000} days; the policy allows at most "
+            f"{longest_us // 86_400_000_000} (max_attestation_validity_s)",
+        )
     score = req_int(b, "score", 0, 100) if b.get("score") is not None else None
     answered = req_int(b, "questions_answered") if b.get("questions_answered") is not None else None
     total = req_int(b, "questions_total", 1) if b.get("questions_total") is not None else None

@@ -419,6 +419,10 @@ _POLICY = Field("policy", {}, "The ledger policy from this event on (replaces th
     _policy_int("min_ring_size", "Fewest members of an anonymous extraction's ring.", "keys", required=False),
     _policy_int("max_scrap_permille", "Most production scrap per element of product plus scrap.", "‰",
                 required=False),
+    _policy_int("max_attestation_validity_s", "Longest attestation validity, valid_from to valid_until "
+                "(attestation.period; default 1096 days).", "s", required=False),
+    _policy_int("audit_lookback_s", "How far before its attest event an auditor's read window may start "
+                "(default 365 days).", "s", required=False),
 ))
 
 EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
@@ -525,7 +529,8 @@ EVENT_SPECS: dict[str, KindSpec] = {s.kind: s for s in (
         Field("scheme", text(64), "The scheme (the signer must be accredited for it at the event time).",
               "schema, attestation.accreditation"),
         Field("valid_from", time_value(), "Validity start.", "schema"),
-        Field("valid_until", time_value(), "Validity end, after valid_from.", "schema, attestation.validity"),
+        Field("valid_until", time_value(), "Validity end, after valid_from, at most the policy's "
+              "max_attestation_validity_s after it.", "schema, attestation.validity, attestation.period"),
         Field("level", text(64), "Level awarded (e.g. conformant).", "schema", required=False, nullable=True),
         Field("score", integer(0, 100), "Score.", "schema", required=False, nullable=True, unit="points of 100"),
         Field("questions_answered", integer(), "Questions answered (with questions_total).", "schema, attestation.coverage",

@@ -79,6 +79,11 @@ DEFAULT_MAX_BACKDATE_S = 7 * 86_400
 # (electrode coating and slitting, formation rejects; docs/data-sources.md); 30 % is the top of
 # that common range, so a line ramping up is not refused while a "scrap" output of 99 % is.
 DEFAULT_MAX_SCRAP_PERMILLE = 300
+# Attestation schemes award at most three years (RMAP, IRMA and Copper Mark certification cycles):
+# three years with a leap day. An auditor's read window is its audit period: the validity, and
+# before it at most the year preceding the audit that the evidence of an audit typically covers.
+DEFAULT_MAX_ATTESTATION_VALIDITY_S = 1096 * 86_400
+DEFAULT_AUDIT_LOOKBACK_S = 365 * 86_400
 _MAX_BACKDATE_S = 366 * 86_400
 _MAX_RING = 1 << 16  # crypto/zk/oneofmany.MAX_RING
 # Inclusive bounds of every integer a policy holds: from_dict refuses anything outside them, and
@@ -92,6 +97,8 @@ POLICY_BOUNDS: dict[str, tuple[int, int]] = {
     "max_scrap_permille": (0, 1000),
     "max_backdate_s": (0, _MAX_BACKDATE_S),
     "min_score": (0, 100),
+    "max_attestation_validity_s": (86_400, 10 * 366 * 86_400),
+    "audit_lookback_s": (0, 3 * 366 * 86_400),
 }
 
 
@@ -117,6 +124,14 @@ class LedgerPolicy:
     # the product plus scrap it yields (a scrap rate; rule provenance.scrap-share): scrap is
     # recycled as pre-consumer content, so an unbounded share would launder virgin material.
     max_scrap_permille: int = DEFAULT_MAX_SCRAP_PERMILLE
+    # Longest validity an attestation may state, valid_from to valid_until (rule
+    # attestation.period): a certificate "valid" for decades would certify a mine, and open its
+    # events to its auditor, long after any audit could vouch for it.
+    max_attestation_validity_s: int = DEFAULT_MAX_ATTESTATION_VALIDITY_S
+    # How far before its attest event an auditor's read window may start (ledger.read_policy):
+    # a certificate issued earlier may be recorded with its original valid_from, but its auditor
+    # reads the attested site's events from at most this long before the attestation on.
+    audit_lookback_s: int = DEFAULT_AUDIT_LOOKBACK_S
 
     def tolerance(self, kind: str, input_forms: Iterable[str] = ()) -> int:
         """Loss tolerance for ``kind``; a ``kind:form`` entry for an input form may raise it
@@ -136,6 +151,10 @@ class LedgerPolicy:
             out["max_backdate_s"] = self.max_backdate_s  # only when set, as min_ring_size
         if self.max_scrap_permille != DEFAULT_MAX_SCRAP_PERMILLE:
             out["max_scrap_permille"] = self.max_scrap_permille  # only when set, as max_backdate_s
+        if self.max_attestation_validity_s != DEFAULT_MAX_ATTESTATION_VALIDITY_S:
+            out["max_attestation_validity_s"] = self.max_attestation_validity_s  # only when set
+        if self.audit_lookback_s != DEFAULT_AUDIT_LOOKBACK_S:
+            out["audit_lookback_s"] = self.audit_lookback_s  # only when set
         if self.min_ring_size != DEFAULT_MIN_RING:
             # only when set, so policies written before rings existed keep their stored form
             out["min_ring_size"] = self.min_ring_size
@@ -166,6 +185,11 @@ class LedgerPolicy:
                     data.get("max_scrap_permille", DEFAULT_MAX_SCRAP_PERMILLE), "max_scrap_permille"
                 ),
                 max_backdate_s=_bounded(data.get("max_backdate_s", DEFAULT_MAX_BACKDATE_S), "max_backdate_s"),
+                max_attestation_validity_s=_bounded(
+                    data.get("max_attestation_validity_s", DEFAULT_MAX_ATTESTATION_VALIDITY_S),
+                    "max_attestation_validity_s",
+                ),
+                audit_lookback_s=_bounded(data.get("audit_lookback_s", DEFAULT_AUDIT_LOOKBACK_S), "audit_lookback_s"),
             )
         except KeyError as exc:
             raise EncodingError(f"malformed policy: missing {exc}") from exc

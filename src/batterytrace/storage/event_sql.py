@@ -38,6 +38,12 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
     args: list[Any] = []
     where: list[str] = []
     party_driven = v.party is not None and not (v.all_events or v.kinds or v.windows)
+    kinds = flt.kinds
+    # a reader that sees kinds only (a role), asking for kinds: the two as one list, so the planner
+    # sees one condition it can estimate and a conflicting pair reads no row
+    merged = kinds is not None and not v.all_events and v.party is None and not v.windows
+    if merged:
+        kinds = (kinds or frozenset()) & v.kinds
     if party_driven:
         source = "event_parties p JOIN event_index i ON i.seq = p.seq"
         key = "p.seq"
@@ -46,7 +52,7 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
     else:
         source = "event_index i"
         key = "i.seq"
-        if not v.all_events:
+        if not v.all_events and not merged:
             clauses: list[str] = []
             if v.kinds:
                 clauses.append(f"i.kind IN ({_marks(sorted(v.kinds), p, args)})")
@@ -63,7 +69,7 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
                     args.extend((w.subject, w.subject, w.start, w.end))
                 clauses.append(f"({excluded}({' OR '.join(terms)}))")
             where.append("(" + " OR ".join(clauses) + ")" if clauses else "1 = 0")
-    for column, values in (("kind", flt.kinds), ("etype", flt.types), ("action", flt.actions),
+    for column, values in (("kind", kinds), ("etype", flt.types), ("action", flt.actions),
                            ("biz_step", flt.biz_steps), ("read_point", flt.read_points)):
         if values is not None:
             where.append(f"i.{column} IN ({_marks(sorted(values), p, args)})" if values else "1 = 0")
@@ -102,8 +108,14 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
         if flt.after is not None:
             where.append(f"{key} > {p}")
             args.append(flt.after[1])
-    sql = (f"SELECT {_EVENT_COLS}, {_INDEX_COLS} FROM {source} JOIN events e ON e.seq = i.seq"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT {p}")
+    # the page is chosen from the index tables alone, then joined to its events: a join outside
+    # the limit lets PostgreSQL merge-join the whole events table from its first row (a deep page
+    # read every event before the cursor, ≈ 0.2 s at 900k)
+    page = (f"SELECT {_INDEX_COLS} FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY {order} LIMIT {p}")
+    outer = "page.event_time, page.seq" if flt.order == "time" else "page.seq"
+    sql = (f"SELECT {_EVENT_COLS}, {_INDEX_COLS.replace('i.', 'page.')} FROM ({page}) page "
+           f"JOIN events e ON e.seq = page.seq ORDER BY {outer}")
     args.append(flt.limit)
     return sql, args
 
