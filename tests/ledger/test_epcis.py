@@ -14,21 +14,30 @@ import pytest
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.epcis import (
+    PARENT_LOT,
+    ProjectionError,
     capture_document,
     epcis_document,
     export_event,
+    export_events,
     import_document,
     import_event,
+    item_uri,
+    lot_uri,
+    output_identities,
     projected_shape,
     shape_kinds,
 )
+from batterytrace.ledger.event_index import stored_identities
 from batterytrace.ledger.ledger import Ledger, historical_clock
+from batterytrace.model.events import SignedEvent
 from batterytrace.storage.memory import MemoryStore
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "epcis"
 SCHEMA = REFERENCE / "EPCIS-JSON-Schema.json"
 EXAMPLES = sorted((REFERENCE / "JSON").rglob("*.jsonld"))
-REASONS = {"unsigned", "error_declaration", "not_material_flow", "unsupported", "malformed", "signature"}
+REASONS = {"unsigned", "error_declaration", "not_material_flow", "unsupported", "malformed", "signature",
+           "epcis.epc", "epcis.projection"}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +53,18 @@ def validator() -> jsonschema.protocols.Validator:
 
 
 def _doc(scenario: Scenario, kinds: set[str] | None = None) -> dict[str, Any]:
-    events = [export_event(ev) for ev in scenario.events if kinds is None or ev.kind in kinds]
+    events = export_events(ev for ev in scenario.events if kinds is None or ev.kind in kinds)
     return epcis_document(events, 1_700_000_000_000_000)
+
+
+def _identities(scenario: Scenario) -> dict[str, tuple[str, str]]:
+    """Every serialised lot of the scenario: lot id → (GTIN, serial)."""
+    return {lid: ident for ev in scenario.events for lid, ident in output_identities(ev).items()}
+
+
+def _epcs(e: dict[str, Any]) -> set[str]:
+    named = [*e.get("epcList", []), *e.get("childEPCs", []), *e.get("inputEPCList", []), *e.get("outputEPCList", [])]
+    return set(named) | {e[k] for k in ("parentID", PARENT_LOT) if k in e}
 
 
 def test_every_exported_event_is_schema_valid(scenario: Scenario, validator: jsonschema.protocols.Validator) -> None:
@@ -97,8 +116,77 @@ def test_material_flow_is_projected(scenario: Scenario) -> None:
     assert by_kind["transform"]["type"] == "TransformationEvent"
     assert by_kind["transform"]["inputEPCList"] and by_kind["transform"]["outputEPCList"]
     agg = by_kind["aggregate"]
-    assert agg["type"] == "AggregationEvent" and agg["action"] == "ADD" and agg["parentID"].startswith("urn:batterytrace:lot:")
+    parent = next(ev for ev in scenario.events if ev.kind == "aggregate" and ev.hash_hex in agg["eventID"])
+    spec = parent.body["outputs"][0]
+    # a serialised parent: parentID is its canonical GS1 Digital Link, the lot URI in bt:parentLot
+    assert agg["type"] == "AggregationEvent" and agg["action"] == "ADD"
+    assert agg["parentID"] == f"https://id.gs1.org/01/{spec['gtin']}/21/{spec['serial']}"
+    assert agg[PARENT_LOT] == lot_uri(f"{parent.hash_hex}:0")
     assert by_kind["extract"]["action"] == "ADD" and by_kind["extract"]["bizStep"] == "commissioning"
+    assert all(uri.startswith("urn:batterytrace:lot:") for uri in by_kind["extract"]["epcList"])  # bulk: lot only
+    receipt = by_kind["receive"]
+    assert (receipt["type"], receipt["action"], receipt["bizStep"], receipt["disposition"]) == (
+        "ObjectEvent", "OBSERVE", "receiving", "in_progress")
+    assert not {"inputEPCList", "outputEPCList"} & receipt.keys()
+
+
+def test_receipts_are_schema_valid_object_events(scenario: Scenario, validator: jsonschema.protocols.Validator) -> None:
+    receipts = [e for e in _doc(scenario)["epcisBody"]["eventList"] if e["bizStep"] == "receiving"]
+    assert len(receipts) == sum(ev.kind == "receive" for ev in scenario.events) > 5
+    for e in receipts:
+        assert e["type"] == "ObjectEvent"
+        ev = import_event(e)
+        shipped, created = ev.body["lots"], [f"{ev.hash_hex}:{i}" for i in range(len(ev.body["outputs"]))]
+        assert e["epcList"][:len(shipped) + len(created)] == [lot_uri(x) for x in shipped + created]
+    cells = next(e for e in receipts if any(u.startswith("https://id.gs1.org/") for u in e["epcList"]))
+    links = [u for u in cells["epcList"] if u.startswith("https://")]
+    assert len(links) == len(cells["bt:event"]["lots"])  # a received item keeps its Digital Link: named once
+    doc = epcis_document(receipts, 0)
+    assert not list(validator.iter_errors(doc))
+    doc["epcisBody"]["eventList"][0]["action"] = "RECEIVE"  # the schema does check ObjectEvent actions
+    assert list(validator.iter_errors(doc))
+
+
+def test_a_serialised_lot_is_named_by_its_digital_link_wherever_it_is_named(scenario: Scenario) -> None:
+    identities = _identities(scenario)
+    events = export_events(scenario.events)
+    for lot_id, (gtin, serial) in list(identities.items())[::37]:
+        link = item_uri(gtin, serial)
+        assert link == f"https://id.gs1.org/01/{gtin}/21/{serial}"
+        # every event that creates, ships, receives, aggregates, observes… a lot with this identity
+        naming = {ev.hash_hex for ev in scenario.events
+                  if any(identities.get(x) == (gtin, serial) for x in [*output_identities(ev), *_named(ev)])}
+        found = {e["eventID"].rsplit(":", 1)[1] for e in events if link in _epcs(e)}
+        assert found == naming and len(found) >= 2, lot_id
+    cell = next(lid for lid, (_, serial) in identities.items() if serial.startswith("NC811"))
+    kinds = [e["bt:event"]["kind"] for e in events if item_uri(*identities[cell]) in _epcs(e)]
+    assert kinds == ["transform", "ship", "receive", "aggregate"]
+
+
+def _named(ev: SignedEvent) -> list[str]:
+    from batterytrace.ledger.event_index import named_lots
+
+    return named_lots(ev)
+
+
+def test_digital_links_of_other_documents_lots_need_the_ledger(scenario: Scenario) -> None:
+    """An event naming a serialised lot created elsewhere carries its Digital Link only as the
+    ledger knows it: without the ledger it is refused (epcis.epc), with it accepted; the form
+    without Digital Links of consumed lots (an exporter that did not know them) stays acceptable."""
+    identities = _identities(scenario)
+    look_up = lambda ids: {i: identities[i] for i in ids if i in identities}  # noqa: E731
+    ship = next(ev for ev in scenario.events if ev.kind == "ship" and ev.body["lots"][0] in identities)
+    full = export_event(ship, look_up)
+    assert sum(u.startswith("https://id.gs1.org/") for u in full["epcList"]) == len(ship.body["lots"])
+    with pytest.raises(ProjectionError, match=r"\[epcis.epc\].*names 'https://id.gs1.org/") as caught:
+        import_event(copy.deepcopy(full))
+    assert caught.value.rule == "epcis.epc"
+    assert import_event(copy.deepcopy(full), identities=look_up).hash_hex == ship.hash_hex
+    assert import_event(export_event(ship), identities=look_up).hash_hex == ship.hash_hex
+    _, refused = import_document(epcis_document([full], 0))
+    assert [r.reason for r in refused] == ["epcis.epc"]
+    accepted, refused = import_document(epcis_document([full], 0), look_up)
+    assert not refused and accepted[0].hash_hex == ship.hash_hex
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -142,6 +230,82 @@ def test_tampered_epcis_fields_are_refused(scenario: Scenario) -> None:
     e["eventTime"] = "2020-01-01T00:00:00Z"
     with pytest.raises(VerificationError, match="eventTime"):
         import_event(e)
+
+
+def _serialised(scenario: Scenario, kind: str) -> tuple[SignedEvent, dict[str, Any], Any]:
+    identities = _identities(scenario)
+    look_up = lambda ids: {i: identities[i] for i in ids if i in identities}  # noqa: E731
+    ev = next(ev for ev in scenario.events if ev.kind == kind
+              and any(x in identities for x in [*_named(ev), *output_identities(ev)]))
+    return ev, export_event(ev, look_up), look_up
+
+
+def test_a_digital_link_that_is_not_the_signed_lots_is_refused(scenario: Scenario) -> None:
+    identities = _identities(scenario)
+    other_links = sorted({u for i in identities.values() if (u := item_uri(*i))})
+    # a shipment of cells whose epcList names another cell (swapped, or added)
+    ship, e, look_up = _serialised(scenario, "ship")
+    links = [u for u in e["epcList"] if u.startswith("https://")]
+    stranger = next(u for u in other_links if u not in links)
+    for forged in ([*e["epcList"][:-1], stranger], [*e["epcList"], stranger],
+                   [*e["epcList"], "https://id.gs1.org/01/04099999000753/21/FORGED"]):
+        with pytest.raises(ProjectionError, match=r"\[epcis.epc\] EPCIS field epcList names") as caught:
+            import_event({**e, "epcList": forged}, identities=look_up)
+        assert caught.value.rule == "epcis.epc"
+    # a bulk lot named by a Digital Link
+    bulk = export_event(next(ev for ev in scenario.events if ev.kind == "extract"))
+    with pytest.raises(ProjectionError, match=r"epcis.epc"):
+        import_event({**bulk, "epcList": [*bulk["epcList"], other_links[0]]}, identities=look_up)
+    # an assembly whose parent is another pack, or whose parent lot is another lot
+    agg, a, _ = _serialised(scenario, "aggregate")
+    with pytest.raises(ProjectionError, match=r"\[epcis.epc\] EPCIS field parentID"):
+        import_event({**a, "parentID": next(u for u in other_links if u != a["parentID"])}, identities=look_up)
+    with pytest.raises(ProjectionError, match=r"\[epcis.epc\] EPCIS field bt:parentLot"):
+        import_event({**a, PARENT_LOT: lot_uri("0" * 64 + ":0")}, identities=look_up)
+    without = {k: v for k, v in a.items() if k != PARENT_LOT}
+    with pytest.raises(ProjectionError, match=r"bt:parentLot"):
+        import_event(without, identities=look_up)
+    # through a document: refused by reason, the rest of the document imported
+    doc = epcis_document([{**e, "epcList": [*e["epcList"], stranger]}, a], 0)
+    accepted, refused = import_document(doc, look_up)
+    assert [r.reason for r in refused] == ["epcis.epc"] and [x.hash_hex for x in accepted] == [agg.hash_hex]
+    assert import_event(e, identities=look_up).hash_hex == ship.hash_hex  # the untouched export imports
+
+
+def test_a_relabelled_receipt_is_refused(scenario: Scenario) -> None:
+    receive, e, look_up = _serialised(scenario, "receive")
+    created = [lot_uri(f"{receive.hash_hex}:{i}") for i in range(len(receive.body["outputs"]))]
+    shipped = [lot_uri(x) for x in receive.body["lots"]]
+    # the TransformationEvent form of a receipt (index version 1)
+    old = {k: v for k, v in e.items() if k not in ("action", "epcList")}
+    old.update(type="TransformationEvent", disposition="active", inputEPCList=shipped, outputEPCList=created)
+    with pytest.raises(ProjectionError, match=r"\[epcis.projection\] EPCIS field type") as caught:
+        import_event(old, identities=look_up)
+    assert caught.value.rule == "epcis.projection"
+    for name, value in (("bizStep", "commissioning"), ("bizStep", "shipping"), ("action", "ADD"),
+                        ("disposition", "active")):
+        with pytest.raises(ProjectionError, match=rf"\[epcis.projection\] EPCIS field {name}"):
+            import_event({**e, name: value}, identities=look_up)
+    with pytest.raises(ProjectionError, match=r"epcis.epc"):  # only the new lots, not the shipped ones
+        import_event({**e, "epcList": [u for u in e["epcList"] if u not in shipped]}, identities=look_up)
+    _, refused = import_document(epcis_document([old], 0), look_up)
+    assert [r.reason for r in refused] == ["epcis.projection"]
+
+
+def test_capture_checks_digital_links_against_the_ledger(scenario: Scenario) -> None:
+    """A second document names cells the first created: the ledger's identities verify it."""
+    ledger = _ledger(scenario)
+    cut = next(i for i, ev in enumerate(scenario.events) if ev.kind == "ship" and ev.body["lots"][0] in _identities(scenario))
+    first = capture_document(ledger, epcis_document(export_events(scenario.events[:cut]), 0))
+    assert first.success
+    rest = export_events(scenario.events[cut:], stored_identities(ledger.store))
+    assert any(u.startswith("https://id.gs1.org/") for u in rest[0]["epcList"])
+    forged = copy.deepcopy(rest)
+    forged[0]["epcList"][-1] = "https://id.gs1.org/01/07350999001087/21/FORGED"
+    out = capture_document(ledger, epcis_document(forged, 0))
+    assert not out.success and out.errors[0]["reason"] == "epcis.epc" and ledger.size() == cut
+    out = capture_document(ledger, epcis_document(rest, 0))
+    assert out.success and ledger.size() == len(scenario.events)
 
 
 def test_tampered_signed_body_is_refused(scenario: Scenario) -> None:

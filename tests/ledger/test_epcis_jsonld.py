@@ -15,8 +15,11 @@ from batterytrace.encoding import b64u_decode
 from batterytrace.ledger.epcis import (
     BT_NAMESPACE,
     EPCIS_CONTEXT,
+    PARENT_LOT,
     epcis_document,
     export_event,
+    export_events,
+    import_document,
     import_event,
 )
 from batterytrace.model.events import SignedEvent
@@ -34,9 +37,11 @@ def _loader(url: str, options: Any = None) -> dict[str, Any]:
     return {"contextUrl": None, "documentUrl": url, "document": GS1_CONTEXT}
 
 
+SCENARIO = build_scenario(packs=1, legacy_packs=1)
+
+
 def _events() -> list[SignedEvent]:
-    s = build_scenario(packs=1, legacy_packs=1)
-    events = [SignedEvent.from_wire(e) if isinstance(e, dict) else e for e in s.events]
+    events = [SignedEvent.from_wire(e) if isinstance(e, dict) else e for e in SCENARIO.events]
     kinds: dict[str, SignedEvent] = {}
     for ev in events:
         kinds.setdefault(ev.kind, ev)  # one of each kind the demo records
@@ -75,6 +80,24 @@ def test_compaction_round_trip_keeps_every_event_verifiable() -> None:
         again = import_event(out)  # the standard fields still project the signed body
         assert again.hash_hex == ev.hash_hex
         again.verify_signature()
+
+
+def test_digital_links_survive_expansion_and_compaction() -> None:
+    """A whole history, serialised lots named by Digital Link in every event that names them: the
+    links expand to IRIs (``@id``) and the compacted document imports without a refusal."""
+    exported = export_events(SCENARIO.events)
+    doc = epcis_document(exported, 0)
+    expanded = jsonld.expand(doc, {"documentLoader": _loader})
+    (epcis_body,) = expanded[0]["https://ref.gs1.org/epcis/epcisBody"]
+    nodes = epcis_body["https://ref.gs1.org/epcis/eventList"]
+    agg = next(i for i, e in enumerate(exported) if e["type"] == "AggregationEvent")
+    assert nodes[agg]["https://ref.gs1.org/epcis/parentID"] == [{"@id": exported[agg]["parentID"]}]
+    assert nodes[agg][BT_NAMESPACE + "parentLot"] == [{"@id": exported[agg][PARENT_LOT]}]
+    compacted = jsonld.compact(expanded, {"@context": EPCIS_CONTEXT}, {"documentLoader": _loader})
+    compacted["@context"] = EPCIS_CONTEXT
+    accepted, refused = import_document(compacted)
+    assert not refused, refused[:1]
+    assert [e.hash_hex for e in accepted] == [e.hash_hex for e in SCENARIO.events]
 
 
 def test_without_the_json_literal_a_processor_drops_the_body() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import EncodingError
-from batterytrace.ledger.epcis import lot_uri
+from batterytrace.ledger.epcis import item_uri, lot_uri, output_identities
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.ledger import Ledger, historical_clock
 from batterytrace.ledger.read_policy import Reader
@@ -115,3 +115,24 @@ def test_odd_but_valid_values_are_answered_on_every_store(store: Store, chain: t
         page = run_query(store, EventQuery.from_params(params), reader=AUTHORITY)
         assert page.events == [] or "GE_eventTime" in params
     assert ledger.size() == 30
+
+
+def test_match_by_digital_link_on_every_store(store: Store, chain: tuple[Scenario, Ledger]) -> None:
+    """A cell's Digital Link finds its creation, shipment, receipt and assembly into a module; a
+    module's its assembly (parent), its own assembly into the pack (child)."""
+    s, _ = chain
+    ledger = Ledger(store, s.actors["operator"].did, s.ledger_id, clock=historical_clock)
+    assert not ledger.submit_batch(s.events).rejected
+    identities = {lid: i for ev in s.events for lid, i in output_identities(ev).items()}
+    cell = next(i for i in identities.values() if i[1].startswith("NC811"))
+    module = next(i for i in identities.values() if i[1].startswith("VM75M"))
+
+    def kinds(params: dict[str, str]) -> list[str]:
+        return [str(e["bt:event"]["kind"]) for e in _all(ledger, params)]  # type: ignore[index]
+
+    assert kinds({"MATCH_epc": item_uri(*cell) or ""}) == ["transform", "ship", "receive", "aggregate"]
+    assert kinds({"MATCH_anyEPC": item_uri(*cell) or ""}) == ["transform", "ship", "receive", "aggregate"]
+    assert kinds({"MATCH_outputEPC": item_uri(*cell) or ""}) == ["transform"]
+    assert kinds({"MATCH_anyEPC": item_uri(*module) or ""}) == ["aggregate", "aggregate"]
+    assert kinds({"MATCH_parentID": item_uri(*module) or ""}) == ["aggregate"]
+    assert kinds({"MATCH_epc": "https://id.gs1.org/01/07350999001087/21/NOSUCHCELL"}) == []

@@ -10,8 +10,12 @@ import pytest
 from batterytrace.demo.scenario import Scenario, build_scenario
 from batterytrace.errors import VerificationError
 from batterytrace.ledger.audit import verify_log
-from batterytrace.ledger.event_index import INDEX_META, ensure_index
+from batterytrace.ledger.epcis import output_identities
+from batterytrace.ledger.epcis_query import EventQuery, run_query
+from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION, ensure_index
 from batterytrace.ledger.ledger import Ledger, historical_clock
+from batterytrace.ledger.read_policy import Reader
+from batterytrace.model.identifiers import canonical_digital_link
 from batterytrace.storage.base import Store, open_store
 
 Sql = Callable[[str], None]
@@ -84,7 +88,41 @@ def test_an_old_ledger_gets_its_index_on_open_once(db: tuple[str, Sql], scenario
     store: Store = open_store(url, create=False)
     assert next(store.iter_event_index(), None) is None
     ledger = Ledger(store)  # opening builds it
-    assert list(store.iter_event_index()) == entries and store.get_meta(INDEX_META) == "1"
+    assert list(store.iter_event_index()) == entries and store.get_meta(INDEX_META) == INDEX_VERSION
+    assert not ensure_index(store)  # once
+    ledger.close()
+    _verify(url)
+
+
+def _version_1(run: Sql) -> None:
+    """The index a version-1 ledger holds: lots by lot URI only, receipts as TransformationEvents."""
+    run("DELETE FROM event_epcs WHERE epc LIKE 'https://id.gs1.org/%'")
+    run("UPDATE event_index SET etype = 'TransformationEvent', action = NULL WHERE kind = 'receive'")
+    run("UPDATE event_epcs SET role = 'input' WHERE role = 'epc' AND seq IN "
+        "(SELECT seq FROM event_index WHERE kind = 'receive')")
+    run(f"UPDATE meta SET value = '1' WHERE key = '{INDEX_META}'")
+
+
+def test_a_version_1_index_is_rebuilt_on_open(db: tuple[str, Sql], scenario: Scenario) -> None:
+    url, run = db
+    entries = _build(url, scenario)
+    assert INDEX_VERSION == "2"
+    _version_1(run)
+    with pytest.raises(VerificationError, match="event index version '1' is not '2'"):
+        _verify(url)  # an index of another version is no index of this log
+    store: Store = open_store(url, create=False)
+    pack = next(ev for ev in scenario.events if ev.kind == "aggregate" and ev.body["outputs"][0]["form"] == "pack")
+    link = canonical_digital_link(*output_identities(pack)[f"{pack.hash_hex}:0"])
+    query = EventQuery.from_params({"MATCH_anyEPC": link})
+    assert run_query(store, query, reader=Reader.operator()).events == []  # version 1: no Digital Links
+    ledger = Ledger(store)  # opening migrates the index
+    assert store.get_meta(INDEX_META) == INDEX_VERSION and list(store.iter_event_index()) == entries
+    found = run_query(store, query, reader=Reader.operator()).events
+    kinds = [e["bt:event"]["kind"] for e in found]
+    assert kinds[0] == "aggregate" and {"ship", "receive", "lifecycle"} <= set(kinds), kinds
+    receipts = run_query(store, EventQuery.from_params({"EQ_bizStep": "receiving", "eventType": "ObjectEvent"}),
+                         reader=Reader.operator()).events
+    assert len(receipts) == sum(ev.kind == "receive" for ev in scenario.events)
     assert not ensure_index(store)  # once
     ledger.close()
     _verify(url)

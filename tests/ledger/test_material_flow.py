@@ -53,8 +53,8 @@ def test_the_stages_of_the_demo_chain_with_their_names_in_order(demo: tuple[Ledg
     assert origins["origin:mine:kasonta/certified"].country == "CD"
     assert {n.role for n in origins.values()} == {"mine", "recycler"}
     assert {n.origin for n in origins.values() if n.role == "recycler"} <= {"recycled-pre", "recycled-post"}
-    assert names["site:plant:kivijarvi"] == "Kivijärvi Battery Chemicals Oy — refinery"
-    assert names["origin:mine:kasonta/certified"] == "Kasonta Cobalt SA — mine"
+    assert names["site:plant:kivijarvi"] == "Kivijärvi Battery Chemicals Oy, refinery"
+    assert names["origin:mine:kasonta/certified"] == "Kasonta Cobalt SA, mine"
     assert {n.role for n in flow.nodes if n.column in (1, 2, 3, 4)} == {"refiner", "cathode_maker", "cell_maker", "oem"}
     # every link runs forward, between named nodes
     for link in flow.links:
@@ -113,7 +113,7 @@ def test_a_participant_sees_the_flow_of_what_it_held_only(demo: tuple[Ledger, li
     oem = Reader("participant", did["voltara"])
     flow = battery_flow(ledger.store, pack.gtin, pack.serial, oem)
     assert flow is not None and flow.lot_id == packs[0]
-    assert "Kasonta Cobalt SA — mine" in {n.name for n in flow.nodes}
+    assert "Kasonta Cobalt SA, mine" in {n.name for n in flow.nodes}
     mine = Reader("participant", did["kasonta"])  # supplied the cobalt, never held the pack
     assert battery_flow(ledger.store, pack.gtin, pack.serial, mine) is None
     with pytest.raises(AccessDeniedError):

@@ -114,7 +114,7 @@ def test_sankey_stages_bars_bands_and_key() -> None:
 
 def test_sankey_key_lines_wrap_inside_the_chart() -> None:
     stages, links = _stages()
-    long = "Kivijärvi Battery Chemicals Oy — refinery (Finland) · Cobalt 98 % (6,798 g), Lithium 91 % (7,306 g)"
+    long = "Kivijärvi Battery Chemicals Oy, refinery (Finland) · Cobalt 98 % (6,798 g), Lithium 91 % (7,306 g)"
     stages[1]["nodes"] = [{"id": "f", "name": long, "detail": "", "cls": ""}]
     root = ET.fromstring(str(sankey_chart("stages", "t", stages, links, LABELS)))
     for t in root.iter(f"{SVG}text"):

@@ -30,6 +30,7 @@ from batterytrace.ledger.epcis import (
 )
 from batterytrace.ledger.epcis_capture import capture_custodial
 from batterytrace.ledger.epcis_query import MAX_PER_PAGE, QUERY_PARAMS, EventQuery, run_query
+from batterytrace.ledger.event_index import stored_identities
 from batterytrace.ledger.hosted_keys import load_hosted_key
 from batterytrace.ledger.ledger import Ledger, check_signatures
 from batterytrace.ledger.read_policy import AccessDeniedError, may_see_job
@@ -195,7 +196,9 @@ async def capture(request: Request, gs1_capture_error_behaviour: str = Header(
         if grant is None:
             # signatures and projections are verified before the write lock: a flood of forged
             # events never holds up writers, and a document refused whole never takes the lock
-            prepared = prepare_capture(doc, behaviour)
+            # the ledger's identities check the Digital Links of lots created before this document
+            # (an identity is fixed when its lot is created: read without the lock)
+            prepared = prepare_capture(doc, behaviour, stored_identities(ledger.store))
             if not prepared.needs_ledger:
                 return record_capture(ledger, prepared)
             with request.app.state.write_lock:

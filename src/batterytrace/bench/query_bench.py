@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from batterytrace.ledger.epcis import export_event
+from batterytrace.ledger.epcis import export_event, no_identities
 from batterytrace.ledger.epcis_query import EventQuery, run_query
 from batterytrace.ledger.event_index import INDEX_META, INDEX_VERSION, index_entry
 from batterytrace.ledger.read_policy import Reader
@@ -110,7 +110,7 @@ def _events(n: int, seed: int = 11) -> Iterator[tuple[StoredEvent, EventIndexEnt
             digest = hashlib.sha256(canonical).digest()
             ev = SignedEvent(body, sig, canonical, digest)
             t = parse_time(body["time"])
-            entry = index_entry(ev, seq, t, _T0 + seq * _STEP_US, _known(custodian))
+            entry = index_entry(ev, seq, t, _T0 + seq * _STEP_US, _known(custodian), no_identities)  # bulk lots only
             if "outputs" in body:
                 custodian[f"{ev.hash_hex}:0"] = ev.actor
             hashes.append(ev.hash_hex)

@@ -183,7 +183,7 @@ class Scenario:
             self.emit("operator", body)
         for a in ACTORS:
             if a.site:
-                self.emit("operator", {"kind": "register_site", "site_id": a.site, "owner": a.did, "site_kind": a.site_kind, "name": f"{a.name} — {a.site_kind}", "country": a.country, "lat": a.lat, "lon": a.lon})
+                self.emit("operator", {"kind": "register_site", "site_id": a.site, "owner": a.did, "site_kind": a.site_kind, "name": f"{a.name}, {(a.site_kind or 'site').replace('_', ' ')}", "country": a.country, "lat": a.lat, "lon": a.lon})
         self.emit("operator", {"kind": "set_policy", "policy": DEFAULT_POLICY.to_dict()})
 
     def attest(self, auditor: str, subject: str, scheme: str, start: str, end: str, **more: Any) -> SignedEvent:

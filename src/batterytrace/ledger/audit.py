@@ -158,7 +158,8 @@ def _check_event_index(store: Store, rebuilt: MemoryStore) -> None:
             raise VerificationError("event index rows are stored but the index is not recorded as built")
         return
     if version != INDEX_VERSION:
-        raise VerificationError(f"the event index version {version!r} is not {INDEX_VERSION!r}")
+        raise VerificationError(f"the event index version {version!r} is not {INDEX_VERSION!r} (opening the "
+                                "ledger rebuilds the index from the log)")
     implied = rebuilt.iter_event_index()
     for entry in store.iter_event_index():
         if next(implied, None) != entry:

@@ -3,40 +3,56 @@
 Export: every ledger event becomes one EPCIS event (Object, Aggregation or Transformation event)
 whose standard fields are a projection of the signed body, and which carries the signed event
 itself in two extension fields of our JSON-LD namespace: ``bt:event`` (the body) and
-``bt:signature`` (base64url Ed25519 signature). Lots are named ``urn:batterytrace:lot:<hash>:<i>``.
+``bt:signature`` (base64url Ed25519 signature). Lots are named ``urn:batterytrace:lot:<hash>:<i>``;
+a serialised lot (one with a GTIN and serial) is named too by the canonical GS1 Digital Link of its
+item, ``https://id.gs1.org/01/{GTIN-14}/21/{serial}``, in every event that names the lot. Events
+name lots by id only, so the projection takes an identity lookup (lot id → GTIN, serial) backed by
+the ledger. A receipt is an ObjectEvent (bizStep receiving) observing the shipped and the new lots.
 
 Import: an EPCIS event is accepted only when it carries ``bt:event`` and ``bt:signature`` that
 verify, and when its standard fields equal the projection of that signed body (so what EPCIS
 clients read is what the participant signed). Everything else is refused with the reason:
-unsigned events, error declarations (the log is append-only; a correcting event is recorded
+unsigned events, fields that differ from the projection (reason ``epcis.epc`` for the EPC
+fields, ``epcis.projection`` for the others), error declarations (the log is append-only; a correcting event is recorded
 instead), association and transaction events (no material moves), events we do not model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
+from batterytrace.ledger.event_index import named_lots, stored_identities
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.events import EVENT_KINDS, SignedEvent
+from batterytrace.model.identifiers import IdentifierError, canonical_digital_link
 from batterytrace.timeutil import format_time, parse_time
 
 __all__ = [
     "BT_NAMESPACE",
     "EPCIS_CONTEXT",
+    "PARENT_LOT",
     "CaptureOutcome",
+    "DocumentIdentities",
+    "IdentityLookup",
     "ImportRefusal",
     "PreparedCapture",
+    "ProjectionError",
     "capture_document",
     "epcis_document",
     "epcis_projection",
     "export_event",
+    "export_events",
     "import_document",
     "import_event",
+    "item_uri",
     "lot_uri",
     "namespace_prefixes",
+    "no_identities",
+    "output_identities",
     "prepare_capture",
     "projected_shape",
     "record_capture",
@@ -49,33 +65,106 @@ BT_NAMESPACE = "https://batterytrace.example/ns/epcis#"
 # emptied (its keys are no terms) and the signature would no longer verify.
 EPCIS_CONTEXT: list[Any] = [
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
-    {"bt": BT_NAMESPACE, "bt:event": {"@type": "@json"}},
+    {"bt": BT_NAMESPACE, "bt:event": {"@type": "@json"}, "bt:parentLot": {"@type": "@id"}},
 ]
 # Business steps of our own vocabulary (CBV has no recycling, registration or policy steps).
 _BT_STEP = BT_NAMESPACE.removesuffix("#") + "/bizstep/"
+# An aggregation's parentID is the Digital Link of a serialised parent; its lot URI goes here.
+PARENT_LOT = "bt:parentLot"
 _PROJECTED = (
     "type", "eventTime", "eventTimeZoneOffset", "action", "bizStep", "disposition", "epcList",
     "parentID", "childEPCs", "inputEPCList", "outputEPCList", "readPoint", "destinationList",
 )
+_EPC_FIELDS = frozenset({"epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCList", PARENT_LOT})
+
+
+class ProjectionError(VerificationError):
+    """A standard field of an imported EPCIS event differs from the projection of its signed body;
+    ``rule`` is ``epcis.epc`` (an EPC field) or ``epcis.projection`` (any other)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"[{rule}] {message}")
+        self.rule = rule
 
 
 def lot_uri(lot_id: str) -> str:
     return f"urn:batterytrace:lot:{lot_id}"
 
 
+IdentityLookup = Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]
+"""Lot id → (GTIN, serial) for the serialised lots among the ids it is given; bulk lots and lots it
+does not know are left out. A lot's identity is fixed when the lot is created, so a lookup backed by
+the ledger (``ledger.event_index.stored_identities``) makes the projection a function of the log."""
+
+
+def no_identities(lot_ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+    """The lookup that knows no lot (an event's own outputs are still named by their identity)."""
+    return {}
+
+
+def item_uri(gtin: object, serial: object) -> str | None:
+    """The canonical GS1 Digital Link of a serialised item, or None when GTIN and serial are not
+    valid GS1 syntax (the ledger rules refuse such an item; the projection names it by lot only)."""
+    try:
+        return canonical_digital_link(gtin, serial)
+    except IdentifierError:
+        return None
+
+
+def output_identities(ev: SignedEvent) -> dict[str, tuple[str, str]]:
+    """Lot id → (GTIN, serial) of the serialised lots ``ev`` creates, from its signed body."""
+    outputs = ev.body.get("outputs")
+    found: dict[str, tuple[str, str]] = {}
+    for i, spec in enumerate(outputs if isinstance(outputs, list) else []):
+        if isinstance(spec, dict) and isinstance(spec.get("gtin"), str) and isinstance(spec.get("serial"), str):
+            found[f"{ev.hash_hex}:{i}"] = (spec["gtin"], spec["serial"])
+    return found
+
+
+class DocumentIdentities:
+    """The identity lookup while importing a document: the serialised outputs of the events
+    accepted so far (``remember``), then ``fallback`` (the ledger's lots, when there is one)."""
+
+    def __init__(self, fallback: IdentityLookup | None = None) -> None:
+        self._known: dict[str, tuple[str, str]] = {}
+        self._fallback = fallback
+
+    def remember(self, ev: SignedEvent) -> None:
+        self._known.update(output_identities(ev))
+
+    def __call__(self, lot_ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+        found = {lid: self._known[lid] for lid in lot_ids if lid in self._known}
+        rest = [lid for lid in lot_ids if lid not in found]
+        if rest and self._fallback is not None:
+            found.update(self._fallback(rest))
+        return found
+
+
 def _site_uri(site: str) -> str:
     return f"urn:batterytrace:site:{site}"
 
 
-def _created(ev: SignedEvent) -> list[str]:
-    outputs = ev.body.get("outputs")
-    n = len(outputs) if isinstance(outputs, list) else 0
-    return [lot_uri(f"{ev.hash_hex}:{i}") for i in range(n)]
-
-
-def _consumed(ev: SignedEvent, name: str = "inputs") -> list[str]:
+def _ids(ev: SignedEvent, name: str) -> list[str]:
     value = ev.body.get(name)
-    return [lot_uri(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+class _Names:
+    """How one event names lots: by lot URI, and a serialised lot also by its Digital Link."""
+
+    def __init__(self, ev: SignedEvent, identities: IdentityLookup) -> None:
+        outputs = ev.body.get("outputs")
+        self.created = [f"{ev.hash_hex}:{i}" for i in range(len(outputs) if isinstance(outputs, list) else 0)]
+        found = dict(output_identities(ev))
+        named = named_lots(ev)
+        if named:
+            found.update((lid, ident) for lid, ident in identities(named).items() if lid in named)
+        self.links = {lid: uri for lid, (gtin, serial) in found.items() if (uri := item_uri(gtin, serial))}
+
+    def epcs(self, lot_ids: list[str]) -> list[str]:
+        """The lot URIs of ``lot_ids``, then the Digital Links of the serialised ones (each once)."""
+        uris = [lot_uri(lid) for lid in lot_ids]
+        return uris + list(dict.fromkeys(self.links[lid] for lid in lot_ids if lid in self.links))
 
 
 # Each kind's EPCIS type, action and business step: fixed by the kind alone, so a query's
@@ -84,7 +173,8 @@ def _consumed(ev: SignedEvent, name: str = "inputs") -> list[str]:
 _SHAPES: dict[str, tuple[str, str | None, str]] = {
     "extract": ("ObjectEvent", "ADD", "commissioning"),
     "ship": ("ObjectEvent", "OBSERVE", "shipping"),
-    "receive": ("TransformationEvent", None, "receiving"),
+    # CBV receiving: the shipped lots and the receiver's new lots are observed together
+    "receive": ("ObjectEvent", "OBSERVE", "receiving"),
     "transform": ("TransformationEvent", None, "commissioning"),
     "recycle": ("TransformationEvent", None, _BT_STEP + "recycling"),
     "aggregate": ("AggregationEvent", "ADD", "assembling"),
@@ -114,10 +204,12 @@ def shape_kinds(types: frozenset[str] | None, actions: frozenset[str] | None,
     return frozenset(out)
 
 
-def _projection(ev: SignedEvent) -> dict[str, Any]:
-    """The standard EPCIS fields that represent ``ev`` (a pure function of the signed body)."""
+def _projection(ev: SignedEvent, identities: IdentityLookup) -> dict[str, Any]:
+    """The standard EPCIS fields that represent ``ev``: a function of the signed body and of the
+    identities of the lots it names (``identities``)."""
     b, kind = ev.body, ev.kind
     etype, action, step = projected_shape(kind)
+    names = _Names(ev, identities)
     out: dict[str, Any] = {"eventTime": b["time"], "eventTimeZoneOffset": "+00:00"}
     site = b.get("site")
     if isinstance(site, str):
@@ -127,36 +219,57 @@ def _projection(ev: SignedEvent) -> dict[str, Any]:
         out["action"] = action
     out["bizStep"] = step
     if kind == "extract":
-        out.update(disposition="active", epcList=_created(ev))
+        out.update(disposition="active", epcList=names.epcs(names.created))
     elif kind == "ship":
-        out.update(disposition="in_transit", epcList=_consumed(ev, "lots"))
+        out.update(disposition="in_transit", epcList=names.epcs(_ids(ev, "lots")))
         if isinstance(b.get("to"), str):
             out["destinationList"] = [{"type": "owning_party", "destination": b["to"]}]
-    elif kind in ("receive", "transform", "recycle"):
-        out.update(disposition="active", inputEPCList=_consumed(ev, "lots" if kind == "receive" else "inputs"),
-                   outputEPCList=_created(ev))
+    elif kind == "receive":
+        out.update(disposition="in_progress", epcList=names.epcs(_ids(ev, "lots") + names.created))
+    elif kind in ("transform", "recycle"):
+        out.update(disposition="active", inputEPCList=names.epcs(_ids(ev, "inputs")),
+                   outputEPCList=names.epcs(names.created))
     elif kind in ("aggregate", "disaggregate"):
-        parts, whole = (_consumed(ev), _created(ev)) if kind == "aggregate" else (_created(ev), _consumed(ev))
-        out["childEPCs"] = parts
+        inputs = _ids(ev, "inputs")
+        parts, whole = (inputs, names.created) if kind == "aggregate" else (names.created, inputs)
+        out["childEPCs"] = names.epcs(parts)
         if whole:
-            out["parentID"] = whole[0]
+            link = names.links.get(whole[0])
+            out["parentID"] = link or lot_uri(whole[0])
+            if link:
+                out[PARENT_LOT] = lot_uri(whole[0])  # parentID holds one URI: the item's
     else:
         lot = b.get("lot")
-        out["epcList"] = [lot_uri(lot)] if isinstance(lot, str) else []
+        out["epcList"] = names.epcs([lot]) if isinstance(lot, str) else []
     return out
 
 
-def epcis_projection(ev: SignedEvent) -> dict[str, Any]:
-    """The standard EPCIS fields of ``ev`` (what ``export_event`` adds its signed form to)."""
-    return _projection(ev)
+def epcis_projection(ev: SignedEvent, identities: IdentityLookup | None = None) -> dict[str, Any]:
+    """The standard EPCIS fields of ``ev`` (what ``export_event`` adds its signed form to);
+    ``identities`` names the serialised lots the event consumes or observes by their Digital
+    Link (without it, only its own outputs)."""
+    return _projection(ev, identities or no_identities)
 
 
-def export_event(ev: SignedEvent) -> dict[str, Any]:
-    """One ledger event as an EPCIS 2.0 event carrying its signed form."""
-    out = _projection(ev)
+def export_event(ev: SignedEvent, identities: IdentityLookup | None = None) -> dict[str, Any]:
+    """One ledger event as an EPCIS 2.0 event carrying its signed form (``identities`` as for
+    ``epcis_projection``: pass the ledger's, ``stored_identities(ledger.store)``)."""
+    out = _projection(ev, identities or no_identities)
     out["eventID"] = f"urn:batterytrace:event:{ev.hash_hex}"
     out["bt:event"] = ev.body
     out["bt:signature"] = b64u_encode(ev.signature)
+    return out
+
+
+def export_events(events: Iterable[SignedEvent], identities: IdentityLookup | None = None) -> list[dict[str, Any]]:
+    """Events in log order as EPCIS events: a serialised lot created by an earlier event of
+    ``events`` is named by its Digital Link without a lookup; ``identities`` (the ledger's) names
+    the others."""
+    known = DocumentIdentities(identities)
+    out = []
+    for ev in events:
+        out.append(export_event(ev, known))
+        known.remember(ev)
     return out
 
 
@@ -213,10 +326,30 @@ def _extension(epcis: dict[str, Any], prefixes: tuple[str, ...], name: str) -> A
     return epcis.get(BT_NAMESPACE + name)
 
 
-def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent:
+def _differs(name: str, have: Any, want: Any) -> ProjectionError:
+    if name not in _EPC_FIELDS:
+        return ProjectionError("epcis.projection", f"EPCIS field {name} ({str(have)[:200]}) differs from the "
+                                                   f"signed event ({str(want)[:200]})")
+    wanted = set(want) if isinstance(want, list) else {want}
+    stray = [v for v in (have if isinstance(have, list) else [have]) if not isinstance(v, str) or v not in wanted]
+    if stray and have is not None:
+        return ProjectionError("epcis.epc", f"EPCIS field {name} names {str(stray[0])[:120]!r}, which is no lot of the "
+                                            "signed event nor the Digital Link of one (a lot created outside this "
+                                            "document is named by its Digital Link only when the ledger that holds "
+                                            "it checks the import)")
+    return ProjectionError("epcis.epc", f"EPCIS field {name} ({str(have)[:200]}) differs from the signed event "
+                                        f"({str(want)[:200]})")
+
+
+def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",),
+                 identities: IdentityLookup | None = None) -> SignedEvent:
     """The signed ledger event an EPCIS event carries (under any of ``prefixes`` or the full
-    namespace IRI). Raises ``EncodingError`` for unusable input and ``VerificationError`` when
-    the signature or the EPCIS fields do not match."""
+    namespace IRI). The standard fields must be the projection of the signed body under
+    ``identities`` (the ledger's, ``stored_identities``), or under no lookup (an exporter that did
+    not know the lots' identities: only the lots the event creates by Digital Link); both name only
+    what was signed. Raises ``EncodingError`` for unusable input, ``ProjectionError`` when the EPCIS
+    fields are not the projection of the signed body and ``VerificationError`` when the signature
+    does not verify."""
     if not isinstance(epcis, dict):
         raise EncodingError("malformed: an EPCIS event is a JSON object")
     kind = epcis.get("type")
@@ -239,9 +372,16 @@ def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent
     except EncodingError as exc:
         raise EncodingError(f"malformed: bt:event/bt:signature: {exc}") from exc
     ev.verify_signature()
-    expected = _projection(ev)
-    for name in _PROJECTED:
-        have, want = epcis.get(name), expected.get(name)
+    full = _mismatch(epcis, prefixes, _projection(ev, identities or no_identities))
+    if full is not None and (identities is None or _mismatch(epcis, prefixes, _projection(ev, no_identities))):
+        raise full
+    return ev
+
+
+def _mismatch(epcis: dict[str, Any], prefixes: tuple[str, ...], expected: dict[str, Any]) -> ProjectionError | None:
+    for name in (*_PROJECTED, PARENT_LOT):
+        have = _extension(epcis, prefixes, PARENT_LOT.partition(":")[2]) if name == PARENT_LOT else epcis.get(name)
+        want = expected.get(name)
         if name == "eventTime" and _same_time(have, want):
             continue
         if name == "eventTimeZoneOffset" and have is not None and want is not None:
@@ -249,15 +389,16 @@ def import_event(epcis: Any, prefixes: tuple[str, ...] = ("bt",)) -> SignedEvent
         if name == "readPoint" and isinstance(have, str) and want == {"id": have}:
             continue  # the compact JSON-LD form of {"id": …} (the context types readPoint @id)
         if have != want:
-            raise VerificationError(f"EPCIS field {name} ({have!r}) differs from the signed event "
-                                    f"({want!r})")
-    return ev
+            return _differs(name, have, want)
+    return None
 
 
-def import_document(doc: Any) -> tuple[list[SignedEvent], list[ImportRefusal]]:
+def import_document(doc: Any, identities: IdentityLookup | None = None
+                    ) -> tuple[list[SignedEvent], list[ImportRefusal]]:
     """Every event of an EPCISDocument (or EPCISQueryDocument): the signed events it carries, in
-    order, and a refusal for each event that cannot be recorded. Raises ``EncodingError`` when
-    the document itself is malformed."""
+    order, and a refusal for each event that cannot be recorded. A serialised lot is known by its
+    Digital Link once an accepted event of the document created it, else through ``identities``
+    (the ledger's). Raises ``EncodingError`` when the document itself is malformed."""
     if not isinstance(doc, dict):
         raise EncodingError("an EPCIS document is a JSON object")
     body = doc.get("epcisBody")
@@ -272,17 +413,25 @@ def import_document(doc: Any) -> tuple[list[SignedEvent], list[ImportRefusal]]:
     if not isinstance(events, list):
         raise EncodingError("epcisBody has no eventList")
     prefixes = namespace_prefixes(doc.get("@context"))
+    known = DocumentIdentities(identities)
     accepted: list[SignedEvent] = []
     refused: list[ImportRefusal] = []
     for i, item in enumerate(events):
         event_id = item.get("eventID") if isinstance(item, dict) else None
         try:
-            accepted.append(import_event(item, prefixes))
+            ev = import_event(item, prefixes, known)
+        except ProjectionError as exc:
+            refused.append(ImportRefusal(i, event_id, exc.rule, str(exc)))
+            continue
         except VerificationError as exc:
             refused.append(ImportRefusal(i, event_id, "signature", str(exc)))
+            continue
         except EncodingError as exc:
             reason, _, message = str(exc).partition(": ")
             refused.append(ImportRefusal(i, event_id, reason, message))
+            continue
+        accepted.append(ev)
+        known.remember(ev)
     return accepted, refused
 
 
@@ -316,13 +465,15 @@ class PreparedCapture:
         return bool(self.events) and not (self.behaviour == "rollback" and self.refusals)
 
 
-def prepare_capture(doc: Any, behaviour: str = "rollback") -> PreparedCapture:
-    """Parse and verify a document's signed events without touching the ledger: the costly
-    part (signatures, projections) runs before a service takes its write lock. Raises
-    ``EncodingError`` for a malformed document or behaviour."""
+def prepare_capture(doc: Any, behaviour: str = "rollback",
+                    identities: IdentityLookup | None = None) -> PreparedCapture:
+    """Parse and verify a document's signed events before the ledger's write lock: the costly
+    part (signatures, projections) runs before a service takes it. ``identities`` (the ledger's,
+    ``stored_identities``: a lot's identity never changes) checks the Digital Links of lots
+    created outside the document. Raises ``EncodingError`` for a malformed document or behaviour."""
     if behaviour not in ("rollback", "proceed"):
         raise EncodingError(f"GS1-Capture-Error-Behaviour must be rollback or proceed, not {behaviour!r}")
-    events, refusals = import_document(doc)
+    events, refusals = import_document(doc, identities)
     return PreparedCapture(behaviour, events, refusals)
 
 
@@ -352,4 +503,4 @@ def record_capture(ledger: Ledger, prepared: PreparedCapture) -> CaptureOutcome:
 def capture_document(ledger: Ledger, doc: Any, behaviour: str = "rollback") -> CaptureOutcome:
     """Record the signed events of an EPCIS document (``prepare_capture`` then
     ``record_capture``). Raises ``EncodingError`` for a malformed document."""
-    return record_capture(ledger, prepare_capture(doc, behaviour))
+    return record_capture(ledger, prepare_capture(doc, behaviour, stored_identities(ledger.store)))

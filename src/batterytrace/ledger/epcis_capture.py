@@ -41,9 +41,12 @@ from batterytrace.errors import EncodingError, VerificationError
 from batterytrace.ledger.epcis import (
     BT_NAMESPACE,
     CaptureOutcome,
+    DocumentIdentities,
+    ProjectionError,
     import_event,
     namespace_prefixes,
 )
+from batterytrace.ledger.event_index import stored_identities
 from batterytrace.ledger.ledger import BatchResult, Ledger
 from batterytrace.model.entities import COC_MODELS, FORM_LEVELS, Lot
 from batterytrace.model.events import SignedEvent, sign_event
@@ -642,6 +645,7 @@ def capture_custodial(ledger: Ledger, doc: Any, *, participant: str, credential_
     signed: list[SignedEvent] = []
     positions: list[int] = []
     key: SigningKey | None = None
+    identities = DocumentIdentities(stored_identities(ledger.store))
     for i, item in enumerate(items):
         event_id = item.get("eventID") if isinstance(item, dict) else None
         if not isinstance(item, dict):
@@ -649,8 +653,11 @@ def capture_custodial(ledger: Ledger, doc: Any, *, participant: str, credential_
             continue
         if ctx.ext(item, "event") is not None or ctx.ext(item, "signature") is not None:
             try:
-                signed.append(import_event(item, ctx.prefixes))
+                signed.append(import_event(item, ctx.prefixes, identities))
                 positions.append(i)
+                identities.remember(signed[-1])
+            except ProjectionError as exc:
+                errors.append({"index": i, "eventID": event_id, "reason": exc.rule, "message": str(exc)})
             except VerificationError as exc:
                 errors.append({"index": i, "eventID": event_id, "reason": "signature", "message": str(exc)})
             except EncodingError as exc:
@@ -680,6 +687,7 @@ def capture_custodial(ledger: Ledger, doc: Any, *, participant: str, credential_
             errors.append({"index": i, "eventID": event_id, "reason": "mapping", "field": "type", "message": str(exc)})
             continue
         _remember(ctx, ev, created)
+        identities.remember(ev)
         signed.append(ev)
         positions.append(i)
     if behaviour == "rollback" and errors:

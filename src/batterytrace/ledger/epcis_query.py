@@ -10,7 +10,9 @@ epcList, childEPCs, inputEPCList and outputEPCList, ``MATCH_anyEPC`` parentID to
 ledger's ingestion time. Results come in log order, or by event time (then log order) when the
 query bounds the event time. The token is the position of the last event returned, bound to the
 filter it was issued for so a token cannot be replayed with another query; visibility is applied
-on every page. Every returned event is exported with its signed form (see ``ledger.epcis``).
+on every page. Every returned event is exported with its signed form (see ``ledger.epcis``), a
+serialised lot named by its lot URI and by its GS1 Digital Link, so ``MATCH_epc`` / ``MATCH_anyEPC``
+with a product's Digital Link find every event that names it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError
 from batterytrace.ledger.epcis import export_event, shape_kinds
+from batterytrace.ledger.event_index import named_lots, stored_identities
 from batterytrace.ledger.read_policy import AccessDeniedError, Reader
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import EventFilter, Store
@@ -152,8 +155,11 @@ def run_query(store: Store, query: EventQuery, token: str | None = None, *, read
     after = _resume(query, token)
     rows = store.query_events(query.filter(reader, after))
     out: list[dict[str, Any]] = []
-    for stored, ix in rows:
-        exported = export_event(SignedEvent.from_stored(stored.canonical, stored.signature))
+    events = [SignedEvent.from_stored(stored.canonical, stored.signature) for stored, _ in rows]
+    # the identities of every lot the page names, in one read (serialised lots by Digital Link)
+    known = stored_identities(store)(sorted({lid for ev in events for lid in named_lots(ev)}))
+    for (_, ix), ev in zip(rows, events, strict=True):
+        exported = export_event(ev, lambda ids: {lid: known[lid] for lid in ids if lid in known})
         exported["recordTime"] = format_time(ix.ingested_at)
         out.append(exported)
     if len(rows) < query.per_page:

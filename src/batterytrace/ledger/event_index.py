@@ -5,29 +5,34 @@ For every accepted event the ledger writes, in the event's own transaction, one
 
 * its EPCIS projection's type, action, business step and read point (``ledger.epcis``), its
   event time and ingestion time (EPCIS recordTime), kind and signer;
-* every EPC it names, by role (epcList, childEPCs, parentID, inputEPCList, outputEPCList);
+* every EPC it names, by role (epcList, childEPCs, parentID, inputEPCList, outputEPCList): lot
+  URIs and, for serialised lots, their GS1 Digital Links (``identities``: the lots' GTIN and
+  serial, read from the ledger); the lot URI of a serialised aggregation parent (``bt:parentLot``)
+  has the parent role too;
 * its parties, the participants that may read it (``ledger.read_policy``): its signer; the
   custodian of every lot it names (a lot's custodian never changes: the signer of the event that
   created it); the receiver of a shipment; the participant a registration, accreditation or
   attestation is about, and the owner of a registered site.
 
-A ledger created before the index existed gets it on open (``ensure_index``): one transaction
-rebuilds it from the log, after which the meta key ``event_index`` records its version. ``log
+A ledger created before the index existed, or whose index has another version, gets it on open
+(``ensure_index``): one transaction rebuilds it from the log, after which the meta key
+``event_index`` records its version. Version 2 added the Digital Links of serialised lots and made
+receipts ObjectEvents (version 1 named lots by lot URI only). ``log
 verify`` compares every stored entry with those its replay produces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import EventIndexEntry, EventIndexRow, Store, WriteBatch
 
-__all__ = ["INDEX_META", "INDEX_VERSION", "ensure_index", "index_entry", "named_lots"]
+__all__ = ["INDEX_META", "INDEX_VERSION", "ensure_index", "index_entry", "named_lots", "stored_identities"]
 
 INDEX_META = "event_index"
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 _CHUNK = 2000
 
 _EPC_FIELDS = (("epcList", "epc"), ("childEPCs", "child"), ("inputEPCList", "input"), ("outputEPCList", "output"))
@@ -55,12 +60,17 @@ def _named_parties(ev: SignedEvent) -> set[str]:
 
 
 def index_entry(ev: SignedEvent, seq: int, event_time: int, ingested_at: int,
-                custodians: Callable[[Sequence[str]], dict[str, str]]) -> EventIndexEntry:
+                custodians: Callable[[Sequence[str]], dict[str, str]],
+                identities: Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]) -> EventIndexEntry:
     """The index entry of ``ev`` logged at ``seq``; ``custodians`` maps lot ids to their custodians
-    (lots unknown to it are left out). On the ingest path: one projection, no copies."""
-    from batterytrace.ledger.epcis import epcis_projection  # epcis imports the ledger module
+    and ``identities`` to their GTIN and serial (``ledger.epcis.IdentityLookup``; lots unknown to
+    them are left out). On the ingest path: one projection, no copies."""
+    from batterytrace.ledger.epcis import (  # epcis imports the ledger module
+        PARENT_LOT,
+        epcis_projection,
+    )
 
-    x: dict[str, Any] = epcis_projection(ev)
+    x: dict[str, Any] = epcis_projection(ev, identities)
     point = x.get("readPoint")
     read_point = point.get("id") if isinstance(point, dict) and isinstance(point.get("id"), str) else None
     row = EventIndexRow(seq, ev.kind, str(x["type"]), x.get("action"), x.get("bizStep"), read_point, event_time,
@@ -70,9 +80,10 @@ def index_entry(ev: SignedEvent, seq: int, event_time: int, ingested_at: int,
         value = x.get(name)
         if value:
             epcs.extend((role, v) for v in value if isinstance(v, str))
-    parent = x.get("parentID")
-    if isinstance(parent, str):
-        epcs.append(("parent", parent))
+    for name in ("parentID", PARENT_LOT):
+        parent = x.get(name)
+        if isinstance(parent, str):
+            epcs.append(("parent", parent))
     named = named_lots(ev)
     parties = {ev.actor, *_named_parties(ev), *custodians(named).values()} if named else {ev.actor, *_named_parties(ev)}
     return EventIndexEntry(row, tuple(sorted(set(epcs))), tuple(sorted(parties)))
@@ -85,13 +96,24 @@ def _stored_custodians(store: Store) -> Callable[[Sequence[str]], dict[str, str]
     return look_up
 
 
+def stored_identities(store: Store) -> Callable[[Sequence[str]], dict[str, tuple[str, str]]]:
+    """The identity lookup of a ledger's stored lots: lot id → (GTIN, serial) of the serialised
+    ones (an identity is fixed when the lot is created, so any later read gives the same)."""
+    def look_up(lot_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        lots = store.read_lots(lot_ids) if lot_ids else {}
+        return {lid: (lot.gtin, lot.serial) for lid, lot in lots.items() if lot.gtin and lot.serial}
+
+    return look_up
+
+
 def _entries(store: Store, events: Iterable[tuple[int, SignedEvent, int, int]]) -> list[EventIndexEntry]:
-    look_up = _stored_custodians(store)
-    return [index_entry(ev, seq, t, ingested, look_up) for seq, ev, t, ingested in events]
+    custodians, identities = _stored_custodians(store), stored_identities(store)
+    return [index_entry(ev, seq, t, ingested, custodians, identities) for seq, ev, t, ingested in events]
 
 
 def ensure_index(store: Store, progress: Callable[[int, int], None] | None = None) -> bool:
-    """Build the event index of a ledger that has none (created before it existed); True when it
+    """Build the event index of a ledger that has none (created before it existed) or whose index
+    has another version (a migration: the EPCs of version 1 lacked Digital Links); True when it
     was built. One transaction: any stray index rows are dropped, every logged event is indexed
     (lot custodians read from the stored lots: a custodian never changes) and the version is
     recorded, so an interrupted build leaves no index and is simply run again."""

@@ -374,7 +374,7 @@ class Ledger:
                 StoredEvent(seq, ev.event_hash, ev.canonical, ev.signature, ev.kind, ev.actor, t, ingested)
             )
             batch.nodes.extend(tree.append(leaf_hash(ev.leaf_data(ingested))))
-            batch.event_index.append(index_entry(ev, seq, t, ingested, st.custodians))
+            batch.event_index.append(index_entry(ev, seq, t, ingested, st.custodians, st.identities))
             created = tuple(lid for lid, lot in effect.lots.items() if lot.event == ev.hash_hex)
             result.accepted.append(Receipt(seq, ev.hash_hex, created))
         return result, st

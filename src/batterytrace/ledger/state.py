@@ -113,6 +113,22 @@ class BatchState:
             out.update((lid, lot.custodian) for lid, lot in self.store.read_lots(missing).items())
         return out
 
+    def identities(self, lot_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """lot id → (GTIN, serial), for the serialised lots of ``lot_ids`` that exist (staged,
+        prefetched or stored): the EPCIS projection's Digital Links (``ledger.epcis``)."""
+        out: dict[str, tuple[str, str]] = {}
+        missing = []
+        for lid in lot_ids:
+            lot = self.batch.lots.get(lid) or self._prefetched.get(lid)
+            if lot is None:
+                missing.append(lid)
+            elif lot.gtin and lot.serial:
+                out[lid] = (lot.gtin, lot.serial)
+        if missing:
+            out.update((lid, (lot.gtin, lot.serial)) for lid, lot in self.store.read_lots(missing).items()
+                       if lot.gtin and lot.serial)
+        return out
+
     def participant(self, did: str) -> Participant | None:
         found = self._participants.get(did) or self._registry_cache.get(did)
         if isinstance(found, Participant):

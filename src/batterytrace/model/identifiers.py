@@ -6,12 +6,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 __all__ = [
+    "GS1_CANONICAL_BASE",
     "GS1_CSET82",
     "NEW_PASSPORT_STATUSES",
     "IdentifierError",
+    "canonical_digital_link",
     "check_serial",
+    "digital_link_path",
     "gtin_check_digit",
     "normalise_gtin",
     "passport_id_for",
@@ -23,6 +27,9 @@ __all__ = [
 GS1_CSET82 = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
+# GS1 Digital Link 1.2, §4.11: the canonical GS1 Digital Link URI of an item uses this domain,
+# whatever resolver serves it; EPCIS 2.0 names serialised items by it (its §8.2.4).
+GS1_CANONICAL_BASE = "https://id.gs1.org/"
 _GTIN_LENGTHS = (8, 12, 13, 14)
 _SERIAL_MAX = 20  # AI 21: X..20
 
@@ -56,6 +63,20 @@ def check_serial(serial: object) -> str:
     if bad:
         raise IdentifierError(f"serial number {serial!r} holds characters outside GS1 CSET 82: {bad!r}")
     return serial
+
+
+def digital_link_path(gtin14: str, serial: str) -> str:
+    """The path of an item's GS1 Digital Link below a resolver base: ``01/{GTIN-14}/21/{serial}``,
+    the serial percent-encoded (every character outside the URI unreserved set)."""
+    return f"01/{gtin14}/21/{quote(serial, safe='')}"
+
+
+def canonical_digital_link(gtin: object, serial: object) -> str:
+    """The canonical GS1 Digital Link URI of a serialised item,
+    ``https://id.gs1.org/01/{GTIN-14}/21/{serial}``; ``IdentifierError`` when the GTIN or the
+    serial is not valid GS1 syntax."""
+    return GS1_CANONICAL_BASE + digital_link_path(normalise_gtin(gtin), check_serial(serial))
+
 
 # Regulation 2023/1542 Art. 77(6): a repurposed or remanufactured battery gets a new passport
 # linked to the passport(s) of the original battery.

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from batterytrace.errors import ConfigError
+from batterytrace.model.identifiers import digital_link_path
 from batterytrace.storage.base import Store, WriteBatch
 
 __all__ = [
@@ -52,7 +53,7 @@ class Resolver:
         return f"{self.base}01/{gtin14}"
 
     def item_link(self, gtin14: str, serial: str) -> str:
-        return f"{self.model_link(gtin14)}/21/{quote(serial, safe='')}"
+        return self.base + digital_link_path(gtin14, serial)
 
     def linkset(self, gtin14: str, serial: str, levels: tuple[str, ...]) -> dict[str, Any]:
         """The RFC 9264 linkset (JSON) of a battery, as a GS1-conformant resolver answers
