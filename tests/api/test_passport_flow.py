@@ -53,6 +53,10 @@ def test_a_supplier_that_never_held_the_battery_gets_no_stages(site: Served) -> 
 def test_asking_for_the_public_presentation_draws_no_stages(site: Served) -> None:
     html = _page(site, site.token("legitimate_interest"), "?level=public")
     assert not _drawn(html)
+    # a participant's own level is the public presentation: asking for it explicitly still drops
+    # the flow, as for every token holder
+    operator = site.token("participant", subject=site.scenario.actors["voltara"].did)
+    assert _drawn(_page(site, operator)) and not _drawn(_page(site, operator, "?level=public"))
 
 
 def test_json_carries_the_flow_for_a_reader_who_may_trace(site: Served) -> None:
