@@ -261,7 +261,7 @@ def _lineage(request: Request, gtin14: str, serial: str, granted: str, level: st
     it (ledger/material_flow.py): a token level, or the participant that held the battery. Public
     readers, a refused cookie and an explicit ``?level=public`` get none."""
     public = Reader.public()
-    if refused_cookie or level == "public" and (granted != "public" or request.query_params.get("level") == "public"):
+    if refused_cookie or (level == "public" and (granted != "public" or request.query_params.get("level") == "public")):
         return public, None
     try:
         reader = Reader.of(grant_of(request), request.app.state.ledger.store)
