@@ -105,10 +105,10 @@ _issued_at = [int(time.time()) - 3000]
 def publish_response(s: Served, mutations: list[Mutation], monkeypatch: pytest.MonkeyPatch) -> Any:
     original = issue_module.issue_sd_jwt
 
-    def mutated(issuer: Any, claims: dict[str, Any], **kw: Any) -> Any:
+    def mutated(key: Any, claims: dict[str, Any], **kw: Any) -> Any:
         for m in mutations:
             m(claims)
-        return original(issuer, claims, **kw)
+        return original(key, claims, **kw)
 
     monkeypatch.setattr(issue_module, "issue_sd_jwt", mutated)
     _issued_at[0] += 10  # each publication newer than the last
