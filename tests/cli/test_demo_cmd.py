@@ -110,7 +110,11 @@ def test_catenax_export_of_the_confidential_pack(demo: tuple[Path, str]) -> None
     bad = run(*export, "--out", str(tmp_path / "y.json"), "--openings", str(tampered), ok=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "[openings.mismatch]" in bad.stderr and "do not open" in bad.stderr
-    assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
+    for extra, said in ((["--openings", str(tmp_path / "none.sqlite")], "no openings store at"),
+                        (["--openings", str(openings), "--passport-version", "2"], "no passport version 2")):
+        refused = run(*export, "--out", str(tmp_path / "z.json"), *extra, ok=False)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1 and said in refused.stderr
+    assert not any((tmp_path / name).exists() for name in ("x.json", "y.json", "z.json"))
 
 
 def _claims(presentation: Path) -> dict[str, Any]:
