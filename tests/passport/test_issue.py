@@ -242,7 +242,7 @@ def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  
     import copy
 
     from batterytrace.crypto.sdjwt import issue_sd_jwt
-    from batterytrace.model.identifiers import passport_id_for
+    from batterytrace.model.identifiers import passport_id_for, passport_uuid_for
     from batterytrace.passport.issue import VCT
 
     ledger, _packs, keys = world
@@ -253,13 +253,14 @@ def test_the_passport_id_derives_from_the_battery_it_describes(world) -> None:  
     gtin, serial = claims["battery"]["gtin"], claims["battery"]["serial"]
     for change in ({"passport_id": other["passport_id"]}, {"passport_version": 2},
                    {"passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2)},
-                   {"passport_version": "1"}, {"predecessor": passport_id_for(gtin, serial, 0)}):
+                   {"passport_version": "1"}, {"predecessor": passport_id_for(gtin, serial, 0)},
+                   {"passport_uuid": other["passport_uuid"]}):
         forged = {**copy.deepcopy(claims), **change}
         signed = issue_sd_jwt(keys["voltara"], forged, vct=VCT, issued_at=NOW).jws + "~"  # type: ignore[arg-type]
         with pytest.raises(VerificationError, match="passport"):
             verify_passport(signed, log_operator=ledger.operator_did, now=NOW)
     ok = {**copy.deepcopy(claims), "passport_version": 2, "passport_id": passport_id_for(gtin, serial, 2),
-          "predecessor": passport_id_for(gtin, serial, 1)}
+          "passport_uuid": passport_uuid_for(passport_id_for(gtin, serial, 2)), "predecessor": passport_id_for(gtin, serial, 1)}
     with pytest.raises(VerificationError, match="batteryPassportIdentifier"):
         verify_passport(issue_sd_jwt(keys["voltara"], ok, vct=VCT, issued_at=NOW).jws + "~",  # type: ignore[arg-type]
                         log_operator=ledger.operator_did, now=NOW)

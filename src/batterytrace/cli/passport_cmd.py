@@ -122,18 +122,33 @@ def export_cmd(
     master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
     out: Path = typer.Option(..., help="Output JSON file."),
     fmt: str = typer.Option("catenax", "--format", help="Export format: catenax (Catena-X BatteryPass 6.1.0)."),
+    openings: Path | None = typer.Option(
+        None, help="Openings store (SQLite) of a confidential pack's lineage, as for passport issue; its figures "
+        "are then the opened ones its passport states."),
+    passport_version: int | None = typer.Option(None, "--passport-version", help="The passport version to export "
+                                                "(default: the current one; an earlier one exports as superseded)."),
+    passports: Path | None = typer.Option(None, "--passports", help="Passports directory holding the issuer's "
+                                          "status list (statuslists/), read for the passport's status; default: "
+                                          "where passport issue writes for --db."),
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
-    """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0)."""
+    """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0); its
+    passport status comes from the issuer's status list and the battery's lifecycle on the ledger."""
     if fmt != "catenax":
         raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
     master_data = load_master(master)
     check_output(out, (".json",))
     ledger = Ledger(open_ledger_store(db))
-    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_data,
-                         issued_at=int(time.time()))
+    if openings is not None and not openings.is_file():
+        raise BatterytraceError(f"no openings store at {openings}")
+    store = OpeningStore(str(openings)) if openings is not None else None
+    lists = StatusLists(passports if passports is not None else default_passport_dir(db))
+    doc = export_catenax(ledger, resolve_pack(ledger, pack), master_data, issued_at=int(time.time()),
+                         openings=store, statuses=lists, version=passport_version)
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    console.print(f"wrote {out} ({doc['specVersion']}, passport {doc['metadata']['passportIdentifier']})")
+    meta = doc["metadata"]
+    console.print(f"wrote {out} ({doc['specVersion']}, passport {meta['passportIdentifier']} version "
+                  f"{meta['version']}, status {meta['status']}, battery {doc['sustainability']['status']})")
 
 
 @passport_app.command("verify")

@@ -4,6 +4,7 @@ and versions derived from them."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ __all__ = [
     "gtin_check_digit",
     "normalise_gtin",
     "passport_id_for",
+    "passport_uuid_for",
     "passport_version",
 ]
 
@@ -98,3 +100,11 @@ def passport_id_for(gtin: str, serial: str, version: int = 1) -> str:
     """A stable passport identifier matching the BatteryPass pattern ``urn:<nid>:<id>``."""
     digest = hashlib.sha256(f"{gtin}/{serial}/{version}".encode()).hexdigest()[:32]
     return f"urn:batterytrace:{digest}"
+
+
+def passport_uuid_for(passport_id: str) -> str:
+    """The passport's identifier as a UUID URN (``urn:uuid:…``, RFC 9562 name-based v5 of the
+    passport id in the URL namespace). Catena-X identifies a passport by a UUID, which the
+    BatteryPass ``urn:<nid>:<id>`` pattern (no hyphens) cannot hold; the SD-JWT passport carries
+    both (``passport_id``, ``passport_uuid``) so a Catena-X export matches it by equality."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, passport_id)}"

@@ -20,6 +20,7 @@ from batterytrace.ledger.figures import (
     due_diligence,
     material_figures,
 )
+from batterytrace.ledger.openings_view import OpeningsError
 from batterytrace.ledger.trace import BackwardTrace, TraceCache, trace_backward
 from batterytrace.model.entities import Lot
 from batterytrace.passport.master import PackMasterData
@@ -83,7 +84,8 @@ def gather_facts(store: Store, pack_id: str, master: PackMasterData, cache: Trac
         raise BatterytraceError(f"lot {pack_id} was superseded by event {lot.spent_by}; "
                                 f"the battery's current lot is {latest.lot_id}")
     if lot.confidential and reveal is None:
-        raise BatterytraceError(f"pack {pack_id} is confidential: its passport needs the openings of its lineage")
+        raise OpeningsError("openings.missing", f"pack {pack_id} is confidential: its passport needs the openings "
+                            "of its lineage")
     capacity = float(lot.extra.get("capacity_kwh", 0))
     trace = trace_backward(store, pack_id, cache, reveal)
     lot = trace.lot

@@ -1,21 +1,34 @@
 """Export of a passport as a Catena-X BatteryPass 6.1.0 aspect (urn:samm:io.catenax.battery.battery_pass:6.1.0).
 
-Values come from the same ledger facts and OEM master data as the BatteryPass v1.2 aspects; the
-tests validate the export against the Catena-X JSON schema."""
+Values come from the same ledger facts and OEM master data as the BatteryPass v1.2 aspects (a
+confidential pack's from its openings, as ``issue_passport`` states them); the tests validate the
+export against the Catena-X JSON schema. The passport identifier is the SD-JWT passport's
+``passport_uuid``; the statuses come from the ledger and the issuer's status list
+(docs/catenax.md).
+"""
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import replace
 from typing import Any
 
-from batterytrace.errors import BatterytraceError
+from batterytrace.errors import BatterytraceError, NotFoundError
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.model.identifiers import passport_id_for, passport_version
-from batterytrace.passport.aspects import ELEMENTS, PackFacts, gather_facts
+from batterytrace.model.identifiers import (
+    NEW_PASSPORT_STATUSES,
+    passport_id_for,
+    passport_uuid_for,
+    passport_version,
+)
+from batterytrace.passport.aspects import ELEMENTS, PackFacts
+from batterytrace.passport.issue import passport_facts
 from batterytrace.passport.master import PackMasterData
+from batterytrace.passport.status import StatusLists
+from batterytrace.storage.openings import OpeningStore
 from batterytrace.timeutil import format_time
 
-__all__ = ["SPEC_VERSION", "catenax_battery_pass", "catenax_passport_uuid", "export_catenax"]
+__all__ = ["BATTERY_STATES", "PASSPORT_STATES", "SPEC_VERSION", "catenax_battery_pass", "catenax_passport_uuid",
+           "export_catenax", "passport_state"]
 
 SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
 _STAGES = {
@@ -26,6 +39,12 @@ _STAGES = {
 }
 NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
 _CATEGORY = {"ev": "EV", "lmt": "LMT", "industrial": "industrial", "stationary": "stationary"}
+# the ledger's lifecycle statuses (model/event_spec.py LIFECYCLE_STATUSES) → Catena-X StateEnumeration
+BATTERY_STATES = {"original": "original", "repurposed": "repurposed", "reused": "re-used",
+                  "remanufactured": "remanufactured", "waste": "waste"}
+# the passport version's state (passport_state) → Catena-X StatusEnumeration
+PASSPORT_STATES = {"not issued": "draft", "valid": "approved", "suspended": "invalid", "revoked": "invalid",
+                   "superseded": "invalid"}
 
 
 def _doc(header: str, url: str) -> list[dict[str, str]]:
@@ -33,7 +52,12 @@ def _doc(header: str, url: str) -> list[dict[str, str]]:
 
 
 def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, version: int,
-                         issued_at: int, expires_at: int, predecessor: str | None = None) -> dict[str, Any]:
+                         issued_at: int, expires_at: int, predecessor: str | None = None, *,
+                         status: str) -> dict[str, Any]:
+    """The document for the facts ``f``; ``status`` is the Catena-X passport status (a value of
+    ``PASSPORT_STATES``), the battery's state follows from its latest lifecycle record."""
+    if status not in PASSPORT_STATES.values():
+        raise BatterytraceError(f"Catena-X passport status must be one of {sorted(set(PASSPORT_STATES.values()))}")
     t = m.technical
     if t is None or m.manufacturer_bpnl is None or m.manufacturing_site_bpna is None:
         raise BatterytraceError("Catena-X export needs the technical data sheet and the BPNL/BPNA numbers")
@@ -42,6 +66,9 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
     history = lot.extra.get("lifecycle", [])
     last: dict[str, Any] = history[-1] if history else {"time": lot.created_at, "status": "original"}
     when = format_time(int(last["time"]))
+    state = BATTERY_STATES.get(str(last.get("status", "original")))
+    if state is None:
+        raise BatterytraceError(f"lifecycle status {last.get('status')!r} has no Catena-X state")
     bms: dict[str, float] = {}
     for rec in history:
         bms.update(rec.get("bms", {}))
@@ -59,7 +86,7 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
         "metadata": {
             "passportIdentifier": passport_id,
             "version": f"{version}.0.0",
-            "status": "approved",
+            "status": status,
             "issueDate": format_time(issued_at * 1_000_000)[:10],
             "expirationDate": format_time(expires_at * 1_000_000)[:10],
             "lastModification": format_time(issued_at * 1_000_000)[:10],
@@ -94,7 +121,7 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
         },
         "commercial": {"placedOnMarket": made_day, "purpose": ["automotive"]},
         "sustainability": {
-            "status": str(last.get("status", "original")),
+            "status": state,
             "carbonFootprint": [
                 {"lifecycle": _STAGES[stage], "type": "Climate Change Total", "unit": "kg CO2 / kWh",
                  "value": round(v, 6), "performanceClass": fp.performance_class,
@@ -203,20 +230,67 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
 
 
 def catenax_passport_uuid(passport_id: str) -> str:
-    """Catena-X identifies passports by UUID: the RFC 9562 name-based (v5) UUID of our passport id,
-    so the same passport always maps to the same Catena-X identifier."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, passport_id)}"
+    """Catena-X identifies passports by UUID: ``passport_uuid_for`` of our passport id (RFC 9562
+    name-based v5), which the SD-JWT passport carries as ``passport_uuid``."""
+    return passport_uuid_for(passport_id)
+
+
+def _lifecycle_of_version(history: list[dict[str, Any]], version: int) -> list[dict[str, Any]]:
+    """The lifecycle records up to (not including) the one that opened the version after ``version``."""
+    n, previous = 1, "original"
+    for i, record in enumerate(history):
+        status = str(record.get("status"))
+        if status in NEW_PASSPORT_STATUSES and status != previous:
+            n += 1
+            if n > version:
+                return history[:i]
+        previous = status
+    return history
+
+
+def passport_state(statuses: StatusLists | None, passport_id: str, issuer_did: str | None, superseded: bool) -> str:
+    """The state of a passport version, a key of ``PASSPORT_STATES``: revoked or suspended in its
+    issuer's status list, else superseded (the battery has a later passport version), else valid
+    (it has a status entry: issued), else not issued (no entry, or no status lists given)."""
+    listed = None
+    if statuses is not None and issuer_did is not None:
+        try:
+            listed = statuses.status(passport_id, issuer_did)
+        except NotFoundError:
+            listed = None
+    if listed in ("revoked", "suspended"):
+        return listed
+    if superseded:
+        return "superseded"
+    return "valid" if listed == "valid" else "not issued"
 
 
 def export_catenax(ledger: Ledger, pack_id: str, master: PackMasterData, issued_at: int,
-                   valid_years: int = 15) -> dict[str, Any]:
-    """The Catena-X BatteryPass 6.1.0 document of a pack, from its ledger lineage and OEM data;
-    the passport identifier and predecessor are those of the pack's current BatteryPass passport."""
-    f = gather_facts(ledger.store, pack_id, master)
-    assert f.lot.gtin is not None and f.lot.serial is not None
-    version = passport_version(f.lot.extra.get("lifecycle", []))
-    pid = catenax_passport_uuid(passport_id_for(f.lot.gtin, f.lot.serial, version))
-    predecessor = (catenax_passport_uuid(passport_id_for(f.lot.gtin, f.lot.serial, version - 1))
-                   if version > 1 else None)
-    return catenax_battery_pass(f, master, pid, version, issued_at,
-                                issued_at + valid_years * 365 * 86400, predecessor)
+                   valid_years: int = 15, *, openings: OpeningStore | None = None,
+                   statuses: StatusLists | None = None, version: int | None = None) -> dict[str, Any]:
+    """The Catena-X BatteryPass 6.1.0 document of a pack's passport ``version`` (default: the
+    current one), from its ledger lineage and OEM data. A confidential pack needs ``openings``
+    (refused as ``issue_passport`` refuses: ``OpeningsError`` naming ``openings.missing``,
+    ``openings.lot`` or ``openings.mismatch``); its figures are those its passport states. The
+    passport identifier and predecessor are the ``passport_uuid`` of that version and of the one
+    before; ``metadata.status`` maps ``passport_state`` (``statuses``: the issuer's status lists)
+    and ``sustainability.status`` the battery's lifecycle status as of that version."""
+    f = passport_facts(ledger, pack_id, master, openings)
+    gtin, serial = f.lot.gtin, f.lot.serial
+    assert gtin is not None and serial is not None  # gather_facts refuses a lot that is not a serialised pack
+    history: list[dict[str, Any]] = list(f.lot.extra.get("lifecycle", []))
+    current = passport_version(history)
+    version = current if version is None else version
+    if isinstance(version, bool) or not 1 <= version <= current:
+        raise NotFoundError(f"{gtin}/{serial} has no passport version {version} "
+                            f"(versions 1 to {current})")
+    if version < current:  # the battery as it was while that version was the current one
+        lot = f.lot.copy()
+        lot.extra = {**lot.extra, "lifecycle": _lifecycle_of_version(history, version)}
+        f = replace(f, lot=lot)
+    pid = passport_id_for(gtin, serial, version)
+    operator = f.lot.extra.get("economic_operator")
+    state = passport_state(statuses, pid, operator if isinstance(operator, str) else None, version < current)
+    predecessor = catenax_passport_uuid(passport_id_for(gtin, serial, version - 1)) if version > 1 else None
+    return catenax_battery_pass(f, master, catenax_passport_uuid(pid), version, issued_at,
+                                issued_at + valid_years * 365 * 86400, predecessor, status=PASSPORT_STATES[state])

@@ -19,12 +19,13 @@ from typing import Any
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
 from batterytrace.crypto.sdjwt import IssuedSdJwt, SdClaim, issue_sd_jwt, verify_sd_jwt
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.crypto.zk import Opening
 from batterytrace.errors import BatterytraceError, EncodingError, VerificationError
 from batterytrace.ledger.checkpoint import Checkpoint
 from batterytrace.ledger.confidential_client import check_openings
 from batterytrace.ledger.figures import ART8_TARGETS_PERCENT, MaterialFigures, material_figures
 from batterytrace.ledger.ledger import Ledger
-from batterytrace.ledger.openings_view import revealer
+from batterytrace.ledger.openings_view import OpeningsError, revealer
 from batterytrace.ledger.trace import TraceCache
 from batterytrace.model.buckets import element_totals
 from batterytrace.model.entities import Lot
@@ -34,6 +35,7 @@ from batterytrace.model.identifiers import (
     check_serial,
     normalise_gtin,
     passport_id_for,
+    passport_uuid_for,
     passport_version,
 )
 from batterytrace.passport.aspects import (
@@ -64,6 +66,7 @@ from batterytrace.passport.view import verification_checks
 from batterytrace.passport.zk_figures import (
     prove_material_masses,
     prove_share_figures,
+    share_figures,
     verify_share_figures,
 )
 from batterytrace.storage.openings import OpeningStore
@@ -77,10 +80,12 @@ __all__ = [
     "VCT",
     "IssuedPassport",
     "PassportVerification",
+    "assembly_openings",
     "check_issued_at",
     "digital_link",
     "issue_passport",
     "may_read",
+    "passport_facts",
     "passport_id_for",
     "verify_passport",
 ]
@@ -264,6 +269,39 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
     return evidence
 
 
+def assembly_openings(assembled: Lot, openings: OpeningStore | None, pack_id: str) -> dict[str, Opening]:
+    """The openings of a confidential pack's assembly commitments, checked against them; refused
+    with ``OpeningsError`` (``openings.missing``, ``openings.lot``, ``openings.mismatch``)."""
+    if openings is None:
+        raise OpeningsError("openings.missing", f"pack {pack_id} is confidential: its passport needs the openings "
+                            "of its lineage")
+    held = openings.get(assembled.lot_id)
+    if not held:
+        raise OpeningsError("openings.lot", f"no openings for confidential lot {assembled.lot_id}")
+    try:
+        check_openings(assembled, held)
+    except VerificationError as exc:
+        raise OpeningsError("openings.mismatch", f"cannot prove the figures of {pack_id}: {exc}") from exc
+    return dict(held)
+
+
+def passport_facts(ledger: Ledger, pack_id: str, master: PackMasterData,
+                   openings: OpeningStore | None = None) -> PackFacts:
+    """The facts ``issue_passport`` states for a pack, without signing or proving anything: for a
+    confidential pack (which needs ``openings``) its shares floored to 0.01 point as the passport
+    proves them and its element masses from the openings. Exports (catenax.py) state these."""
+    f = gather_facts(ledger.store, pack_id, master, None, revealer(openings) if openings is not None else None)
+    if not f.lot.confidential:
+        return f
+    held = assembly_openings(_assembled(ledger, f), openings, pack_id)
+    try:
+        shares = share_figures(held)
+    except ValueError as exc:
+        raise BatterytraceError(f"cannot state the figures of {pack_id}: {exc}") from exc
+    grams = element_totals({k: o.value for k, o in held.items()})
+    return replace(f, materials=replace(shares, element_g=grams))
+
+
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
                    issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
                    openings: OpeningStore | None = None, resolver: Resolver | None = None,
@@ -298,12 +336,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
                                                          issuer.did)
     material_proofs = None
     if f.lot.confidential:
-        assert openings is not None  # gather_facts refuses a confidential pack without them
-        held = openings.get(assembled.lot_id)
-        try:
-            check_openings(assembled, held)
-        except VerificationError as exc:
-            raise BatterytraceError(f"cannot prove the figures of {pack_id}: {exc}") from exc
+        held = assembly_openings(assembled, openings, pack_id)
         try:
             proved, evidence["zk_figures"] = prove_share_figures(held, assembled.event, pid)
         except ValueError as exc:  # a share over 0 g: no band can be stated or proved
@@ -321,6 +354,7 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     link = digital_link(f.lot.gtin, f.lot.serial, resolver if resolver is not None else load_resolver(ledger.store))
     claims: dict[str, Any] = {
         "passport_id": pid,
+        "passport_uuid": passport_uuid_for(pid),  # the same passport as a UUID (Catena-X, catenax.py)
         "passport_version": version,
         "battery": {"gtin": f.lot.gtin, "serial": f.lot.serial, "digital_link": link, "lot": f.lot.lot_id},
         "aspects": aspects,
@@ -392,6 +426,8 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
     pid = claims.get("passport_id")
     if pid != passport_id_for(gtin, serial, version):
         raise VerificationError(f"passport_id {pid!r} is not the identifier of {gtin}/{serial} version {version}")
+    if "passport_uuid" in claims and claims["passport_uuid"] != passport_uuid_for(str(pid)):
+        raise VerificationError(f"passport_uuid {claims['passport_uuid']!r} is not the UUID of passport {pid}")
     previous = passport_id_for(gtin, serial, version - 1) if version > 1 else None
     if claims.get("predecessor") != previous:
         raise VerificationError(f"the passport's predecessor must be {previous!r}")
@@ -402,7 +438,7 @@ def _check_passport_id(claims: dict[str, Any], battery: dict[str, Any]) -> None:
 
 
 # claims a passport may carry (besides the SD-JWT's own); any other is refused, never ignored
-PASSPORT_CLAIMS = frozenset({"passport_id", "passport_version", "battery", "aspects", "summary", "evidence",
+PASSPORT_CLAIMS = frozenset({"passport_id", "passport_uuid", "passport_version", "battery", "aspects", "summary", "evidence",
                              "material_proofs", "predecessor", "status", "iss", "iat", "exp", "vct", "_sd_alg"})
 BATTERY_CLAIMS = frozenset({"gtin", "serial", "digital_link", "lot"})
 # MAX_ISSUANCE_SKEW_S (publish.py): how far ahead of the verifier's clock an issuance may be dated

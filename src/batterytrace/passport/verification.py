@@ -280,6 +280,8 @@ class _Binder:
             self.add("passport_version", "verified", "the battery's lifecycle records on the ledger")
             status = "verified"
         self.add("passport_id", status, derived)
+        if "passport_uuid" in self.claims:
+            self.add("passport_uuid", status, "derived from passport_id (RFC 9562 name-based UUID)")
         if "predecessor" in self.claims:
             self.add("predecessor", status, derived)
 

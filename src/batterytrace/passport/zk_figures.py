@@ -121,6 +121,23 @@ def _figures(values: dict[str, Any], keys: Iterable[str]) -> MaterialFigures:
     )
 
 
+def _basis_points(openings: Mapping[str, Opening], claim: ShareClaim) -> int:
+    """The claim's share in basis points, floored: the figure a passport states and proves."""
+    den = sum(openings[k].value for k in claim.denominator)
+    if den <= 0:
+        raise ValueError(f"{'/'.join(claim.path)}: the pack holds 0 g of the denominator")
+    return SCALE * sum(openings[k].value for k in claim.numerator) // den
+
+
+def share_figures(openings: Mapping[str, Opening]) -> MaterialFigures:
+    """The figures ``prove_share_figures`` states (floored to a basis point), without the proofs:
+    what an export of the same pack states (passport/catenax.py). Raises ValueError as it does."""
+    values: dict[str, Any] = {}
+    for claim in share_claims(openings):
+        _set(values, claim.path, _basis_points(openings, claim) / 100)
+    return _figures(values, openings)
+
+
 def prove_share_figures(openings: Mapping[str, Opening], event_hash: str,
                         passport_id: str) -> tuple[MaterialFigures, dict[str, dict[str, str]]]:
     """The pack's figures (floored to a basis point) and their proofs, keyed by figure path.
@@ -129,10 +146,7 @@ def prove_share_figures(openings: Mapping[str, Opening], event_hash: str,
     values: dict[str, Any] = {}
     proofs: dict[str, dict[str, str]] = {}
     for claim in share_claims(openings):
-        den = sum(openings[k].value for k in claim.denominator)
-        if den <= 0:
-            raise ValueError(f"{'/'.join(claim.path)}: the pack holds 0 g of the denominator")
-        bp = SCALE * sum(openings[k].value for k in claim.numerator) // den
+        bp = _basis_points(openings, claim)
         _set(values, claim.path, bp / 100)
         items = [openings[k] for k in claim.denominator]
         proofs["/".join(claim.path)] = {
