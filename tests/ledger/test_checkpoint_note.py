@@ -9,7 +9,14 @@ import hashlib
 
 import pytest
 
-from batterytrace.crypto.signed_note import MAX_NOTE_BYTES, NoteError, NoteVerifier, note_key_id, open_note, sign_note
+from batterytrace.crypto.signed_note import (
+    MAX_NOTE_BYTES,
+    NoteError,
+    NoteVerifier,
+    note_key_id,
+    open_note,
+    sign_note,
+)
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.ledger.audit import verify_log
 from batterytrace.ledger.checkpoint import (
@@ -18,7 +25,10 @@ from batterytrace.ledger.checkpoint import (
     checkpoint_verifier,
     verify_checkpoint_note,
 )
+from batterytrace.ledger.ledger import Ledger
+from batterytrace.storage.base import Store
 from batterytrace.storage.sqlite import SQLiteStore
+from note_support import tampered
 from support import Chain
 
 EM = "\u2014"
@@ -75,21 +85,6 @@ def test_origin_is_injective_and_plus_free() -> None:
     assert "+" not in checkpoint_origin("x+y+z") and " " not in checkpoint_origin("x\ty")
 
 
-def tampered(note: str, what: str) -> str:
-    """``note`` with one part changed: its tree size, root, origin (line and key name) or signature."""
-    lines = note.split("\n")
-    if what == "size":
-        lines[1] = str(int(lines[1]) + 1)
-    elif what == "root":
-        lines[2] = base64.b64encode(bytes(32)).decode()
-    elif what == "origin":
-        return note.replace("batterytrace/", "batterytrace.example/")
-    else:  # the last signature byte
-        sig = base64.b64decode(lines[4].rsplit(" ", 1)[1])
-        lines[4] = lines[4].rsplit(" ", 1)[0] + " " + base64.b64encode(sig[:-1] + bytes([sig[-1] ^ 1])).decode()
-    return "\n".join(lines)
-
-
 TAMPERINGS = [("size", "note.signature"), ("root", "note.signature"), ("origin", "note.key_id"),
               ("signature", "note.signature")]
 
@@ -102,7 +97,7 @@ def test_tampering_refused(chain: Chain, what: str, rule: str) -> None:
 
 def test_foreign_origin_refused(chain: Chain) -> None:
     """A valid note of another log (its own key and origin) is not a checkpoint of this one."""
-    cp, vkey = head(chain)
+    cp, _ = head(chain)
     key = SigningKey.from_label("other-log")
     other = NoteVerifier.of("batterytrace/urn:uuid:other", key.public_key)
     note = sign_note(cp.note_text().replace(checkpoint_origin(cp.ledger), other.name), other.name, key)
@@ -213,3 +208,29 @@ def test_legacy_sqlite_ledger_gains_the_column(tmp_path: object) -> None:
     [old] = reopened.tree_heads()
     assert old.note_signature is None and old.root_hash == cp.root_hash
     assert verify_log(reopened).tree_heads == 1
+
+
+def test_every_store_keeps_the_note_signature(store: Store) -> None:
+    chain = Chain(store)
+    cp, vkey = head(chain)
+    [stored] = store.tree_heads()
+    assert stored.note_signature == cp.note_signature is not None
+    assert verify_checkpoint_note(chain.ledger.latest_checkpoint().to_note(), vkey).root_hash == cp.root_hash  # type: ignore[union-attr]
+
+
+def test_legacy_postgres_ledger_gains_the_column(pg_url: str) -> None:
+    from batterytrace.storage.postgres import PostgresStore
+
+    store = PostgresStore(pg_url)
+    chain = Chain(store)
+    cp, _ = head(chain)
+    store._conn().execute("ALTER TABLE tree_heads DROP COLUMN note_signature")
+    store.close()
+    reopened = PostgresStore(pg_url)
+    try:
+        [old] = reopened.tree_heads()
+        assert old.note_signature is None and old.signature == cp.signature
+        Ledger(reopened).sign_tree_head(chain.operator.signing_key)
+        assert [h.note_signature is not None for h in reopened.tree_heads()] == [False, True]
+    finally:
+        reopened.close()

@@ -111,7 +111,8 @@ class Checkpoint:
         """Raise unless the stored note signature verifies under the operator's checkpoint key."""
         verify_checkpoint_note(self.to_note(), checkpoint_verifier(self.ledger, self.log_id), expect=self)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, note: bool = True) -> dict[str, Any]:
+        """The JSON form; with ``note``, the note form's signature too (``note_signature``)."""
         data: dict[str, Any] = {
             "ledger": self.ledger,
             "log_id": self.log_id,
@@ -120,7 +121,7 @@ class Checkpoint:
             "timestamp": self.timestamp,
             "signature": b64u_encode(self.signature),
         }
-        if self.note_signature is not None:  # the checkpoint note's signature (``to_note``)
+        if note and self.note_signature is not None:  # the checkpoint note's signature (``to_note``)
             data["note_signature"] = b64u_encode(self.note_signature)
         return data
 
