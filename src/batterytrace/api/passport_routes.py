@@ -43,6 +43,7 @@ from batterytrace.model.identifiers import (
 from batterytrace.passport.history import battery_history, operator_batteries
 from batterytrace.passport.issue import ACCESS_LEVELS, PassportVerification, verify_passport
 from batterytrace.passport.registry import PassportDesk, model_listing
+from batterytrace.passport.signing_key import SigningKeyError
 from batterytrace.passport.status import PassportStatusError
 from batterytrace.passport.view import Check, passport_view, verification_checks
 from batterytrace.timeutil import format_time
@@ -142,6 +143,9 @@ def _html_error(request: Request, exc: Exception, ctx: PageContext, gtin: str, s
         revoked = exc.rule == "passport.revoked"
         return _page(request, render_error(410 if revoked else 409, t("revoked_title" if revoked else "suspended_title", lang),
                                            exc.detail, ctx, exc.rule, search=False), 410 if revoked else 409)
+    if isinstance(exc, SigningKeyError):  # signed by a key that no longer (or never) spoke for its issuer
+        return _page(request, render_error(422, t("failed_title", lang), f"{t('failed_intro', lang)} {exc.detail}", ctx,
+                                           exc.rule, search=False), 422)
     if isinstance(exc, VerificationError):
         return _page(request, render_error(422, t("failed_title", lang), f"{t('failed_intro', lang)} {exc}", ctx,
                                            type(exc).__name__, search=False), 422)

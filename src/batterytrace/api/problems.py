@@ -19,6 +19,7 @@ from batterytrace.errors import (
     ServiceUnavailableError,
     VerificationError,
 )
+from batterytrace.passport.signing_key import SigningKeyError
 from batterytrace.passport.status import PassportStatusError
 from batterytrace.storage.errors import StorageCorruptError, StorageUnavailableError
 
@@ -72,6 +73,8 @@ def _for_error(exc: BatterytraceError) -> tuple[int, str, str, dict[str, Any]]:
         if exc.rule == "passport.revoked":
             return 410, f"rule/{exc.rule}", "Passport revoked by its issuer", {"rule": exc.rule}
         return 409, f"rule/{exc.rule}", "Passport suspended by its issuer", {"rule": exc.rule}
+    if isinstance(exc, SigningKeyError):  # signed by a key that does not speak for the issuer now
+        return 422, f"rule/{exc.rule}", "Not signed by the issuer's key in force", {"rule": exc.rule}
     if isinstance(exc, VerificationError):
         return 422, "verification-failed", "Verification failed", {}
     if isinstance(exc, EncodingError):

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from batterytrace.api.problems import ProblemError
 from batterytrace.errors import NotFoundError, RuleViolationError
 from batterytrace.passport.registry import PassportDesk
+from batterytrace.passport.signing_key import SigningKeyError
 
 __all__ = ["STATUS_LIST_TYPE", "router"]
 
@@ -17,8 +18,11 @@ router = APIRouter(tags=["passports"])
 STATUS_LIST_TYPE = "application/statuslist+jwt"
 MAX_TOKEN_BYTES = 1 << 20
 
-# statuslist.* refusals: a list that is not the signer's (403), an older or reinstating list (409)
+# statuslist.* refusals: a list that is not the signer's or not signed by its issuer's key in force
+# (403), an older or reinstating list (409)
 _STATUS = {"statuslist.issuer": (403, "Not the signer's status list"),
+           "statuslist.signer": (403, "Not signed by a key of the list's issuer"),
+           "statuslist.key-rotated": (403, "Signed by a key the operator rotated out"),
            "statuslist.rollback": (409, "Older than the status list served"),
            "statuslist.final": (409, "A revoked passport stays revoked")}
 
@@ -40,15 +44,15 @@ def status_list(request: Request, list_id: str = Path(..., pattern="^[0-9a-f]{32
                  STATUS_LIST_TYPE: {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}})
 async def publish_status_list(request: Request) -> dict[str, object]:
     """An issuer publishes a new Status List Token it signed (after revoking or suspending one of
-    its passports): the token must be the signer's own list, newer than the one served, and keep
-    every revoked entry revoked."""
+    its passports): the token must be its issuer's list, signed by the issuer's key in force on this
+    ledger, newer than the one served, and keep every revoked entry revoked."""
     raw = await request.body()
     if len(raw) > MAX_TOKEN_BYTES:
         raise ProblemError(413, "too-large", "Status list too large", f"at most {MAX_TOKEN_BYTES} bytes")
     desk: PassportDesk = request.app.state.desk
     try:
-        token = desk.status_lists.accept(raw.decode("ascii", errors="replace"), int(time.time()))
-    except RuleViolationError as exc:
+        token = desk.accept_status_list(raw.decode("ascii", errors="replace"), int(time.time()))
+    except (RuleViolationError, SigningKeyError) as exc:
         status, title = _STATUS.get(exc.rule, (422, "Status list refused"))
         raise ProblemError(status, f"rule/{exc.rule}", title, exc.detail, rule=exc.rule) from exc
     request.app.state.rendered_pages.clear()

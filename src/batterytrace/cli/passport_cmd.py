@@ -21,6 +21,7 @@ from batterytrace.cli.inputs import (
 from batterytrace.errors import BatterytraceError, VerificationError
 from batterytrace.keys import load_key
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.participants import key_owner
 from batterytrace.model.identifiers import normalise_gtin
 from batterytrace.passport.catenax import export_catenax
 from batterytrace.passport.issue import (
@@ -73,7 +74,8 @@ def write_presentations(p: IssuedPassport, out: Path, stem: str) -> list[Path]:
 @passport_app.command("issue")
 def issue_cmd(
     pack: str = typer.Argument(..., help="Pack lot id or GTIN/serial."),
-    key: Path = typer.Option(..., help="Economic operator's key file (hex Ed25519 seed)."),
+    key: Path = typer.Option(..., help="Economic operator's key file (hex Ed25519 seed): its registered key, or "
+                             "the key the operator rotated in for it (the passport's issuer stays its registered did)."),
     master: Path = typer.Option(..., help="OEM master data (JSON) for the battery model."),
     out: Path | None = typer.Option(None, help="Directory for the per-level presentations (default: the one "
                                     "serve reads, <db>-passports beside a SQLite ledger, else ./batterytrace-passports)."),
@@ -96,17 +98,18 @@ def issue_cmd(
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
     issuer, now = signing, int(time.time())
+    participant = key_owner(ledger.store, issuer.did) or issuer.did  # a rotated-in key signs for its participant
     # the passport's entry in the issuer's status list kept in the output directory (revoke it later
     # with `passport status`; publish the list with POST /statuslists when the passport is served elsewhere)
     p = issue_passport(ledger, pack_id, master_data, issuer, issued_at=now, openings=store, resolver=base,
-                       status=StatusLists(out).allocator(issuer, base.base, now))
+                       status=StatusLists(out).allocator(issuer, base.base, now, participant), participant=participant)
     stem = p.passport_id.rsplit(":", 1)[1]
     for path in write_presentations(p, out, stem):
         console.print(f"wrote {path}")
     console.print(f"passport {p.passport_id} → {p.link}")
     if upload:
         body = publish_request(load_key(key), ledger.operator_did, {lv: p.present(lv) for lv in ACCESS_LEVELS},
-                               signed_at=int(time.time()))
+                               signed_at=int(time.time()), publisher=participant)
         path = out / f"{stem}.upload.json"
         path.write_text(json.dumps(body) + "\n")
         console.print(f"wrote {path}: POST it to /passports within {MAX_ENVELOPE_AGE_S // 60} minutes "
@@ -241,7 +244,9 @@ def check_cmd(
 @passport_app.command("status")
 def status_cmd(
     passport_id: str = typer.Argument(..., help="The passport id (urn:…, as printed by passport issue)."),
-    key: Path = typer.Option(..., help="The issuer's key file (the economic operator that issued it)."),
+    key: Path = typer.Option(..., help="The issuer's key file (the economic operator's key in force)."),
+    participant: str | None = typer.Option(None, "--participant", help="The issuer's registered did, when the key "
+                                           "is one the operator rotated in for it (default: the key's own did)."),
     set_to: str | None = typer.Option(None, "--set", help=f"New status: one of {sorted(STATUS_VALUES)} "
                                       "(revoked is final)."),
     passports: Path | None = typer.Option(None, "--passports",
@@ -253,11 +258,12 @@ def status_cmd(
     """Show or set the status of a passport version in its issuer's status list; prints where the
     new signed list is (serve it from this directory, or POST it to /statuslists)."""
     issuer = load_key(key)
+    did = participant if participant is not None else issuer.did
     lists = StatusLists(passports if passports is not None else default_passport_dir(db))
     if set_to is None:
-        console.print(f"{passport_id}: {lists.status(passport_id, issuer.did)}")
+        console.print(f"{passport_id}: {lists.status(passport_id, did)}")
         return
-    lists.set_status(issuer, passport_id, set_to, int(time.time()))
-    path = lists.directory / f"{list_id_for(issuer.did)}.jwt"
+    lists.set_status(issuer, passport_id, set_to, int(time.time()), did)
+    path = lists.directory / f"{list_id_for(did)}.jwt"
     console.print(f"{passport_id}: {set_to}; signed status list written to {path} "
                   "(POST it to /statuslists where the passport is served)")

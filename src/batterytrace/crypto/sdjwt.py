@@ -21,7 +21,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,8 @@ from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
 
-__all__ = ["Disclosure", "IssuedSdJwt", "SdClaim", "decoy_bucket", "issue_sd_jwt", "verify_sd_jwt"]
+__all__ = ["Disclosure", "IssuedSdJwt", "SdClaim", "decoy_bucket", "issue_sd_jwt", "jws_signing_key", "key_id",
+           "verify_sd_jwt"]
 
 SD_ALG = "sha-256"
 TYP = "dc+sd-jwt"
@@ -131,15 +132,40 @@ def _jws(key: SigningKey, header: dict[str, Any], payload: dict[str, Any]) -> st
     return f"{signing_input}.{b64u_encode(key.sign(signing_input.encode('ascii')))}"
 
 
+def key_id(did: str) -> str:
+    """The JWS ``kid`` naming a did:key's verification method: ``<did>#<its multibase key>``."""
+    return f"{did}#{did.removeprefix('did:key:')}"
+
+
+def jws_signing_key(header: Mapping[str, Any], issuer: str) -> str:
+    """The did:key whose key signed a JWS: the one its ``kid`` names (``key_id``), else the
+    ``issuer``'s own. Raises ``VerificationError`` for a ``kid`` that names no did:key."""
+    kid = header.get("kid")
+    if kid is None:
+        return issuer
+    if not isinstance(kid, str) or not kid.startswith("did:key:"):
+        raise VerificationError("the JWS kid must name a did:key verification method")
+    did, _, fragment = kid.partition("#")
+    if fragment and fragment != did.removeprefix("did:key:"):
+        raise VerificationError("the JWS kid's fragment is not the did:key's own key")
+    try:
+        public_key_from_did(did)
+    except EncodingError as exc:
+        raise VerificationError(f"the JWS kid names no Ed25519 did:key: {exc}") from exc
+    return did
+
+
 def issue_sd_jwt(key: SigningKey, claims: Mapping[str, Any], *, vct: str, issued_at: int,
-                 expires_at: int | None = None) -> IssuedSdJwt:
-    """Sign ``claims`` (``SdClaim`` values become disclosures) as an SD-JWT VC by ``key``'s did."""
+                 expires_at: int | None = None, issuer: str | None = None) -> IssuedSdJwt:
+    """Sign ``claims`` (``SdClaim`` values become disclosures) as an SD-JWT VC by ``key``. The
+    issuer (``iss``) is ``issuer`` (a participant's registered did signed for by a key rotated in
+    for it), by default ``key``'s did; the header's ``kid`` always names ``key``."""
     disclosures: list[Disclosure] = []
     payload = _conceal(claims, disclosures)
-    payload.update({"iss": key.did, "iat": issued_at, "vct": vct, "_sd_alg": SD_ALG})
+    payload.update({"iss": issuer if issuer is not None else key.did, "iat": issued_at, "vct": vct, "_sd_alg": SD_ALG})
     if expires_at is not None:
         payload["exp"] = expires_at
-    header = {"alg": "EdDSA", "typ": TYP, "kid": f"{key.did}#{key.did.removeprefix('did:key:')}"}
+    header = {"alg": "EdDSA", "typ": TYP, "kid": key_id(key.did)}
     return IssuedSdJwt(_jws(key, header, payload), disclosures)
 
 
@@ -151,10 +177,13 @@ def _decode_part(text: str, what: str) -> Any:
 
 
 def verify_sd_jwt(presentation: str, *, trusted_issuers: Iterable[str] | None = None,
-                  now: int | None = None) -> dict[str, Any]:
+                  now: int | None = None, check_key: Callable[[str, str], None] | None = None) -> dict[str, Any]:
     """Verify a compact SD-JWT presentation; return the claims with presented disclosures applied.
-    Expiry is checked against ``now`` (Unix seconds), by default the current time. Raises
-    ``VerificationError`` on any defect."""
+    Expiry is checked against ``now`` (Unix seconds), by default the current time. The signature
+    is checked against the key the header's ``kid`` names (``jws_signing_key``). Without
+    ``check_key`` that must be the issuer's own did:key; with it, ``check_key(iss, key)`` is
+    called first and decides whether that key may sign for ``iss`` (raising
+    ``VerificationError`` if not). Raises ``VerificationError`` on any defect."""
     if not isinstance(presentation, str) or not presentation.isascii():
         raise VerificationError("an SD-JWT presentation is ASCII text (base64url parts joined by '.' and '~')")
     if not presentation.endswith("~"):
@@ -174,8 +203,13 @@ def verify_sd_jwt(presentation: str, *, trusted_issuers: Iterable[str] | None = 
         raise VerificationError("SD-JWT has no issuer")
     if trusted_issuers is not None and issuer not in set(trusted_issuers):
         raise VerificationError(f"issuer {issuer} is not trusted")
+    signer = jws_signing_key(header, issuer)
+    if check_key is not None:
+        check_key(issuer, signer)
+    elif signer != issuer:
+        raise VerificationError(f"the SD-JWT is signed by {signer}, not by its issuer {issuer}")
     try:
-        public = public_key_from_did(issuer)
+        public = public_key_from_did(signer)
         signature = b64u_decode(pieces[2])
     except EncodingError as exc:
         raise VerificationError(f"issuer key or signature malformed: {exc}") from exc

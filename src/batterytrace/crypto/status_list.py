@@ -8,18 +8,21 @@ the base64url of the ZLIB-compressed (RFC 1950) byte array. Status ``i`` occupie
 of that array starting at bit ``i * bits``, least significant bit first within each byte.
 Values: 0 valid, 1 invalid (revoked, irreversible), 2 suspended.
 
-The signature is EdDSA (Ed25519) by the issuer's did:key (``iss``), the key that signed the
-referenced tokens; a verifier checks both are the same did.
+The signature is EdDSA (Ed25519) by the key the header's ``kid`` names: the issuer's own
+did:key (``iss``), or a key rotated in for it whose binding the verifier checks (``check_key``);
+the list's ``iss`` is the issuer of the referenced tokens.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from batterytrace.canonical import parse_json
+from batterytrace.crypto.sdjwt import jws_signing_key, key_id
 from batterytrace.crypto.signing import SigningKey, public_key_from_did, verify_signature
 from batterytrace.encoding import b64u_decode, b64u_encode
 from batterytrace.errors import EncodingError, VerificationError
@@ -100,13 +103,15 @@ class StatusList:
 
 @dataclass(frozen=True)
 class StatusListToken:
-    """A verified Status List Token."""
+    """A verified Status List Token; ``signer`` is the did:key that signed it (the issuer's own,
+    or a key rotated in for it)."""
 
     issuer: str
     uri: str
     issued_at: int
     ttl: int | None
     statuses: StatusList
+    signer: str = ""
 
     def status_of(self, idx: int) -> str:
         value = self.statuses.get(idx)
@@ -118,10 +123,11 @@ def _part(obj: dict[str, Any]) -> str:
 
 
 def issue_status_list_token(key: SigningKey, uri: str, statuses: StatusList, issued_at: int,
-                            ttl: int | None = 300) -> str:
-    """The compact JWS of ``statuses`` published at ``uri``, signed by ``key``."""
-    header = {"alg": "EdDSA", "typ": STATUS_TYP, "kid": f"{key.did}#{key.did.removeprefix('did:key:')}"}
-    payload: dict[str, Any] = {"iss": key.did, "sub": uri, "iat": issued_at, "status_list": statuses.encode()}
+                            ttl: int | None = 300, issuer: str | None = None) -> str:
+    """The compact JWS of ``statuses`` published at ``uri``, signed by ``key`` (named in ``kid``)
+    for ``issuer`` (default: ``key``'s did)."""
+    header = {"alg": "EdDSA", "typ": STATUS_TYP, "kid": key_id(key.did)}
+    payload: dict[str, Any] = {"iss": issuer if issuer is not None else key.did, "sub": uri, "iat": issued_at, "status_list": statuses.encode()}
     if ttl is not None:
         payload["ttl"] = ttl
     signing_input = f"{_part(header)}.{_part(payload)}"
@@ -129,11 +135,14 @@ def issue_status_list_token(key: SigningKey, uri: str, statuses: StatusList, iss
 
 
 def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max_skew_s: int = 300,
-                             check_expiry: bool = True) -> StatusListToken:
-    """Verify a Status List Token for the list at ``uri`` signed by ``issuer`` (a did:key). Raises
-    ``VerificationError`` naming the defect: wrong type, signature, subject, issuer, a token dated
-    in the future or expired (``exp``; ``check_expiry=False`` for a kept token compared with a
-    newer one, whose age is no defect)."""
+                             check_expiry: bool = True,
+                             check_key: Callable[[str], None] | None = None) -> StatusListToken:
+    """Verify a Status List Token for the list at ``uri`` issued by ``issuer`` (a did:key). The
+    signing key is the one ``kid`` names: without ``check_key`` it must be ``issuer``'s own; with
+    it, ``check_key(key)`` decides (raising ``VerificationError``). Raises ``VerificationError``
+    naming the defect: wrong type, signature, subject, issuer, a token dated in the future or
+    expired (``exp``; ``check_expiry=False`` for a kept token compared with a newer one, whose
+    age is no defect)."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not token.isascii():
         raise VerificationError("a status list token is an ASCII compact JWS of at most 1 MiB")
     pieces = token.strip().split(".")
@@ -150,8 +159,13 @@ def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max
         raise VerificationError(f"not an EdDSA {STATUS_TYP} token (typ {header.get('typ')!r}, alg {header.get('alg')!r})")
     if payload.get("iss") != issuer:
         raise VerificationError(f"the status list is signed for {payload.get('iss')!r}, not the passport's issuer {issuer}")
+    signer = jws_signing_key(header, issuer)
+    if check_key is not None:
+        check_key(signer)
+    elif signer != issuer:
+        raise VerificationError(f"the status list is signed by {signer}, not by its issuer {issuer}")
     try:
-        public = public_key_from_did(issuer)
+        public = public_key_from_did(signer)
     except EncodingError as exc:
         raise VerificationError(f"issuer key malformed: {exc}") from exc
     verify_signature(public, f"{pieces[0]}.{pieces[1]}".encode("ascii"), signature)
@@ -167,4 +181,4 @@ def verify_status_list_token(token: str, *, issuer: str, uri: str, now: int, max
         raise VerificationError(f"the status list token is dated {iat - now} s in the future")
     if check_expiry and isinstance(exp, int) and now >= exp:
         raise VerificationError("the status list token has expired")
-    return StatusListToken(issuer, uri, iat, ttl, StatusList.decode(payload.get("status_list")))
+    return StatusListToken(issuer, uri, iat, ttl, StatusList.decode(payload.get("status_list")), signer)

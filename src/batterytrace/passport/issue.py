@@ -47,6 +47,12 @@ from batterytrace.passport.aspects import (
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
 from batterytrace.passport.resolver import DEFAULT_RESOLVER, Resolver, load_resolver, parse_resolver
+from batterytrace.passport.signing_key import (
+    SigningKeyError,
+    check_key_rotation,
+    check_signing_key,
+    key_rotation_evidence,
+)
 from batterytrace.passport.status import check_status, status_claim
 from batterytrace.passport.verification import (
     CARBON_CYCLES_PER_YEAR,
@@ -261,23 +267,35 @@ def _evidence(ledger: Ledger, assembled: Lot) -> dict[str, Any]:
 def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer: SigningKey,
                    issued_at: int, valid_years: int = 15, cache: TraceCache | None = None,
                    openings: OpeningStore | None = None, resolver: Resolver | None = None,
-                   status: Callable[[str], tuple[int, str]] | None = None) -> IssuedPassport:
-    """Build and sign the passport of one pack. ``issuer`` is the economic operator's key; a
+                   status: Callable[[str], tuple[int, str]] | None = None,
+                   participant: str | None = None) -> IssuedPassport:
+    """Build and sign the passport of one pack. ``issuer`` is the economic operator's key in force:
+    its registered did's own, or a key the operator rotated in for it (``participant`` names the
+    registered did, the passport's ``iss``; default ``issuer``'s did); a
     ``TraceCache`` shared by the passports of one batch saves re-reading their common lineage.
     The passport's Digital Link is under ``resolver`` (default: the ledger's, resolver.py).
     A confidential pack needs ``openings`` of its lineage: its shares are then stated to 0.01
     point and proved in zero knowledge against the commitments of its assembly event. ``status``
     gives the passport id's entry ``(idx, uri)`` in the issuer's status list (status.py), so the
     issuer can revoke or suspend this version later; without it the passport cannot be revoked."""
+    iss = participant if participant is not None else issuer.did
     f = gather_facts(ledger.store, pack_id, master, cache, revealer(openings) if openings is not None else None)
-    if f.lot.extra.get("economic_operator") not in (None, issuer.did):
+    if f.lot.extra.get("economic_operator") not in (None, iss):
         raise BatterytraceError("only the pack's economic operator may issue its passport")
+    if ledger.store.get_participant(iss) is not None or issuer.did != iss:
+        try:  # a rotated-out key's passport would be refused by every verifier holding the ledger
+            check_signing_key(ledger.store, iss, issuer.did, "passport")
+        except SigningKeyError as exc:
+            raise BatterytraceError(f"cannot issue a passport for {iss}: {exc.detail}") from exc
     assert f.lot.gtin is not None and f.lot.serial is not None
     history = f.lot.extra.get("lifecycle", [])
     version = passport_version(history)
     pid = passport_id_for(f.lot.gtin, f.lot.serial, version)
     assembled = _assembled(ledger, f)
     evidence = _evidence(ledger, assembled)
+    if issuer.did != iss:  # signed by a key rotated in for the issuer: prove the rotation
+        evidence["key_rotation"] = key_rotation_evidence(ledger, Checkpoint.from_dict(evidence["checkpoint"]), iss,
+                                                         issuer.did)
     material_proofs = None
     if f.lot.confidential:
         assert openings is not None  # gather_facts refuses a confidential pack without them
@@ -316,7 +334,8 @@ def issue_passport(ledger: Ledger, pack_id: str, master: PackMasterData, issuer:
     if status is not None:  # plain: every reader must be able to check it
         claims["status"] = status_claim(*status(pid))
     expires = issued_at + valid_years * 365 * 86400
-    return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires))
+    return IssuedPassport(pid, link, issue_sd_jwt(issuer, claims, vct=VCT, issued_at=issued_at, expires_at=expires,
+                                                  issuer=iss))
 
 
 def _same_figures(claimed: Any, computed: Any) -> bool:
@@ -439,7 +458,9 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     if not log_operator:
         raise VerificationError("no trusted log operator given: a passport's checkpoint must be signed by "
                                 "the operator of the log the verifier trusts")
-    claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now)
+    signed_by: list[str] = []  # the key the header names: its binding to iss is checked below
+    claims = verify_sd_jwt(presentation, trusted_issuers=trusted_issuers, now=now,
+                           check_key=lambda _iss, key: signed_by.append(key))
     if claims.get("vct") != VCT:
         raise VerificationError("not a batterytrace battery passport")
     check_issued_at(claims, int(time.time()) if now is None else now)  # as the expiry: the verifier's clock
@@ -481,9 +502,20 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     if pinned is not None and checkpoint.ledger != pinned:
         raise VerificationError(f"the passport's checkpoint is of ledger {checkpoint.ledger}, not the pinned ledger {pinned}")
     verify_inclusion(leaf_hash(_logged_leaf(event, evidence, checkpoint)), index, checkpoint.tree_size, path, checkpoint.root_hash)
+    key_check = _check_key(claims, signed_by[0], evidence, checkpoint, ledger)
     _check_passport_id(claims, battery)
     checks = list(verification_checks(claims))
-    outcome, detail = check_status(claims, status_list, int(time.time()) if now is None else now)
+    checks.append(key_check)
+    iss, key = str(claims["iss"]), signed_by[0]
+
+    def list_key(list_signer: str) -> None:  # who may sign the issuer's status list
+        if ledger is not None:
+            check_signing_key(ledger.store, iss, list_signer, "statuslist")
+        elif list_signer not in (iss, key):
+            raise SigningKeyError("statuslist.signer", f"the status list is signed by {list_signer}, neither the "
+                                  f"passport's issuer {iss} nor the key that signed the passport")
+
+    outcome, detail = check_status(claims, status_list, int(time.time()) if now is None else now, list_key)
     checks.append(CheckResult("status", outcome, detail))
     if ledger is not None:
         checks.append(_check_on_ledger(ledger, event, index, checkpoint))
@@ -493,6 +525,26 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
                               + ("the ledger and " if ledger is not None else "") + "the passport's evidence; "
                               f"{declared} declared by the manufacturer"))
     return PassportVerification(claims, tuple(checks), tuple(figures))
+
+
+def _check_key(claims: dict[str, Any], key: str, evidence: dict[str, Any], checkpoint: Checkpoint,
+               ledger: Ledger | None) -> CheckResult:
+    """The passport's signing key speaks for its issuer (signing_key.py): with ``ledger``, it is the
+    issuer's key in force now (``passport.key-rotated``, ``passport.signer``); a key other than the
+    issuer's registered did must come with the evidence of its rotation (``passport.signer``)."""
+    iss = str(claims["iss"])
+    if ledger is not None:
+        check_signing_key(ledger.store, iss, key, "passport")
+    rotation = evidence.get("key_rotation")
+    if key == iss and rotation is not None:
+        raise SigningKeyError("passport.signer", "the passport is signed by its issuer's registered key yet carries "
+                              "key rotation evidence")
+    how = "its issuer's registered key" if key == iss else (
+        f"a key the ledger operator rotated in for its issuer at leaf {check_key_rotation(rotation, iss, key, checkpoint)}")
+    if ledger is not None:
+        return CheckResult("signing key", "passed", f"signed by {key}, {how}, in force on the given ledger now")
+    return CheckResult("signing key", "not checked", f"signed by {key}, {how}; whether the operator has rotated it "
+                       "out since needs the ledger (a rotated-out key's passports are refused against it)")
 
 
 def _check_on_ledger(ledger: Ledger, event: SignedEvent, index: int, checkpoint: Checkpoint) -> CheckResult:

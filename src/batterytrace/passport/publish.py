@@ -8,7 +8,8 @@ to the ledger (its log id), the passport id, version and issuance time, one SHA-
 level's presentation, and the time of signing. A service accepts it only when
 
 * ``passport.publisher``: the envelope is signed, by the battery's economic operator, a
-  registered participant of this ledger;
+  registered participant of this ledger, with its key in force (its registered did's own, or a
+  key the operator rotated in for it, named in ``signer``; a rotated-out key is refused);
 * ``passport.envelope``: the envelope names this ledger and exactly the uploaded presentations,
   passport id, version and issuance time, and was signed within ``MAX_ENVELOPE_AGE_S``;
 * ``passport.incomplete``: every access level is uploaded, all from one issuance, and each
@@ -62,27 +63,38 @@ class PublishEnvelope:
     presentations: dict[str, str]  # access level → presentation_digest
     publisher: str
     signature: str = ""
+    # the did:key that signs, when it is a key rotated in for the publisher (absent: its own)
+    signer: str | None = None
+
+    @property
+    def signing_key(self) -> str:
+        return self.signer if self.signer is not None else self.publisher
 
     def body(self) -> dict[str, Any]:
-        return {"ledger": self.ledger, "passport_id": self.passport_id, "passport_version": self.passport_version,
-                "issued_at": self.issued_at, "signed_at": self.signed_at,
-                "presentations": dict(sorted(self.presentations.items())), "publisher": self.publisher}
+        body: dict[str, Any] = {
+            "ledger": self.ledger, "passport_id": self.passport_id, "passport_version": self.passport_version,
+            "issued_at": self.issued_at, "signed_at": self.signed_at,
+            "presentations": dict(sorted(self.presentations.items())), "publisher": self.publisher}
+        if self.signer is not None:
+            body["signer"] = self.signer
+        return body
 
     def _message(self) -> bytes:
         return PUBLISH_DOMAIN + hashlib.sha256(canonical_json(self.body())).digest()
 
     def signed(self, key: SigningKey) -> PublishEnvelope:
-        if key.did != self.publisher:
-            raise ValueError("the envelope names another publisher than the signing key")
+        if key.did != self.signing_key:
+            raise ValueError("the envelope names another publisher (or signer) than the signing key")
         return PublishEnvelope(**{**self.body(), "signature": b64u_encode(key.sign(self._message()))})
 
     def verify_signature(self) -> None:
-        """Raise ``RuleViolationError("passport.publisher")`` unless ``publisher`` signed it."""
+        """Raise ``RuleViolationError("passport.publisher")`` unless ``signing_key`` (``signer``, else
+        ``publisher``) signed it; whether that key speaks for the publisher is the service's check."""
         try:
-            verify_signature(public_key_from_did(self.publisher), self._message(), b64u_decode(self.signature))
+            verify_signature(public_key_from_did(self.signing_key), self._message(), b64u_decode(self.signature))
         except (VerificationError, EncodingError, ValueError) as exc:
             raise RuleViolationError("passport.publisher",
-                                     f"the upload envelope's signature does not verify for {self.publisher}: {exc}") from exc
+                                     f"the upload envelope's signature does not verify for {self.signing_key}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.body(), "signature": self.signature}
@@ -96,7 +108,8 @@ class PublishEnvelope:
             env = cls(ledger=str(data["ledger"]), passport_id=str(data["passport_id"]),
                       passport_version=data["passport_version"], issued_at=data["issued_at"],
                       signed_at=data["signed_at"], presentations=dict(data["presentations"]),
-                      publisher=str(data["publisher"]), signature=str(data["signature"]))
+                      publisher=str(data["publisher"]), signature=str(data["signature"]),
+                      signer=None if data.get("signer") is None else str(data["signer"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise RuleViolationError("passport.envelope", f"the upload envelope is malformed: {exc}") from exc
         for name in ("passport_version", "issued_at", "signed_at"):
@@ -134,12 +147,16 @@ def _payload(presentation: str) -> dict[str, Any]:
     return data
 
 
-def publish_request(key: SigningKey, ledger: str, presentations: Mapping[str, str], signed_at: int) -> dict[str, Any]:
+def publish_request(key: SigningKey, ledger: str, presentations: Mapping[str, str], signed_at: int,
+                    publisher: str | None = None) -> dict[str, Any]:
     """The body of ``POST /passports`` for ``presentations`` (one per access level of one
-    issuance), signed by ``key``, the battery's economic operator."""
+    issuance), signed by ``key``: the battery's economic operator's, or the key rotated in for
+    ``publisher`` (its registered did)."""
     texts = {level: text.strip() for level, text in presentations.items()}
     claims = _payload(next(iter(texts.values())))
     envelope = PublishEnvelope(ledger, str(claims["passport_id"]), int(claims["passport_version"]),
                                int(claims["iat"]), signed_at,
-                               {level: presentation_digest(t) for level, t in texts.items()}, key.did).signed(key)
+                               {level: presentation_digest(t) for level, t in texts.items()},
+                               publisher if publisher is not None else key.did,
+                               signer=key.did if publisher not in (None, key.did) else None).signed(key)
     return {"presentations": texts, "envelope": envelope.to_dict()}

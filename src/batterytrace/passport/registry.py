@@ -5,7 +5,8 @@ presentations live as files ``<dir>/<passport-id-suffix>.<level>.sd-jwt`` (the l
 issue`` and the demo write). When none exists and the desk holds the key of the pack's economic
 operator, it issues one (signing a tree head first when it also holds the operator key and no
 checkpoint covers the pack). Every presentation is verified before use; verified claims are cached
-per passport id and level.
+per passport id and level. A passport whose signing key the operator has since rotated out
+(``passport.key-rotated``) is re-issued, when the desk holds the economic operator's key in force.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from batterytrace.crypto.signing import SigningKey
+from batterytrace.crypto.status_list import StatusListToken
 from batterytrace.encoding import b64u_decode
 from batterytrace.errors import (
     BatterytraceError,
@@ -27,6 +29,7 @@ from batterytrace.errors import (
     VerificationError,
 )
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.ledger.participants import key_history, key_in_force, key_owner, key_standing
 from batterytrace.model.identifiers import passport_id_for, passport_version
 from batterytrace.passport.issue import (
     ACCESS_LEVELS,
@@ -40,6 +43,7 @@ from batterytrace.passport.issue import (
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.publish import PublishEnvelope, presentation_digest
 from batterytrace.passport.resolver import Resolver, load_resolver
+from batterytrace.passport.signing_key import SigningKeyError, check_signing_key
 from batterytrace.passport.status import StatusLists
 
 __all__ = ["PassportDesk", "PassportIssuer", "check_complete", "check_disclosure_level", "model_listing",
@@ -98,10 +102,13 @@ def check_disclosure_level(claims: dict[str, Any], level: str) -> None:
 
 @dataclass(frozen=True)
 class PassportIssuer:
-    """An economic operator's key and the master data of its battery model."""
+    """An economic operator's key and the master data of its battery model. ``participant`` is
+    the registered did ``key`` signs for when the operator rotated it in (default: found on the
+    ledger, else ``key``'s own did)."""
 
     key: SigningKey
     master: PackMasterData
+    participant: str | None = None
 
 
 def save_presentations(p: IssuedPassport, out: Path) -> list[Path]:
@@ -128,11 +135,12 @@ class PassportDesk:
         self.anchor_verifier = anchor_verifier
         self._anchor_checked: set[str] = set()
         self.directory = directory
-        self.issuers = {i.key.did: i for i in issuers or []}
+        self.issuers = list(issuers or [])
         self.operator_key = operator_key
         self.status_lists = StatusLists(directory)  # the issuers' lists (kept, or published to this desk)
-        # verified results per (passport id, level), with the status list token they were checked against
-        self._verified: dict[tuple[str, str], tuple[str | None, PassportVerification]] = {}
+        # verified results per (passport id, level), with the status list token they were checked
+        # against and the issuer's key in force then (a rotation since makes them stale)
+        self._verified: dict[tuple[str, str], tuple[str | None, str | None, PassportVerification]] = {}
         self._lock = threading.Lock()
 
     def passport_id(self, gtin: str, serial: str) -> tuple[str, str]:
@@ -156,12 +164,22 @@ class PassportDesk:
                     self._issue(lot_id)
         return path.read_text().strip()
 
+    def _issuer_for(self, operator: str) -> PassportIssuer | None:
+        """The issuer this desk holds for ``operator`` (a registered did) whose key is in force."""
+        store = self.ledger.store
+        for issuer in self.issuers:
+            participant = issuer.participant or key_owner(store, issuer.key.did) or issuer.key.did
+            if participant == operator and (store.get_participant(operator) is None
+                                            or key_standing(store, operator, issuer.key.did) == "in force"):
+                return PassportIssuer(issuer.key, issuer.master, participant)
+        return None
+
     def _issue(self, lot_id: str) -> None:
         lot = self.ledger.store.get_lot(lot_id)
         assert lot is not None
         found = self.ledger.event_by_hash(lot.event)
         operator = lot.extra.get("economic_operator") or (found[1].actor if found else None)
-        issuer = self.issuers.get(str(operator))
+        issuer = self._issuer_for(str(operator))
         if lot.confidential:
             raise NotFoundError(f"no passport has been published for {lot.gtin}/{lot.serial}, a confidential pack: "
                                 "only its economic operator, holding the openings of its lineage, can issue it "
@@ -170,12 +188,35 @@ class PassportDesk:
             raise NotFoundError(f"no passport has been issued for {lot.gtin}/{lot.serial} and this "
                                 "service does not hold its economic operator's key")
         cp = self.ledger.latest_checkpoint()
-        if found is not None and (cp is None or cp.tree_size <= found[0]) and self.operator_key is not None:
+        participant = str(issuer.participant)
+        # the checkpoint must cover the pack's assembly and, for a rotated-in key, its rotation
+        needed = max([found[0] if found is not None else -1] + [
+            period.seq for period in key_history(self.ledger.store, participant) if period.key == issuer.key.did])
+        if (cp is None or cp.tree_size <= needed) and self.operator_key is not None:
             self.ledger.sign_tree_head(self.operator_key)
         now = int(time.time())
         p = issue_passport(self.ledger, lot_id, issuer.master, issuer.key, issued_at=now,
-                           status=self.status_lists.allocator(issuer.key, load_resolver(self.ledger.store).base, now))
+                           status=self.status_lists.allocator(issuer.key, load_resolver(self.ledger.store).base, now,
+                                                              participant),
+                           participant=participant)
         save_presentations(p, self.directory)
+
+    def reissue(self, gtin: str, serial: str) -> bool:
+        """Issue the current passport of ``gtin``/``serial`` anew (same version, a later issuance)
+        with the key in force of its economic operator, e.g. after the operator rotated the key
+        that signed it; False when this desk does not hold that key."""
+        lot_id, pid = self.passport_id(gtin, serial)
+        lot = self.ledger.store.get_lot(lot_id)
+        assert lot is not None
+        found = self.ledger.event_by_hash(lot.event)
+        operator = lot.extra.get("economic_operator") or (found[1].actor if found else None)
+        if lot.confidential or self._issuer_for(str(operator)) is None:
+            return False
+        with self._lock:
+            self._issue(lot_id)
+            for level in ACCESS_LEVELS:
+                self._verified.pop((pid, level), None)
+        return True
 
     def accept(self, presentations: dict[str, str], envelope: Any = None, now: int | None = None) -> str:
         """Publish presentations an economic operator issued itself (publish.py): one per access
@@ -205,6 +246,10 @@ class PassportDesk:
         named = named if isinstance(named, dict) else {}
         lot_id, current_version = self.ledger_version(str(named.get("gtin")), str(named.get("serial")))
         self._check_publisher(lot_id, env.publisher, env.publisher)
+        try:  # the envelope's key must speak for the publisher now
+            check_signing_key(self.ledger.store, env.publisher, env.signing_key, "passport")
+        except SigningKeyError as exc:
+            raise RuleViolationError("passport.publisher", f"the upload envelope: {exc.detail}") from exc
         if env.passport_version < current_version:  # verified against the ledger it would name passport_version
             raise RuleViolationError("passport.rollback", f"version {env.passport_version} of {named.get('gtin')}/"
                                      f"{named.get('serial')} is older than its current version {current_version}")
@@ -280,6 +325,12 @@ class PassportDesk:
                                      f"at {issued_at} may not replace it")
         return False
 
+    def accept_status_list(self, token: str, now: int) -> StatusListToken:
+        """Keep a status list an issuer published (``StatusLists.accept``), signed by the issuer's
+        key in force on this ledger (``statuslist.key-rotated``, ``statuslist.signer``)."""
+        store = self.ledger.store
+        return self.status_lists.accept(token, now, lambda issuer, key: check_signing_key(store, issuer, key, "statuslist"))
+
     def status_token(self, presentation: str) -> str | None:
         """The status list token (kept by this desk) that a presentation's status names, if any."""
         try:
@@ -296,10 +347,19 @@ class PassportDesk:
         text = self.presentation(gtin, serial, level)
         token = self.status_token(text)
         cached = self._verified.get(key)
-        result = cached[1] if cached is not None and cached[0] == token else None
+        in_force = key_in_force(self.ledger.store, str(cached[2].claims.get("iss"))) if cached is not None else None
+        result = cached[2] if cached is not None and (cached[0], cached[1]) == (token, in_force) else None
         if result is None:
-            result = verify_passport(text, log_operator=self.ledger.operator_did,
-                                     now=int(time.time()), ledger=self.ledger, status_list=token)
+            try:
+                result = verify_passport(text, log_operator=self.ledger.operator_did,
+                                         now=int(time.time()), ledger=self.ledger, status_list=token)
+            except SigningKeyError as exc:  # signed by a key rotated out since: issue it anew, if we can
+                if exc.rule not in ("passport.key-rotated", "statuslist.key-rotated") or not self.reissue(gtin, serial):
+                    raise
+                text = self.presentation(gtin, serial, level)
+                token = self.status_token(text)
+                result = verify_passport(text, log_operator=self.ledger.operator_did,
+                                         now=int(time.time()), ledger=self.ledger, status_list=token)
             claims = result.claims
             if claims.get("passport_id") != pid:
                 raise VerificationError(f"stored passport file for {pid} holds {claims.get('passport_id')}")
@@ -308,7 +368,7 @@ class PassportDesk:
             if isinstance(evidence, dict) and "anchor" in evidence and self.anchor_verifier is not None:
                 self.anchor_verifier(claims)  # a forged or wrong anchor fails the passport
                 self._anchor_checked.add(pid)
-            self._verified[key] = (token, result)
+            self._verified[key] = (token, key_in_force(self.ledger.store, str(claims.get("iss"))), result)
         return result
 
     def anchor_checked(self, claims: dict[str, Any]) -> bool:

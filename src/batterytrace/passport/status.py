@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from batterytrace.crypto.sdjwt import jws_signing_key
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.crypto.status_list import (
     STATUS_NAMES,
@@ -94,9 +95,11 @@ def status_ref(claims: dict[str, Any]) -> tuple[int, str] | None:
     return idx, uri
 
 
-def check_status(claims: dict[str, Any], token: str | None, now: int) -> tuple[CheckStatus, str]:
+def check_status(claims: dict[str, Any], token: str | None, now: int,
+                 check_key: Callable[[str], None] | None = None) -> tuple[CheckStatus, str]:
     """The passport's status check: ``(outcome, detail)`` with outcome ``passed`` (valid),
-    ``absent`` (no status claim) or ``not checked`` (no token given). Raises
+    ``absent`` (no status claim) or ``not checked`` (no token given). ``check_key`` judges the
+    key that signed the list (default: only the issuer's own did:key). Raises
     ``PassportStatusError`` when revoked or suspended, ``VerificationError`` when the token is
     not the issuer's list for this passport."""
     ref = status_ref(claims)
@@ -105,7 +108,7 @@ def check_status(claims: dict[str, Any], token: str | None, now: int) -> tuple[C
     idx, uri = ref
     if token is None:
         return "not checked", f"status list {uri} was not consulted (entry {idx})"
-    verified = verify_status_list_token(token, issuer=str(claims.get("iss")), uri=uri, now=now)
+    verified = verify_status_list_token(token, issuer=str(claims.get("iss")), uri=uri, now=now, check_key=check_key)
     status = verified.status_of(idx)
     when = f"issuer's status list signed at {verified.issued_at}"
     if status == "revoked":
@@ -164,7 +167,7 @@ class StatusLists:
         return None if ref is None else self.token(ref[1].rsplit("/", 1)[1])
 
     def _sign(self, key: SigningKey, state: dict[str, Any], statuses: StatusList, now: int) -> None:
-        list_id = list_id_for(key.did)
+        list_id = list_id_for(str(state["issuer"]))
         kept = self.token(list_id)  # may have been published from elsewhere (accept) since
         kept_iat = 0
         if kept is not None:
@@ -183,26 +186,43 @@ class StatusLists:
                     if kept_list.get(idx) == 1 and statuses.get(idx) != 1:
                         statuses.data[idx * statuses.bits // 8] &= ~(((1 << statuses.bits) - 1) << (idx * statuses.bits % 8)) & 0xFF
                         statuses.data[idx * statuses.bits // 8] |= 1 << (idx * statuses.bits % 8)
-        token = issue_status_list_token(key, state["uri"], statuses, iat)
+        token = issue_status_list_token(key, state["uri"], statuses, iat, issuer=str(state["issuer"]))
         state["iat"], state["list"] = iat, statuses.encode()
         state_path, token_path = self._paths(list_id)
         self._write(state_path, json.dumps(state, sort_keys=True))
         self._write(token_path, token)
 
-    def allocate(self, key: SigningKey, passport_id: str, base: str, now: int) -> tuple[int, str]:
-        """The (idx, uri) of ``passport_id`` in ``key``'s list at ``base``: the index it already
-        holds, else a random free one (the list is signed anew, so the entry is published valid)."""
-        uri = status_uri(base, key.did)
-        list_id = list_id_for(key.did)
+    def _signer_of_kept(self, list_id: str) -> str | None:
+        """The did:key that signed the kept token of a list (its ``kid``, else its ``iss``)."""
+        kept = self.token(list_id)
+        if kept is None:
+            return None
+        try:
+            header, payload = (json.loads(b64u_decode(part)) for part in kept.split(".")[:2])
+            return jws_signing_key(header, str(payload.get("iss")))
+        except (EncodingError, VerificationError, ValueError, AttributeError):
+            return None
+
+    def allocate(self, key: SigningKey, passport_id: str, base: str, now: int,
+                 issuer: str | None = None) -> tuple[int, str]:
+        """The (idx, uri) of ``passport_id`` in the list of ``issuer`` (default: ``key``'s did; a
+        registered did ``key`` was rotated in for) at ``base``: the index it already holds, else a
+        random free one (the list is signed anew, so the entry is published valid). A list last
+        signed by another key (rotated out since) is signed anew by ``key``."""
+        issuer = issuer if issuer is not None else key.did
+        uri = status_uri(base, issuer)
+        list_id = list_id_for(issuer)
         with self._locked():
-            state = self._state(list_id) or {"issuer": key.did, "uri": uri, "entries": {}, "iat": 0}
+            state = self._state(list_id) or {"issuer": issuer, "uri": uri, "entries": {}, "iat": 0}
             if state["uri"] != uri:
-                raise EncodingError(f"{key.did}'s status list is published at {state['uri']}, not {uri}")
+                raise EncodingError(f"{issuer}'s status list is published at {state['uri']}, not {uri}")
             entries: dict[str, int] = state["entries"]
             if passport_id in entries:
+                if "list" in state and self._signer_of_kept(list_id) != key.did:
+                    self._sign(key, state, StatusList.decode(state["list"]), now)
                 return entries[passport_id], uri
             if len(entries) >= LIST_SIZE // 2:
-                raise EncodingError(f"the status list of {key.did} is half full ({len(entries)} passports): "
+                raise EncodingError(f"the status list of {issuer} is half full ({len(entries)} passports): "
                                     "start a new list before issuing more")
             used = set(entries.values())
             idx = secrets.randbelow(LIST_SIZE)
@@ -213,20 +233,24 @@ class StatusLists:
             self._sign(key, state, statuses, now)
             return idx, uri
 
-    def allocator(self, key: SigningKey, base: str, now: int) -> Callable[[str], tuple[int, str]]:
-        """``allocate`` bound to an issuer, a resolver base and a time (``issue_passport(status=)``)."""
-        return lambda passport_id: self.allocate(key, passport_id, base, now)
+    def allocator(self, key: SigningKey, base: str, now: int,
+                  issuer: str | None = None) -> Callable[[str], tuple[int, str]]:
+        """``allocate`` bound to a key, a resolver base, a time and the issuer ``key`` signs for
+        (``issue_passport(status=)``)."""
+        return lambda passport_id: self.allocate(key, passport_id, base, now, issuer)
 
-    def set_status(self, key: SigningKey, passport_id: str, status: str, now: int) -> str:
+    def set_status(self, key: SigningKey, passport_id: str, status: str, now: int, issuer: str | None = None) -> str:
         """Set ``passport_id``'s status (``valid``, ``suspended`` or ``revoked``; revoked is final)
-        and sign the list anew. Returns the new token."""
+        in the list of ``issuer`` (default: ``key``'s did) and sign the list anew by ``key``.
+        Returns the new token."""
         if status not in STATUS_VALUES:
             raise EncodingError(f"status must be one of {sorted(STATUS_VALUES)}, not {status!r}")
-        list_id = list_id_for(key.did)
+        issuer = issuer if issuer is not None else key.did
+        list_id = list_id_for(issuer)
         with self._locked():
             state = self._state(list_id)
             if state is None or passport_id not in state["entries"]:
-                raise NotFoundError(f"{key.did} has issued no passport {passport_id} with a status entry here")
+                raise NotFoundError(f"{issuer} has issued no passport {passport_id} with a status entry here")
             statuses = StatusList.decode(state["list"])
             try:
                 statuses.set(int(state["entries"][passport_id]), STATUS_VALUES[status])
@@ -243,10 +267,12 @@ class StatusLists:
             raise NotFoundError(f"no status entry for {passport_id}")
         return STATUS_NAMES[StatusList.decode(state["list"]).get(int(state["entries"][passport_id]))]
 
-    def accept(self, token: str, now: int) -> StatusListToken:
+    def accept(self, token: str, now: int, check_key: Callable[[str, str], None] | None = None) -> StatusListToken:
         """Keep a token an issuer signed elsewhere (published to this service). The token must be
-        the list of its signer (its ``sub`` ends in the signer's list id) and newer than the one
-        kept; refusals: ``statuslist.issuer``, ``statuslist.rollback``, ``VerificationError``."""
+        the list of its issuer (its ``sub`` ends in the issuer's list id), signed by a key
+        ``check_key(issuer, key)`` accepts for it (default: the issuer's own did:key), and newer than the one
+        kept; refusals: ``statuslist.issuer``, ``statuslist.rollback``, ``VerificationError``
+        (``SigningKeyError`` from ``check_key``)."""
         from batterytrace.crypto.status_list import MAX_TOKEN_CHARS
 
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
@@ -262,12 +288,16 @@ class StatusLists:
         list_id = list_id_for(issuer)
         if not uri.endswith(f"/statuslists/{list_id}"):
             raise RuleViolationError("statuslist.issuer", f"{uri} is not the status list of {issuer}")
-        verified = verify_status_list_token(token, issuer=issuer, uri=uri, now=now)
+        judge = check_key
+        verified = verify_status_list_token(token, issuer=issuer, uri=uri, now=now,
+                                            check_key=None if judge is None else lambda key: judge(issuer, key))
         with self._locked():
             kept = self.token(list_id)
             if kept is not None:
-                # the kept list may have expired since: only its signature and time matter here
-                old = verify_status_list_token(kept, issuer=issuer, uri=uri, now=now, check_expiry=False)
+                # the kept list may have expired since, or its key been rotated out: only its
+                # signature and time matter here (it was judged when kept)
+                old = verify_status_list_token(kept, issuer=issuer, uri=uri, now=now, check_expiry=False,
+                                               check_key=lambda _key: None)
                 if kept == token:
                     return verified
                 if verified.issued_at <= old.issued_at:
