@@ -188,8 +188,8 @@ def test_split_view_against_the_chain_is_portable_evidence(anchored: Anchored) -
     key = anchored.scenario.actors["operator"].signing_key
     forged = sign_checkpoint(key, anchored.size, b"\x42" * 32, 1_800_000_000_000_000, ledger=anchored.scenario.ledger_id)
     con = sqlite3.connect(anchored.db)
-    con.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ? WHERE tree_size = ?",
-                (forged.root_hash, forged.timestamp, forged.signature, anchored.size))
+    con.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ?, note_signature = ? WHERE tree_size = ?",
+                (forged.root_hash, forged.timestamp, forged.signature, forged.note_signature, anchored.size))
     (text,) = con.execute("SELECT value FROM meta WHERE key = ?", (RECORDS_KEY,)).fetchone()
     con.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(json.loads(text)[:1]), RECORDS_KEY))
     con.commit()

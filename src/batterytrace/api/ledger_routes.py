@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from batterytrace.api.problems import ProblemError
 from batterytrace.api.readers import denied, reader_of
 from batterytrace.crypto.merkle import leaf_hash
 from batterytrace.errors import NotFoundError
+from batterytrace.ledger.checkpoint import checkpoint_verifier
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.read_policy import AccessDeniedError, may_read_event, may_trace
 from batterytrace.ledger.trace import trace_backward, trace_forward
@@ -31,8 +33,27 @@ def head(request: Request) -> dict[str, Any]:
     ledger = _ledger(request)
     size = ledger.size()
     cp = ledger.latest_checkpoint()
+    verifier = checkpoint_verifier(ledger.ledger_id, ledger.operator_did)
     return {"ledger": ledger.ledger_id, "operator": ledger.operator_did, "tree_size": size, "root_hash": ledger.root(size).hex(),
-            "checkpoint": cp.to_dict() if cp else None}
+            "checkpoint": cp.to_dict() if cp else None, "checkpoint_origin": verifier.name,
+            "checkpoint_vkey": verifier.encode()}
+
+
+NOTE_TEXT = "text/plain; charset=utf-8"
+
+
+@router.get("/ledger/checkpoint", summary="The latest signed tree head as a C2SP tlog-checkpoint (signed note)",
+            response_class=PlainTextResponse,
+            responses={200: {"content": {NOTE_TEXT: {}}}, 404: {"description": "no tree head with a note yet"}})
+def checkpoint_note(request: Request) -> PlainTextResponse:
+    """The operator-signed note ``<origin>\\n<tree size>\\n<base64 root>\\n`` of the latest tree
+    head that has one, verifiable with ``checkpoint_vkey`` of ``/ledger/head`` by any C2SP
+    signed-note verifier (e.g. Go's golang.org/x/mod/sumdb/note)."""
+    ledger = _ledger(request)
+    noted = [cp for cp in ledger.checkpoints() if cp.note_signature is not None]
+    if not noted:
+        raise NotFoundError("no tree head has been signed as a checkpoint note yet; the operator runs 'batterytrace log head'")
+    return PlainTextResponse(noted[-1].to_note(), media_type=NOTE_TEXT, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/ledger/checkpoints", summary="Every operator-signed tree head")

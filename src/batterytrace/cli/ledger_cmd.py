@@ -14,6 +14,7 @@ from batterytrace.canonical import canonical_json
 from batterytrace.cli import DB_HELP, app, console, err_console
 from batterytrace.cli.inputs import open_ledger_store, read_bytes
 from batterytrace.crypto.merkle import leaf_hash, verify_inclusion
+from batterytrace.crypto.signed_note import MAX_NOTE_BYTES
 from batterytrace.crypto.signing import SigningKey
 from batterytrace.errors import BatterytraceError
 from batterytrace.keys import (
@@ -24,6 +25,7 @@ from batterytrace.keys import (
     save_key,
 )
 from batterytrace.ledger.audit import verify_log
+from batterytrace.ledger.checkpoint import checkpoint_verifier, verify_checkpoint_note
 from batterytrace.ledger.credentials import install_token_key
 from batterytrace.ledger.ingest import ingest_wire
 from batterytrace.ledger.ledger import Ledger
@@ -104,6 +106,48 @@ def verification_failed(what: str, exc: Exception) -> typer.Exit:
     text = str(exc) if isinstance(exc, BatterytraceError) else f"the ledger cannot be read ({type(exc).__name__}: {exc})"
     err_console.print(f"[bold red]{what} FAILED:[/] {escape(text)}", soft_wrap=True)
     return typer.Exit(1)
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    db: str = DB,
+    fmt: str = typer.Option("note", "--format", help="note (C2SP tlog-checkpoint signed note) or json."),
+) -> None:
+    """Print the latest signed tree head: as a C2SP checkpoint note (default) or its JSON form."""
+    if fmt not in ("note", "json"):
+        raise typer.BadParameter("--format is note or json")
+    ledger = Ledger(open_ledger_store(db))
+    heads = ledger.checkpoints() if fmt == "json" else [c for c in ledger.checkpoints() if c.note_signature]
+    if not heads:
+        raise BatterytraceError("no signed tree head" + (" with a checkpoint note" if fmt == "note" else "")
+                                + " yet; run 'batterytrace log head'")
+    if fmt == "json":
+        console.print_json(canonical_json(heads[-1].to_dict()).decode())
+    else:
+        sys.stdout.write(heads[-1].to_note())
+
+
+@log_app.command("vkey")
+def log_vkey(db: str = DB) -> None:
+    """Print the verifier key of the log's checkpoint notes (<origin>+<key id>+<base64 key>)."""
+    ledger = Ledger(open_ledger_store(db))
+    sys.stdout.write(checkpoint_verifier(ledger.ledger_id, ledger.operator_did).encode() + "\n")
+
+
+@log_app.command("verify-checkpoint")
+def log_verify_checkpoint(
+    note: Path = typer.Argument(..., help="Checkpoint note file ('-': standard input)."),
+    vkey: str = typer.Option(..., "--vkey", help="Verifier key <name>+<key id>+<base64 key>."),
+    origin: str | None = typer.Option(None, "--origin", help="Expected origin (default: the vkey's name)."),
+) -> None:
+    """Verify a C2SP checkpoint note with a verifier key; print its origin, size and root."""
+    data = read_bytes(note, "checkpoint note")
+    try:
+        found = verify_checkpoint_note(data[: MAX_NOTE_BYTES + 1], vkey, origin=origin)
+    except BatterytraceError as exc:
+        raise verification_failed("checkpoint verification", exc) from exc
+    console.print(f"[green]checkpoint verified[/]: origin {escape(found.origin)}, tree size {found.tree_size}, "
+                  f"root {found.root_hash.hex()}", soft_wrap=True)
 
 
 @log_app.command("verify")

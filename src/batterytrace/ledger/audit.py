@@ -318,8 +318,11 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
 
     checkpoints = []
     for head in heads:
-        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id)
+        cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id,
+                        head.note_signature)
         cp.verify(operator)
+        if cp.note_signature is not None:
+            cp.verify_note()
         if cp.tree_size > total:
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:

@@ -413,14 +413,14 @@ class Ledger:
             cp = sign_checkpoint(operator_key, size, self.root(size), timestamp, ledger=self.ledger_id)
             self.store.apply(
                 WriteBatch(
-                    tree_heads=[TreeHeadRecord(size, cp.root_hash, cp.timestamp, cp.signature, cp.log_id)]
+                    tree_heads=[TreeHeadRecord(size, cp.root_hash, cp.timestamp, cp.signature, cp.log_id, cp.note_signature)]
                 )
             )
         return cp
 
     def checkpoints(self) -> list[Checkpoint]:
         return [
-            Checkpoint(h.log_id, h.tree_size, h.root_hash, h.timestamp, h.signature, self.ledger_id)
+            Checkpoint(h.log_id, h.tree_size, h.root_hash, h.timestamp, h.signature, self.ledger_id, h.note_signature)
             for h in self.store.tree_heads()
         ]
 

@@ -59,6 +59,7 @@ class TreeHeadRecord:
     timestamp: int
     signature: bytes
     log_id: str
+    note_signature: bytes | None = None  # the C2SP checkpoint note's signature (ledger.checkpoint)
 
 
 class LotLink(NamedTuple):

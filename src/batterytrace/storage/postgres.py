@@ -42,7 +42,13 @@ from batterytrace.storage.event_sql import (
     index_rows,
     select_events,
 )
-from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
+from batterytrace.storage.rows import (
+    ADDED_COLUMNS,
+    TABLES,
+    entity_from_json,
+    entity_to_json,
+    node_key,
+)
 
 __all__ = ["PostgresStore", "postgres_error", "split_schema"]
 
@@ -110,6 +116,8 @@ class PostgresStore:
                     # keep insertion order without SQLite's rowid
                     sql = sql.replace("(", "(pos BIGSERIAL, ", 1)
                 conn.execute(sql)
+            for table, column, kind in ADDED_COLUMNS:  # a ledger created before the column
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind.format(blob='BYTEA')}")
 
     def _conn(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
@@ -219,10 +227,10 @@ class PostgresStore:
                                 cp.write_row((party, x.row.seq))
                 if batch.tree_heads:
                     c.executemany(
-                        "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
-                        "VALUES (%s,%s,%s,%s,%s)",
+                        "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id, note_signature) "
+                        "VALUES (%s,%s,%s,%s,%s,%s)",
                         [
-                            (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id)
+                            (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id, t.note_signature)
                             for t in batch.tree_heads
                         ],
                     )
@@ -493,8 +501,9 @@ class PostgresStore:
 
     def tree_heads(self) -> list[TreeHeadRecord]:
         rows = self._rows(
-            "SELECT tree_size, root, timestamp, signature, log_id FROM tree_heads ORDER BY pos"
+            "SELECT tree_size, root, timestamp, signature, log_id, note_signature FROM tree_heads ORDER BY pos"
         )
         return [
-            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4]) for r in rows
+            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4], None if r[5] is None else bytes(r[5]))
+            for r in rows
         ]

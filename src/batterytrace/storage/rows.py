@@ -11,6 +11,10 @@ from batterytrace.model.entities import Attestation, Incident, Participant, Ring
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "entity_from_json", "entity_to_json", "node_key"]
 
+#: columns added after a table was first released: (table, column, DDL type); a store adds the
+#: missing ones when it opens (ALTER TABLE ... ADD COLUMN, nullable)
+ADDED_COLUMNS = [("tree_heads", "note_signature", "{blob}")]
+
 SCHEMA_VERSION = "1"
 
 E = TypeVar("E", Participant, Site, Attestation, Incident, RingKey)
@@ -60,7 +64,7 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS tree_heads (
         tree_size {bigint} NOT NULL, root {blob} NOT NULL, timestamp {bigint} NOT NULL,
-        signature {blob} NOT NULL, log_id TEXT NOT NULL)""",
+        signature {blob} NOT NULL, log_id TEXT NOT NULL, note_signature {blob})""",
     # the event index (storage.base.EventIndexRow): EPCIS queries and read policies page through
     # these by keyset, each filter served by an index ending in seq (rows in log order)
     """CREATE TABLE IF NOT EXISTS event_index (

@@ -41,7 +41,13 @@ from batterytrace.storage.event_sql import (
     index_rows,
     select_events,
 )
-from batterytrace.storage.rows import TABLES, entity_from_json, entity_to_json, node_key
+from batterytrace.storage.rows import (
+    ADDED_COLUMNS,
+    TABLES,
+    entity_from_json,
+    entity_to_json,
+    node_key,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -88,6 +94,10 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             for ddl in TABLES:
                 conn.execute(ddl.format(blob="BLOB", bigint="INTEGER"))
+            for table, column, kind in ADDED_COLUMNS:  # a ledger created before the column
+                present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind.format(blob='BLOB')}")
         except sqlite3.Error as exc:
             raise sqlite_error(exc, self.url) or exc from exc
 
@@ -208,10 +218,10 @@ class SQLiteStore:
                     [(party, x.row.seq) for x in batch.event_index for party in x.parties],
                 )
             c.executemany(
-                "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id) "
-                "VALUES (?,?,?,?,?)",
+                "INSERT INTO tree_heads(tree_size, root, timestamp, signature, log_id, note_signature) "
+                "VALUES (?,?,?,?,?,?)",
                 [
-                    (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id)
+                    (t.tree_size, t.root_hash, t.timestamp, t.signature, t.log_id, t.note_signature)
                     for t in batch.tree_heads
                 ],
             )
@@ -486,8 +496,9 @@ class SQLiteStore:
 
     def tree_heads(self) -> list[TreeHeadRecord]:
         rows = self._conn().execute(
-            "SELECT tree_size, root, timestamp, signature, log_id FROM tree_heads ORDER BY rowid"
+            "SELECT tree_size, root, timestamp, signature, log_id, note_signature FROM tree_heads ORDER BY rowid"
         )
         return [
-            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4]) for r in rows
+            TreeHeadRecord(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3]), r[4], None if r[5] is None else bytes(r[5]))
+            for r in rows
         ]
