@@ -26,7 +26,7 @@ from batterytrace.ledger.figures import (
 )
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.ledger.trace import trace_backward
-from batterytrace.model.identifiers import passport_id_for
+from batterytrace.model.identifiers import passport_id_for, passport_uuid_for
 from batterytrace.passport.issue import VCT, PassportVerification, issue_passport, verify_passport
 from batterytrace.passport.publish import MAX_ISSUANCE_SKEW_S
 from batterytrace.passport.verification import FigureError, class_for
@@ -460,6 +460,7 @@ def claim_version(version: int) -> Change:
         c["passport_id"] = c["aspects"]["GeneralProductInformation"]["batteryPassportIdentifier"] = \
             passport_id_for(gtin, serial, version)
         c["predecessor"] = passport_id_for(gtin, serial, version - 1)
+        c["passport_uuid"] = passport_uuid_for(c["passport_id"])  # as a forger keeps it consistent
     return change
 
 
