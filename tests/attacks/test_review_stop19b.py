@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,13 @@ from batterytrace.ledger.participants import rotate_key
 from batterytrace.passport.catenax import export_catenax
 from batterytrace.passport.issue import issue_passport, verify_passport
 from batterytrace.passport.signing_key import SigningKeyError
-from batterytrace.passport.status import LIST_SIZE, PassportStatusError, StatusLists, list_id_for, status_ref
+from batterytrace.passport.status import (
+    LIST_SIZE,
+    PassportStatusError,
+    StatusLists,
+    list_id_for,
+    status_ref,
+)
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.storage.sqlite import SQLiteStore
 from batterytrace.timeutil import format_time
@@ -38,7 +45,7 @@ from support import Chain
 BASE = "https://id.batterytrace.example/"
 
 
-def _world() -> tuple[object, Ledger]:
+def _world() -> tuple[Any, Ledger]:
     s = build_scenario(packs=1, legacy_packs=1)
     ledger = Ledger(MemoryStore(), s.actors["operator"].did, s.ledger_id, clock=historical_clock)
     assert not ledger.submit_batch(s.events).rejected
@@ -48,9 +55,9 @@ def _world() -> tuple[object, Ledger]:
 
 def test_offline_a_rotated_out_key_cannot_reinstate_a_revoked_passport_by_status_list(tmp_path: Path) -> None:
     s, ledger = _world()
-    operator = s.actors["operator"].signing_key  # type: ignore[attr-defined]
-    old = s.actors["voltara"].signing_key  # type: ignore[attr-defined]
-    did, pack, now = old.did, s.packs[-1], int(time.time())  # type: ignore[attr-defined]
+    operator = s.actors["operator"].signing_key
+    old = s.actors["voltara"].signing_key
+    did, pack, now = old.did, s.packs[-1], int(time.time())
     lists = StatusLists(tmp_path)
     new = SigningKey.generate()
     rotate_key(ledger, operator, did, new.did)  # the registered key leaked: the operator rotates it out
