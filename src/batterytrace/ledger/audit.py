@@ -316,13 +316,18 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     if lots != len(rebuilt.lots):
         raise VerificationError(f"store holds {lots} lots; the log implies {len(rebuilt.lots)}")
 
-    checkpoints = []
+    checkpoints: list[Checkpoint] = []
     for head in heads:
         cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id,
                         head.note_signature)
         cp.verify(operator)
         if cp.note_signature is not None:
             cp.verify_note()
+        elif any(c.note_signature is not None for c in checkpoints):
+            # the ledger signs every head in both forms since heads have a note form: a later
+            # head without one lost it in storage (the note route would serve an older head)
+            raise VerificationError(f"the tree head of size {cp.tree_size} has no checkpoint note signature, "
+                                    "though an earlier head has one: its note signature was deleted")
         if cp.tree_size > total:
             raise VerificationError(f"tree head for size {cp.tree_size} exceeds the log ({total})")
         if subtree_hash(rebuilt.get_node, 0, cp.tree_size) != cp.root_hash:

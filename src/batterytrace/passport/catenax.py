@@ -14,13 +14,14 @@ from typing import Any
 
 from batterytrace.errors import BatterytraceError, NotFoundError
 from batterytrace.ledger.ledger import Ledger
+from batterytrace.model.entities import Lot
 from batterytrace.model.identifiers import (
     NEW_PASSPORT_STATUSES,
     passport_id_for,
     passport_uuid_for,
     passport_version,
 )
-from batterytrace.passport.aspects import ELEMENTS, PackFacts
+from batterytrace.passport.aspects import ELEMENTS, PackFacts, put_into_service_at
 from batterytrace.passport.issue import passport_facts
 from batterytrace.passport.master import PackMasterData
 from batterytrace.passport.status import StatusLists
@@ -53,16 +54,21 @@ def _doc(header: str, url: str) -> list[dict[str, str]]:
 
 def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, version: int,
                          issued_at: int, expires_at: int, predecessor: str | None = None, *,
-                         status: str) -> dict[str, Any]:
+                         status: str, assembled: Lot | None = None) -> dict[str, Any]:
     """The document for the facts ``f``; ``status`` is the Catena-X passport status (a value of
-    ``PASSPORT_STATES``), the battery's state follows from its latest lifecycle record."""
+    ``PASSPORT_STATES``), the battery's state follows from its latest lifecycle record.
+    ``assembled`` is the lot the pack's aggregation created (default: ``f.lot``): the battery was
+    made when it was, whichever lot (a receipt's, after a transfer) carries it now; it is put into
+    service when a lifecycle record of its current life says so (as the SD-JWT passport states)."""
     if status not in PASSPORT_STATES.values():
         raise BatterytraceError(f"Catena-X passport status must be one of {sorted(set(PASSPORT_STATES.values()))}")
     t = m.technical
     if t is None or m.manufacturer_bpnl is None or m.manufacturing_site_bpna is None:
         raise BatterytraceError("Catena-X export needs the technical data sheet and the BPNL/BPNA numbers")
     lot = f.lot
-    made_day = format_time(lot.created_at)[:10]
+    made = assembled if assembled is not None else lot
+    made_day = format_time(made.created_at)[:10]
+    service = put_into_service_at(f)
     history = lot.extra.get("lifecycle", [])
     last: dict[str, Any] = history[-1] if history else {"time": lot.created_at, "status": "original"}
     when = format_time(int(last["time"]))
@@ -103,7 +109,7 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
             "identification": {
                 "type": {"manufacturerPartId": lot.extra.get("model", lot.gtin), "nameAtManufacturer": str(lot.extra.get("model", ""))},
                 "serial": [{"key": "partInstanceId", "value": lot.serial}],
-                "batch": [{"key": "batchId", "value": lot.event[:16]}],
+                "batch": [{"key": "batchId", "value": made.event[:16]}],
                 "codes": [{"key": "GTIN", "value": lot.gtin}],
                 "dataCarrier": {"carrierType": "QR", "carrierLayout": "pack housing, top right"},
                 "classification": [{"classificationStandard": "Harmonized System (WCO)", "classificationID": "8507.60",
@@ -113,7 +119,7 @@ def catenax_battery_pass(f: PackFacts, m: PackMasterData, passport_id: str, vers
         "operation": {
             "manufacturer": {"manufacturer": m.manufacturer_bpnl, "manufacturingDate": made_day,
                              "facility": [{"facility": m.manufacturing_site_bpna}]},
-            "intoServiceDate": made_day,
+            **({"intoServiceDate": format_time(service)[:10]} if service is not None else {}),
         },
         "characteristics": {
             "physicalDimension": {"weight": {"value": lot.gross_mass_g, "unit": "unit:gram"}},
@@ -292,5 +298,7 @@ def export_catenax(ledger: Ledger, pack_id: str, master: PackMasterData, issued_
     operator = f.lot.extra.get("economic_operator")
     state = passport_state(statuses, pid, operator if isinstance(operator, str) else None, version < current)
     predecessor = catenax_passport_uuid(passport_id_for(gtin, serial, version - 1)) if version > 1 else None
+    first = ledger.store.get_lots(ledger.store.lots_by_serial(gtin, serial)[:1])  # the aggregation's lot
     return catenax_battery_pass(f, master, catenax_passport_uuid(pid), version, issued_at,
-                                issued_at + valid_years * 365 * 86400, predecessor, status=PASSPORT_STATES[state])
+                                issued_at + valid_years * 365 * 86400, predecessor, status=PASSPORT_STATES[state],
+                                assembled=next(iter(first.values()), f.lot))

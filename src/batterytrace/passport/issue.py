@@ -547,9 +547,13 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     def list_key(list_signer: str) -> None:  # who may sign the issuer's status list
         if ledger is not None:
             check_signing_key(ledger.store, iss, list_signer, "statuslist")
-        elif list_signer not in (iss, key):
-            raise SigningKeyError("statuslist.signer", f"the status list is signed by {list_signer}, neither the "
-                                  f"passport's issuer {iss} nor the key that signed the passport")
+        elif list_signer == iss != key:  # the passport's key_rotation evidence proves iss was rotated out
+            raise SigningKeyError("statuslist.key-rotated", f"the status list is signed by {list_signer}, a key the "
+                                  f"passport's own evidence shows rotated out for {iss} (its key {key} was rotated "
+                                  "in since): it no longer speaks for it")
+        elif list_signer != key:
+            raise SigningKeyError("statuslist.signer", f"the status list is signed by {list_signer}, not by the key "
+                                  f"that signed the passport of {iss}")
 
     outcome, detail = check_status(claims, status_list, int(time.time()) if now is None else now, list_key)
     checks.append(CheckResult("status", outcome, detail))
