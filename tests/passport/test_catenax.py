@@ -25,8 +25,10 @@ from batterytrace.passport.catenax import (
     catenax_battery_pass,
     export_catenax,
     passport_state,
+    signed_status,
 )
 from batterytrace.passport.issue import VCT, issue_passport, verify_passport
+from batterytrace.passport.registry import save_presentations
 from batterytrace.passport.status import StatusLists
 from batterytrace.storage.memory import MemoryStore
 from batterytrace.timeutil import format_time
@@ -116,6 +118,7 @@ def world(tmp_path: Path) -> tuple[Any, Ledger, StatusLists]:
 def _issue(s: Any, ledger: Ledger, lists: StatusLists, pack: str) -> dict[str, Any]:
     oem = s.actors["voltara"].signing_key
     p = issue_passport(ledger, pack, VOLTARA_VM75, oem, issued_at=NOW, status=lists.allocator(oem, "https://id.example", NOW))
+    save_presentations(p, lists.directory.parent)  # where the export reads its signed status from
     return verify_passport(p.present("public"), log_operator=ledger.operator_did, now=NOW).claims
 
 
@@ -123,23 +126,23 @@ def test_identifier_equals_the_sd_jwt_passport_uuid_and_status_follows_the_statu
         world: tuple[Any, Ledger, StatusLists]) -> None:
     s, ledger, lists = world
     pack = s.packs[0]
-    draft = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, statuses=lists)
+    draft = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
     assert draft["metadata"]["status"] == "draft" and not schema_errors(draft)  # no passport issued yet
     claims = _issue(s, ledger, lists, pack)
-    doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, statuses=lists)
+    doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
     assert not schema_errors(doc), schema_errors(doc)[:8]
     # the same pack and version: the export and the SD-JWT passport match by equality
     assert doc["metadata"]["passportIdentifier"] == claims["passport_uuid"] == passport_uuid_for(claims["passport_id"])
     assert doc["metadata"]["version"] == "1.0.0" and doc["metadata"]["predecessor"].endswith("0000-000000000000")
     assert (doc["metadata"]["status"], doc["sustainability"]["status"]) == ("approved", "original")
     # the other pack's passport is not this one's
-    other = export_catenax(ledger, s.packs[1], VOLTARA_VM75, issued_at=NOW, statuses=lists)
+    other = export_catenax(ledger, s.packs[1], VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
     assert other["metadata"]["passportIdentifier"] != claims["passport_uuid"]
     oem = s.actors["voltara"].signing_key
     for status, state in (("suspended", "suspended"), ("valid", "valid"), ("revoked", "revoked")):
         lists.set_status(oem, claims["passport_id"], status, NOW)
-        assert passport_state(lists, claims["passport_id"], oem.did, superseded=False) == state
-        doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, statuses=lists)
+        assert passport_state(signed_status(ledger, lists.directory.parent, claims["passport_id"], oem.did, NOW), superseded=False) == state
+        doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
         assert doc["metadata"]["status"] == PASSPORT_STATES[state] and not schema_errors(doc)
     assert doc["metadata"]["status"] == "invalid"  # revoked
     # without the status lists nothing says the passport was issued
@@ -153,25 +156,25 @@ def test_repurposed_battery_supersedes_its_first_passport(world: tuple[Any, Ledg
     _lifecycle(ledger, pack, "repurposed", oem, 30)
     ledger.sign_tree_head(s.actors["operator"].signing_key)
     second = _issue(s, ledger, lists, pack)
-    doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, statuses=lists)
+    doc = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
     assert not schema_errors(doc), schema_errors(doc)[:8]
     meta = doc["metadata"]
     assert (meta["status"], meta["version"], doc["sustainability"]["status"]) == ("approved", "2.0.0", "repurposed")
     assert meta["passportIdentifier"] == second["passport_uuid"] != first["passport_uuid"]
     assert meta["predecessor"] == first["passport_uuid"]
     # the first version: superseded, as the battery was before repurposing
-    old = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, statuses=lists, version=1)
+    old = export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW, version=1)
     assert not schema_errors(old), schema_errors(old)[:8]
     assert (old["metadata"]["status"], old["metadata"]["version"], old["sustainability"]["status"]) == (
         "invalid", "1.0.0", "original")
     assert old["metadata"]["passportIdentifier"] == first["passport_uuid"]
-    assert passport_state(lists, first["passport_id"], oem.did, superseded=True) == "superseded"
+    assert passport_state(signed_status(ledger, lists.directory.parent, first["passport_id"], oem.did, NOW), superseded=True) == "superseded"
     for bad in (0, 3):
         with pytest.raises(NotFoundError, match=f"no passport version {bad}"):
             export_catenax(ledger, pack, VOLTARA_VM75, issued_at=NOW, version=bad)
     # a revoked superseded version stays revoked
     lists.set_status(oem, first["passport_id"], "revoked", NOW)
-    assert passport_state(lists, first["passport_id"], oem.did, superseded=True) == "revoked"
+    assert passport_state(signed_status(ledger, lists.directory.parent, first["passport_id"], oem.did, NOW), superseded=True) == "revoked"
 
 
 @pytest.mark.parametrize(("status", "state"), [("reused", "re-used"), ("remanufactured", "remanufactured"),
@@ -180,7 +183,7 @@ def test_battery_state_maps_the_lifecycle_status(world: tuple[Any, Ledger, Statu
                                                  state: str) -> None:
     s, ledger, lists = world
     _lifecycle(ledger, s.packs[0], status, s.actors["voltara"].signing_key, 30)
-    doc = export_catenax(ledger, s.packs[0], VOLTARA_VM75, issued_at=NOW, statuses=lists)
+    doc = export_catenax(ledger, s.packs[0], VOLTARA_VM75, issued_at=NOW, passports=lists.directory.parent, now=NOW)
     assert not schema_errors(doc), schema_errors(doc)[:8]
     assert doc["sustainability"]["status"] == state
     assert doc["metadata"]["version"] == ("2.0.0" if status == "remanufactured" else "1.0.0")

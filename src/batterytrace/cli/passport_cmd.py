@@ -127,13 +127,15 @@ def export_cmd(
         "are then the opened ones its passport states."),
     passport_version: int | None = typer.Option(None, "--passport-version", help="The passport version to export "
                                                 "(default: the current one; an earlier one exports as superseded)."),
-    passports: Path | None = typer.Option(None, "--passports", help="Passports directory holding the issuer's "
-                                          "status list (statuslists/), read for the passport's status; default: "
-                                          "where passport issue writes for --db."),
+    passports: Path | None = typer.Option(None, "--passports", help="Passports directory holding the passport's "
+                                          "presentations and its issuer's signed status list (statuslists/), "
+                                          "verified against the ledger for the passport's status; default: where "
+                                          "passport issue writes for --db."),
     db: str = typer.Option("./batterytrace.db", "--db", help=DB_HELP),
 ) -> None:
     """Export a pack's passport data in another data model (Catena-X BatteryPass 6.1.0); its
-    passport status comes from the issuer's status list and the battery's lifecycle on the ledger."""
+    passport status comes from the issuer's signed status list (verified against the ledger) and
+    the battery's lifecycle on the ledger."""
     if fmt != "catenax":
         raise BatterytraceError(f"unknown export format {fmt!r}; known: catenax")
     master_data = load_master(master)
@@ -142,9 +144,9 @@ def export_cmd(
     if openings is not None and not openings.is_file():
         raise BatterytraceError(f"no openings store at {openings}")
     store = OpeningStore(str(openings)) if openings is not None else None
-    lists = StatusLists(passports if passports is not None else default_passport_dir(db))
     doc = export_catenax(ledger, resolve_pack(ledger, pack), master_data, issued_at=int(time.time()),
-                         openings=store, statuses=lists, version=passport_version)
+                         openings=store, passports=passports if passports is not None else default_passport_dir(db),
+                         version=passport_version)
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     meta = doc["metadata"]
     console.print(f"wrote {out} ({doc['specVersion']}, passport {meta['passportIdentifier']} version "

@@ -320,10 +320,8 @@ def verify_log(store: Store, progress: Callable[[int, int], None] | None = None)
     for head in heads:
         cp = Checkpoint(head.log_id, head.tree_size, head.root_hash, head.timestamp, head.signature, ledger_id,
                         head.note_signature)
-        cp.verify(operator)
-        if cp.note_signature is not None:
-            cp.verify_note()
-        elif any(c.note_signature is not None for c in checkpoints):
+        cp.verify(operator)  # its note signature too, when it has one
+        if cp.note_signature is None and any(c.note_signature is not None for c in checkpoints):
             # the ledger signs every head in both forms since heads have a note form: a later
             # head without one lost it in storage (the note route would serve an older head)
             raise VerificationError(f"the tree head of size {cp.tree_size} has no checkpoint note signature, "

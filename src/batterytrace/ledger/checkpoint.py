@@ -80,7 +80,11 @@ class Checkpoint:
 
     def verify(self, operator_did: str | None = None, ledger: str | None = None) -> None:
         """Raise unless signed by ``operator_did`` (default: the log id it names) for the ledger
-        ``ledger`` (default: the ledger it names)."""
+        ``ledger`` (default: the ledger it names), in both forms: the JSON statement, and the
+        checkpoint note when the tree head carries its signature (``note_signature``; a head
+        without one was signed before tree heads had a note form). A note signature that does not
+        verify under the operator's key for this ledger's origin, size and root is refused as a
+        ``NoteError`` (``note.signature``): C2SP tooling reading the note form would refuse it."""
         did = operator_did or self.log_id
         if did != self.log_id:
             raise VerificationError("checkpoint names another log operator")
@@ -94,6 +98,8 @@ class Checkpoint:
             verify_signature(key, self.statement(), self.signature)
         except VerificationError as exc:
             raise VerificationError("checkpoint signature does not verify") from exc
+        if self.note_signature is not None:
+            self.verify_note()
 
     def note_text(self) -> str:
         """The checkpoint body: origin, tree size, base64 root hash."""

@@ -3,16 +3,25 @@
 Values come from the same ledger facts and OEM master data as the BatteryPass v1.2 aspects (a
 confidential pack's from its openings, as ``issue_passport`` states them); the tests validate the
 export against the Catena-X JSON schema. The passport identifier is the SD-JWT passport's
-``passport_uuid``; the statuses come from the ledger and the issuer's status list
-(docs/catenax.md).
+``passport_uuid``; the statuses come from the ledger and from the issuer's *signed* status list
+(docs/catenax.md): the passport's entry is read at the index its signed presentation names, in
+a list token verified as ``verify_passport`` verifies it against the ledger. The unsigned state
+file the issuer signs its lists from (``statuslists/*.state.json``) is never the source of a
+stated status; a state file that disagrees with the signed list is refused.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from batterytrace.errors import BatterytraceError, NotFoundError
+from batterytrace.crypto.sdjwt import jws_signing_key
+from batterytrace.crypto.status_list import STATUS_NAMES, StatusList, verify_status_list_token
+from batterytrace.encoding import b64u_decode
+from batterytrace.errors import BatterytraceError, EncodingError, NotFoundError, VerificationError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.entities import Lot
 from batterytrace.model.identifiers import (
@@ -22,14 +31,21 @@ from batterytrace.model.identifiers import (
     passport_version,
 )
 from batterytrace.passport.aspects import ELEMENTS, PackFacts, put_into_service_at
-from batterytrace.passport.issue import passport_facts
+from batterytrace.passport.issue import passport_facts, verify_passport
 from batterytrace.passport.master import PackMasterData
-from batterytrace.passport.status import StatusLists
+from batterytrace.passport.signing_key import check_signing_key
+from batterytrace.passport.status import (
+    PassportStatusError,
+    StatusLists,
+    check_status,
+    list_id_for,
+    status_ref,
+)
 from batterytrace.storage.openings import OpeningStore
 from batterytrace.timeutil import format_time
 
-__all__ = ["BATTERY_STATES", "PASSPORT_STATES", "SPEC_VERSION", "catenax_battery_pass", "catenax_passport_uuid",
-           "export_catenax", "passport_state"]
+__all__ = ["BATTERY_STATES", "PASSPORT_STATES", "SPEC_VERSION", "ExportStatusError", "catenax_battery_pass",
+           "catenax_passport_uuid", "export_catenax", "passport_state", "signed_status"]
 
 SPEC_VERSION = "urn:io.catenax.battery.battery_pass:6.1.0"
 _STAGES = {
@@ -254,33 +270,135 @@ def _lifecycle_of_version(history: list[dict[str, Any]], version: int) -> list[d
     return history
 
 
-def passport_state(statuses: StatusLists | None, passport_id: str, issuer_did: str | None, superseded: bool) -> str:
-    """The state of a passport version, a key of ``PASSPORT_STATES``: revoked or suspended in its
-    issuer's status list, else superseded (the battery has a later passport version), else valid
-    (it has a status entry: issued), else not issued (no entry, or no status lists given)."""
-    listed = None
-    if statuses is not None and issuer_did is not None:
+class ExportStatusError(VerificationError):
+    """The passport's status cannot be stated from its issuer's signed status list; ``rule``
+    names why (``statuslist.missing``, ``statuslist.state``, ``statuslist.rollback``,
+    ``catenax.passport``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"[{rule}] {message}")
+        self.rule = rule
+        self.detail = message
+
+
+def _kept_state(lists: StatusLists, list_id: str) -> dict[str, Any] | None:
+    """The issuer's own signing state of a list (unsigned; only compared with the signed list)."""
+    path = lists.directory / f"{list_id}.state.json"
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise ExportStatusError("statuslist.state", f"the status list state {path.name} is unreadable: {exc}") from exc
+    if not isinstance(state, dict) or not isinstance(state.get("entries"), dict):
+        raise ExportStatusError("statuslist.state", f"the status list state {path.name} is malformed")
+    return state
+
+
+def signed_status(ledger: Ledger, passports: Path, passport_id: str, issuer_did: str,
+                  now: int | None = None) -> str | None:
+    """The status (``valid``, ``suspended``, ``revoked``) of passport version ``passport_id`` as
+    its issuer signed it, from the passports directory ``passports`` (the layout ``passport
+    issue`` and the passport desk write): its presentation ``<id suffix>.public.sd-jwt``,
+    verified (``verify_passport``: issuer ``issuer_did``, the ledger's operator and id) and
+    signed by the issuer's key in force on ``ledger`` (``passport.signer``,
+    ``passport.key-rotated``), names its index in its issuer's list; the list token ``statuslists/<list id>.jwt``
+    must be that issuer's list signed by its key in force on the ledger (``statuslist.signer``,
+    ``statuslist.key-rotated``). A passport without a status claim (issued before status lists)
+    cannot be withdrawn: ``valid``. None when the directory holds neither the passport nor a
+    status entry for it (not issued from here). Refused (``ExportStatusError``): the issuer's
+    state names the passport but its presentation is missing, or the presentation is another
+    passport (``catenax.passport``); no signed list (``statuslist.missing``); a signed list older
+    than the state the issuer last signed (``statuslist.rollback``) or disagreeing with it on the
+    passport's index or status (``statuslist.state``). Other verification failures propagate."""
+    now = int(time.time()) if now is None else now
+    lists = StatusLists(passports)
+    list_id = list_id_for(issuer_did)
+    state = _kept_state(lists, list_id)
+    entry = state["entries"].get(passport_id) if state is not None else None
+    path = passports / f"{passport_id.rsplit(':', 1)[1]}.public.sd-jwt"
+    if not path.is_file():
+        if entry is not None:
+            raise ExportStatusError("catenax.passport", f"the issuer's status list state names {passport_id} as issued "
+                                    f"but {passports} holds no presentation of it: its status cannot be verified")
+        return None
+    try:
+        presentation = path.read_text().strip()
+    except (OSError, UnicodeError) as exc:
+        raise ExportStatusError("catenax.passport", f"the presentation {path.name} is unreadable: {exc}") from exc
+    # verified as issued (an earlier, superseded version too: its figures are of its time), under
+    # this ledger's checkpoint, and signed by the issuer's key in force on the ledger now: a
+    # rotated-out key could otherwise forge a passport naming another entry of the list
+    claims = verify_passport(presentation, trusted_issuers=[issuer_did], log_operator=ledger.operator_did,
+                             now=now, ledger_id=ledger.ledger_id).claims
+    try:
+        header = json.loads(b64u_decode(presentation.split("~", 1)[0].split(".", 1)[0]))
+        signer = jws_signing_key(header, issuer_did)
+    except (EncodingError, ValueError, AttributeError) as exc:  # verified above: not reached for a passport
+        raise ExportStatusError("catenax.passport", f"{path.name} names no signing key: {exc}") from exc
+    check_signing_key(ledger.store, issuer_did, signer, "passport")
+    if claims.get("passport_id") != passport_id:
+        raise ExportStatusError("catenax.passport", f"{path.name} is passport {claims.get('passport_id')!r}, "
+                                f"not {passport_id}")
+    ref = status_ref(claims)
+    if ref is None:
+        return "valid"  # issued before status lists: nothing can withdraw it
+    idx, uri = ref
+    token = lists.token(list_id)
+    if token is None:
+        raise ExportStatusError("statuslist.missing", f"{passports} holds no signed status list of {issuer_did}: "
+                                f"the status of {passport_id} cannot be stated")
+
+    def list_key(signer: str) -> None:  # the issuer's key in force on the ledger, as verify_passport judges it
+        check_signing_key(ledger.store, issuer_did, signer, "statuslist")
+
+    try:
+        check_status(claims, token, now, list_key)
+        listed = "valid"
+    except PassportStatusError as exc:
+        listed = "revoked" if exc.rule == "passport.revoked" else "suspended"
+    if state is not None:  # the issuer's own signing state must say what its signed list says
+        verified = verify_status_list_token(token, issuer=issuer_did, uri=uri, now=now, check_key=list_key)
         try:
-            listed = statuses.status(passport_id, issuer_did)
-        except NotFoundError:
-            listed = None
-    if listed in ("revoked", "suspended"):
-        return listed
+            iat = int(state.get("iat", 0))
+            kept = STATUS_NAMES.get(StatusList.decode(state["list"]).get(int(entry))) if entry is not None else None
+        except (KeyError, TypeError, ValueError, EncodingError, VerificationError) as exc:
+            raise ExportStatusError("statuslist.state", f"the status list state of {issuer_did} is malformed: "
+                                    f"{exc}") from exc
+        if iat > verified.issued_at:
+            raise ExportStatusError("statuslist.rollback", f"the signed status list of {issuer_did} is of "
+                                    f"{verified.issued_at}, older than the list the issuer last signed ({iat}): "
+                                    "a superseded list may not state a status")
+        if entry is not None and (entry != idx or kept != listed):
+            raise ExportStatusError("statuslist.state", f"the status list state says {passport_id} is "
+                                    f"{kept} at entry {entry}; its signed list says {listed} at entry {idx}")
+    return listed
+
+
+def passport_state(status: str | None, superseded: bool) -> str:
+    """The state of a passport version, a key of ``PASSPORT_STATES``, from its ``status`` as its
+    issuer signed it (``signed_status``): revoked or suspended, else superseded (the battery has
+    a later passport version), else valid (issued), else not issued (None: no passport issued
+    from the directory given, or none given)."""
+    if status in ("revoked", "suspended"):
+        return status
     if superseded:
         return "superseded"
-    return "valid" if listed == "valid" else "not issued"
+    return "valid" if status == "valid" else "not issued"
 
 
 def export_catenax(ledger: Ledger, pack_id: str, master: PackMasterData, issued_at: int,
                    valid_years: int = 15, *, openings: OpeningStore | None = None,
-                   statuses: StatusLists | None = None, version: int | None = None) -> dict[str, Any]:
+                   passports: Path | None = None, version: int | None = None,
+                   now: int | None = None) -> dict[str, Any]:
     """The Catena-X BatteryPass 6.1.0 document of a pack's passport ``version`` (default: the
     current one), from its ledger lineage and OEM data. A confidential pack needs ``openings``
     (refused as ``issue_passport`` refuses: ``OpeningsError`` naming ``openings.missing``,
     ``openings.lot`` or ``openings.mismatch``); its figures are those its passport states. The
     passport identifier and predecessor are the ``passport_uuid`` of that version and of the one
-    before; ``metadata.status`` maps ``passport_state`` (``statuses``: the issuer's status lists)
-    and ``sustainability.status`` the battery's lifecycle status as of that version."""
+    before; ``metadata.status`` maps ``passport_state`` of the status the issuer signed
+    (``signed_status`` in the passports directory ``passports``, checked at ``now``; refused as
+    it refuses) and ``sustainability.status`` the battery's lifecycle status as of that version."""
     f = passport_facts(ledger, pack_id, master, openings)
     gtin, serial = f.lot.gtin, f.lot.serial
     assert gtin is not None and serial is not None  # gather_facts refuses a lot that is not a serialised pack
@@ -296,7 +414,9 @@ def export_catenax(ledger: Ledger, pack_id: str, master: PackMasterData, issued_
         f = replace(f, lot=lot)
     pid = passport_id_for(gtin, serial, version)
     operator = f.lot.extra.get("economic_operator")
-    state = passport_state(statuses, pid, operator if isinstance(operator, str) else None, version < current)
+    signed = signed_status(ledger, passports, pid, operator, now) \
+        if passports is not None and isinstance(operator, str) else None
+    state = passport_state(signed, version < current)
     predecessor = catenax_passport_uuid(passport_id_for(gtin, serial, version - 1)) if version > 1 else None
     first = ledger.store.get_lots(ledger.store.lots_by_serial(gtin, serial)[:1])  # the aggregation's lot
     return catenax_battery_pass(f, master, catenax_passport_uuid(pid), version, issued_at,

@@ -281,7 +281,8 @@ def verification_checks(claims: dict[str, Any], anchor_checked: bool = False) ->
               + ("commitments to its element masses" if isinstance(ev.get("zk_figures"), dict) else "element masses")),
         Check("log inclusion", "passed", f"event is leaf {ev.get('leaf_index')} of the log's tree of "
               f"{cp.get('tree_size')} entries (RFC 9162 inclusion proof)"),
-        Check("checkpoint", "passed", f"tree head signed by the ledger operator {cp.get('log_id')}"),
+        Check("checkpoint", "passed", f"tree head signed by the ledger operator {cp.get('log_id')}"
+              + (", in its JSON and its C2SP checkpoint note form" if cp.get("note_signature") is not None else "")),
     ]
     anchor = ev.get("anchor")
     if isinstance(anchor, dict) and anchor_checked:
