@@ -144,8 +144,9 @@ def test_re_signed_checkpoint_differing_from_chain_is_caught(world: World) -> No
     anchoring = anchored_twice(world)
     forged = sign_checkpoint(world.operator_key, 60, b"\x02" * 32, 5, ledger=world.ledger.ledger_id)
     db = sqlite3.connect(world.db)
-    db.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ? WHERE tree_size = 60",
-               (forged.root_hash, forged.timestamp, forged.signature))
+    # swapped in both forms, as the operator key signs them (a stale note signature is refused first)
+    db.execute("UPDATE tree_heads SET root = ?, timestamp = ?, signature = ?, note_signature = ? WHERE tree_size = 60",
+               (forged.root_hash, forged.timestamp, forged.signature, forged.note_signature))
     db.commit()
     db.close()
     with pytest.raises(VerificationError, match="stored checkpoint of size 60 has root 0202"):
