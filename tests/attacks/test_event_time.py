@@ -260,7 +260,8 @@ def test_a_tree_head_dated_before_the_events_it_covers_is_caught(tmp_path: Path)
     early = sign_checkpoint(c.operator.signing_key, size, c.ledger.root(size), 1, ledger=c.ledger.ledger_id)
     with pytest.raises(ConfigError, match="cannot cover"):
         c.ledger.sign_tree_head(c.operator.signing_key, timestamp=1)
-    c.ledger.store.apply(WriteBatch(tree_heads=[TreeHeadRecord(size, early.root_hash, 1, early.signature, early.log_id)]))
+    c.ledger.store.apply(WriteBatch(tree_heads=[TreeHeadRecord(size, early.root_hash, 1, early.signature, early.log_id,
+                                                                   early.note_signature)]))
     with pytest.raises(VerificationError, match="dated before"):
         verify_log(SQLiteStore(db))
 
