@@ -261,7 +261,7 @@ def test_a_tree_head_dated_before_the_events_it_covers_is_caught(tmp_path: Path)
     with pytest.raises(ConfigError, match="cannot cover"):
         c.ledger.sign_tree_head(c.operator.signing_key, timestamp=1)
     c.ledger.store.apply(WriteBatch(tree_heads=[TreeHeadRecord(size, early.root_hash, 1, early.signature, early.log_id,
-                                                                early.note_signature)]))
+                                                                   early.note_signature)]))
     with pytest.raises(VerificationError, match="dated before"):
         verify_log(SQLiteStore(db))
 
