@@ -120,6 +120,13 @@ CASES: dict[str, Case] = {
     "schema/markdown-no-dir": lambda f: ["schema", "--markdown", f.nodir / "events.md"],
     "lots/png-db": lambda f: ["lots", "--participant", DID, "--db", f.png],
     "trace-backward/directory-db": lambda f: ["trace", "backward", "1/2", "--db", f.folder],
+    # usage mistakes: Click's own errors, one line naming the command's help, not a usage block
+    "usage/unknown-command": lambda f: ["nosuch"],
+    "usage/unknown-option": lambda f: ["log", "verify", "--nosuch", "--db", f.db],
+    "usage/missing-argument": lambda f: ["passport", "export"],
+    "usage/not-an-integer": lambda f: ["passport", "export", "1/2", "--passport-version", "abc", "--db", f.db],
+    "usage/option-without-value": lambda f: ["log", "verify", "--db"],
+    "bench/unknown-group": lambda f: ["bench", "--quick", "--only", "nothing"],
 }
 
 
@@ -143,11 +150,13 @@ def test_bad_input_is_one_line_and_a_failure(case: str, files: Files, capsys: py
     assert len(lines) == 1, f"{case}: {err}"
     assert "Traceback" not in err and lines[0].strip()
     assert listing(files.d) == before, f"{case} left files behind"
+    if case.startswith("usage/"):
+        assert "--help)" in lines[0] and "Usage:" not in err, err
 
 
 def test_the_console_script_prints_no_traceback(files: Files) -> None:
     """The same through a real process (what a user's shell runs)."""
-    for case in ("submit/missing", "passport-qr/extension", "event-sign/png", "lots/no-db"):
+    for case in ("submit/missing", "passport-qr/extension", "event-sign/png", "lots/no-db", "usage/not-an-integer"):
         proc = bt(*CASES[case](files), ok=False)
         assert proc.returncode != 0 and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

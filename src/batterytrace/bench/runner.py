@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from batterytrace.bench.ledger_bench import ledger_benchmarks
+from batterytrace.errors import BatterytraceError
 
 __all__ = ["GROUPS", "run_all"]
 
@@ -28,7 +29,11 @@ _OPTIONAL = {
 def run_all(
     quick: bool, groups: list[str] | None, pg_url: str | None, console: Console
 ) -> dict[str, dict[str, Any]]:
-    chosen = groups or list(GROUPS)
+    chosen = [g.strip() for g in groups if g.strip()] if groups else list(GROUPS)
+    unknown = sorted(set(chosen) - set(GROUPS))
+    if unknown or not chosen:
+        raise BatterytraceError(f"unknown benchmark group(s) {', '.join(map(repr, unknown)) or '(none named)'}; "
+                                f"known: {', '.join(GROUPS)}")
     results: dict[str, dict[str, Any]] = {}
     say = console.log
     if "ledger" in chosen:

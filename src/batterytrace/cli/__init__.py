@@ -66,7 +66,18 @@ def main() -> None:
     )
 
     try:
-        app()
+        # not standalone: usage errors come here as exceptions, to be printed as one line like
+        # every other error (Click would print a usage block and a framed message)
+        code = app(standalone_mode=False)
+    except _CLICK_ERRORS as exc:
+        usage = _click_error(exc)
+        if usage is None:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help, as asked
+            ctx = getattr(exc, "ctx", None)
+            err_console.print(ctx.get_help() if ctx is not None else usage, soft_wrap=True, markup=False)
+            sys.exit(2)
+        _fail(usage)
     except BatterytraceError as exc:
         _fail(str(exc))
     except OSError as exc:  # a file the user named: missing, unreadable, a directory, disk full
@@ -74,6 +85,40 @@ def main() -> None:
         _fail(f"{what}: {exc.filename}" if exc.filename is not None else what)
     except (ValueError, UnicodeError) as exc:  # user input a command did not check itself
         _fail(f"invalid input ({type(exc).__name__}): {exc}")
+    else:
+        # a command's exit status (typer.Exit, --help: 0); commands themselves return None
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Click's exception base classes: the Click that recent Typer vendors (``typer._click``) and
+    Click itself (older Typer), whichever are installed."""
+    import importlib
+
+    out: list[type[Exception]] = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            out.append(importlib.import_module(name).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    out.append(typer.Abort)
+    return tuple(out)
+
+
+_CLICK_ERRORS = _click_errors()
+
+
+def _click_error(exc: BaseException) -> str | None:
+    """A usage error (bad option value, unknown command, missing argument) as one line naming
+    where to look; None for anything else."""
+    if isinstance(exc, typer.Abort):
+        return "aborted"
+    fmt = getattr(exc, "format_message", None)
+    if not callable(fmt):
+        return None
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "batterytrace"
+    return f"{fmt()} (see: {where} --help)"
 
 
 def _fail(text: str) -> None:
