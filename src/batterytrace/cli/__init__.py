@@ -70,14 +70,11 @@ def main() -> None:
         # every other error (Click would print a usage block and a framed message)
         code = app(standalone_mode=False)
     except _CLICK_ERRORS as exc:
-        usage = _click_error(exc)
-        if usage is None:
-            raise
         if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help, as asked
             ctx = getattr(exc, "ctx", None)
-            err_console.print(ctx.get_help() if ctx is not None else usage, soft_wrap=True, markup=False)
+            err_console.print(ctx.get_help() if ctx is not None else str(exc), soft_wrap=True, markup=False)
             sys.exit(2)
-        _fail(usage)
+        _fail(_click_error(exc))
     except BatterytraceError as exc:
         _fail(str(exc))
     except OSError as exc:  # a file the user named: missing, unreadable, a directory, disk full
@@ -108,14 +105,12 @@ def _click_errors() -> tuple[type[Exception], ...]:
 _CLICK_ERRORS = _click_errors()
 
 
-def _click_error(exc: BaseException) -> str | None:
+def _click_error(exc: BaseException) -> str:
     """A usage error (bad option value, unknown command, missing argument) as one line naming
-    where to look; None for anything else."""
-    if isinstance(exc, typer.Abort):
-        return "aborted"
+    where to look."""
     fmt = getattr(exc, "format_message", None)
-    if not callable(fmt):
-        return None
+    if isinstance(exc, typer.Abort) or not callable(fmt):
+        return "aborted"
     ctx = getattr(exc, "ctx", None)
     where = getattr(ctx, "command_path", None) or "batterytrace"
     return f"{fmt()} (see: {where} --help)"

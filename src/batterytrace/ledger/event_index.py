@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from batterytrace.model.entities import Lot
 from batterytrace.model.events import SignedEvent
 from batterytrace.storage.base import EventIndexEntry, EventIndexRow, Store, WriteBatch
 
@@ -89,9 +90,17 @@ def index_entry(ev: SignedEvent, seq: int, event_time: int, ingested_at: int,
     return EventIndexEntry(row, tuple(sorted(set(epcs))), tuple(sorted(parties)))
 
 
-def _stored_custodians(store: Store) -> Callable[[Sequence[str]], dict[str, str]]:
-    def look_up(lot_ids: Sequence[str]) -> dict[str, str]:
-        return {lid: lot.custodian for lid, lot in store.read_lots(lot_ids).items()} if lot_ids else {}
+LotReader = Callable[[Sequence[str]], Mapping[str, Lot]]
+
+
+def _custodians(read: LotReader) -> Callable[[Sequence[str]], dict[str, str]]:
+    return lambda lot_ids: {lid: lot.custodian for lid, lot in read(lot_ids).items()} if lot_ids else {}
+
+
+def _identities(read: LotReader) -> Callable[[Sequence[str]], dict[str, tuple[str, str]]]:
+    def look_up(lot_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        lots = read(lot_ids) if lot_ids else {}
+        return {lid: (lot.gtin, lot.serial) for lid, lot in lots.items() if lot.gtin and lot.serial}
 
     return look_up
 
@@ -99,15 +108,22 @@ def _stored_custodians(store: Store) -> Callable[[Sequence[str]], dict[str, str]
 def stored_identities(store: Store) -> Callable[[Sequence[str]], dict[str, tuple[str, str]]]:
     """The identity lookup of a ledger's stored lots: lot id → (GTIN, serial) of the serialised
     ones (an identity is fixed when the lot is created, so any later read gives the same)."""
-    def look_up(lot_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        lots = store.read_lots(lot_ids) if lot_ids else {}
-        return {lid: (lot.gtin, lot.serial) for lid, lot in lots.items() if lot.gtin and lot.serial}
-
-    return look_up
+    return _identities(store.read_lots)
 
 
 def _entries(store: Store, events: Iterable[tuple[int, SignedEvent, int, int]]) -> list[EventIndexEntry]:
-    custodians, identities = _stored_custodians(store), stored_identities(store)
+    """Index entries of stored events; custodians and identities come from one read per lot (a
+    lot's custodian and identity never change)."""
+    seen: dict[str, Lot | None] = {}
+
+    def read(lot_ids: Sequence[str]) -> dict[str, Lot]:
+        missing = [lid for lid in lot_ids if lid not in seen]
+        if missing:
+            found = store.read_lots(missing)
+            seen.update((lid, found.get(lid)) for lid in missing)
+        return {lid: lot for lid in lot_ids if (lot := seen[lid]) is not None}
+
+    custodians, identities = _custodians(read), _identities(read)
     return [index_entry(ev, seq, t, ingested, custodians, identities) for seq, ev, t, ingested in events]
 
 

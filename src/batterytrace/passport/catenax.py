@@ -18,9 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from batterytrace.crypto.sdjwt import jws_signing_key
 from batterytrace.crypto.status_list import STATUS_NAMES, StatusList, verify_status_list_token
-from batterytrace.encoding import b64u_decode
 from batterytrace.errors import BatterytraceError, EncodingError, NotFoundError, VerificationError
 from batterytrace.ledger.ledger import Ledger
 from batterytrace.model.entities import Lot
@@ -329,14 +327,10 @@ def signed_status(ledger: Ledger, passports: Path, passport_id: str, issuer_did:
     # verified as issued (an earlier, superseded version too: its figures are of its time), under
     # this ledger's checkpoint, and signed by the issuer's key in force on the ledger now: a
     # rotated-out key could otherwise forge a passport naming another entry of the list
-    claims = verify_passport(presentation, trusted_issuers=[issuer_did], log_operator=ledger.operator_did,
-                             now=now, ledger_id=ledger.ledger_id).claims
-    try:
-        header = json.loads(b64u_decode(presentation.split("~", 1)[0].split(".", 1)[0]))
-        signer = jws_signing_key(header, issuer_did)
-    except (EncodingError, ValueError, AttributeError) as exc:  # verified above: not reached for a passport
-        raise ExportStatusError("catenax.passport", f"{path.name} names no signing key: {exc}") from exc
-    check_signing_key(ledger.store, issuer_did, signer, "passport")
+    passport = verify_passport(presentation, trusted_issuers=[issuer_did], log_operator=ledger.operator_did,
+                               now=now, ledger_id=ledger.ledger_id)
+    check_signing_key(ledger.store, issuer_did, passport.signer, "passport")
+    claims = passport.claims
     if claims.get("passport_id") != passport_id:
         raise ExportStatusError("catenax.passport", f"{path.name} is passport {claims.get('passport_id')!r}, "
                                 f"not {passport_id}")

@@ -564,7 +564,7 @@ def _verify_passport(presentation: str, *, trusted_issuers: list[str] | None,
     checks.append(CheckResult("figures", "passed", f"{len(figures) - declared} figures re-derived from "
                               + ("the ledger and " if ledger is not None else "") + "the passport's evidence; "
                               f"{declared} declared by the manufacturer"))
-    return PassportVerification(claims, tuple(checks), tuple(figures))
+    return PassportVerification(claims, tuple(checks), tuple(figures), key)
 
 
 def _check_key(claims: dict[str, Any], key: str, evidence: dict[str, Any], checkpoint: Checkpoint,

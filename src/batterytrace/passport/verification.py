@@ -107,6 +107,7 @@ class PassportVerification:
     claims: dict[str, Any]
     checks: tuple[CheckResult, ...]
     figures: tuple[FigureResult, ...]
+    signer: str  # the did:key that signed the passport (its header's ``kid``, else its issuer)
 
     def figure(self, name: str) -> FigureResult:
         for f in self.figures:

@@ -38,24 +38,16 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
     args: list[Any] = []
     where: list[str] = []
     party_driven = v.party is not None and not (v.all_events or v.kinds or v.windows)
-    kinds = flt.kinds
-    # a reader that sees kinds only (a role), asking for kinds: the two as one list, so the planner
+    # a reader that sees kinds only (a role): its kinds and the query's as one set, so the planner
     # sees one condition it can estimate and a conflicting pair reads no row
-    merged = kinds is not None and not v.all_events and v.party is None and not v.windows
-    if merged:
-        kinds = (kinds or frozenset()) & v.kinds
-    role_only = not v.all_events and v.party is None and not v.windows and bool(v.kinds)
+    role = not v.all_events and v.party is None and not v.windows
+    kinds = (v.kinds if flt.kinds is None else flt.kinds & v.kinds) if role else flt.kinds
     # a page of events of some kinds, in log order: one walk of the (kind, seq) index per kind,
     # each stopping after a page, merged — at most kinds × page rows read, whatever the kinds'
     # frequencies (one walk of the log filtered by kind reads the whole log when none matches)
-    by_kind: frozenset[str] | None = None
-    if flt.order == "seq" and not party_driven:
-        if kinds is not None and (merged or v.all_events):
-            by_kind, kinds = kinds, None
-        elif kinds is None and role_only:
-            by_kind = v.kinds
-    if by_kind is not None and not by_kind:
-        by_kind, kinds = None, frozenset()  # nothing to read: "1 = 0" below
+    by_kind = kinds if kinds and flt.order == "seq" and (role or v.all_events) else None
+    if by_kind is not None:
+        kinds = None
     if party_driven:
         source = "event_parties p JOIN event_index i ON i.seq = p.seq"
         key = "p.seq"
@@ -64,7 +56,7 @@ def select_events(flt: EventFilter, p: str) -> tuple[str, list[Any]]:
     else:
         source = "event_index i"
         key = "i.seq"
-        if not v.all_events and not merged and not (role_only and by_kind is not None):
+        if not v.all_events and not role:
             clauses: list[str] = []
             if v.kinds:
                 clauses.append(f"i.kind IN ({_marks(sorted(v.kinds), p, args)})")
